@@ -1,0 +1,83 @@
+# netlens build. `make` builds build/netlens; `make run` and `make test` are
+# the README's two commands (both install missing Debian packages first).
+
+BUILD      := build
+CLANG      ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL    ?= bpftool
+CC         ?= gcc
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+SRCS       := $(wildcard src/*.c)
+OBJS       := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+LIB_OBJS   := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+
+CFLAGS     ?= -O2 -g
+CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(BUILD) \
+              $(shell pkg-config --cflags json-c) -DNETLENS_VERSION='"$(VERSION)"'
+LDLIBS     += $(shell pkg-config --libs libbpf json-c) -lelf -lz -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -Iinclude -Ibpf -I$(BUILD)
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test unit integration bench clean
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+
+all: $(BUILD)/netlens
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	@mkdir -p $@
+
+# CO-RE: the types come from the running kernel's BTF when no vmlinux.h is given.
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h include/netlens/*.h) $(BUILD)/vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/netlens/*.h) $(SKELS) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/netlens: $(OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+run:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/netlens conns
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@tests/run.sh
+
+unit: all $(UNIT_BINS)
+	@tests/run.sh unit
+
+integration: all
+	@tests/run.sh integration
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netlens conns: TCP connection lifecycle from sock:inet_sock_set_state,
+ * without kprobes. Ownership is taken where the process context is real:
+ * CLOSE->SYN_SENT runs inside connect(2), and accept(2) returns the child
+ * socket to its owner. Everything else (ESTABLISHED on a SYN-ACK, CLOSE
+ * after the last ACK) may run in softirq, where "current" is whoever was
+ * interrupted, so it uses the owner remembered for that socket.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "netlens/conns.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "filter.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define NL_ECONNABORTED 103
+
+struct conn_track {
+	__u64 ts_start;         /* SYN sent, or child socket created */
+	__u64 ts_established;
+	struct nl_owner owner;
+	__u8  flags;            /* enum conn_flags */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);     /* --max-conns, set by user space */
+	__type(key, __u64);             /* struct sock * */
+	__type(value, struct conn_track);
+} conns SEC(".maps");
+
+static __always_inline void track_new(__u64 key, __u64 now, __u8 flags, bool owner_is_current)
+{
+	struct conn_track t = { .ts_start = now, .flags = flags };
+
+	if (owner_is_current)
+		owner_from_current(&t.owner);
+	map_insert(&conns, &key, &t, BPF_ANY);
+}
+
+static __always_inline struct conn_event *
+event_start(const struct sock *sk, __u8 type, const struct conn_track *t, __u64 now)
+{
+	static const struct nl_owner unknown = {};
+	const struct nl_owner *owner = t ? &t->owner : &unknown;
+	struct conn_event *e;
+	struct nl_tuple tuple = {};
+
+	if (read_tuple(sk, &tuple) || !filter_match(sk, &tuple, owner))
+		return NULL;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = now;
+	e->type = type;
+	e->tuple = tuple;
+	e->owner = *owner;
+	e->flags = t ? t->flags : 0;
+	e->netns = sock_netns(sk);
+	e->cgroup_id = cgroup_id(sock_cgroup(sk));
+	return e;
+}
+
+static __always_inline void emit_connect(const struct sock *sk, struct conn_track *t, __u64 now)
+{
+	struct conn_event *e = event_start(sk, CONN_EV_CONNECT, t, now);
+
+	if (!e)
+		return;
+	e->latency_ns = now - t->ts_start;
+	event_submit(e);
+}
+
+static __always_inline void emit_accept(const struct sock *sk, struct conn_track *t, __u64 now)
+{
+	__u64 established = t->ts_established ? t->ts_established : now;
+	struct conn_event *e = event_start(sk, CONN_EV_ACCEPT, t, established);
+
+	if (!e)
+		return;
+	e->latency_ns = now - established;
+	event_submit(e);
+}
+
+static __always_inline void emit_failed(const struct sock *sk, struct conn_track *t, __u64 now)
+{
+	struct conn_event *e = event_start(sk, CONN_EV_FAILED, t, now);
+
+	if (!e)
+		return;
+	if (t)
+		e->latency_ns = now - t->ts_start;
+	/*
+	 * sk_err is set before tcp_done() moves the socket to CLOSE: ECONNREFUSED
+	 * from tcp_reset(), ETIMEDOUT (or the soft ICMP error) from tcp_write_err().
+	 * Zero means the application closed it while the SYN was in flight.
+	 */
+	e->error = BPF_CORE_READ(sk, sk_err);
+	if (!e->error)
+		e->error = NL_ECONNABORTED;
+	event_submit(e);
+}
+
+static __always_inline bool fin_received(const struct sock *sk)
+{
+	/* tcp_fin() sets SOCK_DONE; nothing else in TCP does. */
+	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+
+	return flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE));
+}
+
+/*
+ * tcp_sock's bytes_acked and bytes_received count sequence space, which
+ * includes the SYN and FIN flags. Report payload bytes only.
+ */
+static __always_inline void read_close_counters(const struct sock *sk, int oldstate,
+						const struct conn_track *t, struct conn_event *e)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+	__u64 received = BPF_CORE_READ(tp, bytes_received);
+	bool fin_sent = oldstate == BPF_TCP_FIN_WAIT1 || oldstate == BPF_TCP_FIN_WAIT2 ||
+			oldstate == BPF_TCP_CLOSING || oldstate == BPF_TCP_LAST_ACK;
+
+	/* The active opener's SYN is acked through tcp_ack(); a SYN-ACK is not. */
+	if (t && (t->flags & CONN_F_OUTBOUND) && acked)
+		acked--;
+	if (fin_sent && acked && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+		acked--;
+	if (fin_received(sk) && received)
+		received--;
+	e->bytes_sent = acked;
+	e->bytes_received = received;
+	e->retransmits = BPF_CORE_READ(tp, total_retrans);
+	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	e->error = BPF_CORE_READ(sk, sk_err);
+	e->state = oldstate;
+}
+
+static __always_inline void emit_close(const struct sock *sk, int oldstate,
+				       struct conn_track *t, __u64 now)
+{
+	struct conn_event *e;
+
+	if (!t)
+		stat_inc(CONN_STAT_UNTRACKED_CLOSE);
+	e = event_start(sk, CONN_EV_CLOSE, t, now);
+	if (!e)
+		return;
+	if (t && t->ts_established)
+		e->duration_ns = now - t->ts_established;
+	read_close_counters(sk, oldstate, t, e);
+	event_submit(e);
+}
+
+static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
+{
+	struct conn_track *t = bpf_map_lookup_elem(&conns, &key);
+
+	if (!t) {
+		/* Handshake began before we attached: track it from here on. */
+		if (oldstate == BPF_TCP_SYN_RECV)
+			track_new(key, now, CONN_F_INBOUND, false);
+		return;
+	}
+	t->ts_established = now;
+	t->flags |= CONN_F_BIRTH;
+	if (oldstate == BPF_TCP_SYN_SENT)
+		emit_connect(sk, t, now);
+}
+
+static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
+{
+	struct conn_track *t = bpf_map_lookup_elem(&conns, &key);
+
+	switch (oldstate) {
+	case BPF_TCP_SYN_SENT:
+		emit_failed(sk, t, now);
+		break;
+	case BPF_TCP_SYN_RECV:      /* handshake never completed: not a connection */
+	case BPF_TCP_LISTEN:
+	case BPF_TCP_CLOSE:
+		break;
+	default:
+		if (t && (t->flags & CONN_F_INBOUND) && !(t->flags & CONN_F_ACCEPTED)) {
+			stat_inc(CONN_STAT_UNACCEPTED);
+			emit_accept(sk, t, now);
+		}
+		emit_close(sk, oldstate, t, now);
+	}
+	if (t)
+		bpf_map_delete_elem(&conns, &key);
+}
+
+static __always_inline int on_state_change(const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk;
+	__u64 now;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != NL_IPPROTO_TCP)
+		return 0;
+	now = bpf_ktime_get_ns();
+	switch (newstate) {
+	case BPF_TCP_SYN_SENT:      /* inside connect(2): current is the owner */
+		track_new(key, now, CONN_F_OUTBOUND, true);
+		break;
+	case BPF_TCP_SYN_RECV:      /* child of a listener, created in softirq */
+		if (oldstate == BPF_TCP_LISTEN)
+			track_new(key, now, CONN_F_INBOUND, false);
+		break;
+	case BPF_TCP_ESTABLISHED:
+		on_established(sk, key, oldstate, now);
+		break;
+	case BPF_TCP_CLOSE:
+		on_close(sk, key, oldstate, now);
+		break;
+	}
+	return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(conns_state_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state_change(sk, oldstate, newstate);
+}
+
+SEC("tp/sock/inet_sock_set_state")
+int conns_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != NL_IPPROTO_TCP)
+		return 0;
+	return on_state_change(ctx->skaddr, ctx->oldstate, ctx->newstate);
+}
+
+/* accept(2)/accept4(2) returned a connected socket to the process that owns it. */
+static __always_inline int on_accept_exit(long ret)
+{
+	struct conn_track *t;
+	struct sock *sk;
+	__u64 key, now;
+
+	if (ret < 0)
+		return 0;
+	sk = sock_from_fd(ret);
+	if (!sk)
+		return 0;
+	key = (__u64)sk;
+	t = bpf_map_lookup_elem(&conns, &key);
+	if (!t || (t->flags & CONN_F_ACCEPTED))
+		return 0;
+	owner_from_current(&t->owner);
+	t->flags |= CONN_F_ACCEPTED;
+	now = bpf_ktime_get_ns();
+	emit_accept(sk, t, now);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int conns_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int conns_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
+}

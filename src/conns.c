@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/* netlens conns: the module (BPF lifecycle) and the command (see bpf/conns.bpf.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "conns.h"
+#include "module.h"
+#include "sys.h"
+#include "conns.skel.h"
+
+#define RINGBUF_BYTES (4u << 20)
+
+struct conns {
+	struct conns_bpf *skel;
+	struct ring_buffer *rb;
+	struct conns_report report;
+};
+
+static bool raw_tp_usable(void)
+{
+	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+}
+
+static int conns_plan(char *buf, size_t len)
+{
+	bool accept = nl_tracepoint_exists("syscalls", "sys_exit_accept4");
+
+	if (!nl_tracepoint_exists("sock", "inet_sock_set_state")) {
+		snprintf(buf, len, "unavailable: no sock:inet_sock_set_state tracepoint (Linux 4.16+)");
+		return -ENOTSUP;
+	}
+	snprintf(buf, len, "%s sock:inet_sock_set_state; %s",
+		 raw_tp_usable() ? "raw_tp" : "tracepoint",
+		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process"
+			: "no syscall tracepoints: accepted sockets have pid 0");
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct nl_module *m = ctx;
+	struct conns *c = m->priv;
+
+	conns_report_event(&c->report, m->sink, data, len);
+	return 0;
+}
+
+static void choose_hooks(struct conns_bpf *skel)
+{
+	bool raw = raw_tp_usable();
+
+	/* One hook per event: the cheaper raw tracepoint when the kernel has it. */
+	bpf_program__set_autoload(skel->progs.conns_state_raw, raw);
+	bpf_program__set_autoload(skel->progs.conns_state_tp, !raw);
+	bpf_program__set_autoload(skel->progs.conns_accept4_exit,
+				  nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
+	bpf_program__set_autoload(skel->progs.conns_accept_exit,
+				  nl_tracepoint_exists("syscalls", "sys_exit_accept"));
+}
+
+static int conns_open(struct nl_module *m, const struct nl_opts *o)
+{
+	const struct conns_cfg *cfg = m->cfg;
+	struct conns *c;
+	int err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	m->priv = c;
+	if (conns_plan(m->err, sizeof(m->err)))
+		return -ENOTSUP;
+	if (conns_report_init(&c->report))
+		return -ENOMEM;
+
+	c->skel = conns_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	memcpy((void *)&c->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
+	c->skel->rodata->nl_wakeup_bytes = RINGBUF_BYTES / 16;
+	bpf_map__set_max_entries(c->skel->maps.events, RINGBUF_BYTES);
+	bpf_map__set_max_entries(c->skel->maps.conns, cfg->max_conns);
+	choose_hooks(c->skel);
+
+	err = conns_bpf__load(c->skel);
+	if (err) {
+		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs: %s",
+			 strerror(-err));
+		return err;
+	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, m, NULL);
+	if (!c->rb) {
+		err = -errno;
+		snprintf(m->err, sizeof(m->err), "cannot map the ring buffer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int conns_attach(struct nl_module *m)
+{
+	struct conns *c = m->priv;
+	int err = conns_bpf__attach(c->skel);
+
+	if (err)
+		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints: %s", strerror(-err));
+	return err;
+}
+
+static int conns_poll(struct nl_module *m, int timeout_ms)
+{
+	struct conns *c = m->priv;
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+	int more;
+
+	if (n < 0)
+		return n;
+	/* Records below the wake-up threshold do not wake epoll: take them too. */
+	more = ring_buffer__consume(c->rb);
+	return more < 0 ? more : n + more;
+}
+
+static void conns_collect(struct nl_module *m, bool final)
+{
+	struct conns *c = m->priv;
+	uint64_t st[NL_STAT_MAX];
+
+	if (final && !nl_read_stats(bpf_map__fd(c->skel->maps.stats), st))
+		conns_report_summary(&c->report, m->sink, st);
+}
+
+static void conns_destroy(struct nl_module *m)
+{
+	struct conns *c = m->priv;
+
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	conns_bpf__destroy(c->skel);
+	conns_report_free(&c->report);
+	free(c);
+	m->priv = NULL;
+}
+
+const struct nl_module_ops nl_conns_ops = {
+	.name = "conns",
+	.plan = conns_plan,
+	.open = conns_open,
+	.attach = conns_attach,
+	.poll = conns_poll,
+	.collect = conns_collect,
+	.destroy = conns_destroy,
+};
+
+static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct conns_cfg *cfg = ctx;
+	uint64_t v;
+
+	if (nl_parse_u64(arg, 64, 1 << 24, &v)) {
+		snprintf(err, len, "'%s' is not a number from 64 to 16777216", arg);
+		return -1;
+	}
+	cfg->max_conns = v;
+	return 0;
+}
+
+/* `netlens conns` */
+int conns_main(int argc, char **argv)
+{
+	static struct conns_cfg cfg = { .max_conns = CONNS_DEFAULT_MAX };
+	static const struct nl_cmd_opt opts[] = {
+		{ "max-conns", 256, "N", "connections tracked at once (default 65536)", set_max_conns },
+		{ 0 },
+	};
+	const struct nl_cmd_spec spec = {
+		.name = "conns",
+		.summary = "TCP connections of every process in every network namespace: connect,\n"
+			   "accept, failed (with the errno) and close (duration, bytes, retransmits).",
+		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS,
+		.opts = opts,
+		.ctx = &cfg,
+	};
+	struct nl_sink sink;
+	struct nl_opts o;
+	struct nl_module m = { .ops = &nl_conns_ops, .sink = &sink, .cfg = &cfg };
+
+	nl_cli_parse(&spec, argc, argv, &o);
+	nl_sink_init(&sink, o.output, stdout);
+	return nl_run(&m, &o);
+}

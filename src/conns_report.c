@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/* netlens conns: turning kernel records into JSON, table rows and totals. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+#include "conns.h"
+#include "format.h"
+#include "sys.h"
+
+/* The server side of a connection: remote for outbound, local for inbound. */
+struct dest_key {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t family;
+	uint8_t inbound;
+};
+
+struct conns_dest {
+	struct dest_key key;
+	uint64_t connects, accepts, failed, closes;
+	uint64_t bytes_sent, bytes_received, retransmits;
+	UT_hash_handle hh;
+};
+
+static const struct nl_field connect_fields[] = { NL_SOCK_FIELDS, { "latency_us", NL_F_INT } };
+static const struct nl_field accept_fields[] = { NL_SOCK_FIELDS, { "queue_us", NL_F_INT } };
+static const struct nl_field failed_fields[] = { NL_SOCK_FIELDS, { "error", NL_F_STR },
+						 { "latency_us", NL_F_INT } };
+static const struct nl_field close_fields[] = {
+	NL_SOCK_FIELDS, { "direction", NL_F_STR }, { "duration_ms", NL_F_DOUBLE },
+	{ "bytes_sent", NL_F_INT }, { "bytes_received", NL_F_INT }, { "retransmits", NL_F_INT },
+	{ "srtt_us", NL_F_INT }, { "state", NL_F_STR }, { "error", NL_F_STR },
+};
+enum { F_LATENCY = NL_SF_COUNT, F_QUEUE = NL_SF_COUNT };
+enum { F_FAIL_ERROR = NL_SF_COUNT, F_FAIL_LATENCY };
+enum { F_DIRECTION = NL_SF_COUNT, F_DURATION, F_SENT, F_RECEIVED, F_RETRANS, F_SRTT,
+       F_STATE, F_ERROR };
+
+#define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
+
+static const struct {
+	const char *name;
+	const struct nl_field *fields;
+	size_t n;
+} types[] = {
+	[CONN_EV_CONNECT] = { "connect", connect_fields, NFIELDS(connect_fields) },
+	[CONN_EV_ACCEPT]  = { "accept", accept_fields, NFIELDS(accept_fields) },
+	[CONN_EV_FAILED]  = { "failed", failed_fields, NFIELDS(failed_fields) },
+	[CONN_EV_CLOSE]   = { "close", close_fields, NFIELDS(close_fields) },
+};
+
+int conns_report_init(struct conns_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (int t = CONN_EV_CONNECT; t <= CONN_EV_CLOSE; t++)
+		if (nl_record_init(&r->rec[t], types[t].fields, types[t].n))
+			return -ENOMEM;
+	return 0;
+}
+
+void conns_report_free(struct conns_report *r)
+{
+	struct conns_dest *d, *tmp;
+
+	for (int t = CONN_EV_CONNECT; t <= CONN_EV_CLOSE; t++)
+		if (r->rec[t].obj)
+			nl_record_free(&r->rec[t]);
+	HASH_ITER(hh, r->dests, d, tmp) {
+		HASH_DEL(r->dests, d);
+		free(d);
+	}
+}
+
+static bool is_inbound(const struct conn_event *e)
+{
+	return e->type == CONN_EV_ACCEPT || (e->flags & CONN_F_INBOUND);
+}
+
+static void tally(struct conns_report *r, const struct conn_event *e)
+{
+	const struct nl_tuple *t = &e->tuple;
+	struct dest_key k = { .family = t->family, .inbound = is_inbound(e) };
+	struct conns_dest *d;
+
+	memcpy(k.addr, k.inbound ? t->saddr : t->daddr, sizeof(k.addr));
+	k.port = k.inbound ? t->sport : t->dport;
+	HASH_FIND(hh, r->dests, &k, sizeof(k), d);
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return;
+		d->key = k;
+		HASH_ADD(hh, r->dests, key, sizeof(k), d);
+	}
+	switch (e->type) {
+	case CONN_EV_CONNECT: d->connects++; break;
+	case CONN_EV_ACCEPT:  d->accepts++; break;
+	case CONN_EV_FAILED:  d->failed++; break;
+	case CONN_EV_CLOSE:
+		d->closes++;
+		d->bytes_sent += e->bytes_sent;
+		d->bytes_received += e->bytes_received;
+		d->retransmits += e->retransmits;
+		break;
+	}
+}
+
+static const char *direction_name(uint8_t flags)
+{
+	if (flags & CONN_F_OUTBOUND)
+		return "outbound";
+	if (flags & CONN_F_INBOUND)
+		return "inbound";
+	return NULL;
+}
+
+static void set_error(struct nl_record *rec, size_t field, int err)
+{
+	char buf[32];
+
+	if (err)
+		nl_record_str(rec, field, nl_errno_name(err, buf, sizeof(buf)));
+	else
+		nl_record_null(rec, field);
+}
+
+static void write_json(struct conns_report *r, struct nl_sink *s, const struct conn_event *e)
+{
+	struct nl_record *rec = &r->rec[e->type];
+	const struct nl_sock_info si = {
+		.ts_ns = e->ts_ns, .cgroup_id = e->cgroup_id, .netns = e->netns,
+		.owner = &e->owner, .tuple = &e->tuple,
+	};
+	const char *dir;
+
+	nl_record_sock(rec, types[e->type].name, &si);
+	switch (e->type) {
+	case CONN_EV_CONNECT:
+		nl_record_int(rec, F_LATENCY, e->latency_ns / 1000);
+		break;
+	case CONN_EV_ACCEPT:
+		/* Queue time is known only when accept(2) took it. */
+		if (e->flags & CONN_F_ACCEPTED)
+			nl_record_int(rec, F_QUEUE, e->latency_ns / 1000);
+		else
+			nl_record_null(rec, F_QUEUE);
+		break;
+	case CONN_EV_FAILED:
+		set_error(rec, F_FAIL_ERROR, e->error);
+		nl_record_int(rec, F_FAIL_LATENCY, e->latency_ns / 1000);
+		break;
+	case CONN_EV_CLOSE:
+		dir = direction_name(e->flags);
+		if (dir)
+			nl_record_str(rec, F_DIRECTION, dir);
+		else
+			nl_record_null(rec, F_DIRECTION);
+		if (e->flags & CONN_F_BIRTH)
+			nl_record_double(rec, F_DURATION, e->duration_ns / 1e6);
+		else
+			nl_record_null(rec, F_DURATION);
+		nl_record_int(rec, F_SENT, e->bytes_sent);
+		nl_record_int(rec, F_RECEIVED, e->bytes_received);
+		nl_record_int(rec, F_RETRANS, e->retransmits);
+		nl_record_int(rec, F_SRTT, e->srtt_us);
+		nl_record_str(rec, F_STATE, nl_tcp_state_name(e->state));
+		set_error(rec, F_ERROR, e->error);
+		break;
+	}
+	nl_sink_json(s, rec->obj);
+}
+
+static void details(const struct conn_event *e, char *out, size_t len)
+{
+	char a[32], b[32], d[32], rtt[32], err[32];
+
+	switch (e->type) {
+	case CONN_EV_CONNECT:
+		snprintf(out, len, "latency %s", nl_fmt_usecs(e->latency_ns / 1000, a, sizeof(a)));
+		break;
+	case CONN_EV_ACCEPT:
+		if (e->flags & CONN_F_ACCEPTED)
+			snprintf(out, len, "queued %s", nl_fmt_usecs(e->latency_ns / 1000, a, sizeof(a)));
+		else
+			snprintf(out, len, "closed before accept(2)");
+		break;
+	case CONN_EV_FAILED:
+		snprintf(out, len, "%s after %s", nl_errno_name(e->error, err, sizeof(err)),
+			 nl_fmt_usecs(e->latency_ns / 1000, a, sizeof(a)));
+		break;
+	case CONN_EV_CLOSE:
+		snprintf(out, len, "%s tx %s rx %s retrans %u srtt %s from %s%s%s",
+			 e->flags & CONN_F_BIRTH ? nl_fmt_usecs(e->duration_ns / 1000, d, sizeof(d)) : "?",
+			 nl_fmt_bytes(e->bytes_sent, a, sizeof(a)),
+			 nl_fmt_bytes(e->bytes_received, b, sizeof(b)), e->retransmits,
+			 nl_fmt_usecs(e->srtt_us, rtt, sizeof(rtt)), nl_tcp_state_name(e->state),
+			 e->error ? " " : "", e->error ? nl_errno_name(e->error, err, sizeof(err)) : "");
+		break;
+	}
+}
+
+static void write_row(struct nl_sink *s, const struct conn_event *e)
+{
+	const struct nl_tuple *t = &e->tuple;
+	char ts[NL_TS_LEN], local[64], remote[64], more[160], comm[NL_COMM_LEN + 1];
+
+	memcpy(comm, e->owner.comm, NL_COMM_LEN);
+	comm[NL_COMM_LEN] = 0;
+	nl_sink_header(s, "TIME         EVENT    PID     COMM             "
+			  "LOCAL                        REMOTE                       DETAILS");
+	details(e, more, sizeof(more));
+	fprintf(s->out, "%-12s %-8s %-7u %-16s %-28s %-28s %s\n",
+		nl_fmt_clock(nl_mono_to_realtime(e->ts_ns), ts, sizeof(ts)), types[e->type].name,
+		e->owner.pid, e->owner.pid ? comm : "-",
+		nl_fmt_endpoint(t->family, t->saddr, t->sport, local, sizeof(local)),
+		nl_fmt_endpoint(t->family, t->daddr, t->dport, remote, sizeof(remote)), more);
+}
+
+void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *data, size_t len)
+{
+	const struct conn_event *e = data;
+
+	if (len < sizeof(*e) || e->type < CONN_EV_CONNECT || e->type > CONN_EV_CLOSE ||
+	    (e->tuple.family != 4 && e->tuple.family != 6)) {
+		r->bad_records++;
+		return;
+	}
+	tally(r, e);
+	if (s->kind == NL_OUT_JSON)
+		write_json(r, s, e);
+	else
+		write_row(s, e);
+}
+
+static struct json_object *dest_json(const struct conns_dest *d)
+{
+	struct json_object *j = json_object_new_object();
+	char buf[NL_ADDR_LEN];
+
+	json_object_object_add(j, "direction",
+			       json_object_new_string(d->key.inbound ? "inbound" : "outbound"));
+	json_object_object_add(j, "family", json_object_new_int(d->key.family));
+	json_object_object_add(j, "daddr", json_object_new_string(
+		nl_fmt_addr(d->key.family, d->key.addr, buf, sizeof(buf))));
+	json_object_object_add(j, "dport", json_object_new_int(d->key.port));
+	json_object_object_add(j, "connects", json_object_new_int64(d->connects));
+	json_object_object_add(j, "accepts", json_object_new_int64(d->accepts));
+	json_object_object_add(j, "failed", json_object_new_int64(d->failed));
+	json_object_object_add(j, "closes", json_object_new_int64(d->closes));
+	json_object_object_add(j, "bytes_sent", json_object_new_int64(d->bytes_sent));
+	json_object_object_add(j, "bytes_received", json_object_new_int64(d->bytes_received));
+	json_object_object_add(j, "retransmits", json_object_new_int64(d->retransmits));
+	return j;
+}
+
+static void summary_json(struct conns_report *r, struct nl_sink *s, const uint64_t *st)
+{
+	static const struct { const char *name; int idx; } counters[] = {
+		{ "events", NL_STAT_EVENTS }, { "lost", NL_STAT_LOST },
+		{ "map_full", NL_STAT_MAP_FULL }, { "map_busy", NL_STAT_MAP_BUSY },
+		{ "untracked_closes", CONN_STAT_UNTRACKED_CLOSE },
+		{ "unaccepted", CONN_STAT_UNACCEPTED },
+	};
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	struct conns_dest *d, *tmp;
+
+	json_object_object_add(o, "type", json_object_new_string("stats"));
+	for (size_t i = 0; i < NFIELDS(counters); i++)
+		json_object_object_add(o, counters[i].name, json_object_new_int64(st[counters[i].idx]));
+	json_object_object_add(o, "bad_records", json_object_new_int64(r->bad_records));
+	HASH_ITER(hh, r->dests, d, tmp)
+		json_object_array_add(arr, dest_json(d));
+	json_object_object_add(o, "destinations", arr);
+	nl_sink_json(s, o);
+	json_object_put(o);
+}
+
+static void summary_table(struct conns_report *r, struct nl_sink *s, const uint64_t *st)
+{
+	struct conns_dest *d, *tmp;
+	char ep[64], a[32], b[32];
+
+	fprintf(s->out, "\n%llu events, %llu lost (ring buffer full), %llu connections not tracked "
+		"(map full %llu, busy %llu), %llu closes of connections older than netlens\n",
+		(unsigned long long)st[NL_STAT_EVENTS], (unsigned long long)st[NL_STAT_LOST],
+		(unsigned long long)(st[NL_STAT_MAP_FULL] + st[NL_STAT_MAP_BUSY]),
+		(unsigned long long)st[NL_STAT_MAP_FULL], (unsigned long long)st[NL_STAT_MAP_BUSY],
+		(unsigned long long)st[CONN_STAT_UNTRACKED_CLOSE]);
+	if (!r->dests)
+		return;
+	fprintf(s->out, "%-30s %-8s %8s %8s %7s %7s %9s %9s %7s\n", "DESTINATION", "DIR",
+		"CONNECTS", "ACCEPTS", "FAILED", "CLOSES", "SENT", "RECEIVED", "RETRANS");
+	HASH_ITER(hh, r->dests, d, tmp)
+		fprintf(s->out, "%-30s %-8s %8llu %8llu %7llu %7llu %9s %9s %7llu\n",
+			nl_fmt_endpoint(d->key.family, d->key.addr, d->key.port, ep, sizeof(ep)),
+			d->key.inbound ? "inbound" : "outbound", (unsigned long long)d->connects,
+			(unsigned long long)d->accepts, (unsigned long long)d->failed,
+			(unsigned long long)d->closes, nl_fmt_bytes(d->bytes_sent, a, sizeof(a)),
+			nl_fmt_bytes(d->bytes_received, b, sizeof(b)),
+			(unsigned long long)d->retransmits);
+}
+
+void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats)
+{
+	if (s->kind == NL_OUT_JSON)
+		summary_json(r, s, stats);
+	else
+		summary_table(r, s, stats);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The interface every capability implements, so that single commands,
+ * `top` and `serve` compose the same modules:
+ *   plan -> open (load with options) -> attach -> poll ... -> collect -> destroy
+ */
+#ifndef NETLENS_MODULE_H
+#define NETLENS_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "cli.h"
+#include "output.h"
+
+struct nl_module;
+
+struct nl_module_ops {
+	const char *name;
+	/*
+	 * Says in buf which hooks the module will use on this kernel (for
+	 * `netlens probe`); returns 0 if it can run here, -ENOTSUP if not.
+	 */
+	int (*plan)(char *buf, size_t len);
+	/* Opens and loads the BPF object with the options; nothing attached yet. */
+	int (*open)(struct nl_module *m, const struct nl_opts *o);
+	int (*attach)(struct nl_module *m);
+	/* Hands pending records to the sink; returns how many, or -errno. */
+	int (*poll)(struct nl_module *m, int timeout_ms);
+	/* Emits aggregates and counters; final is true once, at exit. */
+	void (*collect)(struct nl_module *m, bool final);
+	/* Detaches everything and frees the module. */
+	void (*destroy)(struct nl_module *m);
+};
+
+struct nl_module {
+	const struct nl_module_ops *ops;
+	struct nl_sink *sink;
+	void *cfg;                /* the command's own options, read by open() */
+	void *priv;               /* module state */
+	double interval;          /* seconds between collect(false) calls; 0: none */
+	char err[256];            /* why open/attach failed: one sentence */
+};
+
+extern const struct nl_module_ops nl_conns_ops;
+
+/* Every capability, in the order `netlens probe` lists them. */
+extern const struct nl_module_ops *const nl_modules[];
+
+/*
+ * Runs one module as an event command: load, attach, poll until -d or a
+ * signal, final collect, clean detach. Returns the process exit code.
+ */
+int nl_run(struct nl_module *m, const struct nl_opts *o);
+
+#endif

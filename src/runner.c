@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include "module.h"
+#include "sys.h"
+
+#define POLL_MS 50
+
+const struct nl_module_ops *const nl_modules[] = { &nl_conns_ops, NULL };
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void install_signals(void)
+{
+	/* No SA_RESTART: a signal must interrupt epoll_wait() at once. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A closed stdout (| head) ends the run like a signal, via EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int run_loop(struct nl_module *m, const struct nl_opts *o)
+{
+	uint64_t now = nl_now_mono();
+	uint64_t deadline = o->duration > 0 ? now + (uint64_t)(o->duration * 1e9) : 0;
+	uint64_t next_collect = m->interval > 0 ? now + (uint64_t)(m->interval * 1e9) : 0;
+
+	while (!stop_signal) {
+		int timeout = POLL_MS;
+		int err;
+
+		now = nl_now_mono();
+		if (deadline && now >= deadline)
+			break;
+		if (deadline && (deadline - now) / 1000000 < (uint64_t)timeout)
+			timeout = (deadline - now) / 1000000;
+		err = m->ops->poll(m, timeout);
+		if (err < 0 && err != -EINTR)
+			return err;
+		if (nl_sink_flush(m->sink))
+			return -EPIPE;
+		if (next_collect && nl_now_mono() >= next_collect) {
+			m->ops->collect(m, false);
+			next_collect += (uint64_t)(m->interval * 1e9);
+		}
+	}
+	return 0;
+}
+
+int nl_run(struct nl_module *m, const struct nl_opts *o)
+{
+	char plan[256];
+	int err;
+
+	nl_sys_init(o->verbose);
+	if (m->ops->open(m, o)) {
+		m->ops->destroy(m);
+		nl_die(NL_EXIT_ENV, "%s: %s%s", m->ops->name, m->err,
+		       o->verbose ? "" : " (run with -v for the libbpf and verifier log)");
+	}
+	if (m->ops->attach(m)) {
+		m->ops->destroy(m);
+		nl_die(NL_EXIT_ENV, "%s: %s", m->ops->name, m->err);
+	}
+	install_signals();
+	if (m->ops->plan(plan, sizeof(plan)) == 0)
+		fprintf(stderr, "netlens %s: attached (%s); Ctrl-C to stop\n", m->ops->name, plan);
+	err = run_loop(m, o);
+	if (err != -EPIPE) {
+		/* Drain what the kernel still holds, then the totals. */
+		m->ops->poll(m, 0);
+		m->ops->collect(m, true);
+		nl_sink_flush(m->sink);
+	}
+	m->ops->destroy(m);
+	if (err && err != -EPIPE)
+		nl_die(NL_EXIT_ENV, "%s: reading events failed: %s", m->ops->name, strerror(-err));
+	return 0;
+}
