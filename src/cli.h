@@ -26,10 +26,13 @@ struct nl_opts {
 	bool verbose;
 };
 
+/* Keys of a command's long-only options (shared ones use 256 and up). */
+#define NL_OPT_LONG_ONLY 1024
+
 /* A command's own option; set() returns 0 or writes a message into err. */
 struct nl_cmd_opt {
 	const char *name;          /* long name */
-	int key;                   /* short letter, or a value >= 256 if none */
+	int key;                   /* short letter, or NL_OPT_LONG_ONLY + n if none */
 	const char *arg;           /* argument name, NULL for a flag */
 	const char *help;
 	int (*set)(void *ctx, const char *arg, char *err, size_t errlen);

@@ -175,7 +175,7 @@ int conns_main(int argc, char **argv)
 {
 	static struct conns_cfg cfg = { .max_conns = CONNS_DEFAULT_MAX };
 	static const struct nl_cmd_opt opts[] = {
-		{ "max-conns", 256, "N", "connections tracked at once (default 65536)", set_max_conns },
+		{ "max-conns", NL_OPT_LONG_ONLY, "N", "connections tracked at once (default 65536)", set_max_conns },
 		{ 0 },
 	};
 	const struct nl_cmd_spec spec = {

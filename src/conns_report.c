@@ -205,14 +205,12 @@ static void write_row(struct nl_sink *s, const struct conn_event *e)
 	const struct nl_tuple *t = &e->tuple;
 	char ts[NL_TS_LEN], local[64], remote[64], more[160], comm[NL_COMM_LEN + 1];
 
-	memcpy(comm, e->owner.comm, NL_COMM_LEN);
-	comm[NL_COMM_LEN] = 0;
 	nl_sink_header(s, "TIME         EVENT    PID     COMM             "
 			  "LOCAL                        REMOTE                       DETAILS");
 	details(e, more, sizeof(more));
 	fprintf(s->out, "%-12s %-8s %-7u %-16s %-28s %-28s %s\n",
 		nl_fmt_clock(nl_mono_to_realtime(e->ts_ns), ts, sizeof(ts)), types[e->type].name,
-		e->owner.pid, e->owner.pid ? comm : "-",
+		e->owner.pid, e->owner.pid ? nl_fmt_comm(e->owner.comm, comm, sizeof(comm)) : "-",
 		nl_fmt_endpoint(t->family, t->saddr, t->sport, local, sizeof(local)),
 		nl_fmt_endpoint(t->family, t->daddr, t->dport, remote, sizeof(remote)), more);
 }

@@ -79,6 +79,17 @@ const char *nl_fmt_usecs(uint64_t usecs, char *buf, size_t len)
 	return buf;
 }
 
+const char *nl_fmt_comm(const char *comm, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && i < NL_COMM_LEN && comm[i]; i++)
+		buf[i] = (unsigned char)comm[i] < 0x20 || comm[i] == 0x7f ? '?' : comm[i];
+	if (len)
+		buf[i] = 0;
+	return buf;
+}
+
 const char *nl_errno_name(int err, char *buf, size_t len)
 {
 	const char *name = err > 0 ? strerrorname_np(err) : NULL;

@@ -29,6 +29,9 @@ const char *nl_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 /* 152 -> "152us", 1532 -> "1.53ms", 2500000 -> "2.50s", 125 s -> "2m05s". */
 const char *nl_fmt_usecs(uint64_t usecs, char *buf, size_t len);
 
+/* A kernel comm (16 bytes, maybe unterminated) printable in a table: controls become '?'. */
+const char *nl_fmt_comm(const char *comm, char *buf, size_t len);
+
 /* "ECONNREFUSED"; unknown numbers as "E123". Returns a static string or buf. */
 const char *nl_errno_name(int err, char *buf, size_t len);
 

@@ -1,0 +1,193 @@
+"""Helpers for netlens integration tests: namespaces, peers, the netlens process.
+
+Every namespace, cgroup and process a test creates is registered here and
+removed at the end of the test, pass or fail (and at interpreter exit).
+"""
+import atexit
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NETLENS = os.path.join(ROOT, "build", "netlens")
+PEER = os.path.join(os.path.dirname(__file__), "peer.py")
+PREFIX = "nlt"
+
+_cleanups = []
+
+
+def sh(*argv, check=True, ns=None):
+    """Runs a command (inside namespace ns if given) and returns its stdout."""
+    if ns:
+        argv = ("ip", "netns", "exec", ns) + argv
+    r = subprocess.run(argv, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def defer(fn):
+    _cleanups.append(fn)
+
+
+def cleanup():
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception as e:  # keep cleaning; report what failed
+            print(f"  cleanup: {e}")
+
+
+atexit.register(cleanup)
+
+
+def remove_stale():
+    """Namespaces left by a test run that was killed."""
+    for name in sh("ip", "netns", "list", check=False).split():
+        if name.startswith(PREFIX + "-"):
+            sh("ip", "netns", "del", name, check=False)
+
+
+class Pair:
+    """Two namespaces, client (a) and server (b), joined by a veth pair.
+
+    a: 10.231.0.1/24  fd00:231::1/64      b: 10.231.0.2/24  fd00:231::2/64
+    """
+    A4, B4, A6, B6 = "10.231.0.1", "10.231.0.2", "fd00:231::1", "fd00:231::2"
+
+    def __init__(self):
+        tag = f"{os.getpid() % 100000}"
+        self.a, self.b = f"{PREFIX}-{tag}-a", f"{PREFIX}-{tag}-b"
+        for ns in (self.a, self.b):
+            sh("ip", "netns", "add", ns)
+            defer(lambda ns=ns: sh("ip", "netns", "del", ns, check=False))
+        sh("ip", "link", "add", "nlta", "netns", self.a, "type", "veth",
+           "peer", "name", "nltb", "netns", self.b)
+        for ns, dev, v4, v6 in ((self.a, "nlta", self.A4, self.A6),
+                                (self.b, "nltb", self.B4, self.B6)):
+            sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", ns=ns)
+            sh("ip", "link", "set", dev, "up", ns=ns)
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+            # Addresses after link up: an IPv6 prefix route added while the
+            # link is down appears late, and the first SYN meets a reject route.
+            sh("ip", "addr", "add", v4 + "/24", "dev", dev, ns=ns)
+            sh("ip", "addr", "add", v6 + "/64", "dev", dev, "nodad", ns=ns)
+        self.netns_a = os.stat(f"/run/netns/{self.a}").st_ino
+        self.netns_b = os.stat(f"/run/netns/{self.b}").st_ino
+
+    def addr(self, side, family):
+        return {("a", 4): self.A4, ("b", 4): self.B4,
+                ("a", 6): self.A6, ("b", 6): self.B6}[(side, family)]
+
+
+class Proc:
+    """A child process whose stdout lines the test reads one at a time."""
+
+    def __init__(self, argv, prefix=()):
+        self.p = subprocess.Popen(list(prefix) + list(argv), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        self.pid = self.p.pid
+        defer(self.kill)
+
+    def line(self, timeout=10):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        if not r:
+            raise AssertionError(f"no output from {self.p.args} within {timeout}s")
+        out = self.p.stdout.readline().strip()
+        if not out:
+            raise AssertionError(f"{self.p.args} ended: {self.p.stderr.read().strip()}")
+        return out
+
+    def expect(self, word, timeout=10):
+        out = self.line(timeout).split()
+        assert out[0] == word, f"expected {word}, got {out}"
+        return out[1:]
+
+    def wait(self, timeout=30):
+        return self.p.wait(timeout)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def peer(ns, *args, name=None, prefix=()):
+    """Runs peer.py in a namespace. 'ip netns exec' execs, so the pid is the peer's."""
+    argv = ["ip", "netns", "exec", ns, "python3", PEER] + [str(a) for a in args]
+    if name:
+        argv += ["--name", name]
+    return Proc(argv, prefix=prefix)
+
+
+def exchange(pair, family, port, name_c="nlt-client", name_s="nlt-server",
+             send=100000, reply=2500, client_prefix=()):
+    """One connection: the client sends `send` bytes, the server answers `reply`.
+
+    Returns (server pid, client pid, client port).
+    """
+    srv = peer(pair.b, "server", pair.addr("b", family), port, "--expect", send,
+               "--reply", reply, name=name_s)
+    srv.expect("READY")
+    cli = peer(pair.a, "client", pair.addr("b", family), port, "--send", send,
+               "--expect", reply, name=name_c, prefix=client_prefix)
+    cport = int(cli.expect("CONNECTED")[0])
+    cli.expect("DONE")
+    srv.expect("ACCEPTED")
+    srv.expect("DONE")
+    cli.wait()
+    srv.wait()
+    return srv.pid, cli.pid, cport
+
+
+class Netlens:
+    """build/netlens COMMAND -o json ARGS, started and stopped with SIGINT."""
+
+    def __init__(self, *args, command="conns"):
+        self.argv = [NETLENS, command, "-o", "json"] + [str(a) for a in args]
+        self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        defer(self._kill)
+        self._wait_attached()
+
+    def _wait_attached(self, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r, _, _ = select.select([self.p.stderr], [], [], deadline - time.time())
+            if not r:
+                break
+            line = self.p.stderr.readline()
+            if not line:
+                raise AssertionError(f"netlens exited {self.p.wait()}: {self.p.stderr.read()}")
+            if "attached" in line:
+                return
+        raise AssertionError("netlens did not attach in time")
+
+    def stop(self, sig=signal.SIGINT, settle=0.3):
+        """Stops netlens and returns its records (all JSON lines)."""
+        time.sleep(settle)   # let the last records reach the ring buffer reader
+        self.p.send_signal(sig)
+        out, err = self.p.communicate(timeout=20)
+        assert self.p.returncode == 0, f"netlens exit {self.p.returncode}: {err}"
+        return [json.loads(line) for line in out.splitlines()]
+
+    def _kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def find(records, **match):
+    """Records whose fields equal every key=value given."""
+    return [r for r in records if all(r.get(k) == v for k, v in match.items())]
+
+
+def one(records, **match):
+    found = find(records, **match)
+    assert len(found) == 1, f"expected one record with {match}, got {len(found)}: {found}"
+    return found[0]

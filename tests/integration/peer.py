@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""TCP peers with exact byte counts for the integration tests.
+
+  peer.py server ADDR PORT --expect N --reply M [--accept K] [--no-accept]
+  peer.py client ADDR PORT --send N --expect M [--family 4|6]
+
+Each sets its comm with --name, prints one status line per step (flushed)
+so the test can follow it, and exits 0 on success.
+"""
+import argparse
+import ctypes
+import socket
+import sys
+import time
+
+PR_SET_NAME = 15
+
+
+def set_comm(name):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def say(*words):
+    print(*words, flush=True)
+
+
+def recv_exactly(sock, n):
+    got = 0
+    while got < n:
+        chunk = sock.recv(min(65536, n - got))
+        if not chunk:
+            raise SystemExit(f"peer closed after {got} of {n} bytes")
+        got += len(chunk)
+
+
+def wait_eof(sock):
+    while sock.recv(65536):
+        pass
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def server(a):
+    s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.addr, a.port))
+    s.listen(16)
+    say("READY", s.getsockname()[1])
+    if a.no_accept:
+        # Keep the listener (and its unaccepted children) until told to go.
+        sys.stdin.readline()
+        s.close()
+        say("DONE")
+        return
+    for _ in range(a.accept):
+        c, peer = s.accept()
+        say("ACCEPTED", peer[1])
+        recv_exactly(c, a.expect)
+        c.sendall(b"r" * a.reply)
+        wait_eof(c)
+        c.close()
+    s.close()
+    say("DONE")
+
+
+def client(a):
+    c = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+    try:
+        c.connect((a.addr, a.port))
+    except OSError as e:
+        say("ERROR", e.errno)
+        return
+    say("CONNECTED", c.getsockname()[1])
+    c.sendall(b"q" * a.send)
+    recv_exactly(c, a.expect)
+    c.close()
+    say("DONE")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("role", choices=["server", "client"])
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("--name", default="")
+    p.add_argument("--send", type=int, default=0)
+    p.add_argument("--expect", type=int, default=0)
+    p.add_argument("--reply", type=int, default=0)
+    p.add_argument("--accept", type=int, default=1)
+    p.add_argument("--no-accept", action="store_true")
+    p.add_argument("--delay", type=float, default=0)
+    a = p.parse_args()
+    if a.name:
+        set_comm(a.name)
+    time.sleep(a.delay)
+    (server if a.role == "server" else client)(a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Command-line contract: exit codes and one-line errors."""
+import json
+import subprocess
+
+from nltest import NETLENS
+
+
+def run(*args, user=None):
+    argv = [NETLENS] + list(args)
+    if user:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + argv
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+
+def assert_usage_error(*args, words=()):
+    r = run(*args)
+    assert r.returncode == 2, (args, r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("netlens: "), r.stderr
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert r.stdout == "", r.stdout
+
+
+def test_usage_errors():
+    assert_usage_error("frobnicate", words=("unknown command", "frobnicate"))
+    assert_usage_error("conns", "--frob", words=("unknown option", "--frob"))
+    assert_usage_error("conns", "-x", words=("unknown option", "-x"))
+    assert_usage_error("conns", "-p", "abc", words=("--pid", "abc"))
+    assert_usage_error("conns", "-p", "0")
+    assert_usage_error("conns", "-d", "-1", words=("--duration",))
+    assert_usage_error("conns", "-d", "soon")
+    assert_usage_error("conns", "-P", "70000", words=("--port",))
+    assert_usage_error("conns", "-o", "xml", words=("table or json",))
+    assert_usage_error("conns", "--cgroup", "/nonexistent/cg", words=("cgroup v2",))
+    assert_usage_error("conns", "--cgroup", "/tmp", words=("not a cgroup v2 directory",))
+    assert_usage_error("conns", "-c", "a-name-longer-than-15")
+    assert_usage_error("conns", "--max-conns", "12", words=("--max-conns",))
+    assert_usage_error("conns", "-p")
+    assert_usage_error("conns", "stray", words=("unexpected argument",))
+
+
+def test_not_root_is_exit_1():
+    r = run("conns", "-d", "1", user=65534)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "needs root" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run("probe", user=65534)
+    assert r.returncode == 1 and "needs root" in r.stderr, r.stderr
+
+
+def test_help_and_version():
+    r = run("--help")
+    assert r.returncode == 0 and "conns" in r.stdout and "probe" in r.stdout
+    r = run("conns", "--help")
+    assert r.returncode == 0
+    for opt in ("--output", "--duration", "--pid", "--comm", "--port", "--cgroup",
+                "--verbose", "--ipv4", "--ipv6"):
+        assert opt in r.stdout, opt
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("netlens ")
+
+
+def test_probe_json():
+    r = run("probe", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    p = json.loads(r.stdout)
+    assert p["type"] == "probe" and p["btf"] is True
+    assert p["hooks"]["ring_buffer"]["ok"] and p["hooks"]["raw_tracepoint"]["ok"]
+    assert p["tracepoints"]["sock:inet_sock_set_state"] is True
+    assert p["capabilities"]["conns"]["ok"] is True
+    assert "inet_sock_set_state" in p["capabilities"]["conns"]["method"]
+    for hook in ("kprobe", "fentry", "xdp_native", "xdp_generic", "tc", "sock_ops", "uprobe"):
+        assert hook in p["hooks"], hook

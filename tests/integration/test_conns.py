@@ -1,0 +1,310 @@
+"""netlens conns: real connections between two namespaces, exact assertions."""
+import os
+import re
+import subprocess
+import time
+
+from nltest import NETLENS, Netlens, Pair, defer, exchange, find, one, peer, sh
+
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def check_exchange(family, port):
+    pair = Pair()
+    nl = Netlens()
+    spid, cpid, cport = exchange(pair, family, port)
+    recs = nl.stop()
+    a, b = pair.addr("a", family), pair.addr("b", family)
+
+    conn = one(recs, type="connect", dport=port, sport=cport)
+    assert conn["pid"] == cpid and conn["comm"] == "nlt-client", conn
+    assert (conn["family"], conn["saddr"], conn["daddr"]) == (family, a, b), conn
+    assert conn["netns"] == pair.netns_a, conn
+    assert 0 < conn["latency_us"] < 1000000, conn
+    assert TS.match(conn["ts"]), conn["ts"]
+
+    acc = one(recs, type="accept", sport=port, dport=cport)
+    assert acc["pid"] == spid and acc["comm"] == "nlt-server", acc
+    assert (acc["family"], acc["saddr"], acc["daddr"]) == (family, b, a), acc
+    assert acc["netns"] == pair.netns_b, acc
+    assert acc["queue_us"] >= 0, acc
+
+    cclose = one(recs, type="close", sport=cport, dport=port)
+    assert cclose["pid"] == cpid and cclose["comm"] == "nlt-client", cclose
+    assert (cclose["bytes_sent"], cclose["bytes_received"]) == (100000, 2500), cclose
+    assert cclose["direction"] == "outbound" and cclose["duration_ms"] > 0, cclose
+    assert cclose["retransmits"] == 0 and cclose["srtt_us"] > 0, cclose
+    assert cclose["error"] is None, cclose
+
+    sclose = one(recs, type="close", sport=port, dport=cport)
+    assert sclose["pid"] == spid and sclose["comm"] == "nlt-server", sclose
+    assert (sclose["bytes_sent"], sclose["bytes_received"]) == (2500, 100000), sclose
+    assert sclose["direction"] == "inbound" and sclose["netns"] == pair.netns_b, sclose
+
+    stats = recs[-1]
+    assert stats["type"] == "stats" and stats["lost"] == 0, stats
+    assert stats["events"] == len(recs) - 1, (stats["events"], len(recs))
+    dest = [d for d in stats["destinations"]
+            if d["daddr"] == b and d["dport"] == port and d["direction"] == "outbound"]
+    assert len(dest) == 1, stats["destinations"]
+    assert (dest[0]["connects"], dest[0]["closes"], dest[0]["bytes_sent"],
+            dest[0]["bytes_received"]) == (1, 1, 100000, 2500), dest
+
+
+def test_exchange_ipv4():
+    check_exchange(4, 18001)
+
+
+def test_exchange_ipv6():
+    check_exchange(6, 18002)
+
+
+def check_refused(family, port):
+    pair = Pair()
+    nl = Netlens()
+    cli = peer(pair.a, "client", pair.addr("b", family), port, name="nlt-refused")
+    assert cli.expect("ERROR") == ["111"]
+    cli.wait()
+    recs = nl.stop()
+    f = one(recs, type="failed", dport=port, netns=pair.netns_a)
+    assert f["error"] == "ECONNREFUSED" and f["pid"] == cli.pid, f
+    assert f["comm"] == "nlt-refused" and f["daddr"] == pair.addr("b", family), f
+    assert f["saddr"] == pair.addr("a", family) and f["sport"] > 0, f
+    assert not find(recs, type="connect", dport=port)
+
+
+def test_refused_ipv4():
+    check_refused(4, 18003)
+
+
+def test_refused_ipv6():
+    check_refused(6, 18004)
+
+
+def check_syn_timeout(family, port):
+    pair = Pair()
+    # Every SYN to the port is dropped in the server namespace; one retry.
+    sh("nft", "add table inet nlt", ns=pair.b)
+    sh("nft", "add chain inet nlt in { type filter hook input priority 0; }", ns=pair.b)
+    sh("nft", f"add rule inet nlt in tcp dport {port} drop", ns=pair.b)
+    sh("sysctl", "-qw", "net.ipv4.tcp_syn_retries=1", ns=pair.a)
+    srv = peer(pair.b, "server", pair.addr("b", family), port, "--no-accept")
+    srv.expect("READY")
+    nl = Netlens("-P", port)
+    t0 = time.time()
+    cli = peer(pair.a, "client", pair.addr("b", family), port, name="nlt-timeout")
+    assert cli.expect("ERROR", timeout=20) == ["110"]
+    elapsed = time.time() - t0
+    recs = nl.stop()
+    f = one(recs, type="failed", dport=port)
+    assert f["error"] == "ETIMEDOUT" and f["pid"] == cli.pid, f
+    # SYN at 0 s, one retry at 1 s, given up at 3 s.
+    assert 2500000 <= f["latency_us"] <= elapsed * 1e6, (f, elapsed)
+
+
+def test_syn_timeout_ipv4():
+    check_syn_timeout(4, 18005)
+
+
+def test_syn_timeout_ipv6():
+    check_syn_timeout(6, 18006)
+
+
+def two_clients(pair, port, nl_args, family=4, names=("nlt-keep", "nlt-drop"),
+                prefixes=((), ())):
+    """Two connections to one server: returns (netlens records, keep pid, drop pid, ports)."""
+    srv = peer(pair.b, "server", pair.addr("b", family), port, "--expect", 10,
+               "--reply", 10, "--accept", 2, name="nlt-server")
+    srv.expect("READY")
+    nl = Netlens(*nl_args)
+    pids, ports = [], []
+    for name, prefix in zip(names, prefixes):
+        cli = peer(pair.a, "client", pair.addr("b", family), port, "--send", 10,
+                   "--expect", 10, name=name, prefix=prefix)
+        ports.append(int(cli.expect("CONNECTED")[0]))
+        cli.expect("DONE")
+        cli.wait()
+        pids.append(cli.pid)
+    srv.expect("ACCEPTED")
+    srv.expect("ACCEPTED")
+    srv.expect("DONE")
+    return nl.stop(), pids, ports
+
+
+def assert_kept_only(recs, keep_port, drop_port, kind="connect"):
+    assert one(recs, type=kind, sport=keep_port)
+    assert not find(recs, sport=drop_port) and not find(recs, dport=drop_port), \
+        [r for r in recs if drop_port in (r.get("sport"), r.get("dport"))]
+
+
+def test_filter_pid():
+    pair = Pair()
+    # The server must exist before netlens starts to know the keep pid: use
+    # a client that waits, so its pid is known when netlens is configured.
+    srv = peer(pair.b, "server", pair.B4, 18010, "--expect", 10, "--reply", 10,
+               "--accept", 2)
+    srv.expect("READY")
+    keep = peer(pair.a, "client", pair.B4, 18010, "--send", 10, "--expect", 10,
+                "--delay", 1.5, name="nlt-keep")
+    nl = Netlens("-p", keep.pid)
+    drop = peer(pair.a, "client", pair.B4, 18010, "--send", 10, "--expect", 10,
+                name="nlt-drop")
+    drop_port = int(drop.expect("CONNECTED")[0])
+    drop.expect("DONE")
+    keep_port = int(keep.expect("CONNECTED")[0])
+    keep.expect("DONE")
+    srv.expect("ACCEPTED")
+    srv.expect("ACCEPTED")
+    srv.expect("DONE")
+    recs = nl.stop()
+    assert_kept_only(recs, keep_port, drop_port)
+    assert all(r["pid"] == keep.pid for r in recs if r["type"] != "stats"), recs
+    assert one(recs, type="close", sport=keep_port)["bytes_sent"] == 10
+
+
+def test_filter_comm():
+    pair = Pair()
+    recs, pids, ports = two_clients(pair, 18011, ["-c", "nlt-keep"])
+    assert_kept_only(recs, ports[0], ports[1])
+    assert not find(recs, type="accept"), "server side has another comm"
+
+
+def test_filter_port():
+    pair = Pair()
+    srv = peer(pair.b, "server", pair.B4, 18012, "--expect", 10, "--reply", 10)
+    srv.expect("READY")
+    other = peer(pair.b, "server", pair.B4, 18013, "--expect", 10, "--reply", 10)
+    other.expect("READY")
+    nl = Netlens("-P", 18012)
+    ports = []
+    for port in (18012, 18013):
+        cli = peer(pair.a, "client", pair.B4, port, "--send", 10, "--expect", 10)
+        ports.append(int(cli.expect("CONNECTED")[0]))
+        cli.expect("DONE")
+        cli.wait()
+    recs = nl.stop()
+    assert one(recs, type="connect", dport=18012)
+    assert one(recs, type="accept", sport=18012)
+    assert len(find(recs, type="close")) == 2
+    assert not [r for r in recs if 18013 in (r.get("sport"), r.get("dport"))]
+
+
+def check_family_filter(flag, keep_family):
+    pair = Pair()
+    nl = Netlens(flag, "-P", 18014, "-P", 18015)
+    _, _, port4 = exchange(pair, 4, 18014, send=10, reply=10)
+    _, _, port6 = exchange(pair, 6, 18015, send=10, reply=10)
+    recs = nl.stop()
+    keep, drop = (port4, port6) if keep_family == 4 else (port6, port4)
+    assert_kept_only(recs, keep, drop)
+    assert all(r["family"] == keep_family for r in recs if r["type"] != "stats")
+
+
+def test_filter_ipv4_only():
+    check_family_filter("-4", 4)
+
+
+def test_filter_ipv6_only():
+    check_family_filter("-6", 6)
+
+
+def cgroup2_root():
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            dev, mnt, fstype = line.split()[:3]
+            if fstype == "cgroup2":
+                return mnt
+    raise AssertionError("cgroup v2 is not mounted")
+
+
+def test_filter_cgroup():
+    pair = Pair()
+    cg = os.path.join(cgroup2_root(), f"nlt-{os.getpid()}")
+    os.mkdir(cg)
+    defer(lambda: os.rmdir(cg))
+    # The kept client moves itself into the cgroup before it execs the peer.
+    join = ("sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh")
+    recs, pids, ports = two_clients(pair, 18016, ["--cgroup", cg],
+                                    prefixes=(join, ()))
+    assert_kept_only(recs, ports[0], ports[1])
+    conn = one(recs, type="connect", sport=ports[0])
+    assert conn["cgroup_id"] == os.stat(cg).st_ino and conn["pid"] == pids[0], conn
+
+
+def test_v4_mapped_is_ipv4():
+    """An AF_INET6 socket to ::ffff:10.231.0.2 is IPv4 on the wire."""
+    pair = Pair()
+    nl = Netlens("-4", "-P", 18017)
+    srv = peer(pair.b, "server", "::", 18017, "--expect", 10, "--reply", 10)
+    srv.expect("READY")
+    cli = peer(pair.a, "client", "::ffff:" + pair.B4, 18017, "--send", 10, "--expect", 10)
+    cport = int(cli.expect("CONNECTED")[0])
+    cli.expect("DONE")
+    srv.expect("ACCEPTED")
+    srv.expect("DONE")
+    recs = nl.stop()
+    conn = one(recs, type="connect", sport=cport)
+    assert (conn["family"], conn["saddr"], conn["daddr"]) == (4, pair.A4, pair.B4), conn
+    acc = one(recs, type="accept", dport=cport)
+    assert (acc["family"], acc["saddr"], acc["daddr"]) == (4, pair.B4, pair.A4), acc
+
+
+def test_closed_before_accept():
+    """A connection the server never accepts: accept (pid 0) and close at teardown."""
+    pair = Pair()
+    srv = peer(pair.b, "server", pair.B4, 18018, "--no-accept")
+    srv.expect("READY")
+    nl = Netlens("-P", 18018)
+    cli = peer(pair.a, "client", pair.B4, 18018, "--send", 10, "--expect", 0)
+    cport = int(cli.expect("CONNECTED")[0])
+    cli.expect("DONE")
+    srv.p.stdin.write("\n")
+    srv.p.stdin.flush()
+    srv.expect("DONE")
+    recs = nl.stop()
+    acc = one(recs, type="accept", dport=cport)
+    assert acc["pid"] == 0 and acc["comm"] == "" and acc["queue_us"] is None, acc
+    close = one(recs, type="close", sport=18018, dport=cport)
+    assert close["bytes_received"] == 10 and close["direction"] == "inbound", close
+    assert recs[-1]["unaccepted"] == 1, recs[-1]
+
+
+def test_duration_exits_zero_with_stats():
+    t0 = time.time()
+    r = subprocess.run([NETLENS, "conns", "-o", "json", "-d", "1"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert 1.0 <= time.time() - t0 < 10
+    assert '"type":"stats"' in r.stdout.splitlines()[-1], r.stdout
+
+
+def test_sigterm_flushes_and_detaches():
+    def ours():
+        out = sh("bpftool", "-j", "prog", "show")
+        return [p for p in __import__("json").loads(out) if p.get("name", "").startswith("conns_")]
+    before = len(ours())
+    nl = Netlens()
+    assert len(ours()) > before, "programs not loaded"
+    import signal
+    recs = nl.stop(sig=signal.SIGTERM)
+    assert recs[-1]["type"] == "stats"
+    assert len(ours()) == before, "programs left attached after exit"
+
+
+def test_table_output():
+    pair = Pair()
+    p = subprocess.Popen([NETLENS, "conns", "-P", "18019"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    defer(lambda: p.poll() is None and p.kill())
+    while "attached" not in p.stderr.readline():
+        pass
+    _, cpid, cport = exchange(pair, 4, 18019, send=10, reply=10)
+    time.sleep(0.3)
+    p.send_signal(2)
+    out, _ = p.communicate(timeout=20)
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["TIME", "EVENT", "PID", "COMM"], lines[0]
+    row = [l for l in lines if " connect " in l][0].split()
+    assert row[1:4] == ["connect", str(cpid), "nlt-client"], row
+    assert row[4] == f"{pair.A4}:{cport}" and row[5] == f"{pair.B4}:18019", row
+    assert any(l.startswith("10.231.0.2:18019") and "outbound" in l for l in lines), out
