@@ -10,20 +10,23 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Tracing probes count their runs: attached is not enough, they must fire. */
+__u64 hits;
+
 SEC("raw_tp/inet_sock_set_state")
-int probe_raw_tp(void *ctx) { return 0; }
+int probe_raw_tp(void *ctx) { __sync_fetch_and_add(&hits, 1); return 0; }
 
 SEC("tp/sock/inet_sock_set_state")
-int probe_tracepoint(void *ctx) { return 0; }
+int probe_tracepoint(void *ctx) { __sync_fetch_and_add(&hits, 1); return 0; }
 
 SEC("kprobe/tcp_v4_connect")
-int probe_kprobe(void *ctx) { return 0; }
+int probe_kprobe(void *ctx) { __sync_fetch_and_add(&hits, 1); return 0; }
 
 SEC("fentry/tcp_v4_connect")
-int BPF_PROG(probe_fentry) { return 0; }
+int BPF_PROG(probe_fentry) { __sync_fetch_and_add(&hits, 1); return 0; }
 
 SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(probe_tp_btf) { return 0; }
+int BPF_PROG(probe_tp_btf) { __sync_fetch_and_add(&hits, 1); return 0; }
 
 SEC("uprobe")
 int probe_uprobe(void *ctx) { return 0; }
