@@ -24,8 +24,11 @@ char LICENSE[] SEC("license") = "GPL";
 struct conn_track {
 	__u64 ts_start;         /* SYN sent, or child socket created */
 	__u64 ts_established;
+	struct nl_sock_id id;   /* read once at ESTABLISHED, reused by every record */
 	struct nl_owner owner;
 	__u8  flags;            /* enum conn_flags */
+	__u8  identified;       /* id is valid */
+	__u8  sock_match;       /* the socket filters keep it */
 };
 
 struct {
@@ -34,6 +37,8 @@ struct {
 	__type(key, __u64);             /* struct sock * */
 	__type(value, struct conn_track);
 } conns SEC(".maps");
+
+static const struct nl_owner unknown_owner = {};
 
 static __always_inline void track_new(__u64 key, __u64 now, __u8 flags, bool owner_is_current)
 {
@@ -44,27 +49,50 @@ static __always_inline void track_new(__u64 key, __u64 now, __u8 flags, bool own
 	map_insert(&conns, &key, &t, BPF_ANY);
 }
 
-static __always_inline struct conn_event *
-event_start(const struct sock *sk, __u8 type, const struct conn_track *t, __u64 now)
+/*
+ * Fills id and says whether the socket filters keep the socket. The answer
+ * is cached in t: a connection is identified once, at ESTABLISHED, when its
+ * ports and addresses are final.
+ */
+static __always_inline bool identify(const struct sock *sk, struct conn_track *t,
+				     struct nl_sock_id *id)
 {
-	static const struct nl_owner unknown = {};
-	const struct nl_owner *owner = t ? &t->owner : &unknown;
-	struct conn_event *e;
-	struct nl_tuple tuple = {};
+	bool match;
 
-	if (read_tuple(sk, &tuple) || !filter_match(sk, &tuple, owner))
+	if (t && t->identified) {
+		*id = t->id;
+		return t->sock_match;
+	}
+	if (read_sock_id(sk, id))
+		return false;
+	match = filter_sock(sk, id);
+	if (t) {
+		t->id = *id;
+		t->identified = 1;
+		t->sock_match = match;
+	}
+	return match;
+}
+
+/* Reserves a record about t's socket if every filter keeps it. */
+static __always_inline struct conn_event *
+event_start(const struct sock *sk, __u8 type, struct conn_track *t, __u64 ts)
+{
+	const struct nl_owner *owner = t ? &t->owner : &unknown_owner;
+	struct nl_sock_id id;
+	struct conn_event *e;
+
+	if (!identify(sk, t, &id) || !filter_owner(owner))
 		return NULL;
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return NULL;
 	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = now;
+	e->ts_ns = ts;
 	e->type = type;
-	e->tuple = tuple;
+	e->id = id;
 	e->owner = *owner;
 	e->flags = t ? t->flags : 0;
-	e->netns = sock_netns(sk);
-	e->cgroup_id = cgroup_id(sock_cgroup(sk));
 	return e;
 }
 
@@ -163,6 +191,7 @@ static __always_inline void emit_close(const struct sock *sk, int oldstate,
 static __always_inline void on_established(const struct sock *sk, __u64 key, int oldstate, __u64 now)
 {
 	struct conn_track *t = bpf_map_lookup_elem(&conns, &key);
+	struct nl_sock_id id;
 
 	if (!t) {
 		/* Handshake began before we attached: track it from here on. */
@@ -174,6 +203,8 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	t->flags |= CONN_F_BIRTH;
 	if (oldstate == BPF_TCP_SYN_SENT)
 		emit_connect(sk, t, now);
+	else
+		identify(sk, t, &id);   /* for the accept(2) exit, off the softirq path's back */
 }
 
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
@@ -204,6 +235,10 @@ static __always_inline int on_state_change(const struct sock *sk, int oldstate, 
 	__u64 key = (__u64)sk;
 	__u64 now;
 
+	/* Most transitions (FIN_WAIT*, CLOSE_WAIT, LAST_ACK...) need nothing: leave first. */
+	if (newstate != BPF_TCP_SYN_SENT && newstate != BPF_TCP_SYN_RECV &&
+	    newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE)
+		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != NL_IPPROTO_TCP)
 		return 0;
 	now = bpf_ktime_get_ns();
@@ -244,7 +279,7 @@ static __always_inline int on_accept_exit(long ret)
 {
 	struct conn_track *t;
 	struct sock *sk;
-	__u64 key, now;
+	__u64 key;
 
 	if (ret < 0)
 		return 0;
@@ -257,8 +292,7 @@ static __always_inline int on_accept_exit(long ret)
 		return 0;
 	owner_from_current(&t->owner);
 	t->flags |= CONN_F_ACCEPTED;
-	now = bpf_ktime_get_ns();
-	emit_accept(sk, t, now);
+	emit_accept(sk, t, bpf_ktime_get_ns());
 	return 0;
 }
 

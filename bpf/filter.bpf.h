@@ -30,19 +30,24 @@ static __always_inline bool comm_match(const char *comm)
 	return true;
 }
 
-/* Owner-based filters fail closed: an unknown owner (pid 0) never matches. */
-static __always_inline bool filter_match(const struct sock *sk, const struct nl_tuple *t,
-					 const struct nl_owner *o)
+/* The socket filters: family, port, cgroup. */
+static __always_inline bool filter_sock(const struct sock *sk, const struct nl_sock_id *id)
 {
-	if (nl_filter.family && nl_filter.family != t->family)
+	if (nl_filter.family && nl_filter.family != id->tuple.family)
 		return false;
-	if (nl_filter.nports && !port_match(t))
+	if (nl_filter.nports && !port_match(&id->tuple))
 		return false;
+	if (nl_filter.cgroup_id && !cgroup_under(sock_cgroup(sk), nl_filter.cgroup_id))
+		return false;
+	return true;
+}
+
+/* The owner filters: pid, comm. An unknown owner (pid 0) never matches them. */
+static __always_inline bool filter_owner(const struct nl_owner *o)
+{
 	if (nl_filter.pid && nl_filter.pid != o->pid)
 		return false;
 	if (nl_filter.has_comm && !comm_match(o->comm))
-		return false;
-	if (nl_filter.cgroup_id && !cgroup_under(sock_cgroup(sk), nl_filter.cgroup_id))
 		return false;
 	return true;
 }

@@ -33,9 +33,13 @@ static __always_inline int read_tuple(const struct sock *sk, struct nl_tuple *t)
 	t->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == NL_AF_INET) {
+		/* skc_addrpair is skc_daddr then skc_rcv_saddr: one read for both. */
+		__u32 pair[2];
+
+		BPF_CORE_READ_INTO(&pair, sk, __sk_common.skc_addrpair);
 		t->family = 4;
-		BPF_CORE_READ_INTO((__u32 *)t->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)t->daddr, sk, __sk_common.skc_daddr);
+		*(__u32 *)t->daddr = pair[0];
+		*(__u32 *)t->saddr = pair[1];
 		return 0;
 	}
 	if (family != NL_AF_INET6)
@@ -85,6 +89,15 @@ static __always_inline bool cgroup_under(const struct cgroup *cg, __u64 id)
 			return true;
 	}
 	return false;
+}
+
+static __always_inline int read_sock_id(const struct sock *sk, struct nl_sock_id *id)
+{
+	if (read_tuple(sk, &id->tuple))
+		return -1;
+	id->netns = sock_netns(sk);
+	id->cgroup_id = cgroup_id(sock_cgroup(sk));
+	return 0;
 }
 
 static __always_inline void owner_from_current(struct nl_owner *o)

@@ -72,8 +72,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	m->priv = c;
 	if (conns_plan(m->err, sizeof(m->err)))
 		return -ENOTSUP;
-	if (conns_report_init(&c->report))
-		return -ENOMEM;
+	conns_report_init(&c->report);
 
 	c->skel = conns_bpf__open();
 	if (!c->skel) {
@@ -189,8 +188,11 @@ int conns_main(int argc, char **argv)
 	struct nl_sink sink;
 	struct nl_opts o;
 	struct nl_module m = { .ops = &nl_conns_ops, .sink = &sink, .cfg = &cfg };
+	int ret;
 
 	nl_cli_parse(&spec, argc, argv, &o);
 	nl_sink_init(&sink, o.output, stdout);
-	return nl_run(&m, &o);
+	ret = nl_run(&m, &o);
+	nl_sink_free(&sink);
+	return ret;
 }

@@ -20,12 +20,12 @@ int conns_main(int argc, char **argv);
 struct conns_dest;
 
 struct conns_report {
-	struct nl_record rec[CONN_EV_CLOSE + 1];
 	struct conns_dest *dests;    /* totals per server endpoint */
+	struct conns_dest *last;     /* the one the previous record went to */
 	uint64_t bad_records;        /* short or unknown records from the kernel */
 };
 
-int conns_report_init(struct conns_report *r);
+void conns_report_init(struct conns_report *r);
 void conns_report_free(struct conns_report *r);
 /* Checks, counts and writes one record as the kernel sent it. */
 void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *data, size_t len);

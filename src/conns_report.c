@@ -23,49 +23,20 @@ struct conns_dest {
 	UT_hash_handle hh;
 };
 
-static const struct nl_field connect_fields[] = { NL_SOCK_FIELDS, { "latency_us", NL_F_INT } };
-static const struct nl_field accept_fields[] = { NL_SOCK_FIELDS, { "queue_us", NL_F_INT } };
-static const struct nl_field failed_fields[] = { NL_SOCK_FIELDS, { "error", NL_F_STR },
-						 { "latency_us", NL_F_INT } };
-static const struct nl_field close_fields[] = {
-	NL_SOCK_FIELDS, { "direction", NL_F_STR }, { "duration_ms", NL_F_DOUBLE },
-	{ "bytes_sent", NL_F_INT }, { "bytes_received", NL_F_INT }, { "retransmits", NL_F_INT },
-	{ "srtt_us", NL_F_INT }, { "state", NL_F_STR }, { "error", NL_F_STR },
-};
-enum { F_LATENCY = NL_SF_COUNT, F_QUEUE = NL_SF_COUNT };
-enum { F_FAIL_ERROR = NL_SF_COUNT, F_FAIL_LATENCY };
-enum { F_DIRECTION = NL_SF_COUNT, F_DURATION, F_SENT, F_RECEIVED, F_RETRANS, F_SRTT,
-       F_STATE, F_ERROR };
-
-#define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
-
-static const struct {
-	const char *name;
-	const struct nl_field *fields;
-	size_t n;
-} types[] = {
-	[CONN_EV_CONNECT] = { "connect", connect_fields, NFIELDS(connect_fields) },
-	[CONN_EV_ACCEPT]  = { "accept", accept_fields, NFIELDS(accept_fields) },
-	[CONN_EV_FAILED]  = { "failed", failed_fields, NFIELDS(failed_fields) },
-	[CONN_EV_CLOSE]   = { "close", close_fields, NFIELDS(close_fields) },
+static const char *const type_names[] = {
+	[CONN_EV_CONNECT] = "connect", [CONN_EV_ACCEPT] = "accept",
+	[CONN_EV_FAILED] = "failed", [CONN_EV_CLOSE] = "close",
 };
 
-int conns_report_init(struct conns_report *r)
+void conns_report_init(struct conns_report *r)
 {
 	memset(r, 0, sizeof(*r));
-	for (int t = CONN_EV_CONNECT; t <= CONN_EV_CLOSE; t++)
-		if (nl_record_init(&r->rec[t], types[t].fields, types[t].n))
-			return -ENOMEM;
-	return 0;
 }
 
 void conns_report_free(struct conns_report *r)
 {
 	struct conns_dest *d, *tmp;
 
-	for (int t = CONN_EV_CONNECT; t <= CONN_EV_CLOSE; t++)
-		if (r->rec[t].obj)
-			nl_record_free(&r->rec[t]);
 	HASH_ITER(hh, r->dests, d, tmp) {
 		HASH_DEL(r->dests, d);
 		free(d);
@@ -79,13 +50,16 @@ static bool is_inbound(const struct conn_event *e)
 
 static void tally(struct conns_report *r, const struct conn_event *e)
 {
-	const struct nl_tuple *t = &e->tuple;
+	const struct nl_tuple *t = &e->id.tuple;
 	struct dest_key k = { .family = t->family, .inbound = is_inbound(e) };
 	struct conns_dest *d;
 
 	memcpy(k.addr, k.inbound ? t->saddr : t->daddr, sizeof(k.addr));
 	k.port = k.inbound ? t->sport : t->dport;
-	HASH_FIND(hh, r->dests, &k, sizeof(k), d);
+	/* Records come in runs for one service: try the last one first. */
+	d = r->last && !memcmp(&r->last->key, &k, sizeof(k)) ? r->last : NULL;
+	if (!d)
+		HASH_FIND(hh, r->dests, &k, sizeof(k), d);
 	if (!d) {
 		d = calloc(1, sizeof(*d));
 		if (!d)
@@ -93,6 +67,7 @@ static void tally(struct conns_report *r, const struct conn_event *e)
 		d->key = k;
 		HASH_ADD(hh, r->dests, key, sizeof(k), d);
 	}
+	r->last = d;
 	switch (e->type) {
 	case CONN_EV_CONNECT: d->connects++; break;
 	case CONN_EV_ACCEPT:  d->accepts++; break;
@@ -115,60 +90,57 @@ static const char *direction_name(uint8_t flags)
 	return NULL;
 }
 
-static void set_error(struct nl_record *rec, size_t field, int err)
+static void jw_error(struct nl_jw *w, const char *key, int err)
 {
 	char buf[32];
 
 	if (err)
-		nl_record_str(rec, field, nl_errno_name(err, buf, sizeof(buf)));
+		nl_jw_str(w, key, nl_errno_name(err, buf, sizeof(buf)));
 	else
-		nl_record_null(rec, field);
+		nl_jw_null(w, key);
 }
 
-static void write_json(struct conns_report *r, struct nl_sink *s, const struct conn_event *e)
+/* Every record of a type has the same keys; unknown values are null. */
+static void write_json(struct nl_sink *s, const struct conn_event *e)
 {
-	struct nl_record *rec = &r->rec[e->type];
-	const struct nl_sock_info si = {
-		.ts_ns = e->ts_ns, .cgroup_id = e->cgroup_id, .netns = e->netns,
-		.owner = &e->owner, .tuple = &e->tuple,
-	};
+	struct nl_jw *w = &s->jw;
 	const char *dir;
 
-	nl_record_sock(rec, types[e->type].name, &si);
+	nl_jw_sock(w, type_names[e->type], e->ts_ns, &e->id, &e->owner);
 	switch (e->type) {
 	case CONN_EV_CONNECT:
-		nl_record_int(rec, F_LATENCY, e->latency_ns / 1000);
+		nl_jw_uint(w, "latency_us", e->latency_ns / 1000);
 		break;
 	case CONN_EV_ACCEPT:
 		/* Queue time is known only when accept(2) took it. */
 		if (e->flags & CONN_F_ACCEPTED)
-			nl_record_int(rec, F_QUEUE, e->latency_ns / 1000);
+			nl_jw_uint(w, "queue_us", e->latency_ns / 1000);
 		else
-			nl_record_null(rec, F_QUEUE);
+			nl_jw_null(w, "queue_us");
 		break;
 	case CONN_EV_FAILED:
-		set_error(rec, F_FAIL_ERROR, e->error);
-		nl_record_int(rec, F_FAIL_LATENCY, e->latency_ns / 1000);
+		jw_error(w, "error", e->error);
+		nl_jw_uint(w, "latency_us", e->latency_ns / 1000);
 		break;
 	case CONN_EV_CLOSE:
 		dir = direction_name(e->flags);
 		if (dir)
-			nl_record_str(rec, F_DIRECTION, dir);
+			nl_jw_str(w, "direction", dir);
 		else
-			nl_record_null(rec, F_DIRECTION);
+			nl_jw_null(w, "direction");
 		if (e->flags & CONN_F_BIRTH)
-			nl_record_double(rec, F_DURATION, e->duration_ns / 1e6);
+			nl_jw_fixed(w, "duration_ms", e->duration_ns / 1000, 3);
 		else
-			nl_record_null(rec, F_DURATION);
-		nl_record_int(rec, F_SENT, e->bytes_sent);
-		nl_record_int(rec, F_RECEIVED, e->bytes_received);
-		nl_record_int(rec, F_RETRANS, e->retransmits);
-		nl_record_int(rec, F_SRTT, e->srtt_us);
-		nl_record_str(rec, F_STATE, nl_tcp_state_name(e->state));
-		set_error(rec, F_ERROR, e->error);
+			nl_jw_null(w, "duration_ms");
+		nl_jw_uint(w, "bytes_sent", e->bytes_sent);
+		nl_jw_uint(w, "bytes_received", e->bytes_received);
+		nl_jw_uint(w, "retransmits", e->retransmits);
+		nl_jw_uint(w, "srtt_us", e->srtt_us);
+		nl_jw_str(w, "state", nl_tcp_state_name(e->state));
+		jw_error(w, "error", e->error);
 		break;
 	}
-	nl_sink_json(s, rec->obj);
+	nl_sink_jw(s);
 }
 
 static void details(const struct conn_event *e, char *out, size_t len)
@@ -202,14 +174,14 @@ static void details(const struct conn_event *e, char *out, size_t len)
 
 static void write_row(struct nl_sink *s, const struct conn_event *e)
 {
-	const struct nl_tuple *t = &e->tuple;
+	const struct nl_tuple *t = &e->id.tuple;
 	char ts[NL_TS_LEN], local[64], remote[64], more[160], comm[NL_COMM_LEN + 1];
 
 	nl_sink_header(s, "TIME         EVENT    PID     COMM             "
 			  "LOCAL                        REMOTE                       DETAILS");
 	details(e, more, sizeof(more));
 	fprintf(s->out, "%-12s %-8s %-7u %-16s %-28s %-28s %s\n",
-		nl_fmt_clock(nl_mono_to_realtime(e->ts_ns), ts, sizeof(ts)), types[e->type].name,
+		nl_fmt_clock(nl_mono_to_realtime(e->ts_ns), ts, sizeof(ts)), type_names[e->type],
 		e->owner.pid, e->owner.pid ? nl_fmt_comm(e->owner.comm, comm, sizeof(comm)) : "-",
 		nl_fmt_endpoint(t->family, t->saddr, t->sport, local, sizeof(local)),
 		nl_fmt_endpoint(t->family, t->daddr, t->dport, remote, sizeof(remote)), more);
@@ -220,13 +192,13 @@ void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *d
 	const struct conn_event *e = data;
 
 	if (len < sizeof(*e) || e->type < CONN_EV_CONNECT || e->type > CONN_EV_CLOSE ||
-	    (e->tuple.family != 4 && e->tuple.family != 6)) {
+	    (e->id.tuple.family != 4 && e->id.tuple.family != 6)) {
 		r->bad_records++;
 		return;
 	}
 	tally(r, e);
 	if (s->kind == NL_OUT_JSON)
-		write_json(r, s, e);
+		write_json(s, e);
 	else
 		write_row(s, e);
 }
@@ -264,7 +236,7 @@ static void summary_json(struct conns_report *r, struct nl_sink *s, const uint64
 	struct conns_dest *d, *tmp;
 
 	json_object_object_add(o, "type", json_object_new_string("stats"));
-	for (size_t i = 0; i < NFIELDS(counters); i++)
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		json_object_object_add(o, counters[i].name, json_object_new_int64(st[counters[i].idx]));
 	json_object_object_add(o, "bad_records", json_object_new_int64(r->bad_records));
 	HASH_ITER(hh, r->dests, d, tmp)

@@ -6,11 +6,36 @@
 #include <time.h>
 #include "format.h"
 
+/* Writes v (< 1000) as decimal at p; returns the end. */
+static char *put_u8(char *p, unsigned int v)
+{
+	if (v >= 100)
+		*p++ = '0' + v / 100;
+	if (v >= 10)
+		*p++ = '0' + v / 10 % 10;
+	*p++ = '0' + v % 10;
+	return p;
+}
+
 const char *nl_fmt_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 {
+	char *p = buf;
+
 	/* glibc's inet_ntop() follows RFC 5952: lower case, longest zero run. */
-	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, len))
+	if (family == 6) {
+		if (!inet_ntop(AF_INET6, addr, buf, len))
+			snprintf(buf, len, "?");
+		return buf;
+	}
+	/* IPv4 by hand: glibc formats it with sprintf, a hot spot at 100k records/s. */
+	if (len < 16) {
 		snprintf(buf, len, "?");
+		return buf;
+	}
+	for (int i = 0; i < 4; i++) {
+		p = put_u8(p, addr[i]);
+		*p++ = i < 3 ? '.' : 0;
+	}
 	return buf;
 }
 
@@ -26,13 +51,28 @@ const char *nl_fmt_endpoint(uint8_t family, const uint8_t *addr, uint16_t port,
 
 const char *nl_fmt_rfc3339(uint64_t realtime_ns, char *buf, size_t len)
 {
+	/* The date and time change once a second: format them once a second. */
+	static __thread time_t cached_sec = -1;
+	static __thread char prefix[80];
 	time_t sec = realtime_ns / 1000000000ULL;
+	unsigned int us = realtime_ns % 1000000000ULL / 1000;
 	struct tm tm;
 
-	gmtime_r(&sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned int)(realtime_ns % 1000000000ULL / 1000));
+	if (len < NL_TS_LEN) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	if (sec != cached_sec) {
+		gmtime_r(&sec, &tm);
+		snprintf(prefix, sizeof(prefix), "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_sec = sec;
+	}
+	memcpy(buf, prefix, 20);
+	for (int i = 25; i >= 20; i--, us /= 10)
+		buf[i] = '0' + us % 10;
+	buf[26] = 'Z';
+	buf[27] = 0;
 	return buf;
 }
 

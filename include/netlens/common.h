@@ -20,6 +20,14 @@ struct nl_tuple {
 	__u8  pad[3];
 };
 
+/* Who a socket is: endpoints, network namespace and cgroup. */
+struct nl_sock_id {
+	struct nl_tuple tuple;
+	__u64 cgroup_id;      /* cgroup v2 the socket was created in */
+	__u32 netns;          /* network namespace inode number */
+	__u32 pad;
+};
+
 /* The process a socket belongs to; pid 0 means "not known". */
 struct nl_owner {
 	__u32 pid;            /* thread group id */

@@ -27,21 +27,19 @@ enum conn_stat {
 
 struct conn_event {
 	__u64 ts_ns;            /* CLOCK_MONOTONIC */
-	__u64 cgroup_id;        /* cgroup v2 of the socket */
 	__u64 latency_ns;       /* connect/failed: since the SYN; accept: time in the accept queue */
 	__u64 duration_ns;      /* close: since ESTABLISHED (valid with CONN_F_BIRTH) */
 	__u64 bytes_sent;       /* close: payload bytes the peer acknowledged */
 	__u64 bytes_received;   /* close: payload bytes received */
-	struct nl_tuple tuple;
+	struct nl_sock_id id;
 	struct nl_owner owner;
-	__u32 netns;            /* network namespace inode number */
 	__u32 retransmits;      /* close: segments retransmitted */
 	__u32 srtt_us;          /* close: smoothed RTT */
 	__u16 error;            /* failed/close: the socket's errno, 0 if none */
 	__u8  type;             /* enum conn_event_type */
 	__u8  flags;            /* enum conn_flags */
 	__u8  state;            /* close: the TCP state it left (BPF_TCP_*) */
-	__u8  pad[7];
+	__u8  pad[3];
 };
 
 #endif
