@@ -58,6 +58,10 @@ $(BUILD)/netlens: $(OBJS)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+$(BUILD)/bench/connstorm: bench/connstorm.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
+
 run:
 	@scripts/deps.sh build
 	@$(MAKE) --no-print-directory all
@@ -76,7 +80,7 @@ integration: all
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/connstorm
 	@bench/run.sh
 
 clean:

@@ -45,6 +45,13 @@ def cleanup():
 atexit.register(cleanup)
 
 
+def _exit_on_signal(sig, frame):
+    raise SystemExit(128 + sig)   # unwinds through atexit: namespaces are removed
+
+
+signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
 def remove_stale():
     """Namespaces left by a test run that was killed."""
     for name in sh("ip", "netns", "list", check=False).split():

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Connection-storm benchmark for `netlens conns`.
+
+Short-lived TCP connections between two namespaces (bench/connstorm.c),
+in interleaved rounds: bare, netlens conns -o json >/dev/null, a bpftrace
+tcplife-style script on the same tracepoint, and bare again. Prints each
+arm's median rate, its ratio to the bare runs of the same round, and the
+noise floor (second bare run / first bare run). Then one more netlens run
+with kernel.bpf_stats_enabled=1 for each program's ns per run.
+"""
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+import nltest  # noqa: E402
+
+ROOT = nltest.ROOT
+STORM = os.path.join(ROOT, "build", "bench", "connstorm")
+PORT = 19000
+TICK = os.sysconf("SC_CLK_TCK")
+
+BPFTRACE = r"""
+tracepoint:sock:inet_sock_set_state /args->protocol == 6/ {
+  if (args->newstate == 2 || args->newstate == 3) {
+    @birth[args->skaddr] = nsecs; @pid[args->skaddr] = pid; @comm[args->skaddr] = comm;
+  }
+  if (args->newstate == 7 && @birth[args->skaddr]) {
+    printf("%d %s %d %d %d\n", @pid[args->skaddr], @comm[args->skaddr], args->sport,
+           args->dport, (nsecs - @birth[args->skaddr]) / 1000);
+    delete(@birth[args->skaddr]); delete(@pid[args->skaddr]); delete(@comm[args->skaddr]);
+  }
+}
+"""
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def prog_count():
+    return len(json.loads(nltest.sh("bpftool", "-j", "prog", "show")))
+
+
+class Monitor:
+    """A monitoring process started before a run and stopped after it.
+
+    Ready when its stderr says `ready`, or (ready=None) when it has loaded
+    a BPF program: bpftrace announces itself on stdout, which goes to /dev/null.
+    """
+
+    def __init__(self, argv, ready):
+        before = prog_count()
+        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
+        nltest.defer(lambda: self.p.poll() is None and self.p.kill())
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if ready is None:
+                if prog_count() > before:
+                    time.sleep(0.2)
+                    break
+                time.sleep(0.1)
+                continue
+            line = self.p.stderr.readline()
+            if not line:
+                raise SystemExit(f"{argv[0]} failed to start")
+            if ready in line:
+                break
+        else:
+            raise SystemExit(f"{argv[0]} did not start")
+        self.cpu0 = cpu_seconds(self.p.pid)
+
+    def stop(self):
+        cpu = cpu_seconds(self.p.pid) - self.cpu0
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(timeout=30)
+        return cpu
+
+
+ARMS = {
+    "netlens": ([nltest.NETLENS, "conns", "-o", "json"], "attached"),
+    "bpftrace": (["bpftrace", "-e", BPFTRACE], None),
+}
+
+
+def storm(pair, seconds, threads):
+    out = nltest.sh(STORM, "client", pair.B4, str(PORT), str(seconds), str(threads), ns=pair.a)
+    words = out.split()
+    return float(words[words.index("rate") + 1].rstrip("/s")), int(words[1])
+
+
+def run_arm(pair, arm, seconds, threads):
+    mon = Monitor(*ARMS[arm]) if arm in ARMS else None
+    rate, conns = storm(pair, seconds, threads)
+    cpu = mon.stop() if mon else 0.0
+    return rate, conns, cpu
+
+
+def bpf_stats(pair, seconds, threads):
+    """One netlens run with bpf_stats on: ns per run of each program."""
+    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+    try:
+        mon = Monitor(*ARMS["netlens"])
+        _, conns = storm(pair, seconds, threads)
+        progs = json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
+        mine = [p for p in progs if p.get("name", "").startswith("conns_")]
+        mon.stop()
+    finally:
+        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
+    return conns, mine
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--no-bpftrace", action="store_true")
+    a = ap.parse_args()
+
+    arms = ["bare", "netlens"] + ([] if a.no_bpftrace else ["bpftrace"]) + ["bare2"]
+    pair = nltest.Pair()
+    nltest.sh("sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1",
+              "net.ipv4.ip_local_port_range=1024 65535", ns=pair.a)
+    server = nltest.Proc(["ip", "netns", "exec", pair.b, STORM, "server", pair.B4, str(PORT), "2"])
+    server.expect("READY")
+
+    results = {arm: [] for arm in arms}
+    print(f"conns storm: {a.rounds} rounds x {a.seconds:g} s, {a.threads} client threads, "
+          f"arms rotated each round: {', '.join(arms)}", flush=True)
+    for r in range(a.rounds):
+        order = arms[r % len(arms):] + arms[:r % len(arms)]
+        for arm in order:
+            results[arm].append(run_arm(pair, arm, a.seconds, a.threads))
+        print(f"  round {r + 1}: " + "  ".join(
+            f"{arm} {results[arm][-1][0]:.0f}/s" for arm in arms), flush=True)
+
+    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
+    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    print(f"\n{'arm':10} {'median conn/s':>14} {'ratio (median, min..max)':>28} {'CPU us/conn':>12}")
+    print(f"{'bare':10} {statistics.median(bare):14.0f} "
+          f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
+          f"({min(noise):.3f}..{max(noise):.3f})")
+    for arm in arms[1:-1]:
+        ratios = [x[0] / b for x, b in zip(results[arm], bare)]
+        cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results[arm])
+        print(f"{arm:10} {statistics.median(x[0] for x in results[arm]):14.0f} "
+              f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f}) "
+              f"{cpu_us:12.2f}")
+
+    conns, progs = bpf_stats(pair, a.seconds, a.threads)
+    print(f"\nbpf_stats over one netlens run ({conns} connections):")
+    for p in progs:
+        cnt = p.get("run_cnt", 0)
+        ns = p.get("run_time_ns", 0) / cnt if cnt else 0
+        print(f"  {p['name']:20} {ns:7.0f} ns/run  {cnt / conns:5.2f} runs/conn  "
+              f"{ns * cnt / conns:7.0f} ns/conn")
+    server.kill()
+    nltest.cleanup()
+
+
+if __name__ == "__main__":
+    main()
