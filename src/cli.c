@@ -17,7 +17,7 @@
 #endif
 const char *nl_version = NETLENS_VERSION;
 
-enum { OPT_CGROUP = 256, OPT_VERSION };
+enum { OPT_CGROUP = 256, OPT_VERSION, OPT_RINGBUF };
 
 struct shared_opt {
 	struct option lo;
@@ -41,6 +41,8 @@ static const struct shared_opt shared[] = {
 	{ { "ipv6", no_argument, 0, '6' }, NL_OPTS_EVENTS, NULL, "only IPv6" },
 	{ { "cgroup", required_argument, 0, OPT_CGROUP }, NL_OPTS_EVENTS, "PATH",
 	  "only sockets of processes in this cgroup v2 directory or below" },
+	{ { "ringbuf-kb", required_argument, 0, OPT_RINGBUF }, NL_OPTS_EVENTS, "KB",
+	  "kernel-to-user ring buffer size, a power of two (default 4096)" },
 	{ { "verbose", no_argument, 0, 'v' }, NL_OPTS_OUTPUT, NULL,
 	  "show libbpf and verifier logs" },
 	{ { "help", no_argument, 0, 'h' }, 0, NULL, "show this help" },
@@ -209,6 +211,12 @@ static void set_shared(int key, const char *arg, struct nl_opts *o, const char *
 		f->cgroup_id = v;
 		o->cgroup_path = arg;
 		break;
+	case OPT_RINGBUF:
+		if (nl_parse_u64(arg, 4, 1 << 20, &v) || (v & (v - 1)))
+			nl_die(NL_EXIT_USAGE, "%s: --ringbuf-kb: '%s' is not a power of two from 4 to 1048576",
+			       cmd, arg);
+		o->ringbuf_bytes = v * 1024;
+		break;
 	case 'v':
 		o->verbose = true;
 		break;
@@ -224,6 +232,7 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 	int key;
 
 	memset(o, 0, sizeof(*o));
+	o->ringbuf_bytes = NL_RINGBUF_DEFAULT;
 	for (c = spec->opts; c && c->name && n < MAX_OPTS; c++)
 		lopts[n++] = (struct option){ c->name, c->arg ? required_argument : no_argument, 0, c->key };
 	for (size_t i = 0; i < N_SHARED && n < MAX_OPTS; i++)

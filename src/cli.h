@@ -15,12 +15,15 @@ enum nl_output { NL_OUT_TABLE, NL_OUT_JSON };
 /* Which groups of shared options a command takes. */
 enum nl_opt_set {
 	NL_OPTS_OUTPUT  = 1 << 0,  /* -o, -v */
-	NL_OPTS_EVENTS  = 1 << 1,  /* -d, -p, -c, -P, -4, -6, --cgroup */
+	NL_OPTS_EVENTS  = 1 << 1,  /* -d, -p, -c, -P, -4, -6, --cgroup, --ringbuf-kb */
 };
+
+#define NL_RINGBUF_DEFAULT (4u << 20)
 
 struct nl_opts {
 	enum nl_output output;
 	double duration;           /* seconds; 0 = until SIGINT/SIGTERM */
+	uint32_t ringbuf_bytes;    /* kernel-to-user ring buffer size */
 	struct nl_filter filter;
 	const char *cgroup_path;
 	bool verbose;

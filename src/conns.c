@@ -10,8 +10,6 @@
 #include "sys.h"
 #include "conns.skel.h"
 
-#define RINGBUF_BYTES (4u << 20)
-
 struct conns {
 	struct conns_bpf *skel;
 	struct ring_buffer *rb;
@@ -81,8 +79,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 		return err;
 	}
 	memcpy((void *)&c->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
-	c->skel->rodata->nl_wakeup_bytes = RINGBUF_BYTES / 16;
-	bpf_map__set_max_entries(c->skel->maps.events, RINGBUF_BYTES);
+	nl_ringbuf_setup(c->skel->maps.events, &c->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.conns, cfg->max_conns);
 	choose_hooks(c->skel);
 

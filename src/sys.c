@@ -111,6 +111,13 @@ uint64_t nl_mono_to_realtime(uint64_t mono_ns)
 	return mono_ns + offset;
 }
 
+void nl_ringbuf_setup(struct bpf_map *events, volatile const uint32_t *wakeup_bytes,
+		      uint32_t bytes)
+{
+	bpf_map__set_max_entries(events, bytes);
+	*(volatile uint32_t *)wakeup_bytes = bytes / 16;
+}
+
 int nl_read_stats(int map_fd, uint64_t out[NL_STAT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

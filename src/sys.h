@@ -33,6 +33,16 @@ void nl_sys_init(bool verbose);
 uint64_t nl_mono_to_realtime(uint64_t mono_ns);
 uint64_t nl_now_mono(void);
 
+struct bpf_map;
+
+/*
+ * Sizes a module's ring buffer before load and sets its wake-up threshold
+ * (the program's nl_wakeup_bytes): the reader is woken once 1/16 of the
+ * ring is pending, and otherwise polls on a timer.
+ */
+void nl_ringbuf_setup(struct bpf_map *events, volatile const uint32_t *wakeup_bytes,
+		      uint32_t bytes);
+
 /* Sums a per-CPU counter array map of NL_STAT_MAX entries into out. */
 int nl_read_stats(int map_fd, uint64_t out[NL_STAT_MAX]);
 

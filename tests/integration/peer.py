@@ -2,7 +2,9 @@
 """TCP peers with exact byte counts for the integration tests.
 
   peer.py server ADDR PORT --expect N --reply M [--accept K] [--no-accept]
-  peer.py client ADDR PORT --send N --expect M [--family 4|6]
+                [--close-first] [--reset]
+  peer.py client ADDR PORT --send N --expect M [--wait-eof]
+  peer.py hold ADDR PORT --count N   (N connections, closed on a line on stdin)
 
 Each sets its comm with --name, prints one status line per step (flushed)
 so the test can follow it, and exits 0 on success.
@@ -47,7 +49,7 @@ def server(a):
     s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((a.addr, a.port))
-    s.listen(16)
+    s.listen(256)
     say("READY", s.getsockname()[1])
     if a.no_accept:
         # Keep the listener (and its unaccepted children) until told to go.
@@ -58,9 +60,15 @@ def server(a):
     for _ in range(a.accept):
         c, peer = s.accept()
         say("ACCEPTED", peer[1])
+        if a.reset:
+            # Close with the request unread: the kernel answers with a RST.
+            time.sleep(0.3)
+            c.close()
+            continue
         recv_exactly(c, a.expect)
         c.sendall(b"r" * a.reply)
-        wait_eof(c)
+        if not a.close_first:
+            wait_eof(c)
         c.close()
     s.close()
     say("DONE")
@@ -74,15 +82,30 @@ def client(a):
         say("ERROR", e.errno)
         return
     say("CONNECTED", c.getsockname()[1])
-    c.sendall(b"q" * a.send)
-    recv_exactly(c, a.expect)
+    try:
+        c.sendall(b"q" * a.send)
+        recv_exactly(c, a.expect)
+        if a.wait_eof:
+            wait_eof(c)
+    except ConnectionResetError:
+        say("RESET")
+        return
     c.close()
+    say("DONE")
+
+
+def hold(a):
+    conns = [socket.create_connection((a.addr, a.port)) for _ in range(a.count)]
+    say("HELD", len(conns))
+    sys.stdin.readline()
+    for c in conns:
+        c.close()
     say("DONE")
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["server", "client"])
+    p.add_argument("role", choices=["server", "client", "hold"])
     p.add_argument("addr")
     p.add_argument("port", type=int)
     p.add_argument("--name", default="")
@@ -91,12 +114,16 @@ def main():
     p.add_argument("--reply", type=int, default=0)
     p.add_argument("--accept", type=int, default=1)
     p.add_argument("--no-accept", action="store_true")
+    p.add_argument("--close-first", action="store_true", help="server closes first")
+    p.add_argument("--wait-eof", action="store_true", help="client closes after the server")
+    p.add_argument("--reset", action="store_true", help="server closes with data unread")
     p.add_argument("--delay", type=float, default=0)
+    p.add_argument("--count", type=int, default=1)
     a = p.parse_args()
     if a.name:
         set_comm(a.name)
     time.sleep(a.delay)
-    (server if a.role == "server" else client)(a)
+    {"server": server, "client": client, "hold": hold}[a.role](a)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,13 @@ def test_help_and_version():
     assert r.returncode == 0 and r.stdout.startswith("netlens ")
 
 
+def test_no_command_runs_conns():
+    r = run("-o", "json", "-d", "0.5")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["type"] == "stats", r.stdout
+    assert "netlens conns: attached" in r.stderr
+
+
 def test_probe_json():
     r = run("probe", "-o", "json")
     assert r.returncode == 0, r.stderr

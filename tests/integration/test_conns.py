@@ -1,6 +1,8 @@
 """netlens conns: real connections between two namespaces, exact assertions."""
+import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -57,6 +59,47 @@ def test_exchange_ipv4():
 
 def test_exchange_ipv6():
     check_exchange(6, 18002)
+
+
+def test_server_closes_first():
+    """The passive side closes first: FIN accounting on the other foot."""
+    pair = Pair()
+    nl = Netlens("-P", 18020)
+    srv = peer(pair.b, "server", pair.B6, 18020, "--expect", 70000, "--reply", 3000,
+               "--close-first", name="nlt-server")
+    srv.expect("READY")
+    cli = peer(pair.a, "client", pair.B6, 18020, "--send", 70000, "--expect", 3000,
+               "--wait-eof", name="nlt-client")
+    cport = int(cli.expect("CONNECTED")[0])
+    cli.expect("DONE")
+    srv.expect("ACCEPTED")
+    srv.expect("DONE")
+    recs = nl.stop()
+    c = one(recs, type="close", sport=cport)
+    s = one(recs, type="close", dport=cport)
+    assert (c["bytes_sent"], c["bytes_received"], c["state"]) == (70000, 3000, "LAST_ACK"), c
+    assert (s["bytes_sent"], s["bytes_received"]) == (3000, 70000), s
+    assert s["state"] in ("FIN_WAIT2", "FIN_WAIT1", "CLOSING"), s
+    assert c["error"] is None and s["error"] is None
+
+
+def test_reset_by_peer():
+    """Server closes with the request unread: RST, ECONNRESET on the client."""
+    pair = Pair()
+    nl = Netlens("-P", 18021)
+    srv = peer(pair.b, "server", pair.B4, 18021, "--reset", name="nlt-server")
+    srv.expect("READY")
+    cli = peer(pair.a, "client", pair.B4, 18021, "--send", 50000, "--expect", 10,
+               name="nlt-client")
+    cport = int(cli.expect("CONNECTED")[0])
+    cli.expect("RESET")
+    srv.expect("ACCEPTED")
+    srv.expect("DONE")
+    recs = nl.stop()
+    c = one(recs, type="close", sport=cport)
+    assert (c["error"], c["state"], c["bytes_sent"]) == ("ECONNRESET", "ESTABLISHED", 50000), c
+    s = one(recs, type="close", dport=cport)
+    assert (s["state"], s["bytes_received"], s["bytes_sent"]) == ("ESTABLISHED", 50000, 0), s
 
 
 def check_refused(family, port):
@@ -269,6 +312,49 @@ def test_closed_before_accept():
     assert recs[-1]["unaccepted"] == 1, recs[-1]
 
 
+def test_ringbuf_overflow_is_counted():
+    """A reader that stops: every record is either delivered or counted as lost."""
+    pair = Pair()
+    srv = peer(pair.b, "server", pair.B4, 18022, "--expect", 1, "--reply", 1, "--accept", 20)
+    srv.expect("READY")
+    nl = Netlens("-P", 18022, "--ringbuf-kb", 4)
+    nl.p.send_signal(signal.SIGSTOP)
+    try:
+        for _ in range(20):
+            cli = peer(pair.a, "client", pair.B4, 18022, "--send", 1, "--expect", 1)
+            cli.expect("CONNECTED")
+            cli.expect("DONE")
+            cli.wait()
+        srv.expect("ACCEPTED")
+    finally:
+        nl.p.send_signal(signal.SIGCONT)
+    recs = nl.stop()
+    stats = recs[-1]
+    # 20 connections: connect, accept and two closes each.
+    assert stats["events"] + stats["lost"] == 80, stats
+    assert stats["lost"] > 0 and stats["events"] == len(recs) - 1, stats
+
+
+def test_map_full_is_counted():
+    """More live connections than --max-conns: refused inserts are counted, nothing breaks."""
+    pair = Pair()
+    srv = peer(pair.b, "server", pair.B4, 18023, "--no-accept")
+    srv.expect("READY")
+    nl = Netlens("-P", 18023, "--max-conns", 64)
+    hold = peer(pair.a, "hold", pair.B4, 18023, "--count", 50)
+    assert hold.expect("HELD") == ["50"]
+    for p in (hold, srv):
+        p.p.stdin.write("\n")
+        p.p.stdin.flush()
+        p.expect("DONE")
+    recs = nl.stop()
+    stats = recs[-1]
+    # 50 client and 50 server sockets, 64 entries: at least 36 refused.
+    assert stats["map_full"] >= 36, stats
+    assert stats["untracked_closes"] >= 36, stats
+    assert len(find(recs, type="connect")) <= 50
+
+
 def test_duration_exits_zero_with_stats():
     t0 = time.time()
     r = subprocess.run([NETLENS, "conns", "-o", "json", "-d", "1"], capture_output=True,
@@ -281,11 +367,10 @@ def test_duration_exits_zero_with_stats():
 def test_sigterm_flushes_and_detaches():
     def ours():
         out = sh("bpftool", "-j", "prog", "show")
-        return [p for p in __import__("json").loads(out) if p.get("name", "").startswith("conns_")]
+        return [p for p in json.loads(out) if p.get("name", "").startswith("conns_")]
     before = len(ours())
     nl = Netlens()
     assert len(ours()) > before, "programs not loaded"
-    import signal
     recs = nl.stop(sig=signal.SIGTERM)
     assert recs[-1]["type"] == "stats"
     assert len(ours()) == before, "programs left attached after exit"
@@ -300,7 +385,7 @@ def test_table_output():
         pass
     _, cpid, cport = exchange(pair, 4, 18019, send=10, reply=10)
     time.sleep(0.3)
-    p.send_signal(2)
+    p.send_signal(signal.SIGINT)
     out, _ = p.communicate(timeout=20)
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["TIME", "EVENT", "PID", "COMM"], lines[0]
