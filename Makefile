@@ -62,6 +62,10 @@ $(BUILD)/bench/connstorm: bench/connstorm.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
+$(BUILD)/bench/format_bench: bench/format_bench.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
 run:
 	@scripts/deps.sh build
 	@$(MAKE) --no-print-directory all
@@ -80,7 +84,7 @@ integration: all
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/connstorm
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/connstorm $(BUILD)/bench/format_bench
 	@bench/run.sh
 
 clean:

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every benchmark. Benchmarks print ratios; they never fail the build.
+# Runs every benchmark. Benchmarks print ratios and costs; they never fail the build.
 set -eu
 cd "$(dirname "$0")/.."
+build/bench/format_bench
+echo
 python3 bench/conns_storm.py "$@"
