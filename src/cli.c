@@ -132,34 +132,26 @@ int nl_cgroup_id(const char *path, uint64_t *id, char *err, size_t errlen)
 	return 0;
 }
 
+static void print_opt(int key, const char *name, const char *arg, const char *help)
+{
+	char left[64], shortopt[8] = "    ";
+
+	if (key < 256)
+		snprintf(shortopt, sizeof(shortopt), "-%c, ", key);
+	snprintf(left, sizeof(left), "%s--%s%s%s", shortopt, name, arg ? " " : "", arg ? arg : "");
+	printf("  %-28s %s\n", left, help);
+}
+
 static void print_help(const struct nl_cmd_spec *spec)
 {
 	const struct nl_cmd_opt *c;
-	char left[64];
 
 	printf("Usage: netlens %s [options]\n%s\n\nOptions:\n", spec->name, spec->summary);
-	for (c = spec->opts; c && c->name; c++) {
-		if (c->key < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", c->key, c->name,
-				 c->arg ? " " : "", c->arg ? c->arg : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", c->name, c->arg ? " " : "",
-				 c->arg ? c->arg : "");
-		printf("  %-28s %s\n", left, c->help);
-	}
-	for (size_t i = 0; i < N_SHARED; i++) {
-		const struct shared_opt *s = &shared[i];
-
-		if (s->set && !(s->set & spec->sets))
-			continue;
-		if (s->lo.val < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", s->lo.val, s->lo.name,
-				 s->arg ? " " : "", s->arg ? s->arg : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", s->lo.name, s->arg ? " " : "",
-				 s->arg ? s->arg : "");
-		printf("  %-28s %s\n", left, s->help);
-	}
+	for (c = spec->opts; c && c->name; c++)
+		print_opt(c->key, c->name, c->arg, c->help);
+	for (size_t i = 0; i < N_SHARED; i++)
+		if (!shared[i].set || (shared[i].set & spec->sets))
+			print_opt(shared[i].lo.val, shared[i].lo.name, shared[i].arg, shared[i].help);
 }
 
 static void set_shared(int key, const char *arg, struct nl_opts *o, const char *cmd)

@@ -121,12 +121,12 @@ static int conns_poll(struct nl_module *m, int timeout_ms)
 	return more < 0 ? more : n + more;
 }
 
-static void conns_collect(struct nl_module *m, bool final)
+static void conns_collect(struct nl_module *m)
 {
 	struct conns *c = m->priv;
 	uint64_t st[NL_STAT_MAX];
 
-	if (final && !nl_read_stats(bpf_map__fd(c->skel->maps.stats), st))
+	if (!nl_read_stats(bpf_map__fd(c->skel->maps.stats), st))
 		conns_report_summary(&c->report, m->sink, st);
 }
 

@@ -26,8 +26,8 @@ struct nl_module_ops {
 	int (*attach)(struct nl_module *m);
 	/* Hands pending records to the sink; returns how many, or -errno. */
 	int (*poll)(struct nl_module *m, int timeout_ms);
-	/* Emits aggregates and counters; final is true once, at exit. */
-	void (*collect)(struct nl_module *m, bool final);
+	/* Emits aggregates and counters (the stats record, the summary table). */
+	void (*collect)(struct nl_module *m);
 	/* Detaches everything and frees the module. */
 	void (*destroy)(struct nl_module *m);
 };
@@ -37,7 +37,6 @@ struct nl_module {
 	struct nl_sink *sink;
 	void *cfg;                /* the command's own options, read by open() */
 	void *priv;               /* module state */
-	double interval;          /* seconds between collect(false) calls; 0: none */
 	char err[256];            /* why open/attach failed: one sentence */
 };
 

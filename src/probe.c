@@ -203,12 +203,11 @@ static void check_net_hooks(struct check *native, struct check *generic, struct 
 		return;
 	}
 	if (system("ip link add nlprobe0 type veth peer name nlprobe1 >/dev/null 2>&1 && "
-		   "ip link set lo up && ip link set nlprobe0 up && ip link set nlprobe1 up") != 0) {
-		native->ok = false;
-		snprintf(native->detail, sizeof(native->detail), "could not create a veth pair (iproute2)");
-	} else if ((veth = if_nametoindex("nlprobe0")) > 0) {
+		   "ip link set lo up && ip link set nlprobe0 up && ip link set nlprobe1 up") == 0 &&
+	    (veth = if_nametoindex("nlprobe0")) > 0)
 		check_xdp(native, veth, XDP_FLAGS_DRV_MODE, "veth");
-	}
+	else
+		snprintf(native->detail, sizeof(native->detail), "could not create a veth pair (iproute2)");
 	lo = if_nametoindex("lo");
 	check_xdp(generic, lo, XDP_FLAGS_SKB_MODE, "skb mode");
 	check_tc(tc, lo);
@@ -300,13 +299,13 @@ static void run_checks(struct check *c, const char *cg_root)
 }
 
 static void print_table(const struct utsname *u, bool btf, const char *lockdown,
-			const char *cg_root, const struct check *c)
+			const char *cg_root, const char *tracefs, const struct check *c)
 {
 	char plan[256];
 
-	printf("KERNEL\n  %-24s %s\n  %-24s %s\n  %-24s %s\n  %-24s %s\n", "release", u->release,
-	       "btf", btf ? "yes (/sys/kernel/btf/vmlinux)" : "no", "lockdown", lockdown,
-	       "cgroup v2", cg_root ? cg_root : "not mounted");
+	printf("KERNEL\n  %-24s %s\n  %-24s %s\n  %-24s %s\n  %-24s %s\n  %-24s %s\n",
+	       "release", u->release, "btf", btf ? "yes (/sys/kernel/btf/vmlinux)" : "no",
+	       "lockdown", lockdown, "tracefs", tracefs, "cgroup v2", cg_root ? cg_root : "not mounted");
 	printf("HOOKS\n");
 	for (int i = 0; i < N_CHECKS; i++)
 		printf("  %-24s %-4s %s\n", c[i].name, c[i].ok ? "yes" : "no", c[i].detail);
@@ -327,7 +326,7 @@ static void print_table(const struct utsname *u, bool btf, const char *lockdown,
 }
 
 static void print_json(const struct utsname *u, bool btf, const char *lockdown,
-		       const char *cg_root, const struct check *c)
+		       const char *cg_root, const char *tracefs, const struct check *c)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *hooks = json_object_new_object();
@@ -340,6 +339,7 @@ static void print_json(const struct utsname *u, bool btf, const char *lockdown,
 	json_object_object_add(o, "kernel", json_object_new_string(u->release));
 	json_object_object_add(o, "btf", json_object_new_boolean(btf));
 	json_object_object_add(o, "lockdown", json_object_new_string(lockdown));
+	json_object_object_add(o, "tracefs", json_object_new_string(tracefs));
 	json_object_object_add(o, "cgroup2", cg_root ? json_object_new_string(cg_root) : NULL);
 	for (int i = 0; i < N_CHECKS; i++) {
 		struct json_object *h = json_object_new_object();
@@ -380,25 +380,28 @@ int probe_main(int argc, char **argv)
 		.sets = NL_OPTS_OUTPUT,
 	};
 	struct check checks[N_CHECKS] = { 0 };
-	char lockdown[64], cgbuf[4096], why[256];
+	char lockdown[64], cgbuf[4096], why[256], tracefs[128];
 	const char *cg_root;
 	struct utsname u;
 	struct nl_opts o;
 	bool btf;
+	int err;
 
 	nl_cli_parse(&spec, argc, argv, &o);
 	nl_libbpf_logging(o.verbose);
 	if (nl_bpf_usable(why, sizeof(why)))
 		nl_die(NL_EXIT_ENV, "eBPF cannot be used: %s", why);
-	nl_tracefs_mount();
+	err = nl_tracefs_mount();
+	snprintf(tracefs, sizeof(tracefs), err ? "unavailable: %s" : NL_TRACEFS "%s",
+		 err ? strerror(-err) : "");
 	uname(&u);
 	btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 	read_lockdown(lockdown, sizeof(lockdown));
 	cg_root = nl_cgroup2_mount(cgbuf, sizeof(cgbuf));
 	run_checks(checks, cg_root);
 	if (o.output == NL_OUT_JSON)
-		print_json(&u, btf, lockdown, cg_root, checks);
+		print_json(&u, btf, lockdown, cg_root, tracefs, checks);
 	else
-		print_table(&u, btf, lockdown, cg_root, checks);
+		print_table(&u, btf, lockdown, cg_root, tracefs, checks);
 	return 0;
 }

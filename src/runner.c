@@ -33,7 +33,6 @@ static int run_loop(struct nl_module *m, const struct nl_opts *o)
 {
 	uint64_t now = nl_now_mono();
 	uint64_t deadline = o->duration > 0 ? now + (uint64_t)(o->duration * 1e9) : 0;
-	uint64_t next_collect = m->interval > 0 ? now + (uint64_t)(m->interval * 1e9) : 0;
 
 	while (!stop_signal) {
 		int timeout = POLL_MS;
@@ -49,10 +48,6 @@ static int run_loop(struct nl_module *m, const struct nl_opts *o)
 			return err;
 		if (nl_sink_flush(m->sink))
 			return -EPIPE;
-		if (next_collect && nl_now_mono() >= next_collect) {
-			m->ops->collect(m, false);
-			next_collect += (uint64_t)(m->interval * 1e9);
-		}
 	}
 	return 0;
 }
@@ -79,7 +74,7 @@ int nl_run(struct nl_module *m, const struct nl_opts *o)
 	if (err != -EPIPE) {
 		/* Drain what the kernel still holds, then the totals. */
 		m->ops->poll(m, 0);
-		m->ops->collect(m, true);
+		m->ops->collect(m);
 		nl_sink_flush(m->sink);
 	}
 	m->ops->destroy(m);

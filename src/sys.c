@@ -82,10 +82,11 @@ void nl_sys_init(bool verbose)
 	nl_libbpf_logging(verbose);
 	if (nl_bpf_usable(why, sizeof(why)))
 		nl_die(NL_EXIT_ENV, "%s", why);
-	/* Classic tracepoints are looked up in tracefs; it may not be mounted. */
+	/* Tracepoints are looked up in tracefs; it may not be mounted. */
 	err = nl_tracefs_mount();
-	if (err && verbose)
-		fprintf(stderr, "netlens: cannot mount tracefs at %s: %s\n", NL_TRACEFS, strerror(-err));
+	if (err)
+		nl_die(NL_EXIT_ENV, "tracefs is not mounted at %s and mounting it failed: %s",
+		       NL_TRACEFS, strerror(-err));
 }
 
 static uint64_t clock_ns(clockid_t id)

@@ -133,18 +133,19 @@ def peer(ns, *args, name=None, prefix=()):
 
 
 def exchange(pair, family, port, name_c="nlt-client", name_s="nlt-server",
-             send=100000, reply=2500, client_prefix=()):
+             send=100000, reply=2500, client_prefix=(), server_args=(), client_args=(),
+             client_end="DONE"):
     """One connection: the client sends `send` bytes, the server answers `reply`.
 
     Returns (server pid, client pid, client port).
     """
     srv = peer(pair.b, "server", pair.addr("b", family), port, "--expect", send,
-               "--reply", reply, name=name_s)
+               "--reply", reply, *server_args, name=name_s)
     srv.expect("READY")
     cli = peer(pair.a, "client", pair.addr("b", family), port, "--send", send,
-               "--expect", reply, name=name_c, prefix=client_prefix)
+               "--expect", reply, *client_args, name=name_c, prefix=client_prefix)
     cport = int(cli.expect("CONNECTED")[0])
-    cli.expect("DONE")
+    cli.expect(client_end)
     srv.expect("ACCEPTED")
     srv.expect("DONE")
     cli.wait()

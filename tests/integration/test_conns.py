@@ -65,15 +65,8 @@ def test_server_closes_first():
     """The passive side closes first: FIN accounting on the other foot."""
     pair = Pair()
     nl = Netlens("-P", 18020)
-    srv = peer(pair.b, "server", pair.B6, 18020, "--expect", 70000, "--reply", 3000,
-               "--close-first", name="nlt-server")
-    srv.expect("READY")
-    cli = peer(pair.a, "client", pair.B6, 18020, "--send", 70000, "--expect", 3000,
-               "--wait-eof", name="nlt-client")
-    cport = int(cli.expect("CONNECTED")[0])
-    cli.expect("DONE")
-    srv.expect("ACCEPTED")
-    srv.expect("DONE")
+    _, _, cport = exchange(pair, 6, 18020, send=70000, reply=3000,
+                           server_args=("--close-first",), client_args=("--wait-eof",))
     recs = nl.stop()
     c = one(recs, type="close", sport=cport)
     s = one(recs, type="close", dport=cport)
@@ -87,14 +80,8 @@ def test_reset_by_peer():
     """Server closes with the request unread: RST, ECONNRESET on the client."""
     pair = Pair()
     nl = Netlens("-P", 18021)
-    srv = peer(pair.b, "server", pair.B4, 18021, "--reset", name="nlt-server")
-    srv.expect("READY")
-    cli = peer(pair.a, "client", pair.B4, 18021, "--send", 50000, "--expect", 10,
-               name="nlt-client")
-    cport = int(cli.expect("CONNECTED")[0])
-    cli.expect("RESET")
-    srv.expect("ACCEPTED")
-    srv.expect("DONE")
+    _, _, cport = exchange(pair, 4, 18021, send=50000, reply=10, server_args=("--reset",),
+                           client_end="RESET")
     recs = nl.stop()
     c = one(recs, type="close", sport=cport)
     assert (c["error"], c["state"], c["bytes_sent"]) == ("ECONNRESET", "ESTABLISHED", 50000), c
