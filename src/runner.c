@@ -29,7 +29,8 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int run_loop(struct nl_module *m, const struct nl_opts *o)
+/* Polls until -d or a signal; on error says in *what which side failed. */
+static int run_loop(struct nl_module *m, const struct nl_opts *o, const char **what)
 {
 	uint64_t now = nl_now_mono();
 	uint64_t deadline = o->duration > 0 ? now + (uint64_t)(o->duration * 1e9) : 0;
@@ -44,16 +45,20 @@ static int run_loop(struct nl_module *m, const struct nl_opts *o)
 		if (deadline && (deadline - now) / 1000000 < (uint64_t)timeout)
 			timeout = (deadline - now) / 1000000;
 		err = m->ops->poll(m, timeout);
-		if (err < 0 && err != -EINTR)
+		if (err < 0 && err != -EINTR) {
+			*what = "reading events failed";
 			return err;
-		if (nl_sink_flush(m->sink))
-			return -EPIPE;
+		}
+		err = nl_sink_flush(m->sink);
+		if (err)
+			return err;
 	}
 	return 0;
 }
 
 int nl_run(struct nl_module *m, const struct nl_opts *o)
 {
+	const char *what = "writing output failed";
 	char plan[256];
 	int err;
 
@@ -70,15 +75,16 @@ int nl_run(struct nl_module *m, const struct nl_opts *o)
 	install_signals();
 	if (m->ops->plan(plan, sizeof(plan)) == 0)
 		fprintf(stderr, "netlens %s: attached (%s); Ctrl-C to stop\n", m->ops->name, plan);
-	err = run_loop(m, o);
-	if (err != -EPIPE) {
+	err = run_loop(m, o, &what);
+	if (!err) {
 		/* Drain what the kernel still holds, then the totals. */
 		m->ops->poll(m, 0);
 		m->ops->collect(m);
-		nl_sink_flush(m->sink);
+		err = nl_sink_flush(m->sink);
 	}
 	m->ops->destroy(m);
+	/* EPIPE: whoever read our output is gone (| head), a normal end. */
 	if (err && err != -EPIPE)
-		nl_die(NL_EXIT_ENV, "%s: reading events failed: %s", m->ops->name, strerror(-err));
+		nl_die(NL_EXIT_ENV, "%s: %s: %s", m->ops->name, what, strerror(-err));
 	return 0;
 }

@@ -67,6 +67,18 @@ def test_no_command_runs_conns():
     assert "netlens conns: attached" in r.stderr
 
 
+def test_output_errors():
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([NETLENS, "conns", "-o", "json", "-d", "0.5"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+    assert r.returncode == 1 and "writing output failed: No space left on device" in r.stderr
+    # A reader that goes away (| head) is a normal end.
+    p = subprocess.Popen([NETLENS, "conns", "-o", "json", "-d", "0.5"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.close()
+    assert p.wait(timeout=30) == 0
+
+
 def test_probe_json():
     r = run("probe", "-o", "json")
     assert r.returncode == 0, r.stderr
