@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uthash.h>
 #include "netlens/conns.h"
 #include "output.h"
 
@@ -17,11 +18,29 @@ struct conns_cfg {
 int conns_main(int argc, char **argv);
 
 /* Reporting, without BPF (src/conns_report.c): records, rows and totals. */
-struct conns_dest;
+#define CONNS_MAX_DESTS   16384   /* destinations totalled one by one; then "other" */
+#define CONNS_TABLE_DESTS 20      /* rows of the summary table */
+
+/* The server side of a connection: remote for outbound, local for inbound. */
+struct conns_dest_key {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t family;              /* 0: the "other" bucket */
+	uint8_t inbound;
+};
+
+struct conns_dest {
+	struct conns_dest_key key;
+	uint64_t connects, accepts, failed, closes;
+	uint64_t bytes_sent, bytes_received, retransmits;
+	UT_hash_handle hh;
+};
 
 struct conns_report {
-	struct conns_dest *dests;    /* totals per server endpoint */
+	struct conns_dest *dests;    /* totals per destination, at most CONNS_MAX_DESTS */
 	struct conns_dest *last;     /* the one the previous record went to */
+	struct conns_dest other;     /* the records of every destination beyond those */
+	uint64_t folded;             /* records that went to other */
 	uint64_t bad_records;        /* short or unknown records from the kernel */
 };
 

@@ -3,25 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
 #include "conns.h"
 #include "format.h"
 #include "sys.h"
-
-/* The server side of a connection: remote for outbound, local for inbound. */
-struct dest_key {
-	uint8_t addr[16];
-	uint16_t port;
-	uint8_t family;
-	uint8_t inbound;
-};
-
-struct conns_dest {
-	struct dest_key key;
-	uint64_t connects, accepts, failed, closes;
-	uint64_t bytes_sent, bytes_received, retransmits;
-	UT_hash_handle hh;
-};
 
 static const char *const type_names[] = {
 	[CONN_EV_CONNECT] = "connect", [CONN_EV_ACCEPT] = "accept",
@@ -48,26 +32,36 @@ static bool is_inbound(const struct conn_event *e)
 	return e->type == CONN_EV_ACCEPT || (e->flags & CONN_F_INBOUND);
 }
 
+/* The totals for k: its own entry, or "other" once CONNS_MAX_DESTS are kept. */
+static struct conns_dest *dest_of(struct conns_report *r, const struct conns_dest_key *k)
+{
+	struct conns_dest *d;
+
+	/* Records come in runs for one service: try the last one first. */
+	if (r->last && !memcmp(&r->last->key, k, sizeof(*k)))
+		return r->last;
+	HASH_FIND(hh, r->dests, k, sizeof(*k), d);
+	if (!d && HASH_COUNT(r->dests) < CONNS_MAX_DESTS && (d = calloc(1, sizeof(*d)))) {
+		d->key = *k;
+		HASH_ADD(hh, r->dests, key, sizeof(*k), d);
+	}
+	if (!d) {
+		r->folded++;
+		return &r->other;
+	}
+	r->last = d;
+	return d;
+}
+
 static void tally(struct conns_report *r, const struct conn_event *e)
 {
 	const struct nl_tuple *t = &e->id.tuple;
-	struct dest_key k = { .family = t->family, .inbound = is_inbound(e) };
+	struct conns_dest_key k = { .family = t->family, .inbound = is_inbound(e) };
 	struct conns_dest *d;
 
 	memcpy(k.addr, k.inbound ? t->saddr : t->daddr, sizeof(k.addr));
 	k.port = k.inbound ? t->sport : t->dport;
-	/* Records come in runs for one service: try the last one first. */
-	d = r->last && !memcmp(&r->last->key, &k, sizeof(k)) ? r->last : NULL;
-	if (!d)
-		HASH_FIND(hh, r->dests, &k, sizeof(k), d);
-	if (!d) {
-		d = calloc(1, sizeof(*d));
-		if (!d)
-			return;
-		d->key = k;
-		HASH_ADD(hh, r->dests, key, sizeof(k), d);
-	}
-	r->last = d;
+	d = dest_of(r, &k);
 	switch (e->type) {
 	case CONN_EV_CONNECT: d->connects++; break;
 	case CONN_EV_ACCEPT:  d->accepts++; break;
@@ -203,17 +197,30 @@ void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *d
 		write_row(s, e);
 }
 
+static uint64_t activity(const struct conns_dest *d)
+{
+	return d->connects + d->accepts + d->failed + d->closes;
+}
+
+static int busiest_first(struct conns_dest *a, struct conns_dest *b)
+{
+	return activity(a) < activity(b) ? 1 : activity(a) > activity(b) ? -1 : 0;
+}
+
+/* One destination's totals; the "other" bucket has no address of its own. */
 static struct json_object *dest_json(const struct conns_dest *d)
 {
 	struct json_object *j = json_object_new_object();
 	char buf[NL_ADDR_LEN];
 
-	json_object_object_add(j, "direction",
-			       json_object_new_string(d->key.inbound ? "inbound" : "outbound"));
-	json_object_object_add(j, "family", json_object_new_int(d->key.family));
-	json_object_object_add(j, "daddr", json_object_new_string(
-		nl_fmt_addr(d->key.family, d->key.addr, buf, sizeof(buf))));
-	json_object_object_add(j, "dport", json_object_new_int(d->key.port));
+	if (d->key.family) {
+		json_object_object_add(j, "direction", json_object_new_string(
+			d->key.inbound ? "inbound" : "outbound"));
+		json_object_object_add(j, "family", json_object_new_int(d->key.family));
+		json_object_object_add(j, "daddr", json_object_new_string(
+			nl_fmt_addr(d->key.family, d->key.addr, buf, sizeof(buf))));
+		json_object_object_add(j, "dport", json_object_new_int(d->key.port));
+	}
 	json_object_object_add(j, "connects", json_object_new_int64(d->connects));
 	json_object_object_add(j, "accepts", json_object_new_int64(d->accepts));
 	json_object_object_add(j, "failed", json_object_new_int64(d->failed));
@@ -239,17 +246,34 @@ static void summary_json(struct conns_report *r, struct nl_sink *s, const uint64
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		json_object_object_add(o, counters[i].name, json_object_new_int64(st[counters[i].idx]));
 	json_object_object_add(o, "bad_records", json_object_new_int64(r->bad_records));
+	HASH_SORT(r->dests, busiest_first);
 	HASH_ITER(hh, r->dests, d, tmp)
 		json_object_array_add(arr, dest_json(d));
 	json_object_object_add(o, "destinations", arr);
+	/* Beyond CONNS_MAX_DESTS destinations, the rest are summed here. */
+	if (r->folded)
+		json_object_object_add(o, "other_destinations", dest_json(&r->other));
 	nl_sink_json(s, o);
 	json_object_put(o);
+}
+
+static void table_dest(struct nl_sink *s, const struct conns_dest *d, const char *name,
+		       const char *dir)
+{
+	char a[32], b[32];
+
+	fprintf(s->out, "%-30s %-8s %8llu %8llu %7llu %7llu %9s %9s %7llu\n", name, dir,
+		(unsigned long long)d->connects, (unsigned long long)d->accepts,
+		(unsigned long long)d->failed, (unsigned long long)d->closes,
+		nl_fmt_bytes(d->bytes_sent, a, sizeof(a)), nl_fmt_bytes(d->bytes_received, b, sizeof(b)),
+		(unsigned long long)d->retransmits);
 }
 
 static void summary_table(struct conns_report *r, struct nl_sink *s, const uint64_t *st)
 {
 	struct conns_dest *d, *tmp;
-	char ep[64], a[32], b[32];
+	unsigned int rows = 0;
+	char ep[64];
 
 	fprintf(s->out, "\n%llu events, %llu lost (ring buffer full), %llu connections not tracked "
 		"(map full %llu, busy %llu), %llu closes of connections older than netlens\n",
@@ -261,14 +285,18 @@ static void summary_table(struct conns_report *r, struct nl_sink *s, const uint6
 		return;
 	fprintf(s->out, "%-30s %-8s %8s %8s %7s %7s %9s %9s %7s\n", "DESTINATION", "DIR",
 		"CONNECTS", "ACCEPTS", "FAILED", "CLOSES", "SENT", "RECEIVED", "RETRANS");
-	HASH_ITER(hh, r->dests, d, tmp)
-		fprintf(s->out, "%-30s %-8s %8llu %8llu %7llu %7llu %9s %9s %7llu\n",
-			nl_fmt_endpoint(d->key.family, d->key.addr, d->key.port, ep, sizeof(ep)),
-			d->key.inbound ? "inbound" : "outbound", (unsigned long long)d->connects,
-			(unsigned long long)d->accepts, (unsigned long long)d->failed,
-			(unsigned long long)d->closes, nl_fmt_bytes(d->bytes_sent, a, sizeof(a)),
-			nl_fmt_bytes(d->bytes_received, b, sizeof(b)),
-			(unsigned long long)d->retransmits);
+	HASH_SORT(r->dests, busiest_first);
+	HASH_ITER(hh, r->dests, d, tmp) {
+		if (rows++ == CONNS_TABLE_DESTS) {
+			fprintf(s->out, "... %u more (-o json lists them all)\n",
+				HASH_COUNT(r->dests) - CONNS_TABLE_DESTS);
+			break;
+		}
+		table_dest(s, d, nl_fmt_endpoint(d->key.family, d->key.addr, d->key.port,
+						  ep, sizeof(ep)), d->key.inbound ? "inbound" : "outbound");
+	}
+	if (r->folded)
+		table_dest(s, &r->other, "other destinations", "");
 }
 
 void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats)

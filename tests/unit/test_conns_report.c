@@ -268,6 +268,49 @@ static void test_totals(void)
 	conns_report_free(&r);
 }
 
+/* Destinations beyond CONNS_MAX_DESTS fold into one "other"; the busiest come first. */
+static void test_destinations_bounded(void)
+{
+	uint64_t stats[NL_STAT_MAX] = { 0 };
+	struct json_object *o, *dests, *other;
+	struct conn_event e = event(CONN_EV_CONNECT, 4);
+	struct conns_report r;
+	struct capture c;
+
+	conns_report_init(&r);
+	capture_open(&c, NL_OUT_TABLE);
+	for (int i = 0; i < 5; i++)
+		conns_report_event(&r, &c.sink, &e, sizeof(e));
+	for (uint32_t i = 1; i <= CONNS_MAX_DESTS + 10; i++) {
+		e.id.tuple.dport = 1 + i % 60000;
+		e.id.tuple.daddr[3] = i / 60000 + 3;
+		conns_report_event(&r, &c.sink, &e, sizeof(e));
+	}
+	capture_close(&c);
+
+	capture_open(&c, NL_OUT_JSON);
+	conns_report_summary(&r, &c.sink, stats);
+	fflush(c.sink.out);
+	o = json_tokener_parse(c.buf);
+	dests = json_object_object_get(o, "destinations");
+	other = json_object_object_get(o, "other_destinations");
+	CHECK(json_object_array_length(dests) == CONNS_MAX_DESTS);
+	CHECK(num(json_object_array_get_idx(dests, 0), "connects") == 5);
+	CHECK(num(json_object_array_get_idx(dests, 0), "dport") == 80);
+	CHECK(other && num(other, "connects") == 11);
+	json_object_put(o);
+	capture_close(&c);
+
+	/* The table shows the busiest rows, says how many more, then "other". */
+	capture_open(&c, NL_OUT_TABLE);
+	conns_report_summary(&r, &c.sink, stats);
+	fflush(c.sink.out);
+	CHECK(strstr(c.buf, "... 16364 more (-o json lists them all)") != NULL);
+	CHECK(strstr(c.buf, "other destinations") != NULL);
+	capture_close(&c);
+	conns_report_free(&r);
+}
+
 static void test_bad_records(void)
 {
 	struct conns_report r;
@@ -333,6 +376,7 @@ int main(void)
 	RUN(test_comm_escaping);
 	RUN(test_table_row);
 	RUN(test_totals);
+	RUN(test_destinations_bounded);
 	RUN(test_bad_records);
 	RUN(test_random_records);
 	return TEST_SUMMARY();
