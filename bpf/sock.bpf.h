@@ -74,18 +74,35 @@ static __always_inline __u64 cgroup_id(const struct cgroup *cg)
 	return BPF_CORE_READ(cg, kn, id);
 }
 
+/* Before Linux 6.0 a cgroup kept its ancestors' ids, not pointers. */
+struct cgroup___old {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 ancestor_id(const struct cgroup *cg, int level)
+{
+	struct cgroup *anc;
+	__u64 id = 0;
+
+	if (bpf_core_field_exists(cg->ancestors)) {
+		if (!bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]))
+			id = cgroup_id(anc);
+	} else {
+		bpf_core_read(&id, sizeof(id), &((struct cgroup___old *)cg)->ancestor_ids[level]);
+	}
+	return id;
+}
+
 /* True if cg is the cgroup with this id or one of its descendants. */
 static __always_inline bool cgroup_under(const struct cgroup *cg, __u64 id)
 {
 	int level = BPF_CORE_READ(cg, level);
-	struct cgroup *anc;
 
 	for (int i = 0; i < NL_MAX_CGROUP_DEPTH; i++) {
 		if (i > level)
 			break;
-		if (bpf_core_read(&anc, sizeof(anc), &cg->ancestors[i]))
-			break;
-		if (cgroup_id(anc) == id)
+		if (ancestor_id(cg, i) == id)
 			return true;
 	}
 	return false;
