@@ -19,6 +19,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define NL_EADDRNOTAVAIL 99
 #define NL_ECONNABORTED 103
 
 struct conn_track {
@@ -128,11 +129,14 @@ static __always_inline void emit_failed(const struct sock *sk, struct conn_track
 	/*
 	 * sk_err is set before tcp_done() moves the socket to CLOSE: ECONNREFUSED
 	 * from tcp_reset(), ETIMEDOUT (or the soft ICMP error) from tcp_write_err().
-	 * Zero means the application closed it while the SYN was in flight.
+	 * Zero with no segment ever sent: tcp_v4/v6_connect() itself failed after
+	 * SYN_SENT, when no local port or 4-tuple was free. Zero after a SYN:
+	 * the application closed the socket while the handshake was in flight.
 	 */
 	e->error = BPF_CORE_READ(sk, sk_err);
 	if (!e->error)
-		e->error = NL_ECONNABORTED;
+		e->error = BPF_CORE_READ((const struct tcp_sock *)sk, segs_out) ?
+			   NL_ECONNABORTED : NL_EADDRNOTAVAIL;
 	event_submit(e);
 }
 

@@ -99,16 +99,23 @@ class Proc:
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)
         self.pid = self.p.pid
+        self._pending = b""
         defer(self.kill)
 
     def line(self, timeout=10):
-        r, _, _ = select.select([self.p.stdout], [], [], timeout)
-        if not r:
-            raise AssertionError(f"no output from {self.p.args} within {timeout}s")
-        out = self.p.stdout.readline().strip()
-        if not out:
-            raise AssertionError(f"{self.p.args} ended: {self.p.stderr.read().strip()}")
-        return out
+        """The next stdout line; select() sees the pipe, so we buffer ourselves."""
+        deadline = time.time() + timeout
+        fd = self.p.stdout.fileno()
+        while b"\n" not in self._pending:
+            r, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+            if not r:
+                raise AssertionError(f"no output from {self.p.args} within {timeout}s")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise AssertionError(f"{self.p.args} ended: {self.p.stderr.read().strip()}")
+            self._pending += chunk
+        out, self._pending = self._pending.split(b"\n", 1)
+        return out.decode().strip()
 
     def expect(self, word, timeout=10):
         out = self.line(timeout).split()

@@ -3,7 +3,7 @@
 
   peer.py server ADDR PORT --expect N --reply M [--accept K] [--no-accept]
                 [--close-first] [--reset]
-  peer.py client ADDR PORT --send N --expect M [--wait-eof]
+  peer.py client ADDR PORT --send N --expect M [--wait-eof] [--abort-after S]
   peer.py hold ADDR PORT --count N   (N connections, closed on a line on stdin)
 
 Each sets its comm with --name, prints one status line per step (flushed)
@@ -76,6 +76,14 @@ def server(a):
 
 def client(a):
     c = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+    if a.abort_after:
+        # Give up on a handshake in flight: close before it completes.
+        c.setblocking(False)
+        say("CONNECTING", c.connect_ex((a.addr, a.port)))
+        time.sleep(a.abort_after)
+        c.close()
+        say("DONE")
+        return
     try:
         c.connect((a.addr, a.port))
     except OSError as e:
@@ -95,7 +103,12 @@ def client(a):
 
 
 def hold(a):
-    conns = [socket.create_connection((a.addr, a.port)) for _ in range(a.count)]
+    conns = []
+    try:
+        for _ in range(a.count):
+            conns.append(socket.create_connection((a.addr, a.port)))
+    except OSError as e:
+        say("ERROR", e.errno)
     say("HELD", len(conns))
     sys.stdin.readline()
     for c in conns:
@@ -119,6 +132,8 @@ def main():
     p.add_argument("--reset", action="store_true", help="server closes with data unread")
     p.add_argument("--delay", type=float, default=0)
     p.add_argument("--count", type=int, default=1)
+    p.add_argument("--abort-after", type=float, default=0,
+                   help="client: non-blocking connect, close after this many seconds")
     a = p.parse_args()
     if a.name:
         set_comm(a.name)

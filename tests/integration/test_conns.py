@@ -140,6 +140,38 @@ def test_syn_timeout_ipv6():
     check_syn_timeout(6, 18006)
 
 
+def test_no_local_port_is_eaddrnotavail():
+    """Ephemeral ports exhausted: connect(2) fails before any SYN leaves."""
+    pair = Pair()
+    sh("sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40001", ns=pair.a)
+    srv = peer(pair.b, "server", pair.B4, 18024, "--no-accept")
+    srv.expect("READY")
+    nl = Netlens("-P", 18024)
+    hold = peer(pair.a, "hold", pair.B4, 18024, "--count", 3, name="nlt-hold")
+    assert hold.expect("ERROR") == ["99"]
+    assert hold.expect("HELD") == ["2"]
+    recs = nl.stop()
+    f = one(recs, type="failed")
+    assert (f["error"], f["pid"], f["sport"]) == ("EADDRNOTAVAIL", hold.pid, 0), f
+    assert len(find(recs, type="connect")) == 2
+
+
+def test_abandoned_handshake_is_econnaborted():
+    """The application closes a socket whose SYN is unanswered."""
+    pair = Pair()
+    sh("nft", "add table inet nlt", ns=pair.b)
+    sh("nft", "add chain inet nlt in { type filter hook input priority 0; }", ns=pair.b)
+    sh("nft", "add rule inet nlt in tcp dport 18025 drop", ns=pair.b)
+    nl = Netlens("-P", 18025)
+    cli = peer(pair.a, "client", pair.B6, 18025, "--abort-after", 0.3, name="nlt-abort")
+    cli.expect("CONNECTING")
+    cli.expect("DONE")
+    recs = nl.stop()
+    f = one(recs, type="failed")
+    assert (f["error"], f["pid"], f["family"]) == ("ECONNABORTED", cli.pid, 6), f
+    assert 250000 <= f["latency_us"] < 2000000, f
+
+
 def two_clients(pair, port, nl_args, family=4, names=("nlt-keep", "nlt-drop"),
                 prefixes=((), ())):
     """Two connections to one server: returns (netlens records, keep pid, drop pid, ports)."""
