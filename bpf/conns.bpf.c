@@ -19,8 +19,20 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define NL_EADDRNOTAVAIL 99
-#define NL_ECONNABORTED 103
+#define NL_EPERM          1
+#define NL_EINTR          4
+#define NL_EBADF          9
+#define NL_EFAULT         14
+#define NL_EINVAL         22
+#define NL_ENOTSOCK       88
+#define NL_EAFNOSUPPORT   97
+#define NL_EADDRNOTAVAIL  99
+#define NL_ECONNABORTED   103
+#define NL_EISCONN        106
+#define NL_EALREADY       114
+#define NL_EINPROGRESS    115
+#define NL_ERESTARTSYS    512   /* ... 516: kernel-internal, restarted after a signal */
+#define NL_ERESTART_MAX   516
 
 struct conn_track {
 	__u64 ts_start;         /* SYN sent, or child socket created */
@@ -38,6 +50,17 @@ struct {
 	__type(key, __u64);             /* struct sock * */
 	__type(value, struct conn_track);
 } conns SEC(".maps");
+
+/*
+ * Sockets whose failed handshake the state machine reported, so that the
+ * exit of a blocking connect(2) does not report it again (sk -> when).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} reported_failures SEC(".maps");
 
 static const struct nl_owner unknown_owner = {};
 
@@ -75,26 +98,33 @@ static __always_inline bool identify(const struct sock *sk, struct conn_track *t
 	return match;
 }
 
+static __always_inline struct conn_event *
+event_new(__u8 type, __u64 ts, const struct nl_sock_id *id, const struct nl_owner *owner,
+	  __u8 flags)
+{
+	struct conn_event *e = event_reserve(sizeof(*e));
+
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = ts;
+	e->type = type;
+	e->id = *id;
+	e->owner = *owner;
+	e->flags = flags;
+	return e;
+}
+
 /* Reserves a record about t's socket if every filter keeps it. */
 static __always_inline struct conn_event *
 event_start(const struct sock *sk, __u8 type, struct conn_track *t, __u64 ts)
 {
 	const struct nl_owner *owner = t ? &t->owner : &unknown_owner;
 	struct nl_sock_id id;
-	struct conn_event *e;
 
 	if (!identify(sk, t, &id) || !filter_owner(owner))
 		return NULL;
-	e = event_reserve(sizeof(*e));
-	if (!e)
-		return NULL;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = ts;
-	e->type = type;
-	e->id = id;
-	e->owner = *owner;
-	e->flags = t ? t->flags : 0;
-	return e;
+	return event_new(type, ts, &id, owner, t ? t->flags : 0);
 }
 
 static __always_inline void emit_connect(const struct sock *sk, struct conn_track *t, __u64 now)
@@ -120,8 +150,11 @@ static __always_inline void emit_accept(const struct sock *sk, struct conn_track
 
 static __always_inline void emit_failed(const struct sock *sk, struct conn_track *t, __u64 now)
 {
-	struct conn_event *e = event_start(sk, CONN_EV_FAILED, t, now);
+	__u64 key = (__u64)sk;
+	struct conn_event *e;
 
+	map_insert(&reported_failures, &key, &now, BPF_ANY);
+	e = event_start(sk, CONN_EV_FAILED, t, now);
 	if (!e)
 		return;
 	if (t)
@@ -310,4 +343,65 @@ SEC("tp/syscalls/sys_exit_accept")
 int conns_accept_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_accept_exit(ctx->ret);
+}
+
+/* Errors of connect(2) that are not a failed attempt: in progress, misuse, restart. */
+static __always_inline bool connect_failed(long err)
+{
+	switch (err) {
+	case NL_EINPROGRESS:
+	case NL_EALREADY:
+	case NL_EISCONN:
+	case NL_EINTR:
+	case NL_EBADF:
+	case NL_ENOTSOCK:
+	case NL_EFAULT:
+	case NL_EINVAL:
+	case NL_EAFNOSUPPORT:
+		return false;
+	}
+	return err < NL_ERESTARTSYS || err > NL_ERESTART_MAX;
+}
+
+/*
+ * A connect(2) that failed before the socket took the SYN_SENT state (no
+ * route: ENETUNREACH; a policy: EPERM, EACCES) changes no TCP state. Its
+ * destination is in the syscall's arguments, still in pt_regs at its exit.
+ */
+SEC("tp/syscalls/sys_exit_connect")
+int conns_connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct nl_sock_id id = {};
+	struct nl_owner owner;
+	struct conn_event *e;
+	struct pt_regs *regs;
+	struct sock *sk;
+	__u64 key;
+
+	if (ctx->ret >= 0 || !connect_failed(-ctx->ret))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	sk = sock_from_fd(PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != NL_IPPROTO_TCP)
+		return 0;
+	key = (__u64)sk;
+	if (bpf_map_lookup_elem(&reported_failures, &key)) {
+		bpf_map_delete_elem(&reported_failures, &key);
+		return 0;
+	}
+	if (read_tuple(sk, &id.tuple) ||
+	    read_user_sockaddr((const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), &id.tuple))
+		return 0;
+	id.netns = sock_netns(sk);
+	id.cgroup_id = cgroup_id(sock_cgroup(sk));
+	owner_from_current(&owner);
+	if (!filter_sock(sk, &id) || !filter_owner(&owner))
+		return 0;
+	e = event_new(CONN_EV_FAILED, bpf_ktime_get_ns(), &id, &owner,
+		      CONN_F_OUTBOUND | CONN_F_SYSCALL);
+	if (!e)
+		return 0;
+	e->error = -ctx->ret;
+	event_submit(e);
+	return 0;
 }

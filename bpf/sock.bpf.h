@@ -17,11 +17,32 @@ static __always_inline bool is_v4_mapped(const __u8 *a)
 	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
 }
 
+static __always_inline bool is_unspecified(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return !(w[0] | w[1] | w[2] | w[3]);
+}
+
 /*
- * Fills t from the socket. An AF_INET6 socket talking to an IPv4-mapped
- * address (dual-stack client or server) is reported as the IPv4 connection
- * it is on the wire.
+ * Sets the family of a tuple read from IPv6 fields. An AF_INET6 socket
+ * talking to an IPv4-mapped address (dual-stack client or server) is
+ * reported as the IPv4 connection it is on the wire.
  */
+static __always_inline void set_v6_family(struct nl_tuple *t)
+{
+	if (is_v4_mapped(t->daddr) && (is_v4_mapped(t->saddr) || is_unspecified(t->saddr))) {
+		t->family = 4;
+		__builtin_memcpy(t->saddr, &t->saddr[12], 4);
+		__builtin_memcpy(t->daddr, &t->daddr[12], 4);
+		__builtin_memset(&t->saddr[4], 0, 12);
+		__builtin_memset(&t->daddr[4], 0, 12);
+		return;
+	}
+	t->family = 6;
+}
+
+/* Fills t from the socket. */
 static __always_inline int read_tuple(const struct sock *sk, struct nl_tuple *t)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -46,15 +67,33 @@ static __always_inline int read_tuple(const struct sock *sk, struct nl_tuple *t)
 		return -1;
 	BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 	BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	if (is_v4_mapped(t->daddr) && (is_v4_mapped(t->saddr) || !t->saddr[0])) {
+	set_v6_family(t);
+	return 0;
+}
+
+/*
+ * The destination a process passed to connect(2), from its sockaddr in user
+ * memory, into t->daddr/dport (t->family 4 or 6); -1 if not IPv4 or IPv6.
+ */
+static __always_inline int read_user_sockaddr(const void *uaddr, struct nl_tuple *t)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&sin6;
+
+	if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr) &&
+	    bpf_probe_read_user(sin, sizeof(*sin), uaddr))
+		return -1;
+	if (sin->sin_family == NL_AF_INET) {
 		t->family = 4;
-		__builtin_memcpy(t->saddr, &t->saddr[12], 4);
-		__builtin_memcpy(t->daddr, &t->daddr[12], 4);
-		__builtin_memset(&t->saddr[4], 0, 12);
-		__builtin_memset(&t->daddr[4], 0, 12);
+		t->dport = bpf_ntohs(sin->sin_port);
+		__builtin_memcpy(t->daddr, &sin->sin_addr, 4);
 		return 0;
 	}
-	t->family = 6;
+	if (sin6.sin6_family != NL_AF_INET6)
+		return -1;
+	t->dport = bpf_ntohs(sin6.sin6_port);
+	__builtin_memcpy(t->daddr, &sin6.sin6_addr, 16);
+	set_v6_family(t);
 	return 0;
 }
 

@@ -31,7 +31,8 @@ static int conns_plan(char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s sock:inet_sock_set_state; %s",
 		 raw_tp_usable() ? "raw_tp" : "tracepoint",
-		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process"
+		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process, "
+			  "syscalls:sys_exit_connect for failures before a SYN"
 			: "no syscall tracepoints: accepted sockets have pid 0");
 	return 0;
 }
@@ -56,6 +57,8 @@ static void choose_hooks(struct conns_bpf *skel)
 				  nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
 	bpf_program__set_autoload(skel->progs.conns_accept_exit,
 				  nl_tracepoint_exists("syscalls", "sys_exit_accept"));
+	bpf_program__set_autoload(skel->progs.conns_connect_exit,
+				  nl_tracepoint_exists("syscalls", "sys_exit_connect"));
 }
 
 static int conns_open(struct nl_module *m, const struct nl_opts *o)

@@ -114,7 +114,11 @@ static void write_json(struct nl_sink *s, const struct conn_event *e)
 		break;
 	case CONN_EV_FAILED:
 		jw_error(w, "error", e->error);
-		nl_jw_uint(w, "latency_us", e->latency_ns / 1000);
+		/* Failed inside connect(2) before any TCP state: nothing was timed. */
+		if (e->flags & CONN_F_SYSCALL)
+			nl_jw_null(w, "latency_us");
+		else
+			nl_jw_uint(w, "latency_us", e->latency_ns / 1000);
 		break;
 	case CONN_EV_CLOSE:
 		dir = direction_name(e->flags);
@@ -152,8 +156,11 @@ static void details(const struct conn_event *e, char *out, size_t len)
 			snprintf(out, len, "closed before accept(2)");
 		break;
 	case CONN_EV_FAILED:
-		snprintf(out, len, "%s after %s", nl_errno_name(e->error, err, sizeof(err)),
-			 nl_fmt_usecs(e->latency_ns / 1000, a, sizeof(a)));
+		if (e->flags & CONN_F_SYSCALL)
+			snprintf(out, len, "%s in connect(2)", nl_errno_name(e->error, err, sizeof(err)));
+		else
+			snprintf(out, len, "%s after %s", nl_errno_name(e->error, err, sizeof(err)),
+				 nl_fmt_usecs(e->latency_ns / 1000, a, sizeof(a)));
 		break;
 	case CONN_EV_CLOSE:
 		snprintf(out, len, "%s tx %s rx %s retrans %u srtt %s from %s%s%s",

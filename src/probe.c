@@ -39,6 +39,7 @@ static const char *const tracepoints[][2] = {
 	{ "sock", "inet_sock_set_state" },
 	{ "syscalls", "sys_exit_accept" },
 	{ "syscalls", "sys_exit_accept4" },
+	{ "syscalls", "sys_exit_connect" },
 };
 
 #define N_TRACEPOINTS (sizeof(tracepoints) / sizeof(tracepoints[0]))

@@ -17,6 +17,7 @@ enum conn_flags {
 	CONN_F_INBOUND  = 1 << 1,  /* we saw the child socket of a listener */
 	CONN_F_BIRTH    = 1 << 2,  /* establishment seen: duration is valid */
 	CONN_F_ACCEPTED = 1 << 3,  /* accept(2) returned it to a process */
+	CONN_F_SYSCALL  = 1 << 4,  /* failed in connect(2) before any TCP state: no latency */
 };
 
 /* conns' own counters, after the common ones (enum nl_stat). */

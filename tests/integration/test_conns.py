@@ -156,6 +156,28 @@ def test_no_local_port_is_eaddrnotavail():
     assert len(find(recs, type="connect")) == 2
 
 
+def check_no_route(family, target):
+    pair = Pair()
+    nl = Netlens("-P", 18026)
+    cli = peer(pair.a, "client", target, 18026, name="nlt-noroute")
+    assert cli.expect("ERROR") == ["101"]
+    cli.wait()
+    recs = nl.stop()
+    f = one(recs, type="failed")
+    assert (f["error"], f["pid"], f["comm"]) == ("ENETUNREACH", cli.pid, "nlt-noroute"), f
+    assert (f["family"], f["daddr"], f["dport"]) == (family, target, 18026), f
+    assert f["latency_us"] is None and f["netns"] == pair.netns_a, f
+
+
+def test_no_route_ipv4():
+    """connect(2) fails before any TCP state: found at the syscall's exit."""
+    check_no_route(4, "10.99.0.1")   # no route in the namespace: nothing is sent
+
+
+def test_no_route_ipv6():
+    check_no_route(6, "fd00:999::1")
+
+
 def test_abandoned_handshake_is_econnaborted():
     """The application closes a socket whose SYN is unanswered."""
     pair = Pair()
