@@ -21,6 +21,15 @@ static bool raw_tp_usable(void)
 	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
 }
 
+/* The connect(2) exit reads the saved syscall registers (Linux 5.15+). */
+static bool connect_exit_usable(void)
+{
+	return nl_tracepoint_exists("syscalls", "sys_exit_connect") &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
+				       NULL) == 1;
+}
+
 static int conns_plan(char *buf, size_t len)
 {
 	bool accept = nl_tracepoint_exists("syscalls", "sys_exit_accept4");
@@ -29,11 +38,12 @@ static int conns_plan(char *buf, size_t len)
 		snprintf(buf, len, "unavailable: no sock:inet_sock_set_state tracepoint (Linux 4.16+)");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "%s sock:inet_sock_set_state; %s",
+	snprintf(buf, len, "%s sock:inet_sock_set_state; %s; %s",
 		 raw_tp_usable() ? "raw_tp" : "tracepoint",
-		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process, "
-			  "syscalls:sys_exit_connect for failures before a SYN"
-			: "no syscall tracepoints: accepted sockets have pid 0");
+		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process"
+			: "no accept tracepoints: accepted sockets have pid 0",
+		 connect_exit_usable() ? "syscalls:sys_exit_connect for failures before a SYN"
+				       : "failures before a SYN not seen (needs Linux 5.15+)");
 	return 0;
 }
 
@@ -57,8 +67,7 @@ static void choose_hooks(struct conns_bpf *skel)
 				  nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
 	bpf_program__set_autoload(skel->progs.conns_accept_exit,
 				  nl_tracepoint_exists("syscalls", "sys_exit_accept"));
-	bpf_program__set_autoload(skel->progs.conns_connect_exit,
-				  nl_tracepoint_exists("syscalls", "sys_exit_connect"));
+	bpf_program__set_autoload(skel->progs.conns_connect_exit, connect_exit_usable());
 }
 
 static int conns_open(struct nl_module *m, const struct nl_opts *o)

@@ -82,6 +82,8 @@ void nl_sys_init(bool verbose)
 	nl_libbpf_logging(verbose);
 	if (nl_bpf_usable(why, sizeof(why)))
 		nl_die(NL_EXIT_ENV, "%s", why);
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1)
+		nl_die(NL_EXIT_ENV, "this kernel has no BPF ring buffer (Linux 5.8 or later is needed)");
 	/* Tracepoints are looked up in tracefs; it may not be mounted. */
 	err = nl_tracefs_mount();
 	if (err)
