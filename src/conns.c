@@ -16,8 +16,11 @@ struct conns {
 	struct conns_report report;
 };
 
-static bool raw_tp_usable(void)
+/* The cheaper raw tracepoint when the kernel has it, unless --hook says otherwise. */
+static bool use_raw_tp(const struct conns_cfg *cfg)
 {
+	if (cfg && cfg->hook != CONNS_HOOK_AUTO)
+		return cfg->hook == CONNS_HOOK_RAW_TP;
 	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
 }
 
@@ -30,7 +33,7 @@ static bool connect_exit_usable(void)
 				       NULL) == 1;
 }
 
-static int conns_plan(char *buf, size_t len)
+static int conns_plan(const void *cfg, char *buf, size_t len)
 {
 	bool accept = nl_tracepoint_exists("syscalls", "sys_exit_accept4");
 
@@ -39,7 +42,7 @@ static int conns_plan(char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	snprintf(buf, len, "%s sock:inet_sock_set_state; %s; %s",
-		 raw_tp_usable() ? "raw_tp" : "tracepoint",
+		 use_raw_tp(cfg) ? "raw_tp" : "tracepoint",
 		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process"
 			: "no accept tracepoints: accepted sockets have pid 0",
 		 connect_exit_usable() ? "syscalls:sys_exit_connect for failures before a SYN"
@@ -56,11 +59,11 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static void choose_hooks(struct conns_bpf *skel)
+static void choose_hooks(struct conns_bpf *skel, const struct conns_cfg *cfg)
 {
-	bool raw = raw_tp_usable();
+	bool raw = use_raw_tp(cfg);
 
-	/* One hook per event: the cheaper raw tracepoint when the kernel has it. */
+	/* One hook per event. */
 	bpf_program__set_autoload(skel->progs.conns_state_raw, raw);
 	bpf_program__set_autoload(skel->progs.conns_state_tp, !raw);
 	bpf_program__set_autoload(skel->progs.conns_accept4_exit,
@@ -80,7 +83,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	if (!c)
 		return -ENOMEM;
 	m->priv = c;
-	if (conns_plan(m->err, sizeof(m->err)))
+	if (conns_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	conns_report_init(&c->report);
 
@@ -93,7 +96,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	memcpy((void *)&c->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	nl_ringbuf_setup(c->skel->maps.events, &c->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.conns, cfg->max_conns);
-	choose_hooks(c->skel);
+	choose_hooks(c->skel, cfg);
 
 	err = conns_bpf__load(c->skel);
 	if (err) {
@@ -178,12 +181,31 @@ static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static int set_hook(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct conns_cfg *cfg = ctx;
+
+	if (!strcmp(arg, "auto"))
+		cfg->hook = CONNS_HOOK_AUTO;
+	else if (!strcmp(arg, "raw_tp"))
+		cfg->hook = CONNS_HOOK_RAW_TP;
+	else if (!strcmp(arg, "tracepoint"))
+		cfg->hook = CONNS_HOOK_TRACEPOINT;
+	else {
+		snprintf(err, len, "'%s' is not auto, raw_tp or tracepoint", arg);
+		return -1;
+	}
+	return 0;
+}
+
 /* `netlens conns` */
 int conns_main(int argc, char **argv)
 {
 	static struct conns_cfg cfg = { .max_conns = CONNS_DEFAULT_MAX };
 	static const struct nl_cmd_opt opts[] = {
 		{ "max-conns", NL_OPT_LONG_ONLY, "N", "connections tracked at once (default 65536)", set_max_conns },
+		{ "hook", NL_OPT_LONG_ONLY + 1, "auto|raw_tp|tracepoint",
+		  "how to attach to sock:inet_sock_set_state (default auto)", set_hook },
 		{ 0 },
 	};
 	const struct nl_cmd_spec spec = {

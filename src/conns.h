@@ -10,9 +10,12 @@
 
 #define CONNS_DEFAULT_MAX 65536
 
+enum conns_hook { CONNS_HOOK_AUTO, CONNS_HOOK_RAW_TP, CONNS_HOOK_TRACEPOINT };
+
 /* conns' own options. */
 struct conns_cfg {
 	uint32_t max_conns;     /* connections tracked at once */
+	enum conns_hook hook;   /* for sock:inet_sock_set_state */
 };
 
 int conns_main(int argc, char **argv);

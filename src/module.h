@@ -17,10 +17,11 @@ struct nl_module;
 struct nl_module_ops {
 	const char *name;
 	/*
-	 * Says in buf which hooks the module will use on this kernel (for
-	 * `netlens probe`); returns 0 if it can run here, -ENOTSUP if not.
+	 * Says in buf which hooks the module will use on this kernel with the
+	 * command's options (NULL: defaults, for `netlens probe`); returns 0 if
+	 * it can run here, -ENOTSUP if not.
 	 */
-	int (*plan)(char *buf, size_t len);
+	int (*plan)(const void *cfg, char *buf, size_t len);
 	/* Opens and loads the BPF object with the options; nothing attached yet. */
 	int (*open)(struct nl_module *m, const struct nl_opts *o);
 	int (*attach)(struct nl_module *m);

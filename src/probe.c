@@ -320,7 +320,7 @@ static void print_table(const struct utsname *u, bool btf, const char *lockdown,
 	}
 	printf("CAPABILITIES\n");
 	for (int i = 0; nl_modules[i]; i++) {
-		int err = nl_modules[i]->plan(plan, sizeof(plan));
+		int err = nl_modules[i]->plan(NULL, plan, sizeof(plan));
 
 		printf("  %-10s %-4s %s\n", nl_modules[i]->name, err ? "no" : "yes", plan);
 	}
@@ -360,7 +360,7 @@ static void print_json(const struct utsname *u, bool btf, const char *lockdown,
 	json_object_object_add(o, "tracepoints", tps);
 	for (int i = 0; nl_modules[i]; i++) {
 		struct json_object *cap = json_object_new_object();
-		int err = nl_modules[i]->plan(plan, sizeof(plan));
+		int err = nl_modules[i]->plan(NULL, plan, sizeof(plan));
 
 		json_object_object_add(cap, "ok", json_object_new_boolean(!err));
 		json_object_object_add(cap, "method", json_object_new_string(plan));

@@ -73,7 +73,7 @@ int nl_run(struct nl_module *m, const struct nl_opts *o)
 		nl_die(NL_EXIT_ENV, "%s: %s", m->ops->name, m->err);
 	}
 	install_signals();
-	if (m->ops->plan(plan, sizeof(plan)) == 0)
+	if (m->ops->plan(m->cfg, plan, sizeof(plan)) == 0)
 		fprintf(stderr, "netlens %s: attached (%s); Ctrl-C to stop\n", m->ops->name, plan);
 	err = run_loop(m, o, &what);
 	if (!err) {

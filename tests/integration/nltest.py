@@ -180,6 +180,7 @@ class Netlens:
             if not line:
                 raise AssertionError(f"netlens exited {self.p.wait()}: {self.p.stderr.read()}")
             if "attached" in line:
+                self.attached = line   # says which hooks were chosen
                 return
         raise AssertionError("netlens did not attach in time")
 

@@ -36,6 +36,7 @@ def test_usage_errors():
     assert_usage_error("conns", "--cgroup", "/tmp", words=("not a cgroup v2 directory",))
     assert_usage_error("conns", "-c", "a-name-longer-than-15")
     assert_usage_error("conns", "--max-conns", "12", words=("--max-conns",))
+    assert_usage_error("conns", "--hook", "kprobe", words=("--hook",))
     assert_usage_error("conns", "-p")
     assert_usage_error("conns", "stray", words=("unexpected argument",))
 

@@ -11,11 +11,13 @@ from nltest import NETLENS, Netlens, Pair, defer, exchange, find, one, peer, sh
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-def check_exchange(family, port):
+def check_exchange(family, port, *nl_args):
     pair = Pair()
-    nl = Netlens()
+    nl = Netlens(*nl_args)
     spid, cpid, cport = exchange(pair, family, port)
     recs = nl.stop()
+    hook = "tracepoint" if "tracepoint" in nl_args else "raw_tp"
+    assert f"attached ({hook} sock:inet_sock_set_state" in nl.attached, nl.attached
     a, b = pair.addr("a", family), pair.addr("b", family)
 
     conn = one(recs, type="connect", dport=port, sport=cport)
@@ -59,6 +61,11 @@ def test_exchange_ipv4():
 
 def test_exchange_ipv6():
     check_exchange(6, 18002)
+
+
+def test_exchange_classic_tracepoint():
+    """The fallback hook (kernels without raw tracepoints) gives the same records."""
+    check_exchange(4, 18027, "--hook", "tracepoint")
 
 
 def test_server_closes_first():
