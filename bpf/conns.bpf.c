@@ -52,9 +52,12 @@ struct {
 } conns SEC(".maps");
 
 /*
- * Sockets whose failed handshake the state machine reported, so that the
- * exit of a blocking connect(2) does not report it again (sk -> when).
+ * Sockets whose failed handshake the state machine reported (sk -> when), so
+ * that the exit of a blocking connect(2), which follows within moments, does
+ * not report it again. Older entries are stale (non-blocking connects never
+ * come back) and must not hide a later socket at the same address.
  */
+#define REPORTED_WINDOW_NS 1000000000ULL
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -372,11 +375,11 @@ SEC("tp/syscalls/sys_exit_connect")
 int conns_connect_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct nl_sock_id id = {};
+	__u64 key, now, *reported;
 	struct nl_owner owner;
 	struct conn_event *e;
 	struct pt_regs *regs;
 	struct sock *sk;
-	__u64 key;
 
 	if (ctx->ret >= 0 || !connect_failed(-ctx->ret))
 		return 0;
@@ -385,9 +388,14 @@ int conns_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != NL_IPPROTO_TCP)
 		return 0;
 	key = (__u64)sk;
-	if (bpf_map_lookup_elem(&reported_failures, &key)) {
+	now = bpf_ktime_get_ns();
+	reported = bpf_map_lookup_elem(&reported_failures, &key);
+	if (reported) {
+		bool fresh = now - *reported < REPORTED_WINDOW_NS;
+
 		bpf_map_delete_elem(&reported_failures, &key);
-		return 0;
+		if (fresh)
+			return 0;
 	}
 	if (read_tuple(sk, &id.tuple) ||
 	    read_user_sockaddr((const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), &id.tuple))
@@ -397,8 +405,7 @@ int conns_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	owner_from_current(&owner);
 	if (!filter_sock(sk, &id) || !filter_owner(&owner))
 		return 0;
-	e = event_new(CONN_EV_FAILED, bpf_ktime_get_ns(), &id, &owner,
-		      CONN_F_OUTBOUND | CONN_F_SYSCALL);
+	e = event_new(CONN_EV_FAILED, now, &id, &owner, CONN_F_OUTBOUND | CONN_F_SYSCALL);
 	if (!e)
 		return 0;
 	e->error = -ctx->ret;
