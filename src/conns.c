@@ -16,21 +16,36 @@ struct conns {
 	struct conns_report report;
 };
 
-/* The cheaper raw tracepoint when the kernel has it, unless --hook says otherwise. */
-static bool use_raw_tp(const struct conns_cfg *cfg)
+/* Kernel features, probed once (each probe loads a program). */
+static bool raw_tp_supported(void)
 {
-	if (cfg && cfg->hook != CONNS_HOOK_AUTO)
-		return cfg->hook == CONNS_HOOK_RAW_TP;
-	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+	static int supported = -1;
+
+	if (supported < 0)
+		supported = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+	return supported;
 }
 
 /* The connect(2) exit reads the saved syscall registers (Linux 5.15+). */
 static bool connect_exit_usable(void)
 {
-	return nl_tracepoint_exists("syscalls", "sys_exit_connect") &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1 &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
-				       NULL) == 1;
+	static int usable = -1;
+
+	if (usable < 0)
+		usable = nl_tracepoint_exists("syscalls", "sys_exit_connect") &&
+			 libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs,
+						 NULL) == 1 &&
+			 libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						 BPF_FUNC_get_current_task_btf, NULL) == 1;
+	return usable;
+}
+
+/* The cheaper raw tracepoint when the kernel has it, unless --hook says otherwise. */
+static bool use_raw_tp(const struct conns_cfg *cfg)
+{
+	if (cfg && cfg->hook != CONNS_HOOK_AUTO)
+		return cfg->hook == CONNS_HOOK_RAW_TP;
+	return raw_tp_supported();
 }
 
 static int conns_plan(const void *cfg, char *buf, size_t len)
