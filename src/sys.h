@@ -24,8 +24,9 @@ bool nl_tracepoint_exists(const char *category, const char *name);
 int nl_bpf_usable(char *why, size_t len);
 
 /*
- * Everything an event command needs before it loads programs: logging,
- * tracefs, and the eBPF check, which exits 1 with a clear sentence.
+ * Everything an event command needs before it loads programs: logging, the
+ * eBPF and ring-buffer checks and tracefs; a failing one exits 1 with a
+ * clear sentence.
  */
 void nl_sys_init(bool verbose);
 
