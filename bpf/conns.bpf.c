@@ -19,7 +19,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define NL_EPERM          1
 #define NL_EINTR          4
 #define NL_EBADF          9
 #define NL_EFAULT         14
@@ -244,7 +243,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	if (oldstate == BPF_TCP_SYN_SENT)
 		emit_connect(sk, t, now);
 	else
-		identify(sk, t, &id);   /* for the accept(2) exit, off the softirq path's back */
+		identify(sk, t, &id);   /* now, while final: accept(2) and close reuse it */
 }
 
 static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate, __u64 now)
@@ -374,8 +373,8 @@ static __always_inline bool connect_failed(long err)
 SEC("tp/syscalls/sys_exit_connect")
 int conns_connect_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	struct nl_sock_id id = {};
 	__u64 key, now, *reported;
+	struct nl_sock_id id;
 	struct nl_owner owner;
 	struct conn_event *e;
 	struct pt_regs *regs;
@@ -397,11 +396,10 @@ int conns_connect_exit(struct trace_event_raw_sys_exit *ctx)
 		if (fresh)
 			return 0;
 	}
-	if (read_tuple(sk, &id.tuple) ||
+	/* The socket's own end, and the destination the process asked for. */
+	if (read_sock_id(sk, &id) ||
 	    read_user_sockaddr((const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), &id.tuple))
 		return 0;
-	id.netns = sock_netns(sk);
-	id.cgroup_id = cgroup_id(sock_cgroup(sk));
 	owner_from_current(&owner);
 	if (!filter_sock(sk, &id) || !filter_owner(&owner))
 		return 0;

@@ -29,7 +29,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(probe_tp_btf) { __sync_fetch_and_add(&hits, 1); return 0; }
 
 SEC("uprobe")
-int probe_uprobe(void *ctx) { return 0; }
+int probe_uprobe(void *ctx) { __sync_fetch_and_add(&hits, 1); return 0; }
 
 SEC("xdp")
 int probe_xdp(struct xdp_md *ctx) { return XDP_PASS; }

@@ -105,6 +105,15 @@ static void trigger_tcp(void)
 		close(fd);
 }
 
+/* A tracing hook counts only if its program ran after trigger(). */
+static void check_fired(struct check *c, struct probe_bpf *skel, void (*trigger)(void))
+{
+	trigger();
+	c->ok = skel->bss->hits > 0;
+	if (!c->ok)
+		snprintf(c->detail, sizeof(c->detail), "attached but never ran");
+}
+
 /* Load, attach where the section name says, and see it fire (tracing hooks). */
 static void check_auto_attach(struct check *c, const char *prog)
 {
@@ -117,13 +126,15 @@ static void check_auto_attach(struct check *c, const char *prog)
 	if (!link) {
 		fail(c, "attach", errno);
 	} else {
-		trigger_tcp();
-		c->ok = skel->bss->hits > 0;
-		if (!c->ok)
-			snprintf(c->detail, sizeof(c->detail), "attached but never ran");
+		check_fired(c, skel, trigger_tcp);
 		bpf_link__destroy(link);
 	}
 	probe_bpf__destroy(skel);
+}
+
+static void trigger_uprobe(void)
+{
+	nl_probe_uprobe_target(1);
 }
 
 static void check_uprobe(struct check *c)
@@ -139,7 +150,7 @@ static void check_uprobe(struct check *c)
 	if (!link) {
 		fail(c, "attach", errno);
 	} else {
-		c->ok = nl_probe_uprobe_target(1) == 2;
+		check_fired(c, skel, trigger_uprobe);
 		bpf_link__destroy(link);
 	}
 	probe_bpf__destroy(skel);

@@ -140,7 +140,7 @@ def peer(ns, *args, name=None, prefix=()):
 
 
 def exchange(pair, family, port, name_c="nlt-client", name_s="nlt-server",
-             send=100000, reply=2500, client_prefix=(), server_args=(), client_args=(),
+             send=100000, reply=2500, server_args=(), client_args=(),
              client_end="DONE"):
     """One connection: the client sends `send` bytes, the server answers `reply`.
 
@@ -150,7 +150,7 @@ def exchange(pair, family, port, name_c="nlt-client", name_s="nlt-server",
                "--reply", reply, *server_args, name=name_s)
     srv.expect("READY")
     cli = peer(pair.a, "client", pair.addr("b", family), port, "--send", send,
-               "--expect", reply, *client_args, name=name_c, prefix=client_prefix)
+               "--expect", reply, *client_args, name=name_c)
     cport = int(cli.expect("CONNECTED")[0])
     cli.expect(client_end)
     srv.expect("ACCEPTED")
