@@ -30,12 +30,14 @@ static __always_inline bool comm_match(const char *comm)
 	return true;
 }
 
-/* The socket filters: family, port, cgroup. */
+/* The socket filters: family, port, netns, cgroup. */
 static __always_inline bool filter_sock(const struct sock *sk, const struct nl_sock_id *id)
 {
 	if (nl_filter.family && nl_filter.family != id->tuple.family)
 		return false;
 	if (nl_filter.nports && !port_match(&id->tuple))
+		return false;
+	if (nl_filter.netns && nl_filter.netns != id->netns)
 		return false;
 	if (nl_filter.cgroup_id && !cgroup_under(sock_cgroup(sk), nl_filter.cgroup_id))
 		return false;

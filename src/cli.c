@@ -17,7 +17,7 @@
 #endif
 const char *nl_version = NETLENS_VERSION;
 
-enum { OPT_CGROUP = 256, OPT_VERSION, OPT_RINGBUF };
+enum { OPT_CGROUP = 256, OPT_VERSION, OPT_RINGBUF, OPT_INTERVAL, OPT_NETNS };
 
 struct shared_opt {
 	struct option lo;
@@ -41,8 +41,12 @@ static const struct shared_opt shared[] = {
 	{ { "ipv6", no_argument, 0, '6' }, NL_OPTS_EVENTS, NULL, "only IPv6" },
 	{ { "cgroup", required_argument, 0, OPT_CGROUP }, NL_OPTS_EVENTS, "PATH",
 	  "only sockets of processes in this cgroup v2 directory or below" },
+	{ { "netns", required_argument, 0, OPT_NETNS }, NL_OPTS_EVENTS, "NS",
+	  "only this network namespace: an 'ip netns' name, /proc/PID/ns/net, or an inode" },
 	{ { "ringbuf-kb", required_argument, 0, OPT_RINGBUF }, NL_OPTS_EVENTS, "KB",
 	  "kernel-to-user ring buffer size, a power of two (default 4096)" },
+	{ { "interval", required_argument, 0, OPT_INTERVAL }, NL_OPTS_INTERVAL, "SECONDS",
+	  "also report aggregates every this many seconds (default: only at exit)" },
 	{ { "verbose", no_argument, 0, 'v' }, NL_OPTS_OUTPUT, NULL,
 	  "show libbpf and verifier logs" },
 	{ { "help", no_argument, 0, 'h' }, 0, NULL, "show this help" },
@@ -111,6 +115,23 @@ const char *nl_cgroup2_mount(char *buf, size_t len)
 	}
 	fclose(f);
 	return NULL;
+}
+
+int nl_netns_inode(const char *ns, uint64_t *inode, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+
+	if (!nl_parse_u64(ns, 1, UINT32_MAX, inode))
+		return 0;
+	/* A bare name is one of iproute2's named namespaces. */
+	snprintf(path, sizeof(path), "%s%s", strchr(ns, '/') ? "" : "/run/netns/", ns);
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "'%s': no such network namespace (%s)", ns, strerror(errno));
+		return -1;
+	}
+	*inode = st.st_ino;
+	return 0;
 }
 
 int nl_cgroup_id(const char *path, uint64_t *id, char *err, size_t errlen)
@@ -203,11 +224,20 @@ static void set_shared(int key, const char *arg, struct nl_opts *o, const char *
 		f->cgroup_id = v;
 		o->cgroup_path = arg;
 		break;
+	case OPT_NETNS:
+		if (nl_netns_inode(arg, &v, err, sizeof(err)))
+			nl_die(NL_EXIT_USAGE, "%s: --netns: %s", cmd, err);
+		f->netns = v;
+		break;
 	case OPT_RINGBUF:
 		if (nl_parse_u64(arg, 4, 1 << 20, &v) || (v & (v - 1)))
 			nl_die(NL_EXIT_USAGE, "%s: --ringbuf-kb: '%s' is not a power of two from 4 to 1048576",
 			       cmd, arg);
 		o->ringbuf_bytes = v * 1024;
+		break;
+	case OPT_INTERVAL:
+		if (nl_parse_seconds(arg, &o->interval))
+			nl_die(NL_EXIT_USAGE, "%s: --interval: '%s' is not a positive number of seconds", cmd, arg);
 		break;
 	case 'v':
 		o->verbose = true;

@@ -15,7 +15,8 @@ enum nl_output { NL_OUT_TABLE, NL_OUT_JSON };
 /* Which groups of shared options a command takes. */
 enum nl_opt_set {
 	NL_OPTS_OUTPUT  = 1 << 0,  /* -o, -v */
-	NL_OPTS_EVENTS  = 1 << 1,  /* -d, -p, -c, -P, -4, -6, --cgroup, --ringbuf-kb */
+	NL_OPTS_EVENTS  = 1 << 1,  /* -d, -p, -c, -P, -4, -6, --cgroup, --netns, --ringbuf-kb */
+	NL_OPTS_INTERVAL = 1 << 2, /* --interval */
 };
 
 #define NL_RINGBUF_DEFAULT (4u << 20)
@@ -23,6 +24,7 @@ enum nl_opt_set {
 struct nl_opts {
 	enum nl_output output;
 	double duration;           /* seconds; 0 = until SIGINT/SIGTERM */
+	double interval;           /* seconds between reports; 0 = only at exit */
 	uint32_t ringbuf_bytes;    /* kernel-to-user ring buffer size */
 	struct nl_filter filter;
 	const char *cgroup_path;
@@ -61,6 +63,9 @@ int nl_parse_seconds(const char *s, double *out);
 
 /* Where cgroup v2 is mounted (first mount), or NULL. */
 const char *nl_cgroup2_mount(char *buf, size_t len);
+
+/* Resolves NAME (ip netns), a path, or an inode number to a netns inode. */
+int nl_netns_inode(const char *ns, uint64_t *inode, char *err, size_t errlen);
 
 /* Resolves a cgroup v2 directory to its id; 0 or -1 with err filled. */
 int nl_cgroup_id(const char *path, uint64_t *id, char *err, size_t errlen);

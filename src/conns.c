@@ -151,11 +151,12 @@ static int conns_poll(struct nl_module *m, int timeout_ms)
 	return more < 0 ? more : n + more;
 }
 
-static void conns_collect(struct nl_module *m)
+static void conns_collect(struct nl_module *m, bool final)
 {
 	struct conns *c = m->priv;
 	uint64_t st[NL_STAT_MAX];
 
+	(void)final;   /* totals are cumulative: the same record at any time */
 	if (!nl_read_stats(bpf_map__fd(c->skel->maps.stats), st))
 		conns_report_summary(&c->report, m->sink, st);
 }
@@ -227,7 +228,7 @@ int conns_main(int argc, char **argv)
 		.name = "conns",
 		.summary = "TCP connections of every process in every network namespace: connect,\n"
 			   "accept, failed (with the errno) and close (duration, bytes, retransmits).",
-		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS,
+		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
 		.ctx = &cfg,
 	};

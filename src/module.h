@@ -27,8 +27,11 @@ struct nl_module_ops {
 	int (*attach)(struct nl_module *m);
 	/* Hands pending records to the sink; returns how many, or -errno. */
 	int (*poll)(struct nl_module *m, int timeout_ms);
-	/* Emits aggregates and counters (the stats record, the summary table). */
-	void (*collect)(struct nl_module *m);
+	/*
+	 * Emits aggregates and counters (the stats record, the summary table):
+	 * every --interval with final false, and once at exit with final true.
+	 */
+	void (*collect)(struct nl_module *m, bool final);
 	/* Detaches everything and frees the module. */
 	void (*destroy)(struct nl_module *m);
 };

@@ -34,6 +34,8 @@ static int run_loop(struct nl_module *m, const struct nl_opts *o, const char **w
 {
 	uint64_t now = nl_now_mono();
 	uint64_t deadline = o->duration > 0 ? now + (uint64_t)(o->duration * 1e9) : 0;
+	uint64_t period = (uint64_t)(o->interval * 1e9);
+	uint64_t next_report = period ? now + period : 0;
 
 	while (!stop_signal) {
 		int timeout = POLL_MS;
@@ -48,6 +50,10 @@ static int run_loop(struct nl_module *m, const struct nl_opts *o, const char **w
 		if (err < 0 && err != -EINTR) {
 			*what = "reading events failed";
 			return err;
+		}
+		if (next_report && nl_now_mono() >= next_report) {
+			m->ops->collect(m, false);
+			next_report += period;
 		}
 		err = nl_sink_flush(m->sink);
 		if (err)
@@ -79,7 +85,7 @@ int nl_run(struct nl_module *m, const struct nl_opts *o)
 	if (!err) {
 		/* Drain what the kernel still holds, then the totals. */
 		m->ops->poll(m, 0);
-		m->ops->collect(m);
+		m->ops->collect(m, true);
 		err = nl_sink_flush(m->sink);
 	}
 	m->ops->destroy(m);

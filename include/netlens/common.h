@@ -36,12 +36,13 @@ struct nl_owner {
 };
 
 /*
- * The shared filters (-p, -c, -P, -4/-6, --cgroup), written into each
+ * The shared filters (-p, -c, -P, -4/-6, --cgroup, --netns), written into each
  * program's read-only data before load so the verifier prunes what is unset.
  */
 struct nl_filter {
 	__u64 cgroup_id;      /* 0: any; else the socket's cgroup or a descendant */
 	__u32 pid;            /* 0: any */
+	__u32 netns;          /* 0: any; else this network namespace's inode */
 	__u8  family;         /* 0: any, 4 or 6 */
 	__u8  has_comm;
 	__u16 nports;         /* 0: any; else sport or dport in ports[] */

@@ -4,6 +4,7 @@ Every namespace, cgroup and process a test creates is registered here and
 removed at the end of the test, pass or fail (and at interpreter exit).
 """
 import atexit
+import itertools
 import json
 import os
 import select
@@ -17,6 +18,10 @@ PEER = os.path.join(os.path.dirname(__file__), "peer.py")
 PREFIX = "nlt"
 
 _cleanups = []
+_pair_seq = itertools.count()
+# Network namespaces of the current test's pairs: records from any other
+# namespace (another checkout's tests running at the same time) are not ours.
+_own_netns = set()
 
 
 def sh(*argv, check=True, ns=None):
@@ -34,6 +39,7 @@ def defer(fn):
 
 
 def cleanup():
+    _own_netns.clear()
     while _cleanups:
         fn = _cleanups.pop()
         try:
@@ -53,9 +59,15 @@ signal.signal(signal.SIGTERM, _exit_on_signal)
 
 
 def remove_stale():
-    """Namespaces left by a test run that was killed."""
+    """Namespaces left by a killed test run: their owner pid (the tag) is gone.
+
+    Runs of other checkouts may be going on at the same time; their
+    namespaces belong to live processes and are left alone.
+    """
     for name in sh("ip", "netns", "list", check=False).split():
-        if name.startswith(PREFIX + "-"):
+        parts = name.split("-")
+        if len(parts) >= 3 and parts[0] == PREFIX and parts[1].isdigit() \
+                and not os.path.exists(f"/proc/{parts[1]}"):
             sh("ip", "netns", "del", name, check=False)
 
 
@@ -67,7 +79,7 @@ class Pair:
     A4, B4, A6, B6 = "10.231.0.1", "10.231.0.2", "fd00:231::1", "fd00:231::2"
 
     def __init__(self):
-        tag = f"{os.getpid() % 100000}"
+        tag = f"{os.getpid()}-{next(_pair_seq)}"
         self.a, self.b = f"{PREFIX}-{tag}-a", f"{PREFIX}-{tag}-b"
         for ns in (self.a, self.b):
             sh("ip", "netns", "add", ns)
@@ -85,6 +97,7 @@ class Pair:
             sh("ip", "addr", "add", v6 + "/64", "dev", dev, "nodad", ns=ns)
         self.netns_a = os.stat(f"/run/netns/{self.a}").st_ino
         self.netns_b = os.stat(f"/run/netns/{self.b}").st_ino
+        _own_netns.update((self.netns_a, self.netns_b))
 
     def addr(self, side, family):
         return {("a", 4): self.A4, ("b", 4): self.B4,
@@ -190,7 +203,12 @@ class Netlens:
         self.p.send_signal(sig)
         out, err = self.p.communicate(timeout=20)
         assert self.p.returncode == 0, f"netlens exit {self.p.returncode}: {err}"
-        return [json.loads(line) for line in out.splitlines()]
+        return [r for r in map(json.loads, out.splitlines()) if self.ours(r)]
+
+    @staticmethod
+    def ours(record):
+        """False for a record about a namespace of another test run."""
+        return not _own_netns or record.get("netns", next(iter(_own_netns))) in _own_netns
 
     def _kill(self):
         if self.p.poll() is None:

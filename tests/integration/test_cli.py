@@ -34,6 +34,8 @@ def test_usage_errors():
     assert_usage_error("conns", "-o", "xml", words=("table or json",))
     assert_usage_error("conns", "--cgroup", "/nonexistent/cg", words=("cgroup v2",))
     assert_usage_error("conns", "--cgroup", "/tmp", words=("not a cgroup v2 directory",))
+    assert_usage_error("conns", "--netns", "nlt-no-such-ns", words=("--netns", "no such network namespace"))
+    assert_usage_error("conns", "--interval", "0", words=("--interval",))
     assert_usage_error("conns", "-c", "a-name-longer-than-15")
     assert_usage_error("conns", "--max-conns", "12", words=("--max-conns",))
     assert_usage_error("conns", "--hook", "kprobe", words=("--hook",))
@@ -55,7 +57,7 @@ def test_help_and_version():
     r = run("conns", "--help")
     assert r.returncode == 0
     for opt in ("--output", "--duration", "--pid", "--comm", "--port", "--cgroup",
-                "--verbose", "--ipv4", "--ipv6"):
+                "--netns", "--interval", "--verbose", "--ipv4", "--ipv6"):
         assert opt in r.stdout, opt
     r = run("--version")
     assert r.returncode == 0 and r.stdout.startswith("netlens ")
@@ -91,3 +93,10 @@ def test_probe_json():
     assert "inet_sock_set_state" in p["capabilities"]["conns"]["method"]
     for hook in ("kprobe", "fentry", "xdp_native", "xdp_generic", "tc", "sock_ops", "uprobe"):
         assert hook in p["hooks"], hook
+
+
+def test_interval_repeats_the_summary():
+    r = run("conns", "-o", "json", "-d", "1.1", "--interval", "0.25", "-P", "1")
+    assert r.returncode == 0, r.stderr
+    stats = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [s["type"] for s in stats] == ["stats"] * 5, r.stdout   # 4 intervals + exit

@@ -299,6 +299,17 @@ def test_filter_ipv6_only():
     check_family_filter("-6", 6)
 
 
+def test_filter_netns():
+    """--netns by name keeps the client's namespace and not the server's."""
+    pair = Pair()
+    nl = Netlens("--netns", pair.a, "-P", 18018)
+    _, cpid, cport = exchange(pair, 4, 18018, send=10, reply=10)
+    recs = nl.stop()
+    assert one(recs, type="connect", sport=cport)["pid"] == cpid
+    assert not find(recs, type="accept"), "the server's namespace is filtered out"
+    assert all(r["netns"] == pair.netns_a for r in recs if r["type"] != "stats"), recs
+
+
 def cgroup2_root():
     with open("/proc/self/mounts") as f:
         for line in f:
