@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * netlens conns: TCP connection lifecycle from sock:inet_sock_set_state,
- * without kprobes. Ownership is taken where the process context is real:
- * CLOSE->SYN_SENT runs inside connect(2), and accept(2) returns the child
- * socket to its owner. Everything else (ESTABLISHED on a SYN-ACK, CLOSE
- * after the last ACK) may run in softirq, where "current" is whoever was
- * interrupted, so it uses the owner remembered for that socket.
+ * without kprobes. Ownership comes from owner.bpf.h: learned inside
+ * connect(2) and at the exit of accept(2), since everything else
+ * (ESTABLISHED on a SYN-ACK, CLOSE after the last ACK) may run in softirq,
+ * where "current" is whoever was interrupted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,6 +15,7 @@
 #include "emit.bpf.h"
 #include "sock.bpf.h"
 #include "filter.bpf.h"
+#include "owner.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -37,7 +37,6 @@ struct conn_track {
 	__u64 ts_start;         /* SYN sent, or child socket created */
 	__u64 ts_established;
 	struct nl_sock_id id;   /* read once at ESTABLISHED, reused by every record */
-	struct nl_owner owner;
 	__u8  flags;            /* enum conn_flags */
 	__u8  identified;       /* id is valid */
 	__u8  sock_match;       /* the socket filters keep it */
@@ -64,14 +63,10 @@ struct {
 	__type(value, __u64);
 } reported_failures SEC(".maps");
 
-static const struct nl_owner unknown_owner = {};
-
-static __always_inline void track_new(__u64 key, __u64 now, __u8 flags, bool owner_is_current)
+static __always_inline void track_new(__u64 key, __u64 now, __u8 flags)
 {
 	struct conn_track t = { .ts_start = now, .flags = flags };
 
-	if (owner_is_current)
-		owner_from_current(&t.owner);
 	map_insert(&conns, &key, &t, BPF_ANY);
 }
 
@@ -121,7 +116,7 @@ event_new(__u8 type, __u64 ts, const struct nl_sock_id *id, const struct nl_owne
 static __always_inline struct conn_event *
 event_start(const struct sock *sk, __u8 type, struct conn_track *t, __u64 ts)
 {
-	const struct nl_owner *owner = t ? &t->owner : &unknown_owner;
+	const struct nl_owner *owner = owner_of(sk);
 	struct nl_sock_id id;
 
 	if (!identify(sk, t, &id) || !filter_owner(owner))
@@ -235,7 +230,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	if (!t) {
 		/* Handshake began before we attached: track it from here on. */
 		if (oldstate == BPF_TCP_SYN_RECV)
-			track_new(key, now, CONN_F_INBOUND, false);
+			track_new(key, now, CONN_F_INBOUND);
 		return;
 	}
 	t->ts_established = now;
@@ -276,18 +271,19 @@ static __always_inline int on_state_change(const struct sock *sk, int oldstate, 
 
 	/* Most transitions (FIN_WAIT*, CLOSE_WAIT, LAST_ACK...) need nothing: leave first. */
 	if (newstate != BPF_TCP_SYN_SENT && newstate != BPF_TCP_SYN_RECV &&
-	    newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE)
+	    newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE &&
+	    newstate != BPF_TCP_LISTEN)
 		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != NL_IPPROTO_TCP)
 		return 0;
 	now = bpf_ktime_get_ns();
 	switch (newstate) {
-	case BPF_TCP_SYN_SENT:      /* inside connect(2): current is the owner */
-		track_new(key, now, CONN_F_OUTBOUND, true);
+	case BPF_TCP_SYN_SENT:      /* inside connect(2) */
+		track_new(key, now, CONN_F_OUTBOUND);
 		break;
 	case BPF_TCP_SYN_RECV:      /* child of a listener, created in softirq */
 		if (oldstate == BPF_TCP_LISTEN)
-			track_new(key, now, CONN_F_INBOUND, false);
+			track_new(key, now, CONN_F_INBOUND);
 		break;
 	case BPF_TCP_ESTABLISHED:
 		on_established(sk, key, oldstate, now);
@@ -296,6 +292,8 @@ static __always_inline int on_state_change(const struct sock *sk, int oldstate, 
 		on_close(sk, key, oldstate, now);
 		break;
 	}
+	/* After the records: a closing socket's owner is forgotten here. */
+	owner_on_state(sk, newstate);
 	return 0;
 }
 
@@ -316,20 +314,16 @@ int conns_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 /* accept(2)/accept4(2) returned a connected socket to the process that owns it. */
 static __always_inline int on_accept_exit(long ret)
 {
+	struct sock *sk = owner_on_accept(ret);
 	struct conn_track *t;
-	struct sock *sk;
 	__u64 key;
 
-	if (ret < 0)
-		return 0;
-	sk = sock_from_fd(ret);
 	if (!sk)
 		return 0;
 	key = (__u64)sk;
 	t = bpf_map_lookup_elem(&conns, &key);
 	if (!t || (t->flags & CONN_F_ACCEPTED))
 		return 0;
-	owner_from_current(&t->owner);
 	t->flags |= CONN_F_ACCEPTED;
 	emit_accept(sk, t, bpf_ktime_get_ns());
 	return 0;
