@@ -7,6 +7,7 @@
 #include "conns.h"
 #include "module.h"
 #include "probe.h"
+#include "retrans.h"
 
 static const struct command {
 	const char *name;
@@ -14,6 +15,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "conns", conns_main, "TCP connection lifecycle: connect, accept, failed, close" },
+	{ "retrans", retrans_main, "TCP retransmissions with their owner; per destination ratio" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };
 
