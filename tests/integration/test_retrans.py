@@ -9,11 +9,12 @@ from nltest import NETLENS, Netlens, Pair, Proc, find, one, sh
 LPEER = os.path.join(os.path.dirname(__file__), "latency_peer.py")
 
 
-def lpeer(ns, *args, name=None):
+def lpeer(ns, *args, name=None, prefix=()):
+    """latency_peer.py in a namespace; prefix runs before it (e.g. to join a cgroup)."""
     argv = ["ip", "netns", "exec", ns, "python3", LPEER] + [str(a) for a in args]
     if name:
         argv += ["--name", name]
-    return Proc(argv)
+    return Proc(argv, prefix=prefix)
 
 
 def nft_input(ns, *rules):
