@@ -162,7 +162,7 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	return 0;
 }
 
-/* Linux 6.10+ passes the transmit's result, and fires for failed attempts too. */
+/* Recent kernels pass the transmit's result, and fire for failed attempts too. */
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(retrans_skb_err, const struct sock *sk, const struct sk_buff *skb, int err)
 {
@@ -171,7 +171,7 @@ int BPF_PROG(retrans_skb_err, const struct sock *sk, const struct sk_buff *skb, 
 	return on_retransmit(sk, skb);
 }
 
-/* Before 6.10: fired only for segments that left. */
+/* Older kernels: fired only for segments that left. */
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(retrans_skb, const struct sock *sk, const struct sk_buff *skb)
 {

@@ -41,7 +41,7 @@ static int raw_tp_args(const char *name)
 	return btf_vlen(t) - 1;   /* the first is the tracepoint's private data */
 }
 
-/* Linux 6.10 added the transmit's result to tcp_retransmit_skb. */
+/* Recent kernels pass the transmit's result to tcp_retransmit_skb (a third argument). */
 static bool retransmit_has_err(void)
 {
 	return raw_tp_args("tcp_retransmit_skb") >= 3;
