@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * netlens conns: TCP connection lifecycle from sock:inet_sock_set_state,
- * without kprobes. Ownership comes from owner.bpf.h: learned inside
- * connect(2) and at the exit of accept(2), since everything else
- * (ESTABLISHED on a SYN-ACK, CLOSE after the last ACK) may run in softirq,
- * where "current" is whoever was interrupted.
+ * without kprobes. Ownership follows the rules of owner.bpf.h (inside
+ * connect(2), at the exit of accept(2)); everything else (ESTABLISHED on a
+ * SYN-ACK, CLOSE after the last ACK) may run in softirq, where "current" is
+ * whoever was interrupted, so it uses the owner kept in the connection's
+ * record (one map per connection, not two: conns' hot path is per
+ * connection).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -37,6 +39,7 @@ struct conn_track {
 	__u64 ts_start;         /* SYN sent, or child socket created */
 	__u64 ts_established;
 	struct nl_sock_id id;   /* read once at ESTABLISHED, reused by every record */
+	struct nl_owner owner;
 	__u8  flags;            /* enum conn_flags */
 	__u8  identified;       /* id is valid */
 	__u8  sock_match;       /* the socket filters keep it */
@@ -63,10 +66,14 @@ struct {
 	__type(value, __u64);
 } reported_failures SEC(".maps");
 
-static __always_inline void track_new(__u64 key, __u64 now, __u8 flags)
+static const struct nl_owner unknown_owner = {};
+
+static __always_inline void track_new(__u64 key, __u64 now, __u8 flags, bool owner_is_current)
 {
 	struct conn_track t = { .ts_start = now, .flags = flags };
 
+	if (owner_is_current)
+		owner_from_current(&t.owner);
 	map_insert(&conns, &key, &t, BPF_ANY);
 }
 
@@ -116,7 +123,7 @@ event_new(__u8 type, __u64 ts, const struct nl_sock_id *id, const struct nl_owne
 static __always_inline struct conn_event *
 event_start(const struct sock *sk, __u8 type, struct conn_track *t, __u64 ts)
 {
-	const struct nl_owner *owner = owner_of(sk);
+	const struct nl_owner *owner = t ? &t->owner : &unknown_owner;
 	struct nl_sock_id id;
 
 	if (!identify(sk, t, &id) || !filter_owner(owner))
@@ -230,7 +237,7 @@ static __always_inline void on_established(const struct sock *sk, __u64 key, int
 	if (!t) {
 		/* Handshake began before we attached: track it from here on. */
 		if (oldstate == BPF_TCP_SYN_RECV)
-			track_new(key, now, CONN_F_INBOUND);
+			track_new(key, now, CONN_F_INBOUND, false);
 		return;
 	}
 	t->ts_established = now;
@@ -271,19 +278,18 @@ static __always_inline int on_state_change(const struct sock *sk, int oldstate, 
 
 	/* Most transitions (FIN_WAIT*, CLOSE_WAIT, LAST_ACK...) need nothing: leave first. */
 	if (newstate != BPF_TCP_SYN_SENT && newstate != BPF_TCP_SYN_RECV &&
-	    newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE &&
-	    newstate != BPF_TCP_LISTEN)
+	    newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE)
 		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != NL_IPPROTO_TCP)
 		return 0;
 	now = bpf_ktime_get_ns();
 	switch (newstate) {
-	case BPF_TCP_SYN_SENT:      /* inside connect(2) */
-		track_new(key, now, CONN_F_OUTBOUND);
+	case BPF_TCP_SYN_SENT:
+		track_new(key, now, CONN_F_OUTBOUND, owner_is_current_at(newstate));
 		break;
 	case BPF_TCP_SYN_RECV:      /* child of a listener, created in softirq */
 		if (oldstate == BPF_TCP_LISTEN)
-			track_new(key, now, CONN_F_INBOUND);
+			track_new(key, now, CONN_F_INBOUND, false);
 		break;
 	case BPF_TCP_ESTABLISHED:
 		on_established(sk, key, oldstate, now);
@@ -292,8 +298,6 @@ static __always_inline int on_state_change(const struct sock *sk, int oldstate, 
 		on_close(sk, key, oldstate, now);
 		break;
 	}
-	/* After the records: a closing socket's owner is forgotten here. */
-	owner_on_state(sk, newstate);
 	return 0;
 }
 
@@ -314,7 +318,7 @@ int conns_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 /* accept(2)/accept4(2) returned a connected socket to the process that owns it. */
 static __always_inline int on_accept_exit(long ret)
 {
-	struct sock *sk = owner_on_accept(ret);
+	struct sock *sk = owner_accepted_sock(ret);
 	struct conn_track *t;
 	__u64 key;
 
@@ -324,6 +328,7 @@ static __always_inline int on_accept_exit(long ret)
 	t = bpf_map_lookup_elem(&conns, &key);
 	if (!t || (t->flags & CONN_F_ACCEPTED))
 		return 0;
+	owner_from_current(&t->owner);
 	t->flags |= CONN_F_ACCEPTED;
 	emit_accept(sk, t, bpf_ktime_get_ns());
 	return 0;

@@ -21,7 +21,7 @@
 #include "emit.bpf.h"
 #include "sock.bpf.h"
 #include "filter.bpf.h"
-#include "owner.bpf.h"
+#include "owner_map.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -29,7 +29,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_MSG_ERRQUEUE 0x2000
 
 const volatile __u8 lat_by = LAT_BY_DADDR_DPORT;
-/* --by pid|comm, -p or -c: the owner of softirq samples is needed (owner.bpf.h). */
+/* --by pid|comm, -p or -c: the owner of softirq samples is needed (owner_map.bpf.h). */
 const volatile bool lat_need_owner = false;
 /* Flipped by user space at each --interval: new samples go to the other half. */
 __u32 lat_epoch = 0;

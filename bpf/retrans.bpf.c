@@ -4,7 +4,7 @@
  * (data, FIN, the active opener's SYN) and tcp:tcp_retransmit_synack (a
  * listener's SYN-ACK), and per destination the segments retransmitted and
  * sent. Both fire from timers and softirq, so the owner is the one
- * owner.bpf.h remembered for the socket, never the current task.
+ * owner_map.bpf.h remembered for the socket, never the current task.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,7 +15,7 @@
 #include "emit.bpf.h"
 #include "sock.bpf.h"
 #include "filter.bpf.h"
-#include "owner.bpf.h"
+#include "owner_map.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

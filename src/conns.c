@@ -111,7 +111,6 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	memcpy((void *)&c->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	nl_ringbuf_setup(c->skel->maps.events, &c->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.conns, cfg->max_conns);
-	bpf_map__set_max_entries(c->skel->maps.sk_owners, cfg->max_conns);
 	choose_hooks(c->skel, cfg);
 
 	err = conns_bpf__load(c->skel);
