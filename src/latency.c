@@ -31,6 +31,11 @@ static bool needs_owner(const struct latency_cfg *cfg, const struct nl_filter *f
 	return cfg->by == LAT_BY_PID || cfg->by == LAT_BY_COMM || f->pid || f->has_comm;
 }
 
+static bool owner_hooks(const struct latency_cfg *c)
+{
+	return c && (c->need_owner || c->by == LAT_BY_PID || c->by == LAT_BY_COMM);
+}
+
 static int latency_plan(const void *cfg, char *buf, size_t len)
 {
 	const struct latency_cfg *c = cfg;
@@ -48,19 +53,19 @@ static int latency_plan(const void *cfg, char *buf, size_t len)
 	}
 	snprintf(buf, len, "raw_tp sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
 		 "sock:sock_recv_length%s; by %s",
-		 c && (c->by == LAT_BY_PID || c->by == LAT_BY_COMM) ?
-		 "; tracepoints syscalls:sys_exit_accept{,4} for owners" : "",
+		 owner_hooks(c) ? "; tracepoints syscalls:sys_exit_accept{,4} for owners" : "",
 		 lat_by_name(c ? c->by : LAT_BY_DADDR_DPORT));
 	return 0;
 }
 
 static int latency_open(struct nl_module *m, const struct nl_opts *o)
 {
-	const struct latency_cfg *cfg = m->cfg;
+	struct latency_cfg *cfg = m->cfg;
 	bool owner = needs_owner(cfg, &o->filter);
 	struct latency *l;
 	int err;
 
+	cfg->need_owner = owner;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -240,8 +245,8 @@ int latency_main(int argc, char **argv)
 		.max_conns = LATENCY_DEFAULT_MAX_CONNS, .max_groups = LATENCY_DEFAULT_MAX_GROUPS,
 	};
 	static const struct nl_cmd_opt opts[] = {
-		{ "by", NL_OPT_LONG_ONLY, "daddr:dport|daddr|dport|comm|pid|cgroup",
-		  "group the histograms (default daddr:dport, the server side)", set_by },
+		{ "by", NL_OPT_LONG_ONLY, "GROUP",
+		  "daddr:dport (default; the server side), daddr, dport, comm, pid or cgroup", set_by },
 		{ "max-conns", NL_OPT_LONG_ONLY + 1, "N", "sockets followed at once (default 65536)",
 		  set_max_conns },
 		{ "max-groups", NL_OPT_LONG_ONLY + 2, "N",

@@ -2,6 +2,7 @@
 #ifndef NETLENS_SRC_LATENCY_H
 #define NETLENS_SRC_LATENCY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
@@ -19,6 +20,7 @@ struct latency_cfg {
 	uint32_t max_conns;       /* sockets followed at once */
 	uint32_t max_groups;      /* histograms (metric x group) per interval */
 	enum lat_by by;
+	bool need_owner;          /* set at open: -p/-c or --by pid|comm */
 };
 
 int latency_main(int argc, char **argv);

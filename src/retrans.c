@@ -249,9 +249,9 @@ int retrans_main(int argc, char **argv)
 	};
 	const struct nl_cmd_spec spec = {
 		.name = "retrans",
-		.summary = "TCP retransmissions: one record per retransmitted segment (data, SYN,\n"
-			   "SYN-ACK) with the socket's owner; per destination retransmits, segments\n"
-			   "sent and their ratio, worst first.",
+		.summary = "TCP retransmissions: one record per retransmission (data, SYN, SYN-ACK)\n"
+			   "with the socket's owner; per destination retransmitted and sent segments\n"
+			   "and their ratio, worst first.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
 		.ctx = &cfg,
