@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, defer, find, one, sh
+from nltest import NETLENS, Netlens, Pair, defer, find, one, peer, sh
 from test_retrans import lpeer, nft_input
 
 
@@ -189,3 +189,22 @@ def test_table_output():
 def test_bad_by():
     r = subprocess.run([NETLENS, "latency", "--by", "host"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--by" in r.stderr, r.stderr
+
+
+def test_map_full_is_counted():
+    """More sockets than --max-conns: refused inserts are counted, nothing breaks."""
+    pair = Pair()
+    srv = peer(pair.b, "server", pair.B4, 18213, "--no-accept")
+    srv.expect("READY")
+    nl = Netlens("-P", 18213, "--max-conns", 64, command="latency")
+    hold = peer(pair.a, "hold", pair.B4, 18213, "--count", 50)
+    assert hold.expect("HELD") == ["50"]
+    for p in (hold, srv):
+        p.p.stdin.write("\n")
+        p.p.stdin.flush()
+        p.expect("DONE")
+    recs = nl.stop()
+    # 50 client and 50 server sockets, 64 entries: 36 refused; a connection takes two
+    # (its SYN_SENT socket first), so the first 32 handshakes are measured.
+    assert recs[-1]["map_full"] >= 36, recs[-1]
+    assert lat(recs, "handshake", f"{pair.B4}:18213")["count"] == 32

@@ -4,7 +4,7 @@ import re
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, find, one, sh
+from nltest import NETLENS, Netlens, Pair, Proc, find, one, peer, sh
 
 LPEER = os.path.join(os.path.dirname(__file__), "latency_peer.py")
 
@@ -165,3 +165,46 @@ def test_summary_only_and_interval():
 def test_bad_option():
     r = subprocess.run([NETLENS, "retrans", "--max-conns", "3"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "max-conns" in r.stderr, r.stderr
+
+
+def test_filter_comm():
+    """-c keeps the retransmissions of one process, on the same lossy path."""
+    pair = Pair()
+    nft_input(pair.b, "tcp dport 18107 meta length > 200 numgen inc mod 5 == 0 drop")
+    srv = lpeer(pair.b, "server", pair.B4, 18107, "--req", 300000, "--resp", 1, "--accept", 2)
+    srv.expect("READY")
+    nl = Netlens("-c", "nlt-keep", "-P", 18107, command="retrans")
+    ports, retrans = {}, {}
+    for name in ("nlt-keep", "nlt-drop"):
+        c = lpeer(pair.a, "client", pair.B4, 18107, "--req", 300000, "--resp", 1, "--hold",
+                  name=name)
+        ports[name] = int(c.expect("CONNECTED")[0])
+        c.expect("DONE", timeout=60)
+        time.sleep(0.3)
+        retrans[name] = socket_counters(pair.a, ports[name])[0]
+        assert retrans[name] > 0, name
+        c.p.stdin.write("\n")       # the server takes one connection at a time
+        c.p.stdin.flush()
+        c.expect("CLOSED")
+    kept = retrans["nlt-keep"]
+    recs = nl.stop()
+    rt = find(recs, type="retransmit")
+    assert rt and all(r["comm"] == "nlt-keep" and r["sport"] == ports["nlt-keep"] for r in rt), rt
+    assert dest(recs[-1], pair.B4, 18107)["retransmits"] == kept == sum(r["segments"] for r in rt)
+
+
+def test_map_full_is_counted():
+    """More connections than --max-conns: refused inserts are counted, nothing breaks."""
+    pair = Pair()
+    srv = peer(pair.b, "server", pair.B4, 18108, "--no-accept")
+    srv.expect("READY")
+    nl = Netlens("-P", 18108, "--max-conns", 64, command="retrans")
+    hold = peer(pair.a, "hold", pair.B4, 18108, "--count", 50)
+    assert hold.expect("HELD") == ["50"]
+    for p in (hold, srv):
+        p.p.stdin.write("\n")
+        p.p.stdin.flush()
+        p.expect("DONE")
+    stats = nl.stop()[-1]
+    # 50 client and 50 server connections, 64 entries: at least 36 refused.
+    assert stats["map_full"] >= 36, stats
