@@ -128,7 +128,7 @@ static int latency_poll(struct nl_module *m, int timeout_ms)
 static int drain(struct latency *l, bool final, uint32_t epoch)
 {
 	int fd = bpf_map__fd(l->skel->maps.hists), ncpu = libbpf_num_possible_cpus();
-	struct lat_key *keys, *prev = NULL;
+	struct lat_key *keys, key, cur, *prev = NULL;
 	struct nl_hist *vals;
 	uint32_t n = 0;
 	int err = 0;
@@ -141,12 +141,11 @@ static int drain(struct latency *l, bool final, uint32_t epoch)
 		err = -ENOMEM;
 		goto out;
 	}
-	while (n < l->max_keys && !bpf_map_get_next_key(fd, prev, &keys[n])) {
-		prev = &keys[n];
-		if (final || keys[n].epoch == epoch)
-			n++;
-		else
-			keys[l->max_keys - 1] = keys[n], prev = &keys[l->max_keys - 1];
+	while (n < l->max_keys && !bpf_map_get_next_key(fd, prev, &key)) {
+		if (final || key.epoch == epoch)
+			keys[n++] = key;
+		cur = key;
+		prev = &cur;
 	}
 	for (uint32_t i = 0; i < n && !err; i++) {
 		if (bpf_map_lookup_and_delete_elem(fd, &keys[i], vals) &&

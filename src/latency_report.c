@@ -172,12 +172,11 @@ static void write_tables(struct nl_sink *s, enum lat_by by, struct lat_report *r
 			fprintf(s->out, "\n%s\n%-30s %8s %9s %9s %9s %9s\n", metric_titles[metric],
 				"GROUP", "COUNT", "P50", "P90", "P99", "MAX");
 		}
-		if (shown++ == LATENCY_TABLE_GROUPS) {
-			fprintf(s->out, "... more groups (-o json lists them all)\n");
+		if (++shown > LATENCY_TABLE_GROUPS) {
+			if (shown == LATENCY_TABLE_GROUPS + 1)
+				fprintf(s->out, "... more groups (-o json lists them all)\n");
 			continue;
 		}
-		if (shown > LATENCY_TABLE_GROUPS)
-			continue;
 		fprintf(s->out, "%-30s %8llu %9s %9s %9s %9s\n", lat_group_str(by, &row->key, grp, sizeof(grp)),
 			(unsigned long long)row->h.count,
 			nl_fmt_usecs(nl_hist_percentile(&row->h, 50), p50, sizeof(p50)),

@@ -169,11 +169,41 @@ static void busiest_group_first_and_table(void)
 	nl_sink_free(&s);
 }
 
+static void table_shows_the_busiest_groups(void)
+{
+	struct lat_report r = { 0 };
+	uint64_t stats[NL_STAT_MAX] = { 0 };
+	struct nl_hist h = { 0 };
+	char *buf = NULL, *p;
+	size_t len = 0;
+	struct nl_sink s;
+	int rows = 0;
+
+	for (int i = 0; i < LATENCY_TABLE_GROUPS + 5; i++) {
+		struct lat_key k = key4(LAT_SERVICE);
+
+		k.port = 1000 + i;
+		nl_hist_add(&h, 10);      /* group i has i + 1 samples */
+		lat_report_add(&r, &k, &h);
+	}
+	nl_sink_init(&s, NL_OUT_TABLE, open_memstream(&buf, &len));
+	lat_report_write(&r, &s, LAT_BY_DPORT, stats);
+	fclose(s.out);
+	for (p = buf; (p = strstr(p, "\n10")); p++)
+		rows++;
+	CHECK(rows == LATENCY_TABLE_GROUPS);
+	CHECK(strstr(buf, "\n1024 ") != NULL && strstr(buf, "\n1000 ") == NULL);
+	CHECK(strstr(buf, "... more groups (-o json lists them all)") != NULL);
+	free(buf);
+	nl_sink_free(&s);
+}
+
 int main(void)
 {
 	RUN(by_names_round_trip);
 	RUN(group_labels);
 	RUN(merges_cpus_and_epochs_into_one_record);
 	RUN(busiest_group_first_and_table);
+	RUN(table_shows_the_busiest_groups);
 	return TEST_SUMMARY();
 }
