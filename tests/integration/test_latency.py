@@ -32,12 +32,12 @@ def exchanges(pair, family, port, count, name="nlt-cli", prefix=()):
 def test_request_and_service_time():
     """A server that sleeps 200 ms per answer, and one that does not: 20 requests each."""
     pair = Pair()
-    slow, fast = serve(pair, 4, 18200, sleep=0.2), serve(pair, 4, 18201)
-    nl = Netlens("-P", 18200, "-P", 18201, command="latency")
-    exchanges(pair, 4, 18200, 20)
-    exchanges(pair, 4, 18201, 20)
+    slow, fast = serve(pair, 4, 23200, sleep=0.2), serve(pair, 4, 23201)
+    nl = Netlens("-P", 23200, "-P", 23201, command="latency")
+    exchanges(pair, 4, 23200, 20)
+    exchanges(pair, 4, 23201, 20)
     recs = nl.stop()
-    s_grp, f_grp = f"{pair.B4}:18200", f"{pair.B4}:18201"
+    s_grp, f_grp = f"{pair.B4}:23200", f"{pair.B4}:23201"
 
     for metric in ("request", "service"):
         r = lat(recs, metric, s_grp)
@@ -78,23 +78,23 @@ def check_handshake_first_syn_dropped(family, lossy, clean):
 
 
 def test_handshake_first_syn_dropped_ipv6():
-    check_handshake_first_syn_dropped(6, 18202, 18203)
+    check_handshake_first_syn_dropped(6, 23202, 23203)
 
 
 def test_handshake_first_syn_dropped_ipv4():
-    check_handshake_first_syn_dropped(4, 18204, 18205)
+    check_handshake_first_syn_dropped(4, 23204, 23205)
 
 
 def test_rtt_count_grows_with_acknowledged_segments():
     pair = Pair()
-    serve(pair, 6, 18206)
-    serve(pair, 6, 18207)
-    nl = Netlens("-P", 18206, "-P", 18207, command="latency")
-    exchanges(pair, 6, 18206, 5)
-    exchanges(pair, 6, 18207, 50)
+    serve(pair, 6, 23206)
+    serve(pair, 6, 23207)
+    nl = Netlens("-P", 23206, "-P", 23207, command="latency")
+    exchanges(pair, 6, 23206, 5)
+    exchanges(pair, 6, 23207, 50)
     recs = nl.stop()
-    few = lat(recs, "rtt", f"[{pair.B6}]:18206")
-    many = lat(recs, "rtt", f"[{pair.B6}]:18207")
+    few = lat(recs, "rtt", f"[{pair.B6}]:23206")
+    many = lat(recs, "rtt", f"[{pair.B6}]:23207")
     # Each answer acknowledges a request: at least one sample per exchange.
     assert 5 <= few["count"] < many["count"] and many["count"] >= 50, (few, many)
     assert few["p50_us"] > 0 and many["p50_us"] > 0 and many["max_us"] < 1000000, (few, many)
@@ -116,21 +116,21 @@ def test_every_grouping():
     os.mkdir(cg)
     defer(lambda: os.rmdir(cg))
     join = ("sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh")
-    srv1 = serve(pair, 4, 18208, name="nlt-srv1")
-    srv2 = serve(pair, 6, 18209, name="nlt-srv2")
-    nls = {by: Netlens("--by", by, "-P", 18208, "-P", 18209, command="latency")
+    srv1 = serve(pair, 4, 23208, name="nlt-srv1")
+    srv2 = serve(pair, 6, 23209, name="nlt-srv2")
+    nls = {by: Netlens("--by", by, "-P", 23208, "-P", 23209, command="latency")
            for by in ("daddr:dport", "daddr", "dport", "comm", "pid", "cgroup")}
-    c1 = exchanges(pair, 4, 18208, 3, name="nlt-c1", prefix=join)
-    c2 = exchanges(pair, 6, 18209, 4, name="nlt-c2")
+    c1 = exchanges(pair, 4, 23208, 3, name="nlt-c1", prefix=join)
+    c2 = exchanges(pair, 6, 23209, 4, name="nlt-c2")
     recs = {by: nl.stop() for by, nl in nls.items()}
 
     def groups(by, metric):
         return {r["group"]: r["count"] for r in find(recs[by], type="latency", metric=metric)}
 
-    assert groups("daddr:dport", "request") == {f"{pair.B4}:18208": 3, f"[{pair.B6}]:18209": 4}
+    assert groups("daddr:dport", "request") == {f"{pair.B4}:23208": 3, f"[{pair.B6}]:23209": 4}
     assert groups("daddr", "request") == {pair.B4: 3, pair.B6: 4}
-    assert groups("dport", "request") == {18208: 3, 18209: 4}
-    assert groups("dport", "service") == {18208: 3, 18209: 4}
+    assert groups("dport", "request") == {23208: 3, 23209: 4}
+    assert groups("dport", "service") == {23208: 3, 23209: 4}
     assert groups("comm", "request") == {"nlt-c1": 3, "nlt-c2": 4}
     assert groups("comm", "service") == {"nlt-srv1": 3, "nlt-srv2": 4}
     assert groups("comm", "handshake") == {"nlt-c1": 1, "nlt-c2": 1}
@@ -146,9 +146,9 @@ def test_every_grouping():
 def test_interval_records_add_up():
     """--interval: each report covers the time since the previous one; nothing counted twice."""
     pair = Pair()
-    serve(pair, 4, 18210, sleep=0.05)
-    nl = Netlens("--interval", "0.3", "-P", 18210, command="latency")
-    exchanges(pair, 4, 18210, 30)
+    serve(pair, 4, 23210, sleep=0.05)
+    nl = Netlens("--interval", "0.3", "-P", 23210, command="latency")
+    exchanges(pair, 4, 23210, 30)
     recs = nl.stop(settle=0.5)
     reqs = find(recs, type="latency", metric="request")
     assert len(reqs) >= 3, reqs                       # 1.5 s of exchanges, 0.3 s intervals
@@ -158,30 +158,30 @@ def test_interval_records_add_up():
 
 def test_filter_comm_keeps_one_client():
     pair = Pair()
-    serve(pair, 4, 18211, accept=2)
-    nl = Netlens("-c", "nlt-keep", "-P", 18211, command="latency")
-    exchanges(pair, 4, 18211, 3, name="nlt-keep")
-    exchanges(pair, 4, 18211, 5, name="nlt-drop")
+    serve(pair, 4, 23211, accept=2)
+    nl = Netlens("-c", "nlt-keep", "-P", 23211, command="latency")
+    exchanges(pair, 4, 23211, 3, name="nlt-keep")
+    exchanges(pair, 4, 23211, 5, name="nlt-drop")
     recs = nl.stop()
-    assert lat(recs, "request", f"{pair.B4}:18211")["count"] == 3
+    assert lat(recs, "request", f"{pair.B4}:23211")["count"] == 3
     assert not find(recs, metric="service"), "the server has another comm"
 
 
 def test_table_output():
     pair = Pair()
-    serve(pair, 4, 18212)
-    p = subprocess.Popen([NETLENS, "latency", "-P", "18212"], stdout=subprocess.PIPE,
+    serve(pair, 4, 23212)
+    p = subprocess.Popen([NETLENS, "latency", "-P", "23212"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     defer(lambda: p.poll() is None and p.kill())
     while "attached" not in p.stderr.readline():
         pass
-    exchanges(pair, 4, 18212, 4)
+    exchanges(pair, 4, 23212, 4)
     time.sleep(0.3)
     p.send_signal(signal.SIGINT)
     out, _ = p.communicate(timeout=20)
     assert p.returncode == 0
     assert "request: client, first send -> first receive of the answer" in out, out
-    row = [l for l in out.splitlines() if l.startswith(f"{pair.B4}:18212")]
+    row = [l for l in out.splitlines() if l.startswith(f"{pair.B4}:23212")]
     assert len(row) == 4 and row[0].split()[1] in ("1", "4"), out   # one row per metric
     assert " us : " in out and "|" in out, out                         # the histograms
 
@@ -194,10 +194,10 @@ def test_bad_by():
 def test_map_full_is_counted():
     """More sockets than --max-conns: refused inserts are counted, nothing breaks."""
     pair = Pair()
-    srv = peer(pair.b, "server", pair.B4, 18213, "--no-accept")
+    srv = peer(pair.b, "server", pair.B4, 23213, "--no-accept")
     srv.expect("READY")
-    nl = Netlens("-P", 18213, "--max-conns", 64, command="latency")
-    hold = peer(pair.a, "hold", pair.B4, 18213, "--count", 50)
+    nl = Netlens("-P", 23213, "--max-conns", 64, command="latency")
+    hold = peer(pair.a, "hold", pair.B4, 23213, "--count", 50)
     assert hold.expect("HELD") == ["50"]
     for p in (hold, srv):
         p.p.stdin.write("\n")
@@ -207,4 +207,4 @@ def test_map_full_is_counted():
     # 50 client and 50 server sockets, 64 entries: 36 refused; a connection takes two
     # (its SYN_SENT socket first), so the first 32 handshakes are measured.
     assert recs[-1]["map_full"] >= 36, recs[-1]
-    assert lat(recs, "handshake", f"{pair.B4}:18213")["count"] == 32
+    assert lat(recs, "handshake", f"{pair.B4}:23213")["count"] == 32

@@ -93,40 +93,40 @@ def check_lossy_and_control(family, lossy, control):
 
 
 def test_data_loss_ipv4():
-    check_lossy_and_control(4, 18100, 18101)
+    check_lossy_and_control(4, 23100, 23101)
 
 
 def test_data_loss_ipv6():
-    check_lossy_and_control(6, 18102, 18103)
+    check_lossy_and_control(6, 23102, 23103)
 
 
 def test_syn_retransmit():
     """Only the first SYN is dropped: one SYN retransmit, owned by the connecting process."""
     pair = Pair()
-    nft_input(pair.b, "tcp dport 18104 tcp flags & (syn | ack) == syn numgen inc mod 1000 == 0 drop")
-    srv = lpeer(pair.b, "server", pair.B4, 18104)
+    nft_input(pair.b, "tcp dport 23104 tcp flags & (syn | ack) == syn numgen inc mod 1000 == 0 drop")
+    srv = lpeer(pair.b, "server", pair.B4, 23104)
     srv.expect("READY")
-    nl = Netlens("-P", 18104, command="retrans")
-    cli = lpeer(pair.a, "client", pair.B4, 18104, name="nlt-syn")
+    nl = Netlens("-P", 23104, command="retrans")
+    cli = lpeer(pair.a, "client", pair.B4, 23104, name="nlt-syn")
     cport = int(cli.expect("CONNECTED", timeout=10)[0])
     cli.expect("DONE")
     recs = nl.stop()
     r = one(recs, type="retransmit")
     assert (r["kind"], r["state"], r["segments"]) == ("syn", "SYN_SENT", 1), r
-    assert (r["pid"], r["comm"], r["sport"], r["dport"]) == (cli.pid, "nlt-syn", cport, 18104), r
-    assert dest(recs[-1], pair.B4, 18104)["retransmits"] == 1
+    assert (r["pid"], r["comm"], r["sport"], r["dport"]) == (cli.pid, "nlt-syn", cport, 23104), r
+    assert dest(recs[-1], pair.B4, 23104)["retransmits"] == 1
 
 
 def test_synack_retransmit_ipv6():
     """The first SYN-ACK is dropped: the listener retransmits it; its owner is the server."""
     pair = Pair()
-    nft_input(pair.a, "tcp sport 18105 tcp flags & (syn | ack) == syn | ack "
+    nft_input(pair.a, "tcp sport 23105 tcp flags & (syn | ack) == syn | ack "
               "numgen inc mod 1000 == 0 drop")
     before = retrans_segs(pair.b)
-    nl = Netlens("-P", 18105, command="retrans")
-    srv = lpeer(pair.b, "server", pair.B6, 18105, name="nlt-listener")
+    nl = Netlens("-P", 23105, command="retrans")
+    srv = lpeer(pair.b, "server", pair.B6, 23105, name="nlt-listener")
     srv.expect("READY")
-    cli = lpeer(pair.a, "client", pair.B6, 18105)
+    cli = lpeer(pair.a, "client", pair.B6, 23105)
     cport = int(cli.expect("CONNECTED", timeout=10)[0])
     cli.expect("DONE")
     srv.expect("ACCEPTED")
@@ -136,20 +136,20 @@ def test_synack_retransmit_ipv6():
     for r in synacks:
         assert (r["pid"], r["comm"], r["family"]) == (srv.pid, "nlt-listener", 6), r
         assert (r["saddr"], r["sport"], r["daddr"], r["dport"]) == \
-            (pair.B6, 18105, pair.A6, cport), r
+            (pair.B6, 23105, pair.A6, cport), r
         assert (r["state"], r["netns"]) == ("SYN_RECV", pair.netns_b), r
     assert len(synacks) == retrans_segs(pair.b) - before
-    assert dest(recs[-1], pair.B6, 18105, "inbound")["retransmits"] == len(synacks)
+    assert dest(recs[-1], pair.B6, 23105, "inbound")["retransmits"] == len(synacks)
 
 
 def test_summary_only_and_interval():
     """--summary: no per-retransmission records, the totals every --interval and at exit."""
     pair = Pair()
-    nft_input(pair.b, "tcp dport 18106 meta length > 200 numgen inc mod 5 == 0 drop")
-    srv = lpeer(pair.b, "server", pair.B4, 18106, "--req", 500000, "--resp", 1)
+    nft_input(pair.b, "tcp dport 23106 meta length > 200 numgen inc mod 5 == 0 drop")
+    srv = lpeer(pair.b, "server", pair.B4, 23106, "--req", 500000, "--resp", 1)
     srv.expect("READY")
-    nl = Netlens("--summary", "--interval", "0.5", "-P", 18106, command="retrans")
-    cli = lpeer(pair.a, "client", pair.B4, 18106, "--req", 500000, "--resp", 1, "--hold")
+    nl = Netlens("--summary", "--interval", "0.5", "-P", 23106, command="retrans")
+    cli = lpeer(pair.a, "client", pair.B4, 23106, "--req", 500000, "--resp", 1, "--hold")
     cport = int(cli.expect("CONNECTED")[0])
     cli.expect("DONE", timeout=60)
     kernel_retrans, _ = socket_counters(pair.a, cport)
@@ -158,7 +158,7 @@ def test_summary_only_and_interval():
     assert not find(recs, type="retransmit"), recs
     stats = find(recs, type="stats")
     assert len(stats) >= 3, stats                       # two intervals and the exit
-    assert dest(stats[-1], pair.B4, 18106)["retransmits"] == kernel_retrans > 0
+    assert dest(stats[-1], pair.B4, 23106)["retransmits"] == kernel_retrans > 0
     assert stats[-1]["events"] == 0
 
 
@@ -170,13 +170,13 @@ def test_bad_option():
 def test_filter_comm():
     """-c keeps the retransmissions of one process, on the same lossy path."""
     pair = Pair()
-    nft_input(pair.b, "tcp dport 18107 meta length > 200 numgen inc mod 5 == 0 drop")
-    srv = lpeer(pair.b, "server", pair.B4, 18107, "--req", 300000, "--resp", 1, "--accept", 2)
+    nft_input(pair.b, "tcp dport 23107 meta length > 200 numgen inc mod 5 == 0 drop")
+    srv = lpeer(pair.b, "server", pair.B4, 23107, "--req", 300000, "--resp", 1, "--accept", 2)
     srv.expect("READY")
-    nl = Netlens("-c", "nlt-keep", "-P", 18107, command="retrans")
+    nl = Netlens("-c", "nlt-keep", "-P", 23107, command="retrans")
     ports, retrans = {}, {}
     for name in ("nlt-keep", "nlt-drop"):
-        c = lpeer(pair.a, "client", pair.B4, 18107, "--req", 300000, "--resp", 1, "--hold",
+        c = lpeer(pair.a, "client", pair.B4, 23107, "--req", 300000, "--resp", 1, "--hold",
                   name=name)
         ports[name] = int(c.expect("CONNECTED")[0])
         c.expect("DONE", timeout=60)
@@ -190,16 +190,16 @@ def test_filter_comm():
     recs = nl.stop()
     rt = find(recs, type="retransmit")
     assert rt and all(r["comm"] == "nlt-keep" and r["sport"] == ports["nlt-keep"] for r in rt), rt
-    assert dest(recs[-1], pair.B4, 18107)["retransmits"] == kept == sum(r["segments"] for r in rt)
+    assert dest(recs[-1], pair.B4, 23107)["retransmits"] == kept == sum(r["segments"] for r in rt)
 
 
 def test_map_full_is_counted():
     """More connections than --max-conns: refused inserts are counted, nothing breaks."""
     pair = Pair()
-    srv = peer(pair.b, "server", pair.B4, 18108, "--no-accept")
+    srv = peer(pair.b, "server", pair.B4, 23108, "--no-accept")
     srv.expect("READY")
-    nl = Netlens("-P", 18108, "--max-conns", 64, command="retrans")
-    hold = peer(pair.a, "hold", pair.B4, 18108, "--count", 50)
+    nl = Netlens("-P", 23108, "--max-conns", 64, command="retrans")
+    hold = peer(pair.a, "hold", pair.B4, 23108, "--count", 50)
     assert hold.expect("HELD") == ["50"]
     for p in (hold, srv):
         p.p.stdin.write("\n")
