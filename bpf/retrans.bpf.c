@@ -82,10 +82,12 @@ static __always_inline bool owner_kept(const struct sock *sk)
 }
 
 /*
- * Starts totalling sk (inbound: accepted, else ours or older than netlens).
- * Returns the map's entry, or *s itself when the map is full.
+ * Starts totalling sk (inbound: accepted, else ours or older than netlens)
+ * from its segment counter at `counted`. Returns the map's entry, or *s
+ * itself when the map is full.
  */
-static __always_inline struct rt_sock *track(const struct sock *sk, bool inbound, struct rt_sock *s)
+static __always_inline struct rt_sock *track(const struct sock *sk, bool inbound, __u32 counted,
+					     struct rt_sock *s)
 {
 	__u64 key = (__u64)sk;
 	struct rt_sock *found;
@@ -96,6 +98,7 @@ static __always_inline struct rt_sock *track(const struct sock *sk, bool inbound
 		return NULL;
 	dest_key_of(&id.tuple, inbound, &s->dest);
 	s->match = filter_sock(sk, &id);
+	s->counted = counted;
 	map_insert(&rt_socks, &key, s, BPF_NOEXIST);
 	found = bpf_map_lookup_elem(&rt_socks, &key);
 	return found ? found : s;
@@ -145,14 +148,21 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	struct nl_sock_id id;
 	__u8 kind;
 
-	s = bpf_map_lookup_elem(&rt_socks, &key);
-	if (!s)     /* a SYN (outbound, before ESTABLISHED), or a connection older than netlens */
-		s = track(sk, false, &local);
-	if (!s || !s->match || !owner_kept(sk))
-		return 0;
 	/* tcp_skb_pcount(): what the kernel adds to total_retrans and RetransSegs. */
 	if (!segs)
 		segs = 1;
+	s = bpf_map_lookup_elem(&rt_socks, &key);
+	/*
+	 * Not tracked yet: a SYN (a new outbound connection, counted from its
+	 * birth), or a connection older than netlens (or refused by a full map),
+	 * counted from this retransmission on, so that its ratio covers the
+	 * same window as its retransmits.
+	 */
+	if (!s)
+		s = track(sk, false, state == BPF_TCP_SYN_SENT ? 0 :
+			  BPF_CORE_READ((const struct tcp_sock *)sk, segs_out) - segs, &local);
+	if (!s || !s->match || !owner_kept(sk))
+		return 0;
 	dest_add(&s->dest, segs, 0);
 	if (rt_summary_only || read_sock_id(sk, &id))
 		return 0;
@@ -236,7 +246,7 @@ int BPF_PROG(retrans_state, const struct sock *sk, int oldstate, int newstate)
 	if (newstate == BPF_TCP_ESTABLISHED &&
 	    (oldstate == BPF_TCP_SYN_SENT || oldstate == BPF_TCP_SYN_RECV)) {
 		if (!bpf_map_lookup_elem(&rt_socks, &key))
-			track(sk, oldstate == BPF_TCP_SYN_RECV, &local);
+			track(sk, oldstate == BPF_TCP_SYN_RECV, 0, &local);
 	} else if (newstate == BPF_TCP_CLOSE) {
 		s = bpf_map_lookup_elem(&rt_socks, &key);
 		if (s) {

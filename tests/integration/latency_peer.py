@@ -2,12 +2,12 @@
 """Request/response peers for the latency and retrans tests.
 
   latency_peer.py server ADDR PORT [--req N] [--resp M] [--sleep S] [--accept K]
-  latency_peer.py client ADDR PORT [--count C] [--req N] [--resp M] [--hold]
+  latency_peer.py client ADDR PORT [--count C] [--req N] [--resp M] [--wait] [--hold]
 
 The server answers every request of --req bytes with --resp bytes after
 sleeping --sleep seconds, until the client closes; it serves --accept
-connections one after the other. The client connects, makes --count
-exchanges, prints DONE, and with --hold keeps the connection open until a
+connections one after the other. The client connects (with --wait, then
+waits for a line on stdin), makes --count exchanges, prints DONE, and with --hold keeps the connection open until a
 line arrives on stdin (so the test can read `ss` for it). Both print one
 status line per step and set their comm with --name.
 """
@@ -58,6 +58,8 @@ def server(a):
 def client(a):
     c = socket.create_connection((a.addr, a.port))
     say("CONNECTED", c.getsockname()[1])
+    if a.wait:
+        sys.stdin.readline()
     for _ in range(a.count):
         c.sendall(b"q" * a.req)
         if not recv_exactly(c, a.resp):
@@ -81,6 +83,7 @@ def main():
     p.add_argument("--accept", type=int, default=1)
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--hold", action="store_true")
+    p.add_argument("--wait", action="store_true", help="client: a stdin line before the exchanges")
     a = p.parse_args()
     if a.name:
         libc = ctypes.CDLL(None, use_errno=True)

@@ -208,3 +208,27 @@ def test_map_full_is_counted():
     stats = nl.stop()[-1]
     # 50 client and 50 server connections, 64 entries: at least 36 refused.
     assert stats["map_full"] >= 36, stats
+
+
+def test_connection_older_than_netlens():
+    """Established before netlens: owner unknown (pid 0), counted from its first retransmission."""
+    pair = Pair()
+    nft_input(pair.b, "tcp dport 23109 meta length > 200 numgen inc mod 5 == 0 drop")
+    srv = lpeer(pair.b, "server", pair.B4, 23109, "--req", 500000, "--resp", 1)
+    srv.expect("READY")
+    cli = lpeer(pair.a, "client", pair.B4, 23109, "--req", 500000, "--resp", 1, "--wait", "--hold")
+    cport = int(cli.expect("CONNECTED")[0])
+    time.sleep(0.3)
+    _, segs_before = socket_counters(pair.a, cport)
+    nl = Netlens("-P", 23109, command="retrans")
+    cli.p.stdin.write("\n")
+    cli.p.stdin.flush()
+    cli.expect("DONE", timeout=60)
+    time.sleep(0.3)
+    retrans, segs_after = socket_counters(pair.a, cport)
+    recs = nl.stop()
+    rt = find(recs, type="retransmit")
+    assert rt and all((r["pid"], r["comm"], r["sport"]) == (0, "", cport) for r in rt), rt
+    d = dest(recs[-1], pair.B4, 23109)
+    assert d["retransmits"] == retrans > 0, (d, retrans)
+    assert retrans <= d["segments"] <= segs_after - segs_before, (d, segs_before, segs_after)
