@@ -1,4 +1,5 @@
 """netlens latency: real request/response traffic between namespaces, bounded assertions."""
+import json
 import os
 import signal
 import subprocess
@@ -208,3 +209,32 @@ def test_map_full_is_counted():
     # (its SYN_SENT socket first), so the first 32 handshakes are measured.
     assert recs[-1]["map_full"] >= 36, recs[-1]
     assert lat(recs, "handshake", f"{pair.B4}:23213")["count"] == 32
+
+
+def test_connection_older_than_netlens():
+    """Established before netlens: RTT is sampled; its side is unknown, so no request/service."""
+    pair = Pair()
+    serve(pair, 4, 23214)
+    cli = lpeer(pair.a, "client", pair.B4, 23214, "--count", 10, "--wait")
+    cli.expect("CONNECTED")
+    nl = Netlens("-P", 23214, command="latency")
+    cli.p.stdin.write("\n")
+    cli.p.stdin.flush()
+    cli.expect("DONE")
+    recs = nl.stop()
+    rtt = lat(recs, "rtt", f"{pair.B4}:23214")
+    assert rtt["count"] >= 10 and rtt["p50_us"] > 0, rtt
+    assert {r["metric"] for r in find(recs, type="latency")} == {"rtt"}, recs
+
+
+def test_sigterm_detaches_latency_and_retrans():
+    def ours():
+        progs = json.loads(sh("bpftool", "-j", "prog", "show"))
+        return [p for p in progs if p.get("name", "").startswith(("lat_", "retrans_"))]
+    before = len(ours())
+    nls = [Netlens(command="latency"), Netlens("--by", "pid", command="latency"),
+           Netlens(command="retrans")]
+    assert len(ours()) >= before + 3 + 6 + 6, "programs not loaded"
+    for nl in nls:
+        assert nl.stop(sig=signal.SIGTERM)[-1]["type"] == "stats"
+    assert len(ours()) == before, "programs left attached after exit"
