@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * netlens conns: TCP connection lifecycle from sock:inet_sock_set_state,
- * without kprobes. Ownership is taken where the process context is real:
- * CLOSE->SYN_SENT runs inside connect(2), and accept(2) returns the child
- * socket to its owner. Everything else (ESTABLISHED on a SYN-ACK, CLOSE
- * after the last ACK) may run in softirq, where "current" is whoever was
- * interrupted, so it uses the owner remembered for that socket.
+ * without kprobes. Ownership follows the rules of owner.bpf.h (inside
+ * connect(2), at the exit of accept(2)); everything else (ESTABLISHED on a
+ * SYN-ACK, CLOSE after the last ACK) may run in softirq, where "current" is
+ * whoever was interrupted, so it uses the owner kept in the connection's
+ * record (one map per connection, not two: conns' hot path is per
+ * connection).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,6 +17,7 @@
 #include "emit.bpf.h"
 #include "sock.bpf.h"
 #include "filter.bpf.h"
+#include "owner.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -282,8 +284,8 @@ static __always_inline int on_state_change(const struct sock *sk, int oldstate, 
 		return 0;
 	now = bpf_ktime_get_ns();
 	switch (newstate) {
-	case BPF_TCP_SYN_SENT:      /* inside connect(2): current is the owner */
-		track_new(key, now, CONN_F_OUTBOUND, true);
+	case BPF_TCP_SYN_SENT:
+		track_new(key, now, CONN_F_OUTBOUND, owner_is_current_at(newstate));
 		break;
 	case BPF_TCP_SYN_RECV:      /* child of a listener, created in softirq */
 		if (oldstate == BPF_TCP_LISTEN)
@@ -316,13 +318,10 @@ int conns_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 /* accept(2)/accept4(2) returned a connected socket to the process that owns it. */
 static __always_inline int on_accept_exit(long ret)
 {
+	struct sock *sk = owner_accepted_sock(ret);
 	struct conn_track *t;
-	struct sock *sk;
 	__u64 key;
 
-	if (ret < 0)
-		return 0;
-	sk = sock_from_fd(ret);
 	if (!sk)
 		return 0;
 	key = (__u64)sk;

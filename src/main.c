@@ -5,8 +5,10 @@
 #include <string.h>
 #include "cli.h"
 #include "conns.h"
+#include "latency.h"
 #include "module.h"
 #include "probe.h"
+#include "retrans.h"
 
 static const struct command {
 	const char *name;
@@ -14,6 +16,8 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "conns", conns_main, "TCP connection lifecycle: connect, accept, failed, close" },
+	{ "latency", latency_main, "TCP handshake, RTT, request and service time distributions" },
+	{ "retrans", retrans_main, "TCP retransmissions with their owner; per destination ratio" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };
 

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Overhead of `netlens latency` + `netlens retrans` on TCP traffic between namespaces.
+
+Two workloads, each in interleaved rounds (arm order rotated every round):
+  bulk  iperf3, one stream, SECONDS per run: throughput in Gbit/s;
+  rr    bench/latency_rr.c, CONNS persistent connections doing SIZE-byte
+        request/response ping-pong (every exchange is a sendmsg and a
+        recvmsg on each side, the per-call hot path): exchanges/s.
+Arms: bare; both commands attached (-o json > /dev/null); bare again
+(noise floor = second bare / first bare). With --split, also each command
+alone. Each arm is divided by the mean of the two bare runs of the same
+round; the median ratio is printed with min..max beside the noise floor.
+Then one run per workload with kernel.bpf_stats_enabled=1: each program's
+ns per run and runs per unit of work.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+sys.path.insert(0, os.path.dirname(__file__))
+import nltest  # noqa: E402
+from conns_storm import Monitor  # noqa: E402
+
+RR = os.path.join(nltest.ROOT, "build", "bench", "latency_rr")
+BULK_PORT, RR_PORT = 19200, 19201
+PROG_PREFIXES = ("lat_", "retrans_")
+
+COMMANDS = {
+    "latency": [nltest.NETLENS, "latency", "-o", "json"],
+    "retrans": [nltest.NETLENS, "retrans", "-o", "json"],
+}
+ARMS = {"both": ("latency", "retrans"), "latency": ("latency",), "retrans": ("retrans",)}
+
+
+def bulk(pair, seconds, _a):
+    out = nltest.sh("iperf3", "-c", pair.B4, "-p", str(BULK_PORT), "-t", str(seconds), "-J",
+                    ns=pair.a)
+    end = json.loads(out)["end"]
+    return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"]["bytes"]
+
+
+def rr(pair, seconds, a):
+    out = nltest.sh(RR, "client", pair.B4, str(RR_PORT), str(seconds), str(a.conns),
+                    str(a.size), ns=pair.a)
+    words = out.split()
+    return float(words[words.index("rate") + 1].rstrip("/s")), int(words[1])
+
+
+WORKLOADS = {"bulk": (bulk, "Gbit/s", "MB"), "rr": (rr, "exch/s", "exchange")}
+
+
+def run_arm(pair, workload, arm, seconds, a):
+    mons = [Monitor(COMMANDS[c], "attached") for c in ARMS.get(arm, ())]
+    value, units = WORKLOADS[workload][0](pair, seconds, a)
+    for m in mons:
+        m.stop()
+    return value, units
+
+
+def bpf_stats(pair, workload, seconds, a):
+    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+    try:
+        mons = [Monitor(COMMANDS[c], "attached") for c in ARMS["both"]]
+        _, units = WORKLOADS[workload][0](pair, seconds, a)
+        progs = [p for p in json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
+                 if p.get("name", "").startswith(PROG_PREFIXES)]
+        for m in mons:
+            m.stop()
+    finally:
+        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
+    if workload == "bulk":
+        units /= 1e6
+    return units, progs
+
+
+def report(workload, arms, results):
+    unit = WORKLOADS[workload][1]
+    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
+    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    print(f"\n{workload}: {'arm':10} {'median ' + unit:>16} {'ratio (median, min..max)':>28}")
+    print(f"{'':{len(workload) + 2}}{'bare':10} {statistics.median(bare):16.2f} "
+          f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
+          f"({min(noise):.3f}..{max(noise):.3f})")
+    for arm in arms[1:-1]:
+        ratios = [x[0] / b for x, b in zip(results[arm], bare)]
+        print(f"{'':{len(workload) + 2}}{arm:10} {statistics.median(x[0] for x in results[arm]):16.2f} "
+              f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--conns", type=int, default=4, help="rr: persistent connections")
+    ap.add_argument("--size", type=int, default=64, help="rr: request and answer bytes")
+    ap.add_argument("--split", action="store_true", help="also each command alone")
+    ap.add_argument("--workloads", default="bulk,rr")
+    a = ap.parse_args()
+
+    arms = ["bare", "both"] + (["latency", "retrans"] if a.split else []) + ["bare2"]
+    pair = nltest.Pair()
+    iperf = nltest.Proc(["ip", "netns", "exec", pair.b, "iperf3", "-s", "--forceflush",
+                         "-p", str(BULK_PORT)])
+    iperf.line()   # "Server listening on ..."
+    rrsrv = nltest.Proc(["ip", "netns", "exec", pair.b, RR, "server", pair.B4, str(RR_PORT)])
+    rrsrv.expect("READY")
+
+    for workload in a.workloads.split(","):
+        results = {arm: [] for arm in arms}
+        print(f"{workload}: {a.rounds} rounds x {a.seconds:g} s, arms rotated each round: "
+              f"{', '.join(arms)}", flush=True)
+        for r in range(a.rounds):
+            order = arms[r % len(arms):] + arms[:r % len(arms)]
+            for arm in order:
+                results[arm].append(run_arm(pair, workload, arm, a.seconds, a))
+            print(f"  round {r + 1}: " + "  ".join(
+                f"{arm} {results[arm][-1][0]:.2f}" for arm in arms), flush=True)
+        report(workload, arms, results)
+        units, progs = bpf_stats(pair, workload, a.seconds, a)
+        per = WORKLOADS[workload][2]
+        print(f"\n{workload}: bpf_stats over one run of both commands ({units:.0f} {per}s):")
+        for p in sorted(progs, key=lambda p: p["name"]):
+            cnt = p.get("run_cnt", 0)
+            ns = p.get("run_time_ns", 0) / cnt if cnt else 0
+            print(f"  {p['name']:20} {ns:7.0f} ns/run  {cnt / units:9.2f} runs/{per}  "
+                  f"{ns * cnt / units:9.0f} ns/{per}")
+        print(flush=True)
+    iperf.kill()
+    rrsrv.kill()
+    nltest.cleanup()
+
+
+if __name__ == "__main__":
+    main()

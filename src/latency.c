@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/* netlens latency: the module (BPF lifecycle) and the command (see bpf/latency.bpf.c). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "latency.h"
+#include "module.h"
+#include "sys.h"
+#include "latency.skel.h"
+
+struct latency {
+	struct latency_bpf *skel;
+	struct lat_report report;
+	uint32_t max_keys;        /* entries of the hists map */
+};
+
+static const char *const tracepoints[][2] = {
+	{ "sock", "inet_sock_set_state" }, { "tcp", "tcp_probe" },
+	{ "sock", "sock_send_length" }, { "sock", "sock_recv_length" },
+};
+
+/* pid or comm in a key or a filter: softirq samples need the socket's owner. */
+static bool needs_owner(const struct latency_cfg *cfg, const struct nl_filter *f)
+{
+	return cfg->by == LAT_BY_PID || cfg->by == LAT_BY_COMM || f->pid || f->has_comm;
+}
+
+static bool owner_hooks(const struct latency_cfg *c)
+{
+	return c && (c->need_owner || c->by == LAT_BY_PID || c->by == LAT_BY_COMM);
+}
+
+static int latency_plan(const void *cfg, char *buf, size_t len)
+{
+	const struct latency_cfg *c = cfg;
+
+	for (size_t i = 0; i < sizeof(tracepoints) / sizeof(tracepoints[0]); i++) {
+		if (!nl_tracepoint_exists(tracepoints[i][0], tracepoints[i][1])) {
+			snprintf(buf, len, "unavailable: no %s:%s tracepoint (sock_*_length: Linux 6.5+)",
+				 tracepoints[i][0], tracepoints[i][1]);
+			return -ENOTSUP;
+		}
+	}
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) != 1) {
+		snprintf(buf, len, "unavailable: needs raw tracepoints");
+		return -ENOTSUP;
+	}
+	snprintf(buf, len, "raw_tp sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
+		 "sock:sock_recv_length%s; by %s",
+		 owner_hooks(c) ? "; tracepoints syscalls:sys_exit_accept{,4} for owners" : "",
+		 lat_by_name(c ? c->by : LAT_BY_DADDR_DPORT));
+	return 0;
+}
+
+static int latency_open(struct nl_module *m, const struct nl_opts *o)
+{
+	struct latency_cfg *cfg = m->cfg;
+	bool owner = needs_owner(cfg, &o->filter);
+	struct latency *l;
+	int err;
+
+	cfg->need_owner = owner;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	m->priv = l;
+	if (latency_plan(cfg, m->err, sizeof(m->err)))
+		return -ENOTSUP;
+	l->skel = latency_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	memcpy((void *)&l->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
+	l->skel->rodata->lat_by = cfg->by;
+	l->skel->rodata->lat_need_owner = owner;
+	/* Histograms are read from maps: the ring buffer stays unused, at its minimum. */
+	bpf_map__set_max_entries(l->skel->maps.events, sysconf(_SC_PAGESIZE));
+	bpf_map__set_max_entries(l->skel->maps.lat_socks, cfg->max_conns);
+	bpf_map__set_max_entries(l->skel->maps.sk_owners, owner ? cfg->max_conns : 1);
+	/* Two epochs: the one being filled and the one being read. */
+	l->max_keys = cfg->max_groups * 2;
+	bpf_map__set_max_entries(l->skel->maps.hists, l->max_keys);
+	bpf_program__set_autoload(l->skel->progs.lat_accept4_exit,
+				  owner && nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
+	bpf_program__set_autoload(l->skel->progs.lat_accept_exit,
+				  owner && nl_tracepoint_exists("syscalls", "sys_exit_accept"));
+
+	err = latency_bpf__load(l->skel);
+	if (err) {
+		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs: %s",
+			 strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int latency_attach(struct nl_module *m)
+{
+	struct latency *l = m->priv;
+	int err = latency_bpf__attach(l->skel);
+
+	if (err)
+		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints: %s", strerror(-err));
+	return err;
+}
+
+/* Nothing streams from the kernel: wait, waking early on a signal. */
+static int latency_poll(struct nl_module *m, int timeout_ms)
+{
+	(void)m;
+	if (poll(NULL, 0, timeout_ms) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Moves the histograms of one epoch (all of them when final) from the
+ * kernel into the report: read, merge the CPUs, delete.
+ */
+static int drain(struct latency *l, bool final, uint32_t epoch)
+{
+	int fd = bpf_map__fd(l->skel->maps.hists), ncpu = libbpf_num_possible_cpus();
+	struct lat_key *keys, key, cur, *prev = NULL;
+	struct nl_hist *vals;
+	uint32_t n = 0;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	keys = calloc(l->max_keys, sizeof(*keys));
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (n < l->max_keys && !bpf_map_get_next_key(fd, prev, &key)) {
+		if (final || key.epoch == epoch)
+			keys[n++] = key;
+		cur = key;
+		prev = &cur;
+	}
+	for (uint32_t i = 0; i < n && !err; i++) {
+		if (bpf_map_lookup_and_delete_elem(fd, &keys[i], vals) &&
+		    (bpf_map_lookup_elem(fd, &keys[i], vals) || bpf_map_delete_elem(fd, &keys[i])))
+			continue;
+		for (int c = 0; c < ncpu && !err; c++)
+			err = lat_report_add(&l->report, &keys[i], &vals[c]);
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static void latency_collect(struct nl_module *m, bool final)
+{
+	const struct latency_cfg *cfg = m->cfg;
+	struct latency *l = m->priv;
+	uint32_t epoch = l->skel->bss->lat_epoch;
+	uint64_t st[NL_STAT_MAX];
+	struct timespec grace = { 0, 2000000 };
+
+	if (!final) {
+		/* New samples go to the other half; let programs that read the old value finish. */
+		l->skel->bss->lat_epoch = epoch ^ 1;
+		nanosleep(&grace, NULL);
+	}
+	if (drain(l, final, epoch) || nl_read_stats(bpf_map__fd(l->skel->maps.stats), st)) {
+		lat_report_free(&l->report);
+		return;
+	}
+	lat_report_write(&l->report, m->sink, cfg->by, st);
+}
+
+static void latency_destroy(struct nl_module *m)
+{
+	struct latency *l = m->priv;
+
+	if (!l)
+		return;
+	latency_bpf__destroy(l->skel);
+	lat_report_free(&l->report);
+	free(l);
+	m->priv = NULL;
+}
+
+const struct nl_module_ops nl_latency_ops = {
+	.name = "latency",
+	.plan = latency_plan,
+	.open = latency_open,
+	.attach = latency_attach,
+	.poll = latency_poll,
+	.collect = latency_collect,
+	.destroy = latency_destroy,
+};
+
+static int set_by(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct latency_cfg *cfg = ctx;
+
+	if (lat_by_parse(arg, &cfg->by)) {
+		snprintf(err, len, "'%s' is not daddr:dport, daddr, dport, comm, pid or cgroup", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_limit(uint32_t *out, const char *arg, uint64_t min, uint64_t max, char *err,
+		     size_t len)
+{
+	uint64_t v;
+
+	if (nl_parse_u64(arg, min, max, &v)) {
+		snprintf(err, len, "'%s' is not a number from %llu to %llu", arg,
+			 (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
+{
+	return set_limit(&((struct latency_cfg *)ctx)->max_conns, arg, 64, 1 << 24, err, len);
+}
+
+static int set_max_groups(void *ctx, const char *arg, char *err, size_t len)
+{
+	return set_limit(&((struct latency_cfg *)ctx)->max_groups, arg, 16, 1 << 20, err, len);
+}
+
+/* `netlens latency` */
+int latency_main(int argc, char **argv)
+{
+	static struct latency_cfg cfg = {
+		.max_conns = LATENCY_DEFAULT_MAX_CONNS, .max_groups = LATENCY_DEFAULT_MAX_GROUPS,
+	};
+	static const struct nl_cmd_opt opts[] = {
+		{ "by", NL_OPT_LONG_ONLY, "GROUP",
+		  "daddr:dport (default; the server side), daddr, dport, comm, pid or cgroup", set_by },
+		{ "max-conns", NL_OPT_LONG_ONLY + 1, "N", "sockets followed at once (default 65536)",
+		  set_max_conns },
+		{ "max-groups", NL_OPT_LONG_ONLY + 2, "N",
+		  "histograms (metric x group) per interval (default 4096)", set_max_groups },
+		{ 0 },
+	};
+	const struct nl_cmd_spec spec = {
+		.name = "latency",
+		.summary = "TCP latency distributions built in the kernel: handshake, smoothed RTT,\n"
+			   "request (client) and service (server) time, per group; p50/p90/p99/max\n"
+			   "and a log2 histogram every --interval and at exit.",
+		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
+		.opts = opts,
+		.ctx = &cfg,
+	};
+	struct nl_sink sink;
+	struct nl_opts o;
+	struct nl_module m = { .ops = &nl_latency_ops, .sink = &sink, .cfg = &cfg };
+	int ret;
+
+	nl_cli_parse(&spec, argc, argv, &o);
+	nl_sink_init(&sink, o.output, stdout);
+	ret = nl_run(&m, &o);
+	nl_sink_free(&sink);
+	return ret;
+}

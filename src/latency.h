@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef NETLENS_SRC_LATENCY_H
+#define NETLENS_SRC_LATENCY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include <uthash.h>
+#include "netlens/hist.h"
+#include "netlens/latency.h"
+#include "output.h"
+
+#define LATENCY_DEFAULT_MAX_CONNS  65536
+#define LATENCY_DEFAULT_MAX_GROUPS 4096
+#define LATENCY_TABLE_GROUPS 20   /* groups per metric in the table */
+
+/* latency's own options. */
+struct latency_cfg {
+	uint32_t max_conns;       /* sockets followed at once */
+	uint32_t max_groups;      /* histograms (metric x group) per interval */
+	enum lat_by by;
+	bool need_owner;          /* set at open: -p/-c or --by pid|comm */
+};
+
+int latency_main(int argc, char **argv);
+
+/* Reporting, without BPF (src/latency_report.c). */
+int lat_by_parse(const char *s, enum lat_by *by);
+const char *lat_by_name(enum lat_by by);
+const char *lat_metric_name(unsigned int metric);
+
+/* A group's text: "10.0.0.2:443", "10.0.0.2", "443", "curl", "1234 curl", "cgroup 42". */
+const char *lat_group_str(enum lat_by by, const struct lat_key *k, char *buf, size_t len);
+/* The same as JSON: a string for addresses and names, a number for ports, pids, cgroups;
+ * null for an owner netlens does not know. */
+struct json_object *lat_group_json(enum lat_by by, const struct lat_key *k);
+
+struct lat_row {
+	struct lat_key key;       /* epoch zeroed */
+	struct nl_hist h;
+	UT_hash_handle hh;
+};
+
+struct lat_report {
+	struct lat_row *rows;
+};
+
+/* Adds a histogram read from the kernel (one CPU, one epoch) to its group's row. */
+int lat_report_add(struct lat_report *r, const struct lat_key *k, const struct nl_hist *h);
+/* Writes the rows (records or tables) and the stats record, then empties the report. */
+void lat_report_write(struct lat_report *r, struct nl_sink *s, enum lat_by by,
+		      const uint64_t *stats);
+void lat_report_free(struct lat_report *r);
+
+#endif
