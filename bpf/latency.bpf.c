@@ -79,7 +79,8 @@ static __always_inline void hist_add(const struct lat_key *k, __u64 us)
 		return;
 	/* Per-CPU: no atomics needed. */
 	h->slots[slot]++;
-	h->count++;
+	if (!h->count++ || us < h->min_us)
+		h->min_us = us;
 	h->sum_us += us;
 	if (us > h->max_us)
 		h->max_us = us;

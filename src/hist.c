@@ -5,7 +5,8 @@
 void nl_hist_add(struct nl_hist *h, uint64_t us)
 {
 	h->slots[nl_hist_slot(us)]++;
-	h->count++;
+	if (!h->count++ || us < h->min_us)
+		h->min_us = us;
 	h->sum_us += us;
 	if (us > h->max_us)
 		h->max_us = us;
@@ -15,6 +16,8 @@ void nl_hist_merge(struct nl_hist *dst, const struct nl_hist *src)
 {
 	for (int i = 0; i < NL_HIST_SLOTS; i++)
 		dst->slots[i] += src->slots[i];
+	if (src->count && (!dst->count || src->min_us < dst->min_us))
+		dst->min_us = src->min_us;
 	dst->count += src->count;
 	dst->sum_us += src->sum_us;
 	if (src->max_us > dst->max_us)
@@ -42,14 +45,18 @@ uint64_t nl_hist_percentile(const struct nl_hist *h, double p)
 		return 0;
 	rank = p / 100.0 * total;
 	for (int i = 0; i < NL_HIST_SLOTS; i++) {
-		uint64_t lo = slot_low(i), hi = slot_high(i), v;
+		uint64_t lo = slot_low(i), hi = slot_high(i);
 
 		if (!h->slots[i] || seen + h->slots[i] < rank) {
 			seen += h->slots[i];
 			continue;
 		}
-		v = lo + (uint64_t)((hi - lo) * ((rank - seen) / h->slots[i]));
-		return v > h->max_us ? h->max_us : v;
+		/* No sample lies outside [min, max]: narrow the slot to it. */
+		if (h->min_us > lo)
+			lo = h->min_us < hi ? h->min_us : hi;
+		if (h->max_us < hi)
+			hi = h->max_us > lo ? h->max_us : lo;
+		return lo + (uint64_t)((hi - lo) * ((rank - seen) / h->slots[i]));
 	}
 	return h->max_us;
 }

@@ -16,7 +16,7 @@ void nl_hist_merge(struct nl_hist *dst, const struct nl_hist *src);
 
 /*
  * The p-th percentile (0 < p <= 100) in us: the slot holding it, linearly
- * interpolated inside the slot and never above the true maximum. 0 if empty.
+ * interpolated inside the slot narrowed to [min, max]. 0 if empty.
  */
 uint64_t nl_hist_percentile(const struct nl_hist *h, double p);
 

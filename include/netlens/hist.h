@@ -2,8 +2,9 @@
 /*
  * Latency histograms shared by kernel and user space: log2 buckets of
  * microseconds. Slot i counts values in [2^i, 2^(i+1)) us (slot 0 also
- * holds 0); the last slot takes everything larger. count, sum and max make
- * the mean and the true maximum exact; percentiles interpolate in a slot.
+ * holds 0); the last slot takes everything larger. count, sum, min and max
+ * are exact; percentiles interpolate inside a slot, between the slot's
+ * bounds narrowed to [min, max] (so a lone sample reads back exactly).
  */
 #ifndef NETLENS_HIST_H
 #define NETLENS_HIST_H
@@ -18,6 +19,7 @@ struct nl_hist {
 	__u64 slots[NL_HIST_SLOTS];
 	__u64 count;
 	__u64 sum_us;
+	__u64 min_us;             /* valid when count > 0 */
 	__u64 max_us;
 };
 
