@@ -44,13 +44,8 @@ void nl_sink_header(struct nl_sink *s, const char *header)
 
 int nl_sink_flush(struct nl_sink *s)
 {
-	/* A signal may interrupt write(2); stdio keeps what it could not write. */
-	while (fflush(s->out)) {
-		if (errno != EINTR)
-			return -errno;
-		clearerr(s->out);
-	}
-	return 0;
+	/* Signals are installed with SA_RESTART (runner.c): no EINTR here. */
+	return fflush(s->out) ? -errno : 0;
 }
 
 void nl_jw_sock(struct nl_jw *w, const char *type, uint64_t ts_ns, const struct nl_sock_id *id,

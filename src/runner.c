@@ -19,8 +19,12 @@ static void on_signal(int sig)
 
 static void install_signals(void)
 {
-	/* No SA_RESTART: a signal must interrupt epoll_wait() at once. */
-	struct sigaction sa = { .sa_handler = on_signal };
+	/*
+	 * SA_RESTART keeps a write to a full pipe from failing half-way with
+	 * EINTR (a torn JSON line). epoll_wait() is never restarted, whatever
+	 * the flag (signal(7)), so a signal still ends the poll at once.
+	 */
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

@@ -13,7 +13,9 @@ TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 def check_exchange(family, port, *nl_args):
     pair = Pair()
-    nl = Netlens(*nl_args)
+    # -P: the stats record counts in the kernel, where other test runs on
+    # this host (other namespaces) would add their events.
+    nl = Netlens("-P", port, *nl_args)
     spid, cpid, cport = exchange(pair, family, port)
     recs = nl.stop()
     hook = "tracepoint" if "tracepoint" in nl_args else "raw_tp"
