@@ -5,8 +5,8 @@ set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
             libjson-c-dev uthash-dev)
-test_pkgs=(iproute2 nftables python3 util-linux procps)
-bench_pkgs=(bpftrace tcpdump)
+test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump)
+bench_pkgs=(bpftrace tcpdump iperf3)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "conns.h"
+#include "flows.h"
 #include "module.h"
 #include "probe.h"
 
@@ -14,6 +15,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "conns", conns_main, "TCP connection lifecycle: connect, accept, failed, close" },
+	{ "flows", flows_main, "unsampled per-flow packet and byte counts at XDP or TC" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };
 
