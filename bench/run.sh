@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 build/bench/format_bench
 echo
 python3 bench/conns_storm.py "$@"
+python3 bench/flows_bench.py "$@"

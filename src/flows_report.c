@@ -354,13 +354,48 @@ static void table_header(struct flows_report *r, struct nl_sink *s, const struct
 		(unsigned long long)r->evicted);
 }
 
+static bool is_icmp(const struct flow_key *k)
+{
+	return k->proto == 1 || k->proto == 58;
+}
+
+/* Ports for TCP/UDP; for ICMP the addresses alone, type and code go to DETAILS. */
+static void table_endpoints(const struct flow_key *k, char *src, char *dst, size_t len)
+{
+	if (is_icmp(k) || (k->flags & FLOW_F_FRAGMENT)) {
+		nl_fmt_addr(k->family, k->saddr, src, len);
+		nl_fmt_addr(k->family, k->daddr, dst, len);
+		return;
+	}
+	nl_fmt_endpoint(k->family, k->saddr, k->sport, src, len);
+	nl_fmt_endpoint(k->family, k->daddr, k->dport, dst, len);
+}
+
+static void table_details(const struct flows_delta *d, char *buf, size_t len)
+{
+	const struct flow_key *k = &d->key;
+	char flags[16];
+
+	if (k->flags & FLOW_F_FRAGMENT)
+		snprintf(buf, len, "later fragments");
+	else if (is_icmp(k))
+		snprintf(buf, len, "type %u code %u", k->sport, k->dport);
+	else if (k->proto == 6)
+		snprintf(buf, len, "%s", flows_fmt_tcp_flags(d->val.tcp_flags, flags, sizeof(flags)));
+	else
+		snprintf(buf, len, "-");
+	if (k->flags & FLOW_F_TRUNCATED)
+		snprintf(buf, len, "truncated");
+}
+
 static void table_flows(struct flows_report *r, struct nl_sink *s, const struct interval *iv)
 {
-	char src[64], dst[64], bytes[32], rate[32], flags[16], proto[8], vlan[16];
+	char src[64], dst[64], bytes[32], rate[32], details[32], proto[8], vlan[16];
 	uint32_t rows = 0;
 
-	fprintf(s->out, "%-4s %-7s %-30s %-30s %-9s %9s %8s %11s %s\n", "DIR", "PROTO", "SOURCE",
-		"DESTINATION", "VLAN", "PACKETS", "BYTES", "RATE", "FLAGS");
+	if (iv->flows)
+		fprintf(s->out, "%-4s %-7s %-30s %-30s %-9s %9s %8s %11s %s\n", "DIR", "PROTO",
+			"SOURCE", "DESTINATION", "VLAN", "PACKETS", "BYTES", "RATE", "DETAILS");
 	for (size_t i = 0; i < r->ncur && rows < r->cfg->top; i++) {
 		const struct flows_delta *d = &r->cur[i];
 		const struct flow_key *k = &d->key;
@@ -374,17 +409,14 @@ static void table_flows(struct flows_report *r, struct nl_sink *s, const struct 
 			snprintf(vlan, sizeof(vlan), "%u", k->vlan_outer);
 		else
 			snprintf(vlan, sizeof(vlan), "-");
-		fprintf(s->out, "%-4s %-7s %-30s %-30s %-9s %9llu %8s %11s %s%s%s\n",
+		table_endpoints(k, src, dst, sizeof(src));
+		table_details(d, details, sizeof(details));
+		fprintf(s->out, "%-4s %-7s %-30s %-30s %-9s %9llu %8s %11s %s\n",
 			k->direction == FLOW_DIR_EGRESS ? "out" : "in",
-			flows_proto_name(k->proto, proto, sizeof(proto)),
-			nl_fmt_endpoint(k->family, k->saddr, k->sport, src, sizeof(src)),
-			nl_fmt_endpoint(k->family, k->daddr, k->dport, dst, sizeof(dst)), vlan,
+			flows_proto_name(k->proto, proto, sizeof(proto)), src, dst, vlan,
 			(unsigned long long)d->val.packets,
 			nl_fmt_bytes(d->val.bytes, bytes, sizeof(bytes)),
-			fmt_rate(d->val.bytes, iv->ns, rate, sizeof(rate)),
-			k->proto == 6 ? flows_fmt_tcp_flags(d->val.tcp_flags, flags, sizeof(flags)) : "-",
-			k->flags & FLOW_F_FRAGMENT ? " frag" : "",
-			k->flags & FLOW_F_TRUNCATED ? " truncated" : "");
+			fmt_rate(d->val.bytes, iv->ns, rate, sizeof(rate)), details);
 	}
 	if (iv->flows > rows)
 		fprintf(s->out, "... %zu more flows (--top N, or -o json for all)\n", iv->flows - rows);

@@ -4,18 +4,25 @@
  * integration tests (exact keys and counts) and the per-packet benchmark.
  *
  *   flows_testrun [--hook xdp|tc] [--repeat N] [--empty] < packets
+ *   flows_testrun --attach-empty IFACE
  *
  * stdin: one packet per line, in hex. For each packet: a JSON line
  * {"type":"verdict","index":I,"retval":R,"ns_per_run":D}; then the module's
  * own report of the flow map (flow records and flow_stats), as
  * `netlens flows -o json` writes it. --empty runs a program that only
  * returns XDP_PASS instead (the benchmark's baseline; no report).
+ * --attach-empty attaches that program to IFACE in native mode, says
+ * "attached" on stderr and detaches at SIGINT/SIGTERM: the cost of having
+ * any XDP program on a veth, without flows' own work.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "flows.h"
@@ -32,6 +39,38 @@ static int empty_xdp_prog(void)
 	};
 
 	return bpf_prog_load(BPF_PROG_TYPE_XDP, "flows_empty", "GPL", pass, 2, NULL);
+}
+
+static void ignore(int sig)
+{
+	(void)sig;
+}
+
+static int attach_empty(const char *ifname)
+{
+	unsigned int ifindex = if_nametoindex(ifname);
+	int fd = empty_xdp_prog(), err;
+	sigset_t set;
+	int sig;
+
+	if (!ifindex || fd < 0) {
+		fprintf(stderr, "flows_testrun: %s: %s\n", ifname, strerror(errno));
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGINT, ignore);
+	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (err) {
+		fprintf(stderr, "flows_testrun: attach to %s: %s\n", ifname, strerror(-err));
+		return 1;
+	}
+	fprintf(stderr, "attached\n");
+	sigwait(&set, &sig);
+	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	return 0;
 }
 
 static int unhex(const char *line, unsigned char *out, size_t max)
@@ -71,9 +110,11 @@ int main(int argc, char **argv)
 			repeat = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--empty"))
 			empty = true;
+		else if (!strcmp(argv[i], "--attach-empty") && i + 1 < argc)
+			return attach_empty(argv[i + 1]);
 		else {
-			fprintf(stderr, "usage: %s [--hook xdp|tc] [--repeat N] [--empty] < packets\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [--hook xdp|tc] [--repeat N] [--empty] < packets\n"
+				"       %s --attach-empty IFACE\n", argv[0], argv[0]);
 			return 2;
 		}
 	}
