@@ -5,6 +5,7 @@
       COUNT datagrams of SIZE payload bytes to DST, ports PORT..PORT+N-1 in turn
   flows_traffic.py tcp-sink ADDR PORT        accepts one connection, reads to EOF
   flows_traffic.py tcp-send DST PORT BYTES   connects, sends BYTES, closes
+  flows_traffic.py raw IFACE HEXFRAME COUNT  sends a crafted Ethernet frame COUNT times
 
 Prints DONE (and for tcp-send the client port) when finished.
 """
@@ -65,6 +66,15 @@ def tcp_send(a):
     print("DONE", port, flush=True)
 
 
+def raw(a):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.iface, 0))
+    frame = bytes.fromhex(a.frame)
+    for _ in range(a.count):
+        s.send(frame)
+    print("DONE", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -83,8 +93,12 @@ def main():
     t.add_argument("dst")
     t.add_argument("port", type=int)
     t.add_argument("bytes", type=int)
+    r = sub.add_parser("raw")
+    r.add_argument("iface")
+    r.add_argument("frame")
+    r.add_argument("count", type=int)
     a = p.parse_args()
-    {"udp": udp, "tcp-sink": tcp_sink, "tcp-send": tcp_send}[a.cmd](a)
+    {"udp": udp, "tcp-sink": tcp_sink, "tcp-send": tcp_send, "raw": raw}[a.cmd](a)
 
 
 if __name__ == "__main__":

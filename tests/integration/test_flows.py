@@ -416,3 +416,36 @@ def test_tc_keeps_a_clsact_it_did_not_create():
     assert "clsact" in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
     assert not sh("tc", "filter", "show", "dev", "nltb", "ingress", ns=pair.b).strip()
     assert not sh("tc", "filter", "show", "dev", "nltb", "egress", ns=pair.b).strip()
+
+
+def test_xdp_auto_falls_back_to_generic():
+    """lo has no native XDP: auto says it took generic mode; native is refused."""
+    pair = Pair()
+    nl = Flows(pair.a, "-i", "lo")
+    assert "XDP ingress on lo, generic mode" in nl.attached, nl.attached
+    nl.stop()
+    r = run_flows(pair.a, "-i", "lo", "--xdp-mode", "native", "-d", "1")
+    assert r.returncode == 1 and "cannot attach XDP (native mode) to lo" in r.stderr, r.stderr
+
+
+def test_live_vlan_in_frame_and_in_metadata():
+    """Tagged frames over the veth (802.1Q 100; QinQ 802.1ad 200 + 802.1Q 300):
+    at XDP the tags are in the frame; at TC the receive path has moved the
+    outer one into skb metadata. Both report the same VLAN IDs."""
+    for hook in ("xdp", "tc"):
+        pair = Pair()
+        mac = sh("cat", "/sys/class/net/nltb/address", ns=pair.b).strip().replace(":", "")
+        dot1q = eth(ETH_IP, [(TPID_Q, 100)]) + ipv4(17, udp(4000, 9300, 100))
+        qinq = eth(ETH_IP, [(TPID_AD, 200), (TPID_Q, 300)]) + ipv4(17, udp(4000, 9301, 100))
+        nl = Flows(pair.b, "-i", "nltb", "--hook", hook, "--direction", "ingress")
+        for frame, count in ((dot1q, 20), (qinq, 7)):
+            traffic(pair.a, "raw", "nlta", mac + frame[6:].hex(), count)
+        recs = nl.stop()
+        # At TC the outer tag (4 bytes) is metadata, not part of skb->len.
+        untagged = 4 if hook == "tc" else 0
+        flow = one(recs, type="flow", dport=9300)
+        assert (flow["vlan"], flow["vlan_inner"], flow["packets"]) == (100, None, 20), flow
+        assert flow["bytes"] == 20 * (len(dot1q) - untagged), (hook, flow)
+        flow = one(recs, type="flow", dport=9301)
+        assert (flow["vlan"], flow["vlan_inner"], flow["packets"]) == (200, 300, 7), flow
+        assert flow["bytes"] == 7 * (len(qinq) - untagged), (hook, flow)
