@@ -132,7 +132,7 @@ def bpf_stats(pair, monitors, seconds):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=9)
-    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--seconds", type=int, default=3)   # iperf3 -t takes whole seconds
     ap.add_argument("--repeat", type=int, default=5000000)
     a, _ = ap.parse_known_args()   # bench/run.sh passes every benchmark the same options
 
