@@ -25,6 +25,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Programs the integration tests run (root: BPF_PROG_TEST_RUN).
+TEST_TOOLS := $(BUILD)/tests/flows_testrun
 
 .PHONY: all deps run test unit integration bench clean
 .DELETE_ON_ERROR:
@@ -58,6 +60,9 @@ $(BUILD)/netlens: $(OBJS)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+$(BUILD)/tests/flows_testrun: tests/integration/flows_testrun.c $(LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
 $(BUILD)/bench/connstorm: bench/connstorm.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
@@ -77,19 +82,19 @@ run:
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_TOOLS)
 	@tests/run.sh
 
 unit: all $(UNIT_BINS)
 	@tests/run.sh unit
 
-integration: all
+integration: all $(TEST_TOOLS)
 	@tests/run.sh integration
 
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/connstorm $(BUILD)/bench/format_bench \
-		$(BUILD)/bench/latency_rr
+		$(BUILD)/bench/latency_rr $(TEST_TOOLS)
 	@bench/run.sh
 
 clean:

@@ -7,3 +7,5 @@ echo
 python3 bench/conns_storm.py "$@"
 echo
 python3 bench/latency_bench.py
+echo
+python3 bench/flows_bench.py "$@"

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
             libjson-c-dev uthash-dev)
-test_pkgs=(iproute2 nftables python3 util-linux procps)
+test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump)
 bench_pkgs=(bpftrace tcpdump iperf3)
 
 want=("${build_pkgs[@]}")

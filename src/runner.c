@@ -8,7 +8,13 @@
 
 #define POLL_MS 50
 
-const struct nl_module_ops *const nl_modules[] = { &nl_conns_ops, &nl_retrans_ops, &nl_latency_ops, NULL };
+const struct nl_module_ops *const nl_modules[] = {
+	&nl_conns_ops,
+	&nl_latency_ops,
+	&nl_retrans_ops,
+	&nl_flows_ops,
+	NULL,
+};
 
 static volatile sig_atomic_t stop_signal;
 

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Benchmarks for `netlens flows`.
+
+1. Per-packet cost: BPF_PROG_TEST_RUN with a large repeat count
+   (tests/integration/flows_testrun.c) on an IPv4/UDP and an IPv6/TCP packet,
+   for the XDP and TC programs, against an XDP program that only returns
+   XDP_PASS measured the same way; interleaved rounds, medians.
+2. Throughput: iperf3 (TCP, one stream) from one namespace to another over
+   veth, in interleaved rounds: bare, an empty native XDP program (what
+   any XDP program costs on veth: it turns off the peer's GSO), flows at XDP
+   native and generic, flows at TC (both directions), tcpdump -w /dev/null,
+   bare again. Ratios to the mean
+   of the round's two bare runs, noise floor = bare2 / bare.
+3. Each flows program's ns per run from kernel.bpf_stats_enabled, in a
+   separate iperf3 run per hook.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+sys.path.insert(0, os.path.dirname(__file__))
+import nltest  # noqa: E402
+from conns_storm import Monitor  # noqa: E402
+from test_flows import ETH_IP, ETH_IP6, eth, ipv4, ipv6, tcp, udp  # noqa: E402
+
+TESTRUN = os.path.join(nltest.ROOT, "build", "tests", "flows_testrun")
+PORT = 19500
+
+PACKETS = {
+    "ipv4/udp": eth(ETH_IP) + ipv4(17, udp(40000, 53, 18)),
+    "ipv6/tcp": eth(ETH_IP6) + ipv6(6, tcp(40000, 443, 0x10, 20)),
+}
+
+
+def testrun_ns(args, packet, repeat):
+    out = subprocess.run([TESTRUN, "--repeat", str(repeat)] + args, input=packet.hex() + "\n",
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[0])["ns_per_run"]
+
+
+def per_packet(rounds, repeat):
+    arms = [("empty xdp", ["--empty"], "ipv4/udp")]
+    for hook in ("xdp", "tc"):
+        arms += [(f"{hook} {name}", ["--hook", hook], name) for name in PACKETS]
+    res = {a[0]: [] for a in arms}
+    for r in range(rounds):
+        for name, args, pkt in arms[r % len(arms):] + arms[:r % len(arms)]:
+            res[name].append(testrun_ns(args, PACKETS[pkt], repeat))
+    empty = statistics.median(res["empty xdp"])
+    print(f"per-packet cost, BPF_PROG_TEST_RUN x {repeat}, {rounds} rounds (median, min..max):")
+    for name, _, _ in arms:
+        med = statistics.median(res[name])
+        extra = "" if name == "empty xdp" else f"   flows alone {med - empty:5.0f} ns"
+        print(f"  {name:14} {med:5.0f} ns/packet ({min(res[name])}..{max(res[name])})  "
+              f"{1e3 / med:6.1f} Mpps/core{extra}")
+
+
+def arms_for(pair):
+    flows = [nltest.NETLENS, "flows", "-i", "nltb", "-o", "json"]
+    ns = ["ip", "netns", "exec", pair.b]
+    return {
+        "empty-xdp": (ns + [TESTRUN, "--attach-empty", "nltb"], "attached"),
+        "flows-xdp": (ns + flows + ["--hook", "xdp", "--xdp-mode", "native"], "attached"),
+        "flows-xdpgen": (ns + flows + ["--hook", "xdp", "--xdp-mode", "generic"], "attached"),
+        "flows-tc": (ns + flows + ["--hook", "tc"], "attached"),
+        "tcpdump": (ns + ["tcpdump", "-i", "nltb", "-n", "-Z", "root", "-w", "/dev/null"],
+                    "listening"),
+    }
+
+
+def iperf(pair, seconds):
+    out = nltest.sh("iperf3", "-c", pair.B4, "-p", str(PORT), "-t", str(seconds), "-J",
+                    ns=pair.a)
+    return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
+
+
+def run_arm(pair, arms, arm, seconds):
+    mon = Monitor(*arms[arm]) if arm in arms else None
+    gbps = iperf(pair, seconds)
+    if mon:
+        mon.stop()
+    return gbps
+
+
+def throughput(pair, rounds, seconds):
+    monitors = arms_for(pair)
+    arms = ["bare"] + list(monitors) + ["bare2"]
+    res = {a: [] for a in arms}
+    print(f"\niperf3 TCP a -> b over veth: {rounds} rounds x {seconds:g} s, arms rotated: "
+          f"{', '.join(arms)}", flush=True)
+    for r in range(rounds):
+        for arm in arms[r % len(arms):] + arms[:r % len(arms)]:
+            res[arm].append(run_arm(pair, monitors, arm, seconds))
+        print(f"  round {r + 1}: " + "  ".join(f"{a} {res[a][-1]:.2f}" for a in arms), flush=True)
+    bare = [(x + y) / 2 for x, y in zip(res["bare"], res["bare2"])]
+    noise = [y / x for x, y in zip(res["bare"], res["bare2"])]
+    print(f"\n{'arm':12} {'median Gbit/s':>12} {'ratio (median, min..max)':>28}")
+    print(f"{'bare':12} {statistics.median(bare):12.2f} {'noise floor':>16} "
+          f"{statistics.median(noise):.3f} ({min(noise):.3f}..{max(noise):.3f})")
+    for arm in monitors:
+        ratios = [x / b for x, b in zip(res[arm], bare)]
+        print(f"{arm:12} {statistics.median(res[arm]):12.2f} {statistics.median(ratios):16.3f} "
+              f"({min(ratios):.3f}..{max(ratios):.3f})")
+    # Native XDP on veth costs by itself (no GSO): flows' own share beside it.
+    ratios = [x / e for x, e in zip(res["flows-xdp"], res["empty-xdp"])]
+    print(f"flows-xdp / empty-xdp of the same round: {statistics.median(ratios):.3f} "
+          f"({min(ratios):.3f}..{max(ratios):.3f})")
+    return monitors
+
+
+def bpf_stats(pair, monitors, seconds):
+    print("\nbpf_stats (one iperf3 run per hook):")
+    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+    try:
+        for arm in ("flows-xdp", "flows-xdpgen", "flows-tc"):
+            mon = Monitor(*monitors[arm])
+            iperf(pair, seconds)
+            progs = json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
+            for p in progs:
+                if p.get("name", "").startswith("flows_") and p.get("run_cnt"):
+                    print(f"  {p['name']:18} {p['run_time_ns'] / p['run_cnt']:6.0f} ns/run  "
+                          f"{p['run_cnt']} runs")
+            mon.stop()
+    finally:
+        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--seconds", type=int, default=3)   # iperf3 -t takes whole seconds
+    ap.add_argument("--repeat", type=int, default=5000000)
+    a, _ = ap.parse_known_args()   # bench/run.sh passes every benchmark the same options
+
+    per_packet(a.rounds, a.repeat)
+    pair = nltest.Pair()
+    server = subprocess.Popen(["ip", "netns", "exec", pair.b, "iperf3", "-s", "-B", pair.B4,
+                               "-p", str(PORT)], stdout=subprocess.DEVNULL)
+    nltest.defer(lambda: server.poll() is None and server.kill())
+    nltest.sh("sleep", "0.5")
+    monitors = throughput(pair, a.rounds, a.seconds)
+    bpf_stats(pair, monitors, a.seconds)
+    nltest.cleanup()
+
+
+if __name__ == "__main__":
+    main()
