@@ -40,6 +40,14 @@ static const char *const tracepoints[][2] = {
 	{ "syscalls", "sys_exit_accept" },
 	{ "syscalls", "sys_exit_accept4" },
 	{ "syscalls", "sys_exit_connect" },
+	{ "tcp", "tcp_retransmit_skb" },
+	{ "tcp", "tcp_retransmit_synack" },
+	{ "tcp", "tcp_probe" },
+	{ "sock", "sock_send_length" },
+	{ "sock", "sock_recv_length" },
+	{ "skb", "kfree_skb" },
+	{ "sock", "sock_rcvqueue_full" },
+	{ "sock", "sock_exceed_buf_limit" },
 };
 
 #define N_TRACEPOINTS (sizeof(tracepoints) / sizeof(tracepoints[0]))
