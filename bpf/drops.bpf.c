@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netlens drops: every packet the kernel frees as dropped (skb:kfree_skb,
+ * with the kernel's reason and the code location), and socket receive
+ * saturation (sock:sock_rcvqueue_full, sock:sock_exceed_buf_limit).
+ *
+ * Counting happens here, in a per-CPU hash keyed by reason, location, kind
+ * and destination, so a drop storm costs one map update per packet and no
+ * ring-buffer traffic; individual records go through a per-CPU token bucket
+ * and what it refuses is counted.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "netlens/drops.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "filter.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define ETH_P_IP_       0x0800
+#define ETH_P_IPV6_     0x86DD
+#define IPPROTO_ICMP_   1
+#define IPPROTO_UDP_    17
+#define IPPROTO_ICMPV6_ 58
+#define NL_EEXIST       17
+#define HDR_UNSET       0xffff   /* skb->*_header offset not set */
+#define IPV6_EXT_MAX    4        /* extension headers skipped before giving up */
+
+
+const volatile struct drop_filter drop_filter = { .ignore_reason = ~0U };
+/* Individual records: one per cost_ns of credit, at most burst in a row, per CPU. */
+const volatile __u64 event_cost_ns = 0;     /* 0: summaries only */
+const volatile __u64 event_burst_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);     /* --max-rows, set by user space */
+	__type(key, struct drop_key);
+	__type(value, __u64);
+} drop_counts SEC(".maps");
+
+struct drop_bucket {
+	__u64 credit_ns;
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_bucket);
+} buckets SEC(".maps");
+
+/* A scratch record per CPU: too large for the BPF stack with the parser's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_event);
+} scratch SEC(".maps");
+
+/*
+ * Whether this CPU is serving a softirq, kept by irq:softirq_entry/exit.
+ * The drop path cannot read preempt_count() itself: x86 keeps it in the
+ * per-CPU __preempt_count, which BPF can reach only through kallsyms, and
+ * kernels without CONFIG_KALLSYMS_ALL (this one) do not list it. A softirq
+ * in progress when netlens attaches is seen as process context until it ends.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} in_softirq SEC(".maps");
+
+static __always_inline void set_softirq(__u32 on)
+{
+	__u32 zero = 0, *v = bpf_map_lookup_elem(&in_softirq, &zero);
+
+	if (v)
+		*v = on;
+}
+
+SEC("raw_tp/softirq_entry")
+int BPF_PROG(drops_softirq_entry, unsigned int vec)
+{
+	set_softirq(1);
+	return 0;
+}
+
+SEC("raw_tp/softirq_exit")
+int BPF_PROG(drops_softirq_exit, unsigned int vec)
+{
+	set_softirq(0);
+	return 0;
+}
+
+/* DROP_F_PROCESS or DROP_F_SOFTIRQ. */
+static __always_inline __u8 drop_context(void)
+{
+	__u32 zero = 0, *v = bpf_map_lookup_elem(&in_softirq, &zero);
+
+	return v && *v ? DROP_F_SOFTIRQ : DROP_F_PROCESS;
+}
+
+static __always_inline bool reason_wanted(__u32 reason)
+{
+	if (!drop_filter.nreasons)
+		return reason != drop_filter.ignore_reason;
+	for (int i = 0; i < DROPS_MAX_REASONS; i++) {
+		if (i >= drop_filter.nreasons)
+			break;
+		if (drop_filter.reasons[i] == reason)
+			return true;
+	}
+	return false;
+}
+
+/* The token bucket: true if this CPU may emit one more record now. */
+static __always_inline bool event_allowed(__u64 now)
+{
+	__u32 zero = 0;
+	struct drop_bucket *b;
+	__u64 credit;
+
+	if (!event_cost_ns)
+		return false;
+	b = bpf_map_lookup_elem(&buckets, &zero);
+	if (!b)
+		return false;
+	credit = b->credit_ns + (now - b->last_ns);
+	if (credit > event_burst_ns || !b->last_ns)
+		credit = event_burst_ns;
+	b->last_ns = now;
+	if (credit < event_cost_ns) {
+		b->credit_ns = credit;
+		return false;
+	}
+	b->credit_ns = credit - event_cost_ns;
+	return true;
+}
+
+/* Ports or ICMP type/code from the transport header at th. */
+static __always_inline void parse_l4(struct drop_event *e, const unsigned char *th)
+{
+	__u16 ports[2];
+	__u8 icmp[2];
+
+	switch (e->proto) {
+	case NL_IPPROTO_TCP:
+	case IPPROTO_UDP_:
+		if (bpf_probe_read_kernel(ports, sizeof(ports), th))
+			return;
+		e->id.tuple.sport = bpf_ntohs(ports[0]);
+		e->id.tuple.dport = bpf_ntohs(ports[1]);
+		e->flags |= DROP_F_PORTS;
+		break;
+	case IPPROTO_ICMP_:
+	case IPPROTO_ICMPV6_:
+		if (bpf_probe_read_kernel(icmp, sizeof(icmp), th))
+			return;
+		e->icmp_type = icmp[0];
+		e->icmp_code = icmp[1];
+		e->flags |= DROP_F_ICMP;
+		break;
+	}
+}
+
+static __always_inline void parse_ipv4(struct drop_event *e, const unsigned char *nh)
+{
+	struct iphdr ip;
+
+	if (bpf_probe_read_kernel(&ip, sizeof(ip), nh) || ip.ihl < 5)
+		return;
+	e->id.tuple.family = 4;
+	__builtin_memcpy(e->id.tuple.saddr, &ip.saddr, 4);
+	__builtin_memcpy(e->id.tuple.daddr, &ip.daddr, 4);
+	e->proto = ip.protocol;
+	e->flags |= DROP_F_HEADERS;
+	/* Only the first fragment carries the transport header. */
+	if (!(bpf_ntohs(ip.frag_off) & 0x1fff))
+		parse_l4(e, nh + ip.ihl * 4);
+}
+
+static __always_inline bool ipv6_ext(__u8 nexthdr)
+{
+	/* hop-by-hop, routing, destination options */
+	return nexthdr == 0 || nexthdr == 43 || nexthdr == 60;
+}
+
+static __always_inline void parse_ipv6(struct drop_event *e, const unsigned char *nh)
+{
+	const unsigned char *th = nh + sizeof(struct ipv6hdr);
+	struct ipv6hdr ip6;
+	__u8 next, ext[2];
+
+	if (bpf_probe_read_kernel(&ip6, sizeof(ip6), nh))
+		return;
+	e->id.tuple.family = 6;
+	__builtin_memcpy(e->id.tuple.saddr, &ip6.saddr, 16);
+	__builtin_memcpy(e->id.tuple.daddr, &ip6.daddr, 16);
+	e->flags |= DROP_F_HEADERS;
+	next = ip6.nexthdr;
+	for (int i = 0; i < IPV6_EXT_MAX && ipv6_ext(next); i++) {
+		if (bpf_probe_read_kernel(ext, sizeof(ext), th))
+			return;
+		next = ext[0];
+		th += (ext[1] + 1) * 8;
+	}
+	e->proto = next;
+	if (!ipv6_ext(next))
+		parse_l4(e, th);
+}
+
+/*
+ * The packet's headers, where the skb has them: the network header offset
+ * is set on every IP path (receive, forward, output); the IP version in it
+ * decides, since skb->protocol is still 0 on the output path before
+ * ip_output(). The transport header is found from the IP header itself,
+ * not skb->transport_header, which some paths leave unset or stale.
+ */
+static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh_off = BPF_CORE_READ(skb, network_header);
+	__u8 version;
+
+	e->l3proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	e->len = BPF_CORE_READ(skb, len);
+	if (!head || nh_off == HDR_UNSET ||
+	    bpf_probe_read_kernel(&version, 1, head + nh_off))
+		return;
+	version >>= 4;
+	if (version == 4 && (e->l3proto == ETH_P_IP_ || !e->l3proto))
+		parse_ipv4(e, head + nh_off);
+	else if (version == 6 && (e->l3proto == ETH_P_IPV6_ || !e->l3proto))
+		parse_ipv6(e, head + nh_off);
+}
+
+/* Device name, ifindex and namespace: from the device, else the socket. */
+static __always_inline void read_where(struct drop_event *e, const struct sk_buff *skb,
+				       const struct sock *sk)
+{
+	struct net_device *dev = skb ? BPF_CORE_READ(skb, dev) : NULL;
+
+	if (dev) {
+		e->ifindex = BPF_CORE_READ(dev, ifindex);
+		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+		e->id.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		e->flags |= DROP_F_DEV;
+	} else if (skb) {
+		e->ifindex = BPF_CORE_READ(skb, skb_iif);
+	}
+	if (sk) {
+		if (!e->id.netns)
+			e->id.netns = sock_netns(sk);
+		e->id.cgroup_id = cgroup_id(sock_cgroup(sk));
+	}
+}
+
+static __always_inline struct drop_event *scratch_event(void)
+{
+	__u32 zero = 0;
+	struct drop_event *e = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (e)
+		__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/* The filters, the count in the summary, and a record if the bucket allows. */
+static __always_inline void account(struct drop_event *e, const struct sock *sk)
+{
+	struct drop_key key = {};
+	struct drop_event *rec;
+	__u64 one = 1, *count;
+
+	e->flags |= drop_context();
+	if (e->flags & DROP_F_PROCESS)
+		owner_from_current(&e->owner);
+	if (!filter_sock(sk, &e->id) || !filter_owner(&e->owner))
+		return;
+	stat_inc(DROP_STAT_SEEN);
+
+	key.location = e->location;
+	key.reason = e->reason;
+	key.netns = e->id.netns;
+	key.family = e->id.tuple.family;
+	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
+	key.dport = e->id.tuple.dport;
+	key.proto = e->proto;
+	key.l3proto = e->id.tuple.family ? 0 : e->l3proto;
+	key.kind = e->kind;
+	count = bpf_map_lookup_elem(&drop_counts, &key);
+	/* Another CPU may create the row first: then add to it. */
+	if (!count && map_insert(&drop_counts, &key, &one, BPF_NOEXIST) == -NL_EEXIST)
+		count = bpf_map_lookup_elem(&drop_counts, &key);
+	if (count)
+		*count += 1;
+
+	e->ts_ns = bpf_ktime_get_ns();
+	if (!event_allowed(e->ts_ns)) {
+		if (event_cost_ns)
+			stat_inc(DROP_STAT_SUPPRESSED);
+		return;
+	}
+	rec = event_reserve(sizeof(*rec));
+	if (!rec)
+		return;
+	__builtin_memcpy(rec, e, sizeof(*rec));
+	event_submit(rec);
+}
+
+static __always_inline int on_kfree_skb(const struct sk_buff *skb, __u64 location,
+					__u32 reason, const struct sock *rx_sk)
+{
+	const struct sock *sk;
+	struct drop_event *e;
+
+	if (!reason_wanted(reason))
+		return 0;
+	e = scratch_event();
+	if (!e)
+		return 0;
+	e->kind = DROP_KIND_SKB;
+	e->reason = reason;
+	e->location = location;
+	/* rx_sk (Linux 6.10+): the receiving socket; else the skb's own. */
+	sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
+	parse_skb(e, skb);
+	read_where(e, skb, sk);
+	account(e, sk);
+	return 0;
+}
+
+/*
+ * The raw tracepoint's arguments are (skb, location, reason, rx_sk) since
+ * Linux 6.10; user space loads this only when btf_trace_kfree_skb says so
+ * (reading a 4th argument the tracepoint lacks fails the attach).
+ */
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(drops_kfree_skb_raw, struct sk_buff *skb, void *location, int reason,
+	     struct sock *rx_sk)
+{
+	return on_kfree_skb(skb, (__u64)location, reason, rx_sk);
+}
+
+SEC("tp/skb/kfree_skb")
+int drops_kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
+{
+	const struct sock *rx_sk = NULL;
+
+	if (bpf_core_field_exists(ctx->rx_sk))
+		rx_sk = BPF_CORE_READ(ctx, rx_sk);
+	return on_kfree_skb(ctx->skbaddr, (__u64)ctx->location, ctx->reason, rx_sk);
+}
+
+/* A datagram or raw socket's receive queue is over SO_RCVBUF (sock_queue_rcv_skb). */
+SEC("raw_tp/sock_rcvqueue_full")
+int BPF_PROG(drops_rcvqueue_full, struct sock *sk, struct sk_buff *skb)
+{
+	struct drop_event *e = scratch_event();
+
+	if (!e)
+		return 0;
+	e->kind = DROP_KIND_RCVQUEUE_FULL;
+	parse_skb(e, skb);
+	read_where(e, skb, sk);
+	account(e, sk);
+	return 0;
+}
+
+/*
+ * A socket allocation hit the protocol's memory limits (tcp_mem, udp_mem) or
+ * its own buffer (__sk_mem_raise_allocated). kind 1 is receive, 0 send; the
+ * socket's addresses are oriented the way the data was going.
+ */
+SEC("raw_tp/sock_exceed_buf_limit")
+int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long allocated,
+	     int kind)
+{
+	struct drop_event *e = scratch_event();
+	struct nl_tuple t;
+
+	if (!e)
+		return 0;
+	e->kind = DROP_KIND_EXCEED_BUF;
+	e->proto = BPF_CORE_READ(sk, sk_protocol);
+	if (!read_tuple(sk, &t)) {
+		e->id.tuple = t;
+		if (kind == 1) {
+			__builtin_memcpy(e->id.tuple.saddr, t.daddr, 16);
+			__builtin_memcpy(e->id.tuple.daddr, t.saddr, 16);
+			e->id.tuple.sport = t.dport;
+			e->id.tuple.dport = t.sport;
+		}
+		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
+	}
+	read_where(e, NULL, sk);
+	account(e, sk);
+	return 0;
+}
