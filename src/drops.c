@@ -137,13 +137,15 @@ static void set_filter(struct drops_bpf *skel, const struct drops_cfg *cfg,
 static void set_rate(struct drops_bpf *skel, const struct drops_cfg *cfg, int ncpu,
 		     enum nl_output out)
 {
-	uint64_t cost = 0;
+	uint64_t cost = 0, burst = cfg->events_per_sec / ncpu;
 
 	/* Tables show only the summary: no record is needed. */
 	if (cfg->events_per_sec && out == NL_OUT_JSON)
 		cost = 1000000000ULL * ncpu / cfg->events_per_sec;
+	/* A second's worth at once, at least one record, at most EVENT_BURST. */
+	burst = burst < 1 ? 1 : burst > EVENT_BURST ? EVENT_BURST : burst;
 	skel->rodata->event_cost_ns = cost;
-	skel->rodata->event_burst_ns = cost * EVENT_BURST;
+	skel->rodata->event_burst_ns = cost * burst;
 }
 
 static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg)
