@@ -62,6 +62,10 @@ $(BUILD)/bench/connstorm: bench/connstorm.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
+$(BUILD)/bench/udpflood: bench/udpflood.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
+
 $(BUILD)/bench/format_bench: bench/format_bench.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
@@ -84,7 +88,8 @@ integration: all
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/connstorm $(BUILD)/bench/format_bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/connstorm $(BUILD)/bench/format_bench \
+		$(BUILD)/bench/udpflood
 	@bench/run.sh
 
 clean:

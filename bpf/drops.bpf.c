@@ -27,6 +27,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_UDP_    17
 #define IPPROTO_ICMPV6_ 58
 #define NL_EEXIST       17
+#define PF_KTHREAD_     0x00200000   /* include/linux/sched.h */
 #define HDR_UNSET       0xffff   /* skb->*_header offset not set */
 #define IPV6_EXT_MAX    4        /* extension headers skipped before giving up */
 
@@ -63,48 +64,58 @@ struct {
 	__type(value, struct drop_event);
 } scratch SEC(".maps");
 
+/* A pointer's value as a number, whatever the verifier thinks of its type. */
+static __always_inline __u64 address_of(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
 /*
- * Whether this CPU is serving a softirq, kept by irq:softirq_entry/exit.
- * The drop path cannot read preempt_count() itself: x86 keeps it in the
- * per-CPU __preempt_count, which BPF can reach only through kallsyms, and
- * kernels without CONFIG_KALLSYMS_ALL (this one) do not list it. A softirq
- * in progress when netlens attaches is seen as process context until it ends.
+ * How the program was called, to find the kernel stack pointer at the drop
+ * when a record needs the context: a raw tracepoint's argument array lives
+ * on that stack (bpf_trace_run*()); a classic tracepoint's record starts
+ * with a pointer to the registers perf saved at the tracepoint, sp included
+ * (perf_fetch_caller_regs(), perf_trace_run_bpf_submit()).
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} in_softirq SEC(".maps");
+struct hook_ctx {
+	const void *raw_args;
+	const void *tp_record;
+};
 
-static __always_inline void set_softirq(__u32 on)
+static __always_inline __u64 kernel_sp(const struct hook_ctx *hc)
 {
-	__u32 zero = 0, *v = bpf_map_lookup_elem(&in_softirq, &zero);
+	struct pt_regs *regs = NULL;
 
-	if (v)
-		*v = on;
+	if (hc->raw_args)
+		return address_of(hc->raw_args);
+	bpf_probe_read_kernel(&regs, sizeof(regs), hc->tp_record);
+	return regs ? PT_REGS_SP_CORE(regs) : 0;
 }
 
-SEC("raw_tp/softirq_entry")
-int BPF_PROG(drops_softirq_entry, unsigned int vec)
+/*
+ * DROP_F_PROCESS when the drop happened in a system call of a user process
+ * (current is the packet's sender or the socket's owner), DROP_F_SOFTIRQ
+ * otherwise: softirq or hard irq, which run on the per-CPU IRQ stack
+ * (x86-64, arm64), not on the task's own stack, or a kernel thread such as
+ * ksoftirqd. preempt_count() would say it directly, but x86 keeps it in the
+ * per-CPU __preempt_count, which BPF reaches only through kallsyms, and
+ * kernels without CONFIG_KALLSYMS_ALL (this one) do not list it. The BPF
+ * program's own stack is no guide: Linux 6.13+ may give it a per-CPU one.
+ */
+static __always_inline __u8 drop_context(const struct hook_ctx *hc)
 {
-	set_softirq(1);
-	return 0;
-}
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 sp = kernel_sp(hc);
+	__u64 bottom = address_of(BPF_CORE_READ(task, stack));
+	/* The task's saved user registers sit at the top of its stack. */
+	__u64 top = address_of((const void *)bpf_task_pt_regs(task));
 
-SEC("raw_tp/softirq_exit")
-int BPF_PROG(drops_softirq_exit, unsigned int vec)
-{
-	set_softirq(0);
-	return 0;
-}
-
-/* DROP_F_PROCESS or DROP_F_SOFTIRQ. */
-static __always_inline __u8 drop_context(void)
-{
-	__u32 zero = 0, *v = bpf_map_lookup_elem(&in_softirq, &zero);
-
-	return v && *v ? DROP_F_SOFTIRQ : DROP_F_PROCESS;
+	if (sp < bottom || sp >= top || (BPF_CORE_READ(task, flags) & PF_KTHREAD_))
+		return DROP_F_SOFTIRQ;
+	return DROP_F_PROCESS;
 }
 
 static __always_inline bool reason_wanted(__u32 reason)
@@ -127,8 +138,6 @@ static __always_inline bool event_allowed(__u64 now)
 	struct drop_bucket *b;
 	__u64 credit;
 
-	if (!event_cost_ns)
-		return false;
 	b = bpf_map_lookup_elem(&buckets, &zero);
 	if (!b)
 		return false;
@@ -230,7 +239,6 @@ static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff
 	__u8 version;
 
 	e->l3proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	e->len = BPF_CORE_READ(skb, len);
 	if (!head || nh_off == HDR_UNSET ||
 	    bpf_probe_read_kernel(&version, 1, head + nh_off))
 		return;
@@ -241,25 +249,36 @@ static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff
 		parse_ipv6(e, head + nh_off);
 }
 
-/* Device name, ifindex and namespace: from the device, else the socket. */
-static __always_inline void read_where(struct drop_event *e, const struct sk_buff *skb,
-				       const struct sock *sk)
+/* The network namespace: the device's, else the socket's. */
+static __always_inline __u32 drop_netns(const struct net_device *dev, const struct sock *sk)
 {
-	struct net_device *dev = skb ? BPF_CORE_READ(skb, dev) : NULL;
+	if (dev)
+		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	return sk ? sock_netns(sk) : 0;
+}
 
+/* What only a record needs: device, length, cgroup, owner. */
+static __always_inline void read_details(struct drop_event *e, const struct sk_buff *skb,
+					 const struct net_device *dev, const struct sock *sk)
+{
 	if (dev) {
 		e->ifindex = BPF_CORE_READ(dev, ifindex);
 		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
-		e->id.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 		e->flags |= DROP_F_DEV;
 	} else if (skb) {
 		e->ifindex = BPF_CORE_READ(skb, skb_iif);
 	}
-	if (sk) {
-		if (!e->id.netns)
-			e->id.netns = sock_netns(sk);
+	if (skb)
+		e->len = BPF_CORE_READ(skb, len);
+	if (sk)
 		e->id.cgroup_id = cgroup_id(sock_cgroup(sk));
-	}
+}
+
+static __always_inline void read_owner(struct drop_event *e, const struct hook_ctx *hc)
+{
+	e->flags |= drop_context(hc);
+	if (e->flags & DROP_F_PROCESS)
+		owner_from_current(&e->owner);
 }
 
 static __always_inline struct drop_event *scratch_event(void)
@@ -272,17 +291,23 @@ static __always_inline struct drop_event *scratch_event(void)
 	return e;
 }
 
-/* The filters, the count in the summary, and a record if the bucket allows. */
-static __always_inline void account(struct drop_event *e, const struct sock *sk)
+/*
+ * The filters, the count in the summary, and a record if the bucket allows.
+ * Only what the summary's key and the filters need is read for every drop;
+ * the rest waits until a record is going to be written.
+ */
+static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
+				    const struct sk_buff *skb,
+				    const struct net_device *dev, const struct sock *sk)
 {
+	bool owner_filter = nl_filter.pid || nl_filter.has_comm;
 	struct drop_key key = {};
 	struct drop_event *rec;
 	__u64 one = 1, *count;
 
-	e->flags |= drop_context();
-	if (e->flags & DROP_F_PROCESS)
-		owner_from_current(&e->owner);
-	if (!filter_sock(sk, &e->id) || !filter_owner(&e->owner))
+	if (owner_filter)
+		read_owner(e, hc);
+	if (!filter_sock(sk, &e->id) || (owner_filter && !filter_owner(&e->owner)))
 		return;
 	stat_inc(DROP_STAT_SEEN);
 
@@ -302,12 +327,16 @@ static __always_inline void account(struct drop_event *e, const struct sock *sk)
 	if (count)
 		*count += 1;
 
+	if (!event_cost_ns)
+		return;
 	e->ts_ns = bpf_ktime_get_ns();
 	if (!event_allowed(e->ts_ns)) {
-		if (event_cost_ns)
-			stat_inc(DROP_STAT_SUPPRESSED);
+		stat_inc(DROP_STAT_SUPPRESSED);
 		return;
 	}
+	read_details(e, skb, dev, sk);
+	if (!owner_filter)
+		read_owner(e, hc);
 	rec = event_reserve(sizeof(*rec));
 	if (!rec)
 		return;
@@ -315,7 +344,19 @@ static __always_inline void account(struct drop_event *e, const struct sock *sk)
 	event_submit(rec);
 }
 
-static __always_inline int on_kfree_skb(const struct sk_buff *skb, __u64 location,
+/* A drop of skb: its headers, where it was, then the accounting. */
+static __always_inline void on_packet(struct drop_event *e, const struct hook_ctx *hc,
+				      const struct sk_buff *skb, const struct sock *sk)
+{
+	const struct net_device *dev = BPF_CORE_READ(skb, dev);
+
+	parse_skb(e, skb);
+	e->id.netns = drop_netns(dev, sk);
+	account(e, hc, skb, dev, sk);
+}
+
+static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
+					const struct sk_buff *skb, __u64 location,
 					__u32 reason, const struct sock *rx_sk)
 {
 	const struct sock *sk;
@@ -331,9 +372,7 @@ static __always_inline int on_kfree_skb(const struct sk_buff *skb, __u64 locatio
 	e->location = location;
 	/* rx_sk (Linux 6.10+): the receiving socket; else the skb's own. */
 	sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
-	parse_skb(e, skb);
-	read_where(e, skb, sk);
-	account(e, sk);
+	on_packet(e, hc, skb, sk);
 	return 0;
 }
 
@@ -346,31 +385,33 @@ SEC("raw_tp/kfree_skb")
 int BPF_PROG(drops_kfree_skb_raw, struct sk_buff *skb, void *location, int reason,
 	     struct sock *rx_sk)
 {
-	return on_kfree_skb(skb, (__u64)location, reason, rx_sk);
+	struct hook_ctx hc = { .raw_args = ctx };
+
+	return on_kfree_skb(&hc, skb, (__u64)location, reason, rx_sk);
 }
 
 SEC("tp/skb/kfree_skb")
 int drops_kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 {
+	struct hook_ctx hc = { .tp_record = ctx };
 	const struct sock *rx_sk = NULL;
 
 	if (bpf_core_field_exists(ctx->rx_sk))
 		rx_sk = BPF_CORE_READ(ctx, rx_sk);
-	return on_kfree_skb(ctx->skbaddr, (__u64)ctx->location, ctx->reason, rx_sk);
+	return on_kfree_skb(&hc, ctx->skbaddr, (__u64)ctx->location, ctx->reason, rx_sk);
 }
 
 /* A datagram or raw socket's receive queue is over SO_RCVBUF (sock_queue_rcv_skb). */
 SEC("raw_tp/sock_rcvqueue_full")
 int BPF_PROG(drops_rcvqueue_full, struct sock *sk, struct sk_buff *skb)
 {
+	struct hook_ctx hc = { .raw_args = ctx };
 	struct drop_event *e = scratch_event();
 
 	if (!e)
 		return 0;
 	e->kind = DROP_KIND_RCVQUEUE_FULL;
-	parse_skb(e, skb);
-	read_where(e, skb, sk);
-	account(e, sk);
+	on_packet(e, &hc, skb, sk);
 	return 0;
 }
 
@@ -383,6 +424,7 @@ SEC("raw_tp/sock_exceed_buf_limit")
 int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long allocated,
 	     int kind)
 {
+	struct hook_ctx hc = { .raw_args = ctx };
 	struct drop_event *e = scratch_event();
 	struct nl_tuple t;
 
@@ -400,7 +442,7 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 		}
 		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
 	}
-	read_where(e, NULL, sk);
-	account(e, sk);
+	e->id.netns = drop_netns(NULL, sk);
+	account(e, &hc, NULL, NULL, sk);
 	return 0;
 }

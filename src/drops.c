@@ -96,7 +96,7 @@ static int drops_plan(const void *cfg_, char *buf, size_t len)
 			 "and its BTF");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "%s skb:kfree_skb; %s%s%s%s; raw_tp irq:softirq_entry/exit for the context",
+	snprintf(buf, len, "%s skb:kfree_skb; %s%s%s%s",
 		 use_raw_tp(cfg) ? "raw_tp" : "tracepoint",
 		 rq || ex ? "raw_tp " : "no socket kinds",
 		 rq ? "sock:sock_rcvqueue_full" : "", rq && ex ? ", " : "",

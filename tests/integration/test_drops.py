@@ -91,12 +91,12 @@ def test_netfilter_drop():
     assert all((d["saddr"], d["sport"], d["dport"]) == (pair.A4, sport, 17103) for d in drops)
 
 
-def test_process_context_drop():
+def check_process_context(*nl_args):
     """An output rule drops in the sender's system call: the record has its pid."""
     pair = Pair()
     nft(pair.a, "add chain inet nlt out { type filter hook output priority 0; }",
         "add rule inet nlt out udp dport 17104 drop")
-    nl = Netlens("--netns", pair.a, command="drops")
+    nl = Netlens("--netns", pair.a, *nl_args, command="drops")
     pid, sport = send(pair, 6, 17104, 3, name="nlt-dropper")
     recs = nl.stop()
     drops = find(recs, type="drop", dport=17104)
@@ -105,6 +105,15 @@ def test_process_context_drop():
         assert (d["context"], d["pid"], d["comm"]) == ("process", pid, "nlt-dropper"), d
         assert (d["reason"], d["saddr"], d["sport"]) == ("NETFILTER_DROP", pair.A6, sport), d
         assert d["netns"] == pair.netns_a and d["ifname"] is None, d
+
+
+def test_process_context_drop():
+    check_process_context()
+
+
+def test_process_context_drop_classic_tracepoint():
+    """The classic tracepoint tells the context from its record's flags."""
+    check_process_context("--hook", "tracepoint")
 
 
 def test_udp_receive_buffer_full():
