@@ -179,20 +179,19 @@ static __always_inline void parse_l4(struct drop_event *e, const unsigned char *
 	}
 }
 
-static __always_inline void parse_ipv4(struct drop_event *e, const unsigned char *nh)
+static __always_inline void parse_ipv4(struct drop_event *e, const unsigned char *nh,
+				       const struct iphdr *ip)
 {
-	struct iphdr ip;
-
-	if (bpf_probe_read_kernel(&ip, sizeof(ip), nh) || ip.ihl < 5)
+	if (ip->ihl < 5)
 		return;
 	e->id.tuple.family = 4;
-	__builtin_memcpy(e->id.tuple.saddr, &ip.saddr, 4);
-	__builtin_memcpy(e->id.tuple.daddr, &ip.daddr, 4);
-	e->proto = ip.protocol;
+	__builtin_memcpy(e->id.tuple.saddr, &ip->saddr, 4);
+	__builtin_memcpy(e->id.tuple.daddr, &ip->daddr, 4);
+	e->proto = ip->protocol;
 	e->flags |= DROP_F_HEADERS;
 	/* Only the first fragment carries the transport header. */
-	if (!(bpf_ntohs(ip.frag_off) & 0x1fff))
-		parse_l4(e, nh + ip.ihl * 4);
+	if (!(bpf_ntohs(ip->frag_off) & 0x1fff))
+		parse_l4(e, nh + ip->ihl * 4);
 }
 
 static __always_inline bool ipv6_ext(__u8 nexthdr)
@@ -201,19 +200,17 @@ static __always_inline bool ipv6_ext(__u8 nexthdr)
 	return nexthdr == 0 || nexthdr == 43 || nexthdr == 60;
 }
 
-static __always_inline void parse_ipv6(struct drop_event *e, const unsigned char *nh)
+static __always_inline void parse_ipv6(struct drop_event *e, const unsigned char *nh,
+				       const struct ipv6hdr *ip6)
 {
 	const unsigned char *th = nh + sizeof(struct ipv6hdr);
-	struct ipv6hdr ip6;
 	__u8 next, ext[2];
 
-	if (bpf_probe_read_kernel(&ip6, sizeof(ip6), nh))
-		return;
 	e->id.tuple.family = 6;
-	__builtin_memcpy(e->id.tuple.saddr, &ip6.saddr, 16);
-	__builtin_memcpy(e->id.tuple.daddr, &ip6.daddr, 16);
+	__builtin_memcpy(e->id.tuple.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(e->id.tuple.daddr, &ip6->daddr, 16);
 	e->flags |= DROP_F_HEADERS;
-	next = ip6.nexthdr;
+	next = ip6->nexthdr;
 	for (int i = 0; i < IPV6_EXT_MAX && ipv6_ext(next); i++) {
 		if (bpf_probe_read_kernel(ext, sizeof(ext), th))
 			return;
@@ -236,17 +233,24 @@ static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh_off = BPF_CORE_READ(skb, network_header);
-	__u8 version;
+	union {
+		struct iphdr v4;
+		struct ipv6hdr v6;
+		__u8 version;   /* in the high nibble */
+	} ip;
 
 	e->l3proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	/*
+	 * One read for either header: an IPv4 packet shorter than an IPv6
+	 * header still has the skb's tail room and shared info after it.
+	 */
 	if (!head || nh_off == HDR_UNSET ||
-	    bpf_probe_read_kernel(&version, 1, head + nh_off))
+	    bpf_probe_read_kernel(&ip, sizeof(ip), head + nh_off))
 		return;
-	version >>= 4;
-	if (version == 4 && (e->l3proto == ETH_P_IP_ || !e->l3proto))
-		parse_ipv4(e, head + nh_off);
-	else if (version == 6 && (e->l3proto == ETH_P_IPV6_ || !e->l3proto))
-		parse_ipv6(e, head + nh_off);
+	if (ip.version >> 4 == 4 && (e->l3proto == ETH_P_IP_ || !e->l3proto))
+		parse_ipv4(e, head + nh_off, &ip.v4);
+	else if (ip.version >> 4 == 6 && (e->l3proto == ETH_P_IPV6_ || !e->l3proto))
+		parse_ipv6(e, head + nh_off, &ip.v6);
 }
 
 /* The network namespace: the device's, else the socket's. */
