@@ -28,7 +28,8 @@ struct drops {
 struct kernel_info {
 	bool btf;
 	bool reasons;          /* enum skb_drop_reason (Linux 5.17+) */
-	bool raw_tp_rx_sk;     /* raw kfree_skb has (skb, location, reason, rx_sk): 6.10+ */
+	bool raw_tp;           /* raw tracepoints can be loaded */
+	bool raw_tp_rx_sk;     /* and raw kfree_skb has (skb, location, reason, rx_sk): 6.10+ */
 };
 
 /* The number of arguments of a tracepoint's btf_trace_* typedef, or -1. */
@@ -61,8 +62,8 @@ static const struct kernel_info *kernel_info(void)
 		return &ki;
 	ki.btf = true;
 	ki.reasons = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM) > 0;
-	ki.raw_tp_rx_sk = tp_args(btf, "btf_trace_kfree_skb") == 4 &&
-			  libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+	ki.raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+	ki.raw_tp_rx_sk = ki.raw_tp && tp_args(btf, "btf_trace_kfree_skb") == 4;
 	btf__free(btf);
 	return &ki;
 }
@@ -74,7 +75,10 @@ static bool use_raw_tp(const struct drops_cfg *cfg)
 	return kernel_info()->raw_tp_rx_sk;
 }
 
-/* The socket kinds need their raw tracepoints: the classic ones carry no socket. */
+/*
+ * The socket kinds need their raw tracepoints, whatever --hook says about
+ * kfree_skb: the classic ones carry neither the socket nor the packet.
+ */
 static bool want_kind(const struct drops_cfg *cfg, enum drop_kind kind)
 {
 	const char *tp = kind == DROP_KIND_RCVQUEUE_FULL ? "sock_rcvqueue_full"
@@ -83,7 +87,7 @@ static bool want_kind(const struct drops_cfg *cfg, enum drop_kind kind)
 
 	for (unsigned int i = 0; cfg && i < cfg->nreasons; i++)
 		listed |= drop_kind_by_name(cfg->reasons[i]) == (int)kind;
-	return listed && use_raw_tp(cfg) && nl_tracepoint_exists("sock", tp);
+	return listed && kernel_info()->raw_tp && nl_tracepoint_exists("sock", tp);
 }
 
 static int drops_plan(const void *cfg_, char *buf, size_t len)

@@ -136,16 +136,15 @@ def test_udp_receive_buffer_full():
     assert not find(recs, type="drop") and recs[-1]["suppressed"] == 0, recs[-1]
 
 
-def test_ping_socket_queue_full():
-    """sock:sock_rcvqueue_full fires where sock_queue_rcv_skb() is used (ping, raw)."""
-    pair = Pair()
+def ping_flood(pair, count, *nl_args):
+    """count echo requests from a ping socket that never reads; the replies it holds."""
     sh("sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647", ns=pair.a)
-    nl = Netlens("--netns", pair.a, "--events-per-sec", "10", command="drops")
+    nl = Netlens("--netns", pair.a, "--events-per-sec", "10", *nl_args, command="drops")
     code = ("import socket, struct, time\n"
             "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\n"
             "s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)\n"
             f"s.connect(('{pair.B4}', 0))\n"
-            "for i in range(120):\n"
+            f"for i in range({count}):\n"
             "    s.send(struct.pack('!BBHHH', 8, 0, 0, 0, i) + b'x' * 8)\n"
             "time.sleep(0.5)\n"
             "s.setblocking(False)\n"
@@ -158,8 +157,14 @@ def test_ping_socket_queue_full():
             "    n += 1\n"
             "print(n)\n")
     held = int(sh("python3", "-c", code, ns=pair.a))
-    recs = nl.stop()
-    assert 0 < held < 120, held
+    assert 0 < held < count, held
+    return held, nl.stop()
+
+
+def test_ping_socket_queue_full():
+    """sock:sock_rcvqueue_full fires where sock_queue_rcv_skb() is used (ping, raw)."""
+    pair = Pair()
+    held, recs = ping_flood(pair, 120)
     full = one(rows(recs), kind="sock_rcvqueue_full")
     assert (full["count"], full["proto"], full["daddr"]) == (120 - held, "icmp", pair.A4), full
     assert full["reason"] is None and full["location"] is None, full
@@ -167,6 +172,14 @@ def test_ping_socket_queue_full():
     assert freed["count"] == 120 - held and freed["location"].startswith("ping_rcv+0x"), freed
     d = find(recs, type="drop", kind="sock_rcvqueue_full")[0]
     assert (d["icmp_type"], d["icmp_code"], d["saddr"]) == (0, 0, pair.B4), d
+
+
+def test_reason_selects_a_socket_kind():
+    """--reason with a socket kind alone: no kfree_skb reason passes."""
+    pair = Pair()
+    held, recs = ping_flood(pair, 50, "--reason", "sock_rcvqueue_full")
+    assert [(r["kind"], r["count"]) for r in summary(recs)["rows"]] == \
+        [("sock_rcvqueue_full", 50 - held)], summary(recs)
 
 
 def test_tcp_syn_to_closed_port():
@@ -213,10 +226,10 @@ def test_rate_limit_counts_the_rest():
 
 
 def test_classic_tracepoint_hook():
-    """The fallback hook counts the same; the socket kinds need the raw tracepoint."""
+    """The fallback hook (kernels before 6.10) counts the same."""
     pair = Pair()
     nl = Netlens("--netns", pair.b, "--hook", "tracepoint", command="drops")
-    assert "attached (tracepoint skb:kfree_skb; no socket kinds" in nl.attached, nl.attached
+    assert "attached (tracepoint skb:kfree_skb; raw_tp sock:" in nl.attached, nl.attached
     send(pair, 6, 17110, 7)
     recs = nl.stop()
     row = one(rows(recs), dport=17110)
