@@ -394,17 +394,17 @@ int drops_main(int argc, char **argv)
 		.max_rows = DROPS_DEFAULT_ROWS, .events_per_sec = DROPS_DEFAULT_EPS,
 	};
 	static const struct nl_cmd_opt opts[] = {
-		{ "reason", 'r', "NAME", "only this kernel drop reason (NO_SOCKET...) or socket kind "
-		  "(sock_rcvqueue_full...); repeatable", set_reason },
+		{ "reason", 'r', "NAME", "only this drop reason (NO_SOCKET) or socket kind; repeatable",
+		  set_reason },
 		{ "all", 'a', NULL, "also NOT_SPECIFIED drops (kfree_skb() callers that give no reason)",
 		  set_all },
 		{ "events-per-sec", NL_OPT_LONG_ONLY, "N",
-		  "JSON: at most N drop records a second, the rest counted (default 1000; 0: summaries only)",
+		  "JSON drop records a second at most, the rest counted (default 1000)",
 		  set_eps },
 		{ "max-rows", NL_OPT_LONG_ONLY + 1, "N",
 		  "distinct summary rows counted in the kernel (default 16384)", set_max_rows },
 		{ "hook", NL_OPT_LONG_ONLY + 2, "auto|raw_tp|tracepoint",
-		  "how to attach to skb:kfree_skb (default auto)", set_hook },
+		  "skb:kfree_skb hook (default auto)", set_hook },
 		{ 0 },
 	};
 	const struct nl_cmd_spec spec = {
