@@ -74,6 +74,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-bpftrace", action="store_true")
     a = ap.parse_args()
+    if not os.path.exists(FLOOD):
+        raise SystemExit(f"{FLOOD} is missing: build it with `make build/bench/udpflood`")
 
     arms = ["bare", "netlens"] + ([] if a.no_bpftrace else ["bpftrace"]) + ["bare2"]
     pair = nltest.Pair()

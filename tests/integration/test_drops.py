@@ -225,6 +225,18 @@ def test_rate_limit_counts_the_rest():
     assert stats["events"] + stats["suppressed"] == 300, stats
 
 
+def test_summary_map_full_is_counted():
+    """More destinations than --max-rows: the drops of the rows refused are counted."""
+    pair = Pair()
+    nl = Netlens("--netns", pair.b, "--max-rows", "16", command="drops")
+    for port in range(17200, 17220):
+        send(pair, 4, port, 1)
+    recs = nl.stop()
+    stats = recs[-1]
+    assert len(summary(recs)["rows"]) == 16 and summary(recs)["total"] == 16, summary(recs)
+    assert (stats["drops"], stats["map_full"], stats["events"]) == (20, 4, 20), stats
+
+
 def test_classic_tracepoint_hook():
     """The fallback hook (kernels before 6.10) counts the same."""
     pair = Pair()
