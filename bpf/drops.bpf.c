@@ -232,25 +232,39 @@ static __always_inline void parse_ipv6(struct drop_event *e, const unsigned char
 static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff *skb)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh_off = BPF_CORE_READ(skb, network_header);
+	struct {
+		__be16 protocol;
+		__u16 transport_header;
+		__u16 network_header;
+	} hdrs;
 	union {
 		struct iphdr v4;
 		struct ipv6hdr v6;
 		__u8 version;   /* in the high nibble */
 	} ip;
 
-	e->l3proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	/* Neighbours in struct sk_buff for years: one read where they still are. */
+	if (bpf_core_field_offset(struct sk_buff, network_header) ==
+	    bpf_core_field_offset(struct sk_buff, protocol) + 4) {
+		if (bpf_probe_read_kernel(&hdrs, sizeof(hdrs), (const void *)skb +
+					  bpf_core_field_offset(struct sk_buff, protocol)))
+			return;
+	} else {
+		hdrs.protocol = BPF_CORE_READ(skb, protocol);
+		hdrs.network_header = BPF_CORE_READ(skb, network_header);
+	}
+	e->l3proto = bpf_ntohs(hdrs.protocol);
 	/*
 	 * One read for either header: an IPv4 packet shorter than an IPv6
 	 * header still has the skb's tail room and shared info after it.
 	 */
-	if (!head || nh_off == HDR_UNSET ||
-	    bpf_probe_read_kernel(&ip, sizeof(ip), head + nh_off))
+	if (!head || hdrs.network_header == HDR_UNSET ||
+	    bpf_probe_read_kernel(&ip, sizeof(ip), head + hdrs.network_header))
 		return;
 	if (ip.version >> 4 == 4 && (e->l3proto == ETH_P_IP_ || !e->l3proto))
-		parse_ipv4(e, head + nh_off, &ip.v4);
+		parse_ipv4(e, head + hdrs.network_header, &ip.v4);
 	else if (ip.version >> 4 == 6 && (e->l3proto == ETH_P_IPV6_ || !e->l3proto))
-		parse_ipv6(e, head + nh_off, &ip.v6);
+		parse_ipv6(e, head + hdrs.network_header, &ip.v6);
 }
 
 /* The network namespace: the device's, else the socket's. */
@@ -272,8 +286,11 @@ static __always_inline void read_details(struct drop_event *e, const struct sk_b
 	} else if (skb) {
 		e->ifindex = BPF_CORE_READ(skb, skb_iif);
 	}
-	if (skb)
+	if (skb) {
 		e->len = BPF_CORE_READ(skb, len);
+		if (!sk)
+			sk = BPF_CORE_READ(skb, sk);
+	}
 	if (sk)
 		e->id.cgroup_id = cgroup_id(sock_cgroup(sk));
 }
@@ -354,6 +371,10 @@ static __always_inline void on_packet(struct drop_event *e, const struct hook_ct
 {
 	const struct net_device *dev = BPF_CORE_READ(skb, dev);
 
+	/* Without a receiving socket, the skb's own, when needed before a record. */
+	if (!sk && (!dev || nl_filter.cgroup_id))
+		sk = BPF_CORE_READ(skb, sk);
+
 	parse_skb(e, skb);
 	e->id.netns = drop_netns(dev, sk);
 	account(e, hc, skb, dev, sk);
@@ -363,7 +384,6 @@ static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
 					const struct sk_buff *skb, __u64 location,
 					__u32 reason, const struct sock *rx_sk)
 {
-	const struct sock *sk;
 	struct drop_event *e;
 
 	if (!reason_wanted(reason))
@@ -374,9 +394,8 @@ static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
 	e->kind = DROP_KIND_SKB;
 	e->reason = reason;
 	e->location = location;
-	/* rx_sk (Linux 6.10+): the receiving socket; else the skb's own. */
-	sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
-	on_packet(e, hc, skb, sk);
+	/* rx_sk (Linux 6.10+): the receiving socket, if the drop had one. */
+	on_packet(e, hc, skb, rx_sk);
 	return 0;
 }
 
