@@ -31,7 +31,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define HDR_UNSET       0xffff   /* skb->*_header offset not set */
 #define IPV6_EXT_MAX    4        /* extension headers skipped before giving up */
 
-
 const volatile struct drop_filter drop_filter = { .ignore_reason = ~0U };
 /* Individual records: one per cost_ns of credit, at most burst in a row, per CPU. */
 const volatile __u64 event_cost_ns = 0;     /* 0: summaries only */
@@ -56,10 +55,15 @@ struct {
 	__type(value, struct drop_bucket);
 } buckets SEC(".maps");
 
-/* A scratch record per CPU: too large for the BPF stack with the parser's. */
+/*
+ * A scratch record per CPU and per kind (too large for the BPF stack with
+ * the parser's): a program never nests in itself on one CPU (the kernel
+ * skips that), but a softirq's sock_rcvqueue_full may interrupt a
+ * process-context kfree_skb.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, DROP_KIND_MAX);
 	__type(key, __u32);
 	__type(value, struct drop_event);
 } scratch SEC(".maps");
@@ -302,13 +306,14 @@ static __always_inline void read_owner(struct drop_event *e, const struct hook_c
 		owner_from_current(&e->owner);
 }
 
-static __always_inline struct drop_event *scratch_event(void)
+static __always_inline struct drop_event *scratch_event(__u32 kind)
 {
-	__u32 zero = 0;
-	struct drop_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	struct drop_event *e = bpf_map_lookup_elem(&scratch, &kind);
 
-	if (e)
+	if (e) {
 		__builtin_memset(e, 0, sizeof(*e));
+		e->kind = kind;
+	}
 	return e;
 }
 
@@ -388,10 +393,9 @@ static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
 
 	if (!reason_wanted(reason))
 		return 0;
-	e = scratch_event();
+	e = scratch_event(DROP_KIND_SKB);
 	if (!e)
 		return 0;
-	e->kind = DROP_KIND_SKB;
 	e->reason = reason;
 	e->location = location;
 	/* rx_sk (Linux 6.10+): the receiving socket, if the drop had one. */
@@ -429,11 +433,10 @@ SEC("raw_tp/sock_rcvqueue_full")
 int BPF_PROG(drops_rcvqueue_full, struct sock *sk, struct sk_buff *skb)
 {
 	struct hook_ctx hc = { .raw_args = ctx };
-	struct drop_event *e = scratch_event();
+	struct drop_event *e = scratch_event(DROP_KIND_RCVQUEUE_FULL);
 
 	if (!e)
 		return 0;
-	e->kind = DROP_KIND_RCVQUEUE_FULL;
 	on_packet(e, &hc, skb, sk);
 	return 0;
 }
@@ -448,12 +451,11 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 	     int kind)
 {
 	struct hook_ctx hc = { .raw_args = ctx };
-	struct drop_event *e = scratch_event();
+	struct drop_event *e = scratch_event(DROP_KIND_EXCEED_BUF);
 	struct nl_tuple t;
 
 	if (!e)
 		return 0;
-	e->kind = DROP_KIND_EXCEED_BUF;
 	e->proto = BPF_CORE_READ(sk, sk_protocol);
 	if (!read_tuple(sk, &t)) {
 		e->id.tuple = t;

@@ -264,6 +264,27 @@ static void read_counts(struct drops *d)
 	}
 }
 
+/*
+ * Tracepoint hits the kernel did not run a program for: it skips a program
+ * that fires again on a CPU where it is already running (a drop in an
+ * interrupt that came during the program, or after it was preempted).
+ */
+static uint64_t recursion_misses(struct drops *d)
+{
+	struct bpf_program *p;
+	uint64_t misses = 0;
+
+	bpf_object__for_each_program(p, d->skel->obj) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (bpf_program__fd(p) >= 0 &&
+		    !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			misses += info.recursion_misses;
+	}
+	return misses;
+}
+
 static void drops_collect(struct nl_module *m, bool final)
 {
 	struct drops *d = m->priv;
@@ -271,8 +292,10 @@ static void drops_collect(struct nl_module *m, bool final)
 
 	read_counts(d);
 	drops_report_summary(&d->report, m->sink, nl_now_mono());
-	if (final && !nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
-		drops_report_stats(&d->report, m->sink, st);
+	if (!final || nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
+		return;
+	d->report.missed = recursion_misses(d);
+	drops_report_stats(&d->report, m->sink, st);
 }
 
 static void drops_destroy(struct nl_module *m)

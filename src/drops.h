@@ -70,6 +70,7 @@ struct drops_report {
 	struct drops_row *rows;
 	uint64_t last_ns;          /* CLOCK_MONOTONIC of the previous summary */
 	uint64_t bad_records;      /* short or unknown records from the kernel */
+	uint64_t missed;           /* tracepoint hits the kernel ran no program for */
 };
 
 void drops_report_init(struct drops_report *r, const struct drop_reasons *reasons,

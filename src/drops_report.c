@@ -308,15 +308,16 @@ void drops_report_stats(struct drops_report *r, struct nl_sink *s, const uint64_
 	if (s->kind != NL_OUT_JSON) {
 		/* Tables have no individual records: only the summary's own losses. */
 		fprintf(s->out, "%" PRIu64 " drops seen, %" PRIu64 " not in the summary "
-			"(map full %" PRIu64 ", busy %" PRIu64 ")\n", st[DROP_STAT_SEEN],
-			st[NL_STAT_MAP_FULL] + st[NL_STAT_MAP_BUSY], st[NL_STAT_MAP_FULL],
-			st[NL_STAT_MAP_BUSY]);
+			"(map full %" PRIu64 ", busy %" PRIu64 "), %" PRIu64 " missed (hook busy)\n",
+			st[DROP_STAT_SEEN], st[NL_STAT_MAP_FULL] + st[NL_STAT_MAP_BUSY],
+			st[NL_STAT_MAP_FULL], st[NL_STAT_MAP_BUSY], r->missed);
 		return;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "type", json_object_new_string("stats"));
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		json_object_object_add(o, counters[i].name, json_object_new_int64(st[counters[i].idx]));
+	json_object_object_add(o, "missed", json_object_new_int64(r->missed));
 	json_object_object_add(o, "bad_records", json_object_new_int64(r->bad_records));
 	json_object_object_add(o, "symbols", json_object_new_boolean(r->ksyms && r->ksyms->n));
 	nl_sink_json(s, o);
