@@ -26,7 +26,6 @@ struct drops {
 
 /* What the running kernel offers, read once from its BTF. */
 struct kernel_info {
-	bool btf;
 	bool reasons;          /* enum skb_drop_reason (Linux 5.17+) */
 	bool raw_tp;           /* raw tracepoints can be loaded */
 	bool raw_tp_rx_sk;     /* and raw kfree_skb has (skb, location, reason, rx_sk): 6.10+ */
@@ -60,7 +59,6 @@ static const struct kernel_info *kernel_info(void)
 	btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return &ki;
-	ki.btf = true;
 	ki.reasons = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM) > 0;
 	ki.raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
 	ki.raw_tp_rx_sk = ki.raw_tp && tp_args(btf, "btf_trace_kfree_skb") == 4;

@@ -84,7 +84,5 @@ int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t 
 void drops_report_summary(struct drops_report *r, struct nl_sink *s, uint64_t now_ns);
 /* At exit: the counters. */
 void drops_report_stats(struct drops_report *r, struct nl_sink *s, const uint64_t *stats);
-/* "udp_queue_rcv_one_skb+0x1a4", or the address in hex when symbols are hidden. */
-const char *drops_location(struct drops_report *r, uint64_t addr, char *buf, size_t len);
 
 #endif

@@ -27,7 +27,8 @@ void drops_report_free(struct drops_report *r)
 	}
 }
 
-const char *drops_location(struct drops_report *r, uint64_t addr, char *buf, size_t len)
+/* "udp_queue_rcv_one_skb+0x1a4", or the address in hex when symbols are hidden. */
+static const char *drops_location(struct drops_report *r, uint64_t addr, char *buf, size_t len)
 {
 	return nl_ksyms_fmt(r->ksyms, addr, buf, len);
 }

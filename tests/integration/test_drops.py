@@ -212,6 +212,32 @@ def test_reason_filter():
     assert recs[-1]["drops"] == 4, recs[-1]
 
 
+def test_shared_filters():
+    """-P and -6 match the packet's ports and family; -p only a process-context drop."""
+    pair = Pair()
+    nl = Netlens("--netns", pair.b, "-P", 17120, "-6", command="drops")
+    send(pair, 6, 17120, 3)   # kept
+    send(pair, 4, 17120, 4)   # IPv4
+    send(pair, 6, 17121, 5)   # another port
+    recs = nl.stop()
+    assert [(r["family"], r["dport"], r["count"]) for r in summary(recs)["rows"]] == \
+        [(6, 17120, 3)], summary(recs)
+
+    nft(pair.a, "add chain inet nlt out { type filter hook output priority 0; }",
+        "add rule inet nlt out udp dport 17122 drop")
+    pid = os.getpid()   # nobody: the sender is another process
+    nl = Netlens("--netns", pair.a, "-p", pid, command="drops")
+    send(pair, 4, 17122, 2)
+    recs = nl.stop()
+    assert recs[-1]["drops"] == 0 and not summary(recs)["rows"], recs
+    nl = Netlens("--netns", pair.a, "-c", "nlt-filtered", command="drops")
+    spid, _ = send(pair, 4, 17122, 2, name="nlt-filtered")
+    send(pair, 4, 17122, 3, name="nlt-other")
+    recs = nl.stop()
+    assert one(rows(recs), dport=17122)["count"] == 2, summary(recs)
+    assert {d["pid"] for d in find(recs, type="drop")} == {spid}, recs
+
+
 def test_rate_limit_counts_the_rest():
     """Individual records are rate-limited; the summary still counts every drop."""
     pair = Pair()
