@@ -103,8 +103,8 @@ static __always_inline __u64 kernel_sp(const struct hook_ctx *hc)
  * DROP_F_PROCESS when the drop happened in a system call of a user process
  * (current is the packet's sender or the socket's owner), DROP_F_SOFTIRQ
  * otherwise: softirq or hard irq, which run on the per-CPU IRQ stack
- * (x86-64, arm64), not on the task's own stack, or a kernel thread such as
- * ksoftirqd. preempt_count() would say it directly, but x86 keeps it in the
+ * (x86-64, arm64), not on the task's own stack, except after an interrupt
+ * from user mode (below); or a kernel thread such as ksoftirqd. preempt_count() would say it directly, but x86 keeps it in the
  * per-CPU __preempt_count, which BPF reaches only through kallsyms, and
  * kernels without CONFIG_KALLSYMS_ALL (this one) do not list it. The BPF
  * program's own stack is no guide: Linux 6.13+ may give it a per-CPU one.
@@ -112,13 +112,25 @@ static __always_inline __u64 kernel_sp(const struct hook_ctx *hc)
 static __always_inline __u8 drop_context(const struct hook_ctx *hc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *user = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 sp = kernel_sp(hc);
 	__u64 bottom = address_of(BPF_CORE_READ(task, stack));
 	/* The task's saved user registers sit at the top of its stack. */
-	__u64 top = address_of((const void *)bpf_task_pt_regs(task));
+	__u64 top = address_of(user);
 
 	if (sp < bottom || sp >= top || (BPF_CORE_READ(task, flags) & PF_KTHREAD_))
 		return DROP_F_SOFTIRQ;
+#ifdef __TARGET_ARCH_x86
+	/*
+	 * An interrupt that came from user mode stays on the task's stack, and
+	 * so do the softirqs run on its way out (irq_needs_irq_stack()); its
+	 * saved registers say "no system call": orig_ax -1. (A process's
+	 * task_work run on return from such an interrupt is taken as softirq
+	 * too: no pid rather than a wrong one.)
+	 */
+	if ((long)BPF_CORE_READ(user, orig_ax) == -1)
+		return DROP_F_SOFTIRQ;
+#endif
 	return DROP_F_PROCESS;
 }
 

@@ -116,6 +116,31 @@ def test_process_context_drop_classic_tracepoint():
     check_process_context("--hook", "tracepoint")
 
 
+def test_softirq_after_interrupt_from_user_mode():
+    """A timer softirq run on the way out of an interrupt that hit a user process
+    (on that process's stack) is softirq, not that process: packets queued for a
+    neighbour that never answers, dropped by the neighbour timer."""
+    pair = Pair()
+    for k, v in (("mcast_solicit", 1), ("ucast_solicit", 0), ("app_solicit", 0),
+                 ("retrans_time_ms", 100)):
+        sh("sysctl", "-qw", f"net.ipv4.neigh.nlta.{k}={v}", ns=pair.a)
+    # Keep both CPUs in user mode, so the timer interrupt finds a user task.
+    spin = "import ctypes; ctypes.CDLL(None).prctl(15, b'nlt-spinner', 0, 0, 0)\nwhile 1: pass"
+    spinners = [Proc(["python3", "-c", spin]) for _ in range(2)]
+    nl = Netlens("--netns", pair.a, command="drops")
+    sh("python3", "-c", "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+       "for _ in range(3): s.sendto(b'x', ('10.231.0.99', 17130))", ns=pair.a)
+    time.sleep(1.5)
+    recs = nl.stop()
+    for sp in spinners:
+        sp.kill()
+    failed = find(recs, type="drop", dport=17130, reason="NEIGH_FAILED")
+    assert failed, recs
+    for d in failed:
+        assert (d["context"], d["pid"], d["location"].split("+")[0]) == \
+            ("softirq", 0, "neigh_invalidate"), d
+
+
 def test_udp_receive_buffer_full():
     """A receiver that never reads: every datagram it cannot hold is dropped, exactly."""
     pair = Pair()
