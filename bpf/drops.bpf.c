@@ -46,7 +46,16 @@ struct {
 struct drop_bucket {
 	__u64 credit_ns;
 	__u64 last_ns;
+	__u32 skip;             /* drops to refuse before reading the clock again */
+	__u32 pad;
 };
+
+/*
+ * Once the bucket is empty, the clock is read again only every this many
+ * drops: in a storm most drops are refused, and the clock read is the
+ * larger part of refusing one (those drops are still counted).
+ */
+#define BUCKET_SKIP 16
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -67,6 +76,12 @@ struct {
 	__type(key, __u32);
 	__type(value, struct drop_event);
 } scratch SEC(".maps");
+
+/*
+ * A field of a kernel object: a direct load where the program has a typed
+ * (BTF) pointer to it (tp_btf), else bpf_probe_read_kernel().
+ */
+#define READ(direct, p, f) ((direct) ? (p)->f : BPF_CORE_READ(p, f))
 
 /* A pointer's value as a number, whatever the verifier thinks of its type. */
 static __always_inline __u64 address_of(const void *p)
@@ -147,26 +162,32 @@ static __always_inline bool reason_wanted(__u32 reason)
 	return false;
 }
 
-/* The token bucket: true if this CPU may emit one more record now. */
-static __always_inline bool event_allowed(__u64 now)
+/* The token bucket: the time if this CPU may emit one more record now, else 0. */
+static __always_inline __u64 event_allowed(void)
 {
 	__u32 zero = 0;
 	struct drop_bucket *b;
-	__u64 credit;
+	__u64 credit, now;
 
 	b = bpf_map_lookup_elem(&buckets, &zero);
 	if (!b)
-		return false;
+		return 0;
+	if (b->skip) {
+		b->skip--;
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
 	credit = b->credit_ns + (now - b->last_ns);
 	if (credit > event_burst_ns || !b->last_ns)
 		credit = event_burst_ns;
 	b->last_ns = now;
 	if (credit < event_cost_ns) {
 		b->credit_ns = credit;
-		return false;
+		b->skip = BUCKET_SKIP - 1;
+		return 0;
 	}
 	b->credit_ns = credit - event_cost_ns;
-	return true;
+	return now;
 }
 
 /* Ports or ICMP type/code from the transport header at th. */
@@ -245,9 +266,10 @@ static __always_inline void parse_ipv6(struct drop_event *e, const unsigned char
  * ip_output(). The transport header is found from the IP header itself,
  * not skb->transport_header, which some paths leave unset or stale.
  */
-static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff *skb)
+static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff *skb,
+				      const bool direct)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
+	unsigned char *head = READ(direct, skb, head);
 	struct {
 		__be16 protocol;
 		__u16 transport_header;
@@ -259,8 +281,11 @@ static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff
 		__u8 version;   /* in the high nibble */
 	} ip;
 
+	if (direct) {
+		hdrs.protocol = skb->protocol;
+		hdrs.network_header = skb->network_header;
 	/* Neighbours in struct sk_buff for years: one read where they still are. */
-	if (bpf_core_field_offset(struct sk_buff, network_header) ==
+	} else if (bpf_core_field_offset(struct sk_buff, network_header) ==
 	    bpf_core_field_offset(struct sk_buff, protocol) + 4) {
 		if (bpf_probe_read_kernel(&hdrs, sizeof(hdrs), (const void *)skb +
 					  bpf_core_field_offset(struct sk_buff, protocol)))
@@ -284,10 +309,11 @@ static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff
 }
 
 /* The network namespace: the device's, else the socket's. */
-static __always_inline __u32 drop_netns(const struct net_device *dev, const struct sock *sk)
+static __always_inline __u32 drop_netns(const struct net_device *dev, const struct sock *sk,
+				       const bool direct)
 {
 	if (dev)
-		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		return direct ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	return sk ? sock_netns(sk) : 0;
 }
 
@@ -367,8 +393,8 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 
 	if (!event_cost_ns)
 		return;
-	e->ts_ns = bpf_ktime_get_ns();
-	if (!event_allowed(e->ts_ns)) {
+	e->ts_ns = event_allowed();
+	if (!e->ts_ns) {
 		stat_inc(DROP_STAT_SUPPRESSED);
 		return;
 	}
@@ -384,22 +410,23 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 
 /* A drop of skb: its headers, where it was, then the accounting. */
 static __always_inline void on_packet(struct drop_event *e, const struct hook_ctx *hc,
-				      const struct sk_buff *skb, const struct sock *sk)
+				      const struct sk_buff *skb, const struct sock *sk,
+				      const bool direct)
 {
-	const struct net_device *dev = BPF_CORE_READ(skb, dev);
+	const struct net_device *dev = READ(direct, skb, dev);
 
 	/* Without a receiving socket, the skb's own, when needed before a record. */
 	if (!sk && (!dev || nl_filter.cgroup_id))
 		sk = BPF_CORE_READ(skb, sk);
 
-	parse_skb(e, skb);
-	e->id.netns = drop_netns(dev, sk);
+	parse_skb(e, skb, direct);
+	e->id.netns = drop_netns(dev, sk, direct);
 	account(e, hc, skb, dev, sk);
 }
 
 static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
 					const struct sk_buff *skb, __u64 location,
-					__u32 reason, const struct sock *rx_sk)
+					__u32 reason, const struct sock *rx_sk, const bool direct)
 {
 	struct drop_event *e;
 
@@ -411,7 +438,7 @@ static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
 	e->reason = reason;
 	e->location = location;
 	/* rx_sk (Linux 6.10+): the receiving socket, if the drop had one. */
-	on_packet(e, hc, skb, rx_sk);
+	on_packet(e, hc, skb, rx_sk, direct);
 	return 0;
 }
 
@@ -426,7 +453,16 @@ int BPF_PROG(drops_kfree_skb_raw, struct sk_buff *skb, void *location, int reaso
 {
 	struct hook_ctx hc = { .raw_args = ctx };
 
-	return on_kfree_skb(&hc, skb, (__u64)location, reason, rx_sk);
+	return on_kfree_skb(&hc, skb, (__u64)location, reason, rx_sk, false);
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(drops_kfree_skb_btf, struct sk_buff *skb, void *location, int reason,
+	     struct sock *rx_sk)
+{
+	struct hook_ctx hc = { .raw_args = ctx };
+
+	return on_kfree_skb(&hc, skb, (__u64)location, reason, rx_sk, true);
 }
 
 SEC("tp/skb/kfree_skb")
@@ -437,7 +473,7 @@ int drops_kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 
 	if (bpf_core_field_exists(ctx->rx_sk))
 		rx_sk = BPF_CORE_READ(ctx, rx_sk);
-	return on_kfree_skb(&hc, ctx->skbaddr, (__u64)ctx->location, ctx->reason, rx_sk);
+	return on_kfree_skb(&hc, ctx->skbaddr, (__u64)ctx->location, ctx->reason, rx_sk, false);
 }
 
 /* A datagram or raw socket's receive queue is over SO_RCVBUF (sock_queue_rcv_skb). */
@@ -449,7 +485,7 @@ int BPF_PROG(drops_rcvqueue_full, struct sock *sk, struct sk_buff *skb)
 
 	if (!e)
 		return 0;
-	on_packet(e, &hc, skb, sk);
+	on_packet(e, &hc, skb, sk, false);
 	return 0;
 }
 
@@ -479,7 +515,7 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 		}
 		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
 	}
-	e->id.netns = drop_netns(NULL, sk);
+	e->id.netns = drop_netns(NULL, sk, false);
 	account(e, &hc, NULL, NULL, sk);
 	return 0;
 }

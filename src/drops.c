@@ -66,11 +66,24 @@ static const struct kernel_info *kernel_info(void)
 	return &ki;
 }
 
-static bool use_raw_tp(const struct drops_cfg *cfg)
+static const char *const hook_names[] = {
+	[DROPS_HOOK_TP_BTF] = "tp_btf", [DROPS_HOOK_RAW_TP] = "raw_tp",
+	[DROPS_HOOK_TRACEPOINT] = "tracepoint",
+};
+
+/*
+ * The skb:kfree_skb hook: the one loaded, else the one asked for, else the
+ * cheapest this kernel may take. tp_btf and the raw tracepoint need the
+ * Linux 6.10+ arguments; tp_btf reads the skb with plain loads instead of
+ * bpf_probe_read_kernel(), but a kernel may refuse it: then raw_tp.
+ */
+static enum drops_hook kfree_skb_hook(const struct drops_cfg *cfg)
 {
+	if (cfg && cfg->loaded != DROPS_HOOK_AUTO)
+		return cfg->loaded;
 	if (cfg && cfg->hook != DROPS_HOOK_AUTO)
-		return cfg->hook == DROPS_HOOK_RAW_TP;
-	return kernel_info()->raw_tp_rx_sk;
+		return cfg->hook;
+	return kernel_info()->raw_tp_rx_sk ? DROPS_HOOK_TP_BTF : DROPS_HOOK_TRACEPOINT;
 }
 
 /*
@@ -92,14 +105,17 @@ static int drops_plan(const void *cfg_, char *buf, size_t len)
 {
 	const struct drops_cfg *cfg = cfg_;
 	bool rq = want_kind(cfg, DROP_KIND_RCVQUEUE_FULL), ex = want_kind(cfg, DROP_KIND_EXCEED_BUF);
+	enum drops_hook hook;
 
 	if (!nl_tracepoint_exists("skb", "kfree_skb") || !kernel_info()->reasons) {
 		snprintf(buf, len, "unavailable: skb:kfree_skb with drop reasons needs Linux 5.17+ "
 			 "and its BTF");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "%s skb:kfree_skb; %s%s%s%s",
-		 use_raw_tp(cfg) ? "raw_tp" : "tracepoint",
+	hook = kfree_skb_hook(cfg);
+	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s", hook_names[hook],
+		 hook == DROPS_HOOK_TP_BTF && (!cfg || cfg->loaded == DROPS_HOOK_AUTO) &&
+		 (!cfg || cfg->hook == DROPS_HOOK_AUTO) ? " (raw_tp if refused)" : "",
 		 rq || ex ? "raw_tp " : "no socket kinds",
 		 rq ? "sock:sock_rcvqueue_full" : "", rq && ex ? ", " : "",
 		 ex ? "sock:sock_exceed_buf_limit" : "");
@@ -150,21 +166,49 @@ static void set_rate(struct drops_bpf *skel, const struct drops_cfg *cfg, int nc
 	skel->rodata->event_burst_ns = cost * burst;
 }
 
-static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg)
+static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg,
+			 enum drops_hook hook)
 {
-	bool raw = use_raw_tp(cfg);
-
-	bpf_program__set_autoload(skel->progs.drops_kfree_skb_raw, raw);
-	bpf_program__set_autoload(skel->progs.drops_kfree_skb_tp, !raw);
+	/* One program per tracepoint. */
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_btf, hook == DROPS_HOOK_TP_BTF);
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_raw, hook == DROPS_HOOK_RAW_TP);
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_tp, hook == DROPS_HOOK_TRACEPOINT);
 	bpf_program__set_autoload(skel->progs.drops_rcvqueue_full,
 				  want_kind(cfg, DROP_KIND_RCVQUEUE_FULL));
 	bpf_program__set_autoload(skel->progs.drops_exceed_buf_limit,
 				  want_kind(cfg, DROP_KIND_EXCEED_BUF));
 }
 
-static int drops_open(struct nl_module *m, const struct nl_opts *o)
+/* Opens, configures and loads the object with this kfree_skb hook. */
+static int load(struct nl_module *m, const struct nl_opts *o, enum drops_hook hook)
 {
 	const struct drops_cfg *cfg = m->cfg;
+	struct drops *d = m->priv;
+	int err;
+
+	d->skel = drops_bpf__open();
+	if (!d->skel) {
+		err = -errno;
+		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
+	set_filter(d->skel, cfg, &d->reasons);
+	set_rate(d->skel, cfg, d->ncpu, o->output);
+	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
+	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
+	choose_hooks(d->skel, cfg, hook);
+	err = drops_bpf__load(d->skel);
+	if (err)
+		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs (%s): %s",
+			 hook_names[hook], strerror(-err));
+	return err;
+}
+
+static int drops_open(struct nl_module *m, const struct nl_opts *o)
+{
+	struct drops_cfg *cfg = m->cfg;
+	enum drops_hook hook;
 	struct drops *d;
 	int err;
 
@@ -191,25 +235,16 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 	}
 	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
 
-	d->skel = drops_bpf__open();
-	if (!d->skel) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
-		return err;
+	hook = kfree_skb_hook(cfg);
+	err = load(m, o, hook);
+	if (err && hook == DROPS_HOOK_TP_BTF && cfg->hook == DROPS_HOOK_AUTO) {
+		drops_bpf__destroy(d->skel);
+		hook = DROPS_HOOK_RAW_TP;
+		err = load(m, o, hook);
 	}
-	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
-	set_filter(d->skel, cfg, &d->reasons);
-	set_rate(d->skel, cfg, d->ncpu, o->output);
-	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
-	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
-	choose_hooks(d->skel, cfg);
-
-	err = drops_bpf__load(d->skel);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs: %s",
-			 strerror(-err));
+	if (err)
 		return err;
-	}
+	cfg->loaded = hook;
 	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), on_event, m, NULL);
 	if (!d->rb) {
 		err = -errno;
@@ -369,17 +404,18 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct drops_cfg *cfg = ctx;
 
-	if (!strcmp(arg, "auto"))
+	if (!strcmp(arg, "auto")) {
 		cfg->hook = DROPS_HOOK_AUTO;
-	else if (!strcmp(arg, "raw_tp"))
-		cfg->hook = DROPS_HOOK_RAW_TP;
-	else if (!strcmp(arg, "tracepoint"))
-		cfg->hook = DROPS_HOOK_TRACEPOINT;
-	else {
-		snprintf(err, len, "'%s' is not auto, raw_tp or tracepoint", arg);
-		return -1;
+		return 0;
 	}
-	return 0;
+	for (int h = DROPS_HOOK_TP_BTF; h <= DROPS_HOOK_TRACEPOINT; h++) {
+		if (!strcmp(arg, hook_names[h])) {
+			cfg->hook = h;
+			return 0;
+		}
+	}
+	snprintf(err, len, "'%s' is not auto, tp_btf, raw_tp or tracepoint", arg);
+	return -1;
 }
 
 /* Every --reason must name a reason of this kernel or a socket kind. */
@@ -424,7 +460,7 @@ int drops_main(int argc, char **argv)
 		  set_eps },
 		{ "max-rows", NL_OPT_LONG_ONLY + 1, "N",
 		  "distinct summary rows counted in the kernel (default 16384)", set_max_rows },
-		{ "hook", NL_OPT_LONG_ONLY + 2, "auto|raw_tp|tracepoint",
+		{ "hook", NL_OPT_LONG_ONLY + 2, "auto|tp_btf|raw_tp|tracepoint",
 		  "skb:kfree_skb hook (default auto)", set_hook },
 		{ 0 },
 	};

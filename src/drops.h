@@ -14,7 +14,7 @@
 #define DROPS_DEFAULT_EPS    1000   /* individual records per second */
 #define DROPS_TABLE_ROWS     20     /* rows of the summary table */
 
-enum drops_hook { DROPS_HOOK_AUTO, DROPS_HOOK_RAW_TP, DROPS_HOOK_TRACEPOINT };
+enum drops_hook { DROPS_HOOK_AUTO, DROPS_HOOK_TP_BTF, DROPS_HOOK_RAW_TP, DROPS_HOOK_TRACEPOINT };
 
 /* drops' own options. */
 struct drops_cfg {
@@ -23,7 +23,8 @@ struct drops_cfg {
 	bool all;                 /* --all: NOT_SPECIFIED too */
 	uint32_t max_rows;        /* --max-rows */
 	uint32_t events_per_sec;  /* --events-per-sec; 0: summaries only */
-	enum drops_hook hook;
+	enum drops_hook hook;     /* for skb:kfree_skb, as asked */
+	enum drops_hook loaded;   /* the one open() loaded (AUTO before) */
 };
 
 int drops_main(int argc, char **argv);

@@ -38,9 +38,10 @@ def rows(recs, **match):
     return find(summary(recs)["rows"], **match)
 
 
-def check_closed_port(family, port, location):
+def check_closed_port(family, port, location, hook="tp_btf"):
     pair = Pair()
-    nl = Netlens("--netns", pair.b, command="drops")
+    nl = Netlens("--netns", pair.b, "--hook", hook, command="drops")
+    assert f"attached ({hook} skb:kfree_skb;" in nl.attached, nl.attached
     _, sport = send(pair, family, port, 25)
     recs = nl.stop()
     a, b = pair.addr("a", family), pair.addr("b", family)
@@ -70,6 +71,11 @@ def test_udp_closed_port_ipv4():
 
 def test_udp_closed_port_ipv6():
     check_closed_port(6, 17102, "__udp6_lib_rcv")
+
+
+def test_udp_closed_port_raw_tracepoint():
+    """The raw tracepoint (taken when a kernel refuses tp_btf) gives the same."""
+    check_closed_port(4, 17112, "__udp4_lib_rcv", hook="raw_tp")
 
 
 def nft(ns, *rules):
@@ -109,6 +115,10 @@ def check_process_context(*nl_args):
 
 def test_process_context_drop():
     check_process_context()
+
+
+def test_process_context_drop_raw_tracepoint():
+    check_process_context("--hook", "raw_tp")
 
 
 def test_process_context_drop_classic_tracepoint():
