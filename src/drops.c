@@ -22,6 +22,7 @@ struct drops {
 	struct drops_report report;
 	uint64_t *percpu;     /* one lookup's values, one per possible CPU */
 	int ncpu;
+	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
 };
 
 /* What the running kernel offers, read once from its BTF. */
@@ -84,6 +85,12 @@ static enum drops_hook kfree_skb_hook(const struct drops_cfg *cfg)
 	if (cfg && cfg->hook != DROPS_HOOK_AUTO)
 		return cfg->hook;
 	return kernel_info()->raw_tp_rx_sk ? DROPS_HOOK_TP_BTF : DROPS_HOOK_TRACEPOINT;
+}
+
+/* After a failure with hook: was it the automatic tp_btf, so raw_tp may follow? */
+static bool tp_btf_refused(const struct drops_cfg *cfg, enum drops_hook hook)
+{
+	return hook == DROPS_HOOK_TP_BTF && cfg->hook == DROPS_HOOK_AUTO;
 }
 
 /*
@@ -179,11 +186,20 @@ static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg,
 				  want_kind(cfg, DROP_KIND_EXCEED_BUF));
 }
 
-/* Opens, configures and loads the object with this kfree_skb hook. */
-static int load(struct nl_module *m, const struct nl_opts *o, enum drops_hook hook)
+static void unload(struct drops *d)
 {
-	const struct drops_cfg *cfg = m->cfg;
+	ring_buffer__free(d->rb);
+	drops_bpf__destroy(d->skel);
+	d->rb = NULL;
+	d->skel = NULL;
+}
+
+/* Opens, configures and loads the object with this kfree_skb hook; maps the ring. */
+static int load(struct nl_module *m, enum drops_hook hook)
+{
+	struct drops_cfg *cfg = m->cfg;
 	struct drops *d = m->priv;
+	const struct nl_opts *o = d->opts;
 	int err;
 
 	d->skel = drops_bpf__open();
@@ -199,9 +215,17 @@ static int load(struct nl_module *m, const struct nl_opts *o, enum drops_hook ho
 	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
 	choose_hooks(d->skel, cfg, hook);
 	err = drops_bpf__load(d->skel);
-	if (err)
+	if (err) {
 		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs (%s): %s",
 			 hook_names[hook], strerror(-err));
+		return err;
+	}
+	cfg->loaded = hook;
+	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), on_event, m, NULL);
+	if (!d->rb) {
+		err = -errno;
+		snprintf(m->err, sizeof(m->err), "cannot map the ring buffer: %s", strerror(-err));
+	}
 	return err;
 }
 
@@ -235,32 +259,33 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 	}
 	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
 
+	d->opts = o;
 	hook = kfree_skb_hook(cfg);
-	err = load(m, o, hook);
-	if (err && hook == DROPS_HOOK_TP_BTF && cfg->hook == DROPS_HOOK_AUTO) {
-		drops_bpf__destroy(d->skel);
-		hook = DROPS_HOOK_RAW_TP;
-		err = load(m, o, hook);
+	err = load(m, hook);
+	if (err && tp_btf_refused(cfg, hook)) {
+		unload(d);
+		err = load(m, DROPS_HOOK_RAW_TP);
 	}
-	if (err)
-		return err;
-	cfg->loaded = hook;
-	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), on_event, m, NULL);
-	if (!d->rb) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot map the ring buffer: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	return err;
 }
 
 static int drops_attach(struct nl_module *m)
 {
+	struct drops_cfg *cfg = m->cfg;
 	struct drops *d = m->priv;
 	int err = drops_bpf__attach(d->skel);
 
+	/* Loaded but not attachable: the same fallback as a refused load. */
+	if (err && tp_btf_refused(cfg, cfg->loaded)) {
+		unload(d);
+		err = load(m, DROPS_HOOK_RAW_TP);
+		if (err)
+			return err;
+		err = drops_bpf__attach(d->skel);
+	}
 	if (err)
-		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints: %s", strerror(-err));
+		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints (%s): %s",
+			 hook_names[cfg->loaded], strerror(-err));
 	return err;
 }
 
@@ -337,8 +362,7 @@ static void drops_destroy(struct nl_module *m)
 
 	if (!d)
 		return;
-	ring_buffer__free(d->rb);
-	drops_bpf__destroy(d->skel);
+	unload(d);
 	drops_report_free(&d->report);
 	nl_ksyms_free(&d->ksyms);
 	drop_reasons_free(&d->reasons);
