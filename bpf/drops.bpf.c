@@ -456,6 +456,12 @@ int BPF_PROG(drops_kfree_skb_raw, struct sk_buff *skb, void *location, int reaso
 	return on_kfree_skb(&hc, skb, (__u64)location, reason, rx_sk, false);
 }
 
+/*
+ * The same tracepoint with BTF-typed arguments: the skb, its device and
+ * namespace are plain loads (the kernel's exception table covers them)
+ * instead of bpf_probe_read_kernel() calls. Preferred when the kernel takes
+ * it; user space falls back to the raw tracepoint when it does not.
+ */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(drops_kfree_skb_btf, struct sk_buff *skb, void *location, int reason,
 	     struct sock *rx_sk)
