@@ -63,11 +63,10 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_OBJS) | $(BUILD)/tests
 $(BUILD)/tests/flows_testrun: tests/integration/flows_testrun.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
-$(BUILD)/bench/connstorm: bench/connstorm.c
-	@mkdir -p $(dir $@)
-	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
+# Load generators: plain C, no netlens code.
+BENCH_GENS := $(BUILD)/bench/connstorm $(BUILD)/bench/latency_rr $(BUILD)/bench/udpflood
 
-$(BUILD)/bench/latency_rr: bench/latency_rr.c
+$(BENCH_GENS): $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
@@ -93,8 +92,7 @@ integration: all $(TEST_TOOLS)
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/connstorm $(BUILD)/bench/format_bench \
-		$(BUILD)/bench/latency_rr $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory all $(BENCH_GENS) $(BUILD)/bench/format_bench $(TEST_TOOLS)
 	@bench/run.sh
 
 clean:

@@ -9,3 +9,5 @@ echo
 python3 bench/latency_bench.py
 echo
 python3 bench/flows_bench.py "$@"
+echo
+python3 bench/drops_flood.py

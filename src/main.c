@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "conns.h"
+#include "drops.h"
 #include "flows.h"
 #include "latency.h"
 #include "module.h"
@@ -19,6 +20,7 @@ static const struct command {
 	{ "conns", conns_main, "TCP connection lifecycle: connect, accept, failed, close" },
 	{ "latency", latency_main, "TCP handshake, RTT, request and service time distributions" },
 	{ "retrans", retrans_main, "TCP retransmissions with their owner; per destination ratio" },
+	{ "drops", drops_main, "packets the kernel dropped, with the kernel's reason and location" },
 	{ "flows", flows_main, "unsampled per-flow packet and byte counts at XDP or TC" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };

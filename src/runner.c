@@ -12,6 +12,7 @@ const struct nl_module_ops *const nl_modules[] = {
 	&nl_conns_ops,
 	&nl_latency_ops,
 	&nl_retrans_ops,
+	&nl_drops_ops,
 	&nl_flows_ops,
 	NULL,
 };

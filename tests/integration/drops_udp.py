@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""UDP peers for the drops tests.
+
+  drops_udp.py send ADDR PORT --count N [--size S]
+        sends N datagrams from one socket; prints "SENT N SPORT"
+  drops_udp.py recv ADDR PORT --rcvbuf B [--raw]
+        binds a UDP socket (--raw: a raw IPPROTO_UDP socket, which gets a
+        copy of every UDP datagram) with SO_RCVBUF B and never reads; prints
+        "READY"; on a line on stdin reads what the socket holds without
+        blocking and prints "HELD N"
+
+Each sets its comm with --name and prints one flushed status line per step.
+"""
+import argparse
+import ctypes
+import socket
+import sys
+
+PR_SET_NAME = 15
+
+
+def say(*words):
+    print(*words, flush=True)
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def send(a):
+    s = socket.socket(family_of(a.addr), socket.SOCK_DGRAM)
+    s.connect((a.addr, a.port))
+    for _ in range(a.count):
+        try:
+            s.send(b"d" * a.size)
+        except ConnectionRefusedError:
+            # The ICMP error of an earlier datagram: this one was not sent yet.
+            s.send(b"d" * a.size)
+        except PermissionError:
+            pass   # dropped by an output rule, inside send(2)
+    say("SENT", a.count, s.getsockname()[1])
+
+
+def recv(a):
+    if a.raw:
+        s = socket.socket(family_of(a.addr), socket.SOCK_RAW, socket.IPPROTO_UDP)
+    else:
+        s = socket.socket(family_of(a.addr), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+    s.bind((a.addr, 0 if a.raw else a.port))
+    say("READY")
+    sys.stdin.readline()
+    s.setblocking(False)
+    held = 0
+    while True:
+        try:
+            s.recv(65536)
+        except BlockingIOError:
+            break
+        held += 1
+    say("HELD", held)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("role", choices=["send", "recv"])
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("--name", default="")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--size", type=int, default=16)
+    p.add_argument("--rcvbuf", type=int, default=0)
+    p.add_argument("--raw", action="store_true")
+    a = p.parse_args()
+    if a.name:
+        ctypes.CDLL(None).prctl(PR_SET_NAME, a.name.encode()[:15], 0, 0, 0)
+    {"send": send, "recv": recv}[a.role](a)
+
+
+if __name__ == "__main__":
+    main()
