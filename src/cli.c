@@ -304,4 +304,20 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 		nl_die(NL_EXIT_USAGE, "%s: unexpected argument '%s' (see --help)", spec->name, argv[optind]);
 	/* -4 alone, -6 alone, or both (which is no filter at all). */
 	o->filter.family = o->filter.family == 1 ? 4 : o->filter.family == 2 ? 6 : 0;
+	if (spec->check)
+		spec->check(spec->ctx, o);
+}
+
+int nl_opt_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char *err,
+	       size_t errlen)
+{
+	uint64_t v;
+
+	if (nl_parse_u64(arg, min, max, &v)) {
+		snprintf(err, errlen, "'%s' is not a number from %llu to %llu", arg,
+			 (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }

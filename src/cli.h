@@ -49,6 +49,8 @@ struct nl_cmd_spec {
 	unsigned int sets;         /* enum nl_opt_set */
 	const struct nl_cmd_opt *opts;   /* terminated by a zeroed entry; may be NULL */
 	void *ctx;                 /* passed to set() */
+	/* Optional: checks options that depend on each other; nl_die()s on error. */
+	void (*check)(void *ctx, struct nl_opts *o);
 };
 
 /*
@@ -60,6 +62,10 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 /* Strict number parsing: the whole string, within [min, max]. 0 or -1. */
 int nl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int nl_parse_seconds(const char *s, double *out);
+
+/* A command option's number in [min, max]; 0, or -1 with err "'x' is not a number from..". */
+int nl_opt_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char *err,
+	       size_t errlen);
 
 /* Where cgroup v2 is mounted (first mount), or NULL. */
 const char *nl_cgroup2_mount(char *buf, size_t len);

@@ -103,29 +103,17 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	conns_report_init(&c->report);
 
 	c->skel = conns_bpf__open();
-	if (!c->skel) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
-		return err;
-	}
+	if (!c->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	memcpy((void *)&c->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	nl_ringbuf_setup(c->skel->maps.events, &c->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(c->skel->maps.conns, cfg->max_conns);
 	choose_hooks(c->skel, cfg);
 
 	err = conns_bpf__load(c->skel);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs: %s",
-			 strerror(-err));
-		return err;
-	}
-	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, m, NULL);
-	if (!c->rb) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot map the ring buffer: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs");
+	return nl_module_ringbuf(m, c->skel->maps.events, on_event, &c->rb);
 }
 
 static int conns_attach(struct nl_module *m)
@@ -133,22 +121,14 @@ static int conns_attach(struct nl_module *m)
 	struct conns *c = m->priv;
 	int err = conns_bpf__attach(c->skel);
 
-	if (err)
-		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints: %s", strerror(-err));
-	return err;
+	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints") : 0;
 }
 
 static int conns_poll(struct nl_module *m, int timeout_ms)
 {
 	struct conns *c = m->priv;
-	int n = ring_buffer__poll(c->rb, timeout_ms);
-	int more;
 
-	if (n < 0)
-		return n;
-	/* Records below the wake-up threshold do not wake epoll: take them too. */
-	more = ring_buffer__consume(c->rb);
-	return more < 0 ? more : n + more;
+	return nl_ringbuf_read(c->rb, timeout_ms);
 }
 
 static void conns_collect(struct nl_module *m, bool final)
@@ -186,15 +166,7 @@ const struct nl_module_ops nl_conns_ops = {
 
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
 {
-	struct conns_cfg *cfg = ctx;
-	uint64_t v;
-
-	if (nl_parse_u64(arg, 64, 1 << 24, &v)) {
-		snprintf(err, len, "'%s' is not a number from 64 to 16777216", arg);
-		return -1;
-	}
-	cfg->max_conns = v;
-	return 0;
+	return nl_opt_u32(arg, 64, 1 << 24, &((struct conns_cfg *)ctx)->max_conns, err, len);
 }
 
 static int set_hook(void *ctx, const char *arg, char *err, size_t len)
@@ -232,14 +204,5 @@ int conns_main(int argc, char **argv)
 		.opts = opts,
 		.ctx = &cfg,
 	};
-	struct nl_sink sink;
-	struct nl_opts o;
-	struct nl_module m = { .ops = &nl_conns_ops, .sink = &sink, .cfg = &cfg };
-	int ret;
-
-	nl_cli_parse(&spec, argc, argv, &o);
-	nl_sink_init(&sink, o.output, stdout);
-	ret = nl_run(&m, &o);
-	nl_sink_free(&sink);
-	return ret;
+	return nl_command(&spec, &nl_conns_ops, argc, argv);
 }

@@ -203,11 +203,8 @@ static int load(struct nl_module *m, enum drops_hook hook)
 	int err;
 
 	d->skel = drops_bpf__open();
-	if (!d->skel) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
-		return err;
-	}
+	if (!d->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	set_filter(d->skel, cfg, &d->reasons);
 	set_rate(d->skel, cfg, d->ncpu, o->output);
@@ -215,18 +212,10 @@ static int load(struct nl_module *m, enum drops_hook hook)
 	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
 	choose_hooks(d->skel, cfg, hook);
 	err = drops_bpf__load(d->skel);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs (%s): %s",
-			 hook_names[hook], strerror(-err));
-		return err;
-	}
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)", hook_names[hook]);
 	cfg->loaded = hook;
-	d->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), on_event, m, NULL);
-	if (!d->rb) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot map the ring buffer: %s", strerror(-err));
-	}
-	return err;
+	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
 }
 
 static int drops_open(struct nl_module *m, const struct nl_opts *o)
@@ -243,11 +232,8 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 	if (drops_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	err = drop_reasons_load(&d->reasons);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "cannot read drop reasons from the kernel's BTF: %s",
-			 strerror(-err));
-		return err;
-	}
+	if (err)
+		return nl_module_fail(m, err, "cannot read drop reasons from the kernel's BTF");
 	if (nl_ksyms_load(&d->ksyms) || d->ksyms.hidden)
 		fprintf(stderr, "netlens drops: /proc/kallsyms shows no addresses (kptr_restrict?): "
 			"locations are printed as addresses\n");
@@ -283,23 +269,15 @@ static int drops_attach(struct nl_module *m)
 			return err;
 		err = drops_bpf__attach(d->skel);
 	}
-	if (err)
-		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints (%s): %s",
-			 hook_names[cfg->loaded], strerror(-err));
-	return err;
+	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints (%s)",
+				    hook_names[cfg->loaded]) : 0;
 }
 
 static int drops_poll(struct nl_module *m, int timeout_ms)
 {
 	struct drops *d = m->priv;
-	int n = ring_buffer__poll(d->rb, timeout_ms);
-	int more;
 
-	if (n < 0)
-		return n;
-	/* Records below the wake-up threshold do not wake epoll: take them too. */
-	more = ring_buffer__consume(d->rb);
-	return more < 0 ? more : n + more;
+	return nl_ringbuf_read(d->rb, timeout_ms);
 }
 
 /* Every row's total, summed over the CPUs, into the report. */
@@ -400,28 +378,14 @@ static int set_all(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
-static int set_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out,
-		   char *err, size_t len)
-{
-	uint64_t v;
-
-	if (nl_parse_u64(arg, min, max, &v)) {
-		snprintf(err, len, "'%s' is not a number from %llu to %llu", arg,
-			 (unsigned long long)min, (unsigned long long)max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int set_max_rows(void *ctx, const char *arg, char *err, size_t len)
 {
-	return set_u32(arg, 16, 1 << 22, &((struct drops_cfg *)ctx)->max_rows, err, len);
+	return nl_opt_u32(arg, 16, 1 << 22, &((struct drops_cfg *)ctx)->max_rows, err, len);
 }
 
 static int set_eps(void *ctx, const char *arg, char *err, size_t len)
 {
-	return set_u32(arg, 0, 1000000, &((struct drops_cfg *)ctx)->events_per_sec, err, len);
+	return nl_opt_u32(arg, 0, 1000000, &((struct drops_cfg *)ctx)->events_per_sec, err, len);
 }
 
 static int set_hook(void *ctx, const char *arg, char *err, size_t len)
@@ -443,12 +407,14 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 }
 
 /* Every --reason must name a reason of this kernel or a socket kind. */
-static void check_reasons(const struct drops_cfg *cfg)
+static void check_reasons(void *ctx, struct nl_opts *o)
 {
+	const struct drops_cfg *cfg = ctx;
 	struct drop_reasons reasons;
 	uint32_t v;
 	int err;
 
+	(void)o;
 	if (!cfg->nreasons)
 		return;
 	err = drop_reasons_load(&reasons);
@@ -495,16 +461,7 @@ int drops_main(int argc, char **argv)
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
 		.ctx = &cfg,
+		.check = check_reasons,
 	};
-	struct nl_sink sink;
-	struct nl_opts o;
-	struct nl_module m = { .ops = &nl_drops_ops, .sink = &sink, .cfg = &cfg };
-	int ret;
-
-	nl_cli_parse(&spec, argc, argv, &o);
-	check_reasons(&cfg);
-	nl_sink_init(&sink, o.output, stdout);
-	ret = nl_run(&m, &o);
-	nl_sink_free(&sink);
-	return ret;
+	return nl_command(&spec, &nl_drops_ops, argc, argv);
 }

@@ -83,11 +83,8 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 		return -ENOMEM;
 	}
 	f->skel = flows_bpf__open();
-	if (!f->skel) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
-		return err;
-	}
+	if (!f->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	bpf_map__set_max_entries(f->skel->maps.flows_a, cfg->max_flows);
 	bpf_map__set_max_entries(f->skel->maps.flows_b, cfg->max_flows);
 	/* flows writes no events: no ring buffer. */
@@ -98,11 +95,8 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 	bpf_program__set_autoload(f->skel->progs.flows_tc_egress,
 				  cfg->hook == FLOWS_HOOK_TC && (cfg->directions & FLOWS_DIR_OUT));
 	err = flows_bpf__load(f->skel);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs: %s",
-			 strerror(-err));
-		return err;
-	}
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs");
 	flows_report_init(&f->report, cfg, nl_now_mono());
 	return 0;
 }
@@ -129,12 +123,10 @@ static int attach_xdp(struct nl_module *m, struct flows *f, struct flows_cfg *cf
 		f->xdp_flags = XDP_FLAGS_SKB_MODE;
 		err = bpf_xdp_attach(cfg->ifindex, fd, base | f->xdp_flags, NULL);
 	}
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "cannot attach XDP (%s mode) to %s: %s",
-			 f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native", cfg->ifname,
-			 strerror(-err));
-		return err;
-	}
+	if (err)
+		return nl_module_fail(m, err, "cannot attach XDP (%s mode) to %s",
+				      f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native",
+				      cfg->ifname);
 	f->xdp_attached = true;
 	snprintf(cfg->attached, sizeof(cfg->attached), "XDP ingress on %s, %s mode", cfg->ifname,
 		 f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native");
@@ -153,11 +145,9 @@ static int attach_tc_dir(struct nl_module *m, struct flows *f, const struct flow
 	f->tc_opts[dir] = (struct bpf_tc_opts){ .sz = sizeof(struct bpf_tc_opts),
 						 .prog_fd = bpf_program__fd(prog) };
 	err = bpf_tc_attach(&hook, &f->tc_opts[dir]);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "cannot attach the TC %s program to %s: %s",
-			 dir == FLOW_DIR_INGRESS ? "ingress" : "egress", cfg->ifname, strerror(-err));
-		return err;
-	}
+	if (err)
+		return nl_module_fail(m, err, "cannot attach the TC %s program to %s",
+				      dir == FLOW_DIR_INGRESS ? "ingress" : "egress", cfg->ifname);
 	f->tc_attached[dir] = true;
 	return 0;
 }
@@ -168,11 +158,8 @@ static int attach_tc(struct nl_module *m, struct flows *f, struct flows_cfg *cfg
 	int err = bpf_tc_hook_create(&hook);
 
 	/* A clsact qdisc that was there before us stays after us. */
-	if (err && err != -EEXIST) {
-		snprintf(m->err, sizeof(m->err), "cannot add a clsact qdisc to %s: %s", cfg->ifname,
-			 strerror(-err));
-		return err;
-	}
+	if (err && err != -EEXIST)
+		return nl_module_fail(m, err, "cannot add a clsact qdisc to %s", cfg->ifname);
 	f->clsact_created = !err;
 	for (int dir = FLOW_DIR_INGRESS; dir <= FLOW_DIR_EGRESS; dir++) {
 		if (!(cfg->directions & (1u << dir)))
@@ -193,16 +180,6 @@ static int flows_attach(struct nl_module *m)
 	struct flows *f = m->priv;
 
 	return cfg->hook == FLOWS_HOOK_XDP ? attach_xdp(m, f, cfg) : attach_tc(m, f, cfg);
-}
-
-static int flows_poll(struct nl_module *m, int timeout_ms)
-{
-	(void)m;
-	/* Nothing streams: the kernel aggregates; collect() reads it. */
-	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-	return 0;
 }
 
 /* Reads and empties a generation map nothing writes any more. */
@@ -336,7 +313,6 @@ const struct nl_module_ops nl_flows_ops = {
 	.plan = flows_plan,
 	.open = flows_open,
 	.attach = flows_attach,
-	.poll = flows_poll,
 	.collect = flows_collect,
 	.destroy = flows_destroy,
 };
@@ -414,14 +390,7 @@ static int set_force(void *ctx, const char *arg, char *err, size_t len)
 
 static int set_max_flows(void *ctx, const char *arg, char *err, size_t len)
 {
-	uint64_t v;
-
-	if (nl_parse_u64(arg, 16, 1 << 24, &v)) {
-		snprintf(err, len, "'%s' is not a number from 16 to 16777216", arg);
-		return -1;
-	}
-	((struct flows_cfg *)ctx)->max_flows = v;
-	return 0;
+	return nl_opt_u32(arg, 16, 1 << 24, &((struct flows_cfg *)ctx)->max_flows, err, len);
 }
 
 static int set_seconds(double *out, const char *arg, char *err, size_t len)
@@ -460,14 +429,7 @@ static int set_sort(void *ctx, const char *arg, char *err, size_t len)
 
 static int set_top(void *ctx, const char *arg, char *err, size_t len)
 {
-	uint64_t v;
-
-	if (nl_parse_u64(arg, 1, 1000000, &v)) {
-		snprintf(err, len, "'%s' is not a number from 1 to 1000000", arg);
-		return -1;
-	}
-	((struct flows_cfg *)ctx)->top = v;
-	return 0;
+	return nl_opt_u32(arg, 1, 1000000, &((struct flows_cfg *)ctx)->top, err, len);
 }
 
 static int set_top_sources(void *ctx, const char *arg, char *err, size_t len)
@@ -483,8 +445,10 @@ static int set_top_sources(void *ctx, const char *arg, char *err, size_t len)
 }
 
 /* What the options mean together; exits 2 with one line if they conflict. */
-static void resolve(struct flows_cfg *cfg, struct nl_opts *o)
+static void resolve(void *ctx, struct nl_opts *o)
 {
+	struct flows_cfg *cfg = ctx;
+
 	if (!cfg->ifname[0])
 		nl_die(NL_EXIT_USAGE, "flows: -i IFACE is required (the interface to count packets on)");
 	cfg->ifindex = if_nametoindex(cfg->ifname);
@@ -548,16 +512,7 @@ int flows_main(int argc, char **argv)
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_INTERVAL,
 		.opts = opts,
 		.ctx = &cfg,
+		.check = resolve,
 	};
-	struct nl_sink sink;
-	struct nl_opts o;
-	struct nl_module m = { .ops = &nl_flows_ops, .sink = &sink, .cfg = &cfg };
-	int ret;
-
-	nl_cli_parse(&spec, argc, argv, &o);
-	resolve(&cfg, &o);
-	nl_sink_init(&sink, o.output, stdout);
-	ret = nl_run(&m, &o);
-	nl_sink_free(&sink);
-	return ret;
+	return nl_command(&spec, &nl_flows_ops, argc, argv);
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* netlens latency: the module (BPF lifecycle) and the command (see bpf/latency.bpf.c). */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,11 +72,8 @@ static int latency_open(struct nl_module *m, const struct nl_opts *o)
 	if (latency_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	l->skel = latency_bpf__open();
-	if (!l->skel) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
-		return err;
-	}
+	if (!l->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	memcpy((void *)&l->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	l->skel->rodata->lat_by = cfg->by;
 	l->skel->rodata->lat_need_owner = owner;
@@ -94,11 +90,8 @@ static int latency_open(struct nl_module *m, const struct nl_opts *o)
 				  owner && nl_tracepoint_exists("syscalls", "sys_exit_accept"));
 
 	err = latency_bpf__load(l->skel);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs: %s",
-			 strerror(-err));
-		return err;
-	}
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs");
 	return 0;
 }
 
@@ -107,18 +100,7 @@ static int latency_attach(struct nl_module *m)
 	struct latency *l = m->priv;
 	int err = latency_bpf__attach(l->skel);
 
-	if (err)
-		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints: %s", strerror(-err));
-	return err;
-}
-
-/* Nothing streams from the kernel: wait, waking early on a signal. */
-static int latency_poll(struct nl_module *m, int timeout_ms)
-{
-	(void)m;
-	if (poll(NULL, 0, timeout_ms) < 0)
-		return -errno;
-	return 0;
+	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints") : 0;
 }
 
 /*
@@ -197,7 +179,6 @@ const struct nl_module_ops nl_latency_ops = {
 	.plan = latency_plan,
 	.open = latency_open,
 	.attach = latency_attach,
-	.poll = latency_poll,
 	.collect = latency_collect,
 	.destroy = latency_destroy,
 };
@@ -213,28 +194,14 @@ static int set_by(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
-static int set_limit(uint32_t *out, const char *arg, uint64_t min, uint64_t max, char *err,
-		     size_t len)
-{
-	uint64_t v;
-
-	if (nl_parse_u64(arg, min, max, &v)) {
-		snprintf(err, len, "'%s' is not a number from %llu to %llu", arg,
-			 (unsigned long long)min, (unsigned long long)max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
 {
-	return set_limit(&((struct latency_cfg *)ctx)->max_conns, arg, 64, 1 << 24, err, len);
+	return nl_opt_u32(arg, 64, 1 << 24, &((struct latency_cfg *)ctx)->max_conns, err, len);
 }
 
 static int set_max_groups(void *ctx, const char *arg, char *err, size_t len)
 {
-	return set_limit(&((struct latency_cfg *)ctx)->max_groups, arg, 16, 1 << 20, err, len);
+	return nl_opt_u32(arg, 16, 1 << 20, &((struct latency_cfg *)ctx)->max_groups, err, len);
 }
 
 /* `netlens latency` */
@@ -261,14 +228,5 @@ int latency_main(int argc, char **argv)
 		.opts = opts,
 		.ctx = &cfg,
 	};
-	struct nl_sink sink;
-	struct nl_opts o;
-	struct nl_module m = { .ops = &nl_latency_ops, .sink = &sink, .cfg = &cfg };
-	int ret;
-
-	nl_cli_parse(&spec, argc, argv, &o);
-	nl_sink_init(&sink, o.output, stdout);
-	ret = nl_run(&m, &o);
-	nl_sink_free(&sink);
-	return ret;
+	return nl_command(&spec, &nl_latency_ops, argc, argv);
 }

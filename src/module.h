@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <bpf/libbpf.h>
 #include "cli.h"
 #include "output.h"
 
@@ -25,7 +26,10 @@ struct nl_module_ops {
 	/* Opens and loads the BPF object with the options; nothing attached yet. */
 	int (*open)(struct nl_module *m, const struct nl_opts *o);
 	int (*attach)(struct nl_module *m);
-	/* Hands pending records to the sink; returns how many, or -errno. */
+	/*
+	 * Hands pending records to the sink; returns how many, or -errno.
+	 * NULL for a module that streams nothing (its maps are read by collect).
+	 */
 	int (*poll)(struct nl_module *m, int timeout_ms);
 	/*
 	 * Emits aggregates and counters (the stats record, the summary table):
@@ -52,6 +56,24 @@ extern const struct nl_module_ops nl_drops_ops;
 
 /* Every capability, in the order `netlens probe` lists them. */
 extern const struct nl_module_ops *const nl_modules[];
+
+/* Writes "<what>: <strerror(err)>" into m->err; returns -|err|. */
+int nl_module_fail(struct nl_module *m, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* After load: a reader of the module's ring buffer calling fn with ctx m. */
+int nl_module_ringbuf(struct nl_module *m, struct bpf_map *events, ring_buffer_sample_fn fn,
+		      struct ring_buffer **rb);
+
+/* Waits up to timeout_ms for records and reads all pending ones; count or -errno. */
+int nl_ringbuf_read(struct ring_buffer *rb, int timeout_ms);
+
+/*
+ * A capability's command: parses argv with spec (spec->ctx is the module's
+ * cfg), runs the module with nl_run() and returns the exit code.
+ */
+int nl_command(const struct nl_cmd_spec *spec, const struct nl_module_ops *ops, int argc,
+	       char **argv);
 
 /*
  * Runs one module as an event command: load, attach, poll until -d or a

@@ -104,11 +104,8 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 	if (retrans_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	r->skel = retrans_bpf__open();
-	if (!r->skel) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot open the BPF object: %s", strerror(-err));
-		return err;
-	}
+	if (!r->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	memcpy((void *)&r->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	r->skel->rodata->rt_summary_only = cfg->summary_only;
 	nl_ringbuf_setup(r->skel->maps.events, &r->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
@@ -118,18 +115,9 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 	choose_hooks(r->skel);
 
 	err = retrans_bpf__load(r->skel);
-	if (err) {
-		snprintf(m->err, sizeof(m->err), "the kernel refused the BPF programs: %s",
-			 strerror(-err));
-		return err;
-	}
-	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, m, NULL);
-	if (!r->rb) {
-		err = -errno;
-		snprintf(m->err, sizeof(m->err), "cannot map the ring buffer: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs");
+	return nl_module_ringbuf(m, r->skel->maps.events, on_event, &r->rb);
 }
 
 static int retrans_attach(struct nl_module *m)
@@ -137,22 +125,14 @@ static int retrans_attach(struct nl_module *m)
 	struct retrans *r = m->priv;
 	int err = retrans_bpf__attach(r->skel);
 
-	if (err)
-		snprintf(m->err, sizeof(m->err), "cannot attach to the tracepoints: %s", strerror(-err));
-	return err;
+	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints") : 0;
 }
 
 static int retrans_poll(struct nl_module *m, int timeout_ms)
 {
 	struct retrans *r = m->priv;
-	int n = ring_buffer__poll(r->rb, timeout_ms);
-	int more;
 
-	if (n < 0)
-		return n;
-	/* Records below the wake-up threshold do not wake epoll: take them too. */
-	more = ring_buffer__consume(r->rb);
-	return more < 0 ? more : n + more;
+	return nl_ringbuf_read(r->rb, timeout_ms);
 }
 
 /* Every destination's totals, after the kernel added what live connections sent. */
@@ -215,15 +195,7 @@ const struct nl_module_ops nl_retrans_ops = {
 
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
 {
-	struct retrans_cfg *cfg = ctx;
-	uint64_t v;
-
-	if (nl_parse_u64(arg, 64, 1 << 24, &v)) {
-		snprintf(err, len, "'%s' is not a number from 64 to 16777216", arg);
-		return -1;
-	}
-	cfg->max_conns = v;
-	return 0;
+	return nl_opt_u32(arg, 64, 1 << 24, &((struct retrans_cfg *)ctx)->max_conns, err, len);
 }
 
 static int set_summary(void *ctx, const char *arg, char *err, size_t len)
@@ -256,14 +228,5 @@ int retrans_main(int argc, char **argv)
 		.opts = opts,
 		.ctx = &cfg,
 	};
-	struct nl_sink sink;
-	struct nl_opts o;
-	struct nl_module m = { .ops = &nl_retrans_ops, .sink = &sink, .cfg = &cfg };
-	int ret;
-
-	nl_cli_parse(&spec, argc, argv, &o);
-	nl_sink_init(&sink, o.output, stdout);
-	ret = nl_run(&m, &o);
-	nl_sink_free(&sink);
-	return ret;
+	return nl_command(&spec, &nl_retrans_ops, argc, argv);
 }

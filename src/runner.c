@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,12 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A module that streams nothing: wait, and wake early on a signal. */
+static int idle(int timeout_ms)
+{
+	return poll(NULL, 0, timeout_ms) < 0 ? -errno : 0;
+}
+
 /* Polls until -d or a signal; on error says in *what which side failed. */
 static int run_loop(struct nl_module *m, const struct nl_opts *o, const char **what)
 {
@@ -57,7 +64,7 @@ static int run_loop(struct nl_module *m, const struct nl_opts *o, const char **w
 			break;
 		if (deadline && (deadline - now) / 1000000 < (uint64_t)timeout)
 			timeout = (deadline - now) / 1000000;
-		err = m->ops->poll(m, timeout);
+		err = m->ops->poll ? m->ops->poll(m, timeout) : idle(timeout);
 		if (err < 0 && err != -EINTR) {
 			*what = "reading events failed";
 			return err;
@@ -95,7 +102,8 @@ int nl_run(struct nl_module *m, const struct nl_opts *o)
 	err = run_loop(m, o, &what);
 	if (!err) {
 		/* Drain what the kernel still holds, then the totals. */
-		m->ops->poll(m, 0);
+		if (m->ops->poll)
+			m->ops->poll(m, 0);
 		m->ops->collect(m, true);
 		err = nl_sink_flush(m->sink);
 	}
