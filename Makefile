@@ -57,7 +57,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/netlens/*.h) $(SKELS) | $(B
 $(BUILD)/netlens: $(OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 $(BUILD)/tests/flows_testrun: tests/integration/flows_testrun.c $(LIB_OBJS) | $(BUILD)/tests

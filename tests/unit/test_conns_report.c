@@ -4,28 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <json-c/json.h>
+#include "capture.h"
 #include "check.h"
 #include "conns.h"
 #include "netlens/common.h"
-
-struct capture {
-	char *buf;
-	size_t len;
-	struct nl_sink sink;
-};
-
-static void capture_open(struct capture *c, enum nl_output kind)
-{
-	c->buf = NULL;
-	c->len = 0;
-	nl_sink_init(&c->sink, kind, open_memstream(&c->buf, &c->len));
-}
-
-static void capture_close(struct capture *c)
-{
-	fclose(c->sink.out);
-	free(c->buf);
-}
 
 static struct conn_event event(uint8_t type, uint8_t family)
 {

@@ -4,29 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include "capture.h"
 #include "check.h"
 #include "drops.h"
 
 #define SEC 1000000000ULL
-
-struct capture {
-	char *buf;
-	size_t len;
-	struct nl_sink sink;
-};
-
-static void capture_open(struct capture *c, enum nl_output kind)
-{
-	c->buf = NULL;
-	c->len = 0;
-	nl_sink_init(&c->sink, kind, open_memstream(&c->buf, &c->len));
-}
-
-static void capture_close(struct capture *c)
-{
-	fclose(c->sink.out);
-	free(c->buf);
-}
 
 /* Reasons as a kernel might number them, and one symbol. */
 static struct drop_reason_name names[] = { { 3, "NO_SOCKET" }, { 12, "NETFILTER_DROP" } };

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <json-c/json.h>
+#include "capture.h"
 #include "check.h"
 #include "flows.h"
 
@@ -11,25 +12,6 @@
 static struct flows_cfg cfg = {
 	.ifname = "eth9", .ifindex = 9999, .idle_timeout = 5, .top = 20,
 };
-
-struct capture {
-	char *buf;
-	size_t len;
-	struct nl_sink sink;
-};
-
-static void capture_open(struct capture *c, enum nl_output kind)
-{
-	c->buf = NULL;
-	c->len = 0;
-	nl_sink_init(&c->sink, kind, open_memstream(&c->buf, &c->len));
-}
-
-static void capture_close(struct capture *c)
-{
-	fclose(c->sink.out);
-	free(c->buf);
-}
 
 static struct flow_key key4(const char *src, uint16_t sport, const char *dst, uint16_t dport)
 {
