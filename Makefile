@@ -25,8 +25,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# libFuzzer targets (clang, ASan + UBSan), linked with every src/ file but main.c.
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -Iinclude -Isrc -I$(BUILD) $(shell pkg-config --cflags json-c)
 
-.PHONY: all deps run test unit integration bench clean
+.PHONY: all deps run test unit integration fuzz bench clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
@@ -58,6 +63,10 @@ $(BUILD)/netlens: $(OBJS)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out src/main.c,$(SRCS)) $(wildcard src/*.h include/netlens/*.h) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) $< $(filter-out src/main.c,$(SRCS)) -o $@ $(LDLIBS)
+
 $(BUILD)/bench/connstorm: bench/connstorm.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
@@ -73,7 +82,7 @@ run:
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run.sh
 
 unit: all $(UNIT_BINS)
@@ -81,6 +90,10 @@ unit: all $(UNIT_BINS)
 
 integration: all
 	@tests/run.sh integration
+
+# A longer fuzzing run: make fuzz FUZZ_SECONDS=600
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh
 
 bench:
 	@scripts/deps.sh bench

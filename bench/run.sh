@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 build/bench/format_bench
 echo
 python3 bench/conns_storm.py "$@"
+echo
+python3 bench/dns_flood.py

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "conns.h"
+#include "dns.h"
 #include "module.h"
 #include "probe.h"
 
@@ -14,6 +15,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "conns", conns_main, "TCP connection lifecycle: connect, accept, failed, close" },
+	{ "dns", dns_main, "DNS queries and answers: qname, rcode, answers, latency, timeouts" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };
 

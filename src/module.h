@@ -45,6 +45,7 @@ struct nl_module {
 };
 
 extern const struct nl_module_ops nl_conns_ops;
+extern const struct nl_module_ops nl_dns_ops;
 
 /* Every capability, in the order `netlens probe` lists them. */
 extern const struct nl_module_ops *const nl_modules[];

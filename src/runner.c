@@ -8,7 +8,7 @@
 
 #define POLL_MS 50
 
-const struct nl_module_ops *const nl_modules[] = { &nl_conns_ops, NULL };
+const struct nl_module_ops *const nl_modules[] = { &nl_conns_ops, &nl_dns_ops, NULL };
 
 static volatile sig_atomic_t stop_signal;
 
