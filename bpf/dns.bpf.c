@@ -35,7 +35,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_ETH_P_IPV6  0x86DD
 #define NL_ETH_HLEN    14
 #define NL_IPPROTO_UDP 17
-#define NL_IP_MF       0x2000
 #define NL_IP_OFFSET   0x1fff
 #define NL_TC_ACT_UNSPEC (-1)
 #define NL_NEXTHDR_HOP      0
@@ -267,14 +266,40 @@ static __always_inline void lookup_owner(struct __sk_buff *skb, struct nl_owner 
 		*o = so->owner;
 }
 
+/* One record with room for cap bytes of payload (a constant in each caller). */
+static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id *id,
+				 const struct nl_owner *owner, __u32 payload, __u32 plen,
+				 __u8 dir, __u8 proto, __u8 hook, const __u32 cap)
+{
+	struct dns_event *e;
+	__u64 n;
+
+	e = event_reserve(offsetof(struct dns_event, data) + cap);
+	if (!e)
+		return;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->id = *id;
+	e->owner = *owner;
+	e->payload_len = plen > 0xffff ? 0xffff : plen;
+	e->dir = dir;
+	e->proto = proto;
+	e->hook = hook;
+	e->pad = 0;
+	n = plen < cap ? plen : cap;
+	/* Keep clang from folding the bounds below into a signed compare the verifier rejects. */
+	barrier_var(n);
+	if (n < 1 || n > cap || bpf_skb_load_bytes(skb, payload, e->data, n))
+		n = 0;
+	e->cap_len = n;
+	event_submit(e);
+}
+
 /* Copies a DNS packet (either port is the DNS port) to the ring buffer. */
 static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, __u8 hook)
 {
 	struct nl_sock_id id = {};
 	struct nl_owner owner = {};
 	__u32 l4, l3_end, payload, plen;
-	__u64 n;
-	struct dns_event *e;
 	__u8 proto;
 
 	if (parse_ip(skb, l3, &id.tuple, &proto, &l4, &l3_end))
@@ -296,24 +321,11 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 	if ((nl_filter.pid || nl_filter.has_comm) && !filter_owner(&owner))
 		return;
 
-	e = event_reserve(sizeof(*e));
-	if (!e)
-		return;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->id = id;
-	e->owner = owner;
-	e->payload_len = plen > 0xffff ? 0xffff : plen;
-	e->dir = dir;
-	e->proto = proto;
-	e->hook = hook;
-	e->pad = 0;
-	n = plen < DNS_CAPTURE_MAX ? plen : DNS_CAPTURE_MAX;
-	/* Keep clang from folding the bounds below into a signed compare the verifier rejects. */
-	barrier_var(n);
-	if (n < 1 || n > DNS_CAPTURE_MAX || bpf_skb_load_bytes(skb, payload, e->data, n))
-		n = 0;
-	e->cap_len = n;
-	event_submit(e);
+	/* Most DNS messages are short: a smaller record when the payload fits. */
+	if (plen <= DNS_CAPTURE_SMALL)
+		emit(skb, &id, &owner, payload, plen, dir, proto, hook, DNS_CAPTURE_SMALL);
+	else
+		emit(skb, &id, &owner, payload, plen, dir, proto, hook, DNS_CAPTURE_MAX);
 }
 
 /* cgroup_skb: skb->data is the IP header on both paths. */

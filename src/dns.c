@@ -352,6 +352,8 @@ int dns_main(int argc, char **argv)
 	int ret;
 
 	nl_cli_parse(&spec, argc, argv, &o);
+	if (cfg.iface && o.cgroup_path)
+		nl_die(NL_EXIT_USAGE, "--cgroup does not apply with -i: TC sees packets, not sockets' cgroups");
 	nl_sink_init(&sink, o.output, stdout);
 	ret = nl_run(&m, &o);
 	nl_sink_free(&sink);

@@ -39,10 +39,10 @@ struct dns_txn {
 	uint64_t ts_ns;             /* the query: leaving the client if seen there, else arriving */
 	struct nl_sock_id id;       /* client -> server */
 	struct nl_owner owner;
-	char qname[DNS_NAME_MAX];
 	uint16_t qtype;
 	uint8_t seen_egress;        /* the query left a local socket: wait for it to get the answer */
 	UT_hash_handle hh;
+	char qname[];               /* sized to the name: up to 65536 queries wait at once */
 };
 
 /* Totals for one qname, server (addr, port) or source address. */

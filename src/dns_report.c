@@ -6,6 +6,7 @@
  * other): the query counts once, and the answer is taken where it reaches the
  * client, so latency is what the client waited.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dns.h"
@@ -103,7 +104,7 @@ static void write_json(struct nl_sink *s, const struct dns_txn *t, const struct 
 	nl_jw_sock(w, "dns", t->ts_ns, &t->id, &t->owner);
 	nl_jw_str(w, "transport", t->key.proto == 6 ? "tcp" : "udp");
 	nl_jw_uint(w, "id", t->key.id);
-	nl_jw_strn(w, "qname", t->qname, sizeof(t->qname));
+	nl_jw_str(w, "qname", t->qname);
 	nl_jw_str(w, "qtype", dns_type_name(t->qtype, buf, sizeof(buf)));
 	nl_jw_str(w, "rcode", rcode_text(msg ? msg->rcode : DNS_RCODE_TIMEOUT, buf, sizeof(buf)));
 	nl_jw_array(w, "answers");
@@ -177,37 +178,59 @@ static void finish(struct dns_report *r, struct nl_sink *s, struct dns_txn *t,
 }
 
 /* The transaction key of a message: the client is the source of a query, the destination of an answer. */
-static void make_key(const struct dns_event *e, const struct dns_msg *msg, struct dns_key *k)
+static void make_key(const struct dns_event *e, bool answer, uint16_t id, struct dns_key *k)
 {
 	const struct nl_tuple *tp = &e->id.tuple;
 
 	memset(k, 0, sizeof(*k));
 	k->family = tp->family;
 	k->proto = e->proto;
-	k->id = msg->id;
-	memcpy(k->client, msg->qr ? tp->daddr : tp->saddr, 16);
-	memcpy(k->server, msg->qr ? tp->saddr : tp->daddr, 16);
-	k->cport = msg->qr ? tp->dport : tp->sport;
-	k->sport = msg->qr ? tp->sport : tp->dport;
+	k->id = id;
+	memcpy(k->client, answer ? tp->daddr : tp->saddr, 16);
+	memcpy(k->server, answer ? tp->saddr : tp->daddr, 16);
+	k->cport = answer ? tp->dport : tp->sport;
+	k->sport = answer ? tp->sport : tp->dport;
+}
+
+/*
+ * When both ends are local, the second copy of a message needs only its
+ * header: the query reaching the server (or sent again), and the answer
+ * leaving the server while the client still has to get it. True if this
+ * is such a copy; it is then accounted for without parsing the rest.
+ */
+static bool known_copy(struct dns_report *r, const struct dns_event *e, const uint8_t *buf,
+		       size_t len)
+{
+	bool answer;
+	struct dns_key k;
+	struct dns_txn *t;
+
+	if (len < DNS_HEADER_LEN)
+		return false;
+	answer = buf[2] >> 7;
+	make_key(e, answer, (uint16_t)(buf[0] << 8 | buf[1]), &k);
+	HASH_FIND(hh, r->pending, &k, sizeof(k), t);
+	if (!t)
+		return false;
+	if (answer)
+		return t->seen_egress && e->dir == DNS_DIR_EGRESS;
+	/* A query seen arriving first, then leaving: the client's view wins. */
+	if (e->dir == DNS_DIR_EGRESS && !t->seen_egress) {
+		t->seen_egress = 1;
+		t->ts_ns = e->ts_ns;
+		t->id = e->id;
+		t->owner = e->owner;
+	}
+	return true;
 }
 
 static void on_query(struct dns_report *r, const struct dns_event *e, const struct dns_msg *msg,
 		     const struct dns_key *k)
 {
+	size_t qlen = strlen(msg->qname) + 1;
 	struct dns_txn *t;
 
-	HASH_FIND(hh, r->pending, k, sizeof(*k), t);
-	if (t) {
-		/* The same query reaching a local server, or a retransmission: one query. */
-		if (e->dir == DNS_DIR_EGRESS && !t->seen_egress) {
-			t->seen_egress = 1;
-			t->ts_ns = e->ts_ns;
-			t->id = e->id;
-			t->owner = e->owner;
-		}
-		return;
-	}
-	if (HASH_COUNT(r->pending) >= DNS_MAX_PENDING || !(t = calloc(1, sizeof(*t)))) {
+	if (HASH_COUNT(r->pending) >= DNS_MAX_PENDING || !(t = calloc(1, sizeof(*t) + qlen))) {
 		r->pending_full++;
 		return;
 	}
@@ -218,7 +241,7 @@ static void on_query(struct dns_report *r, const struct dns_event *e, const stru
 	t->owner = e->owner;
 	t->seen_egress = e->dir == DNS_DIR_EGRESS;
 	t->qtype = msg->qtype;
-	memcpy(t->qname, msg->qname, sizeof(t->qname));
+	memcpy(t->qname, msg->qname, qlen);
 	HASH_ADD(hh, r->pending, key, sizeof(t->key), t);
 }
 
@@ -233,9 +256,6 @@ static void on_answer(struct dns_report *r, struct nl_sink *s, const struct dns_
 		r->unmatched++;
 		return;
 	}
-	/* The client is local: the answer leaving the (local) server is not yet the end. */
-	if (t->seen_egress && e->dir == DNS_DIR_EGRESS)
-		return;
 	r->responses++;
 	latency_us = e->ts_ns > t->ts_ns ? (e->ts_ns - t->ts_ns) / 1000 : 0;
 	finish(r, s, t, msg, &latency_us);
@@ -245,17 +265,20 @@ static void on_message(struct dns_report *r, struct nl_sink *s, const struct dns
 		       const uint8_t *buf, size_t len, size_t full_len)
 {
 	struct dns_msg *msg = &r->msg;
-	enum dns_err err = dns_parse(buf, len, full_len, msg);
+	enum dns_err err;
 	struct dns_key k;
 
 	r->messages++;
+	if (known_copy(r, e, buf, len))
+		return;
+	err = dns_parse(buf, len, full_len, msg);
 	if (err) {
 		r->parse_errors[err]++;
 		return;
 	}
 	if (msg->partial)
 		r->partial++;
-	make_key(e, msg, &k);
+	make_key(e, msg->qr, msg->id, &k);
 	if (msg->qr)
 		on_answer(r, s, e, msg, &k);
 	else
@@ -292,7 +315,10 @@ void dns_report_event(struct dns_report *r, struct nl_sink *s, const void *data,
 {
 	const struct dns_event *e = data;
 
-	if (len < sizeof(*e) || e->cap_len > DNS_CAPTURE_MAX || e->cap_len > e->payload_len ||
+	/* The kernel sends only as much of data[] as it had room for. */
+	if (len < offsetof(struct dns_event, data) ||
+	    len < offsetof(struct dns_event, data) + e->cap_len ||
+	    e->cap_len > DNS_CAPTURE_MAX || e->cap_len > e->payload_len ||
 	    (e->id.tuple.family != 4 && e->id.tuple.family != 6) ||
 	    (e->proto != 6 && e->proto != 17)) {
 		r->bad_records++;

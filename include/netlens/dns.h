@@ -7,6 +7,8 @@
 
 /* Bytes of DNS payload copied per packet (UDP DNS without EDNS fits). */
 #define DNS_CAPTURE_MAX 512
+/* A record is sized for this much payload when the message fits (most do). */
+#define DNS_CAPTURE_SMALL 128
 #define DNS_DEFAULT_PORT 53
 
 enum dns_dir {
@@ -39,7 +41,7 @@ struct dns_event {
 	__u8  proto;                  /* 17 UDP, 6 TCP */
 	__u8  hook;                   /* enum dns_hook */
 	__u8  pad;
-	__u8  data[DNS_CAPTURE_MAX];
+	__u8  data[DNS_CAPTURE_MAX];  /* the record ends after cap_len bytes (room for 128 or 512) */
 };
 
 #endif

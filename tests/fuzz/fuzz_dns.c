@@ -4,6 +4,7 @@
  * (whole, and as a capture cut short of a longer message), and the report on
  * a kernel record built from the input (UDP or TCP framing, matching).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e.cap_len = size - 1 < DNS_CAPTURE_MAX ? size - 1 : DNS_CAPTURE_MAX;
 	e.payload_len = data[0] & 16 ? e.cap_len + 100 : e.cap_len;
 	memcpy(e.data, data + 1, e.cap_len);
-	dns_report_event(&report, &sink, &e, sizeof(e));
+	/* As the kernel sends it: the record ends after the payload copied. */
+	dns_report_event(&report, &sink, &e, data[0] & 32 ? sizeof(e) :
+			 offsetof(struct dns_event, data) + e.cap_len);
 	dns_report_expire(&report, &sink, (uint64_t)data[1] * 10);
 	return 0;
 }

@@ -50,9 +50,9 @@ class Resolver:
             self.p.wait()
 
 
-def dig(pair, server, *args):
+def dig(pair, server, *args, prefix=()):
     """Runs dig in pair.a; returns (pid, message id, stdout). 'ip netns exec' execs: pid is dig's."""
-    p = subprocess.Popen(["ip", "netns", "exec", pair.a, "dig", f"@{server}", "+tries=1",
+    p = subprocess.Popen([*prefix, "ip", "netns", "exec", pair.a, "dig", f"@{server}", "+tries=1",
                           "+time=1", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     out, _ = p.communicate(timeout=20)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* dns reporting: matching copies of one query, latency, TCP framing, timeouts, totals. */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -257,7 +258,9 @@ static void test_hostile_records(void)
 
 	dns_report_init(&r, 5000 * MS, 10);
 	capture_open(&c, NL_OUT_JSON);
-	dns_report_event(&r, &c.sink, &e, sizeof(e) - 1);
+	/* Shorter than its own cap_len says, and shorter than a header. */
+	dns_report_event(&r, &c.sink, &e, offsetof(struct dns_event, data) + e.cap_len - 1);
+	dns_report_event(&r, &c.sink, &e, offsetof(struct dns_event, data) - 1);
 	e.cap_len = DNS_CAPTURE_MAX + 1;
 	feed(&r, &c, e);
 	e = packet(false, DNS_DIR_EGRESS, 1, 1, 0);
@@ -266,11 +269,15 @@ static void test_hostile_records(void)
 	e = packet(false, DNS_DIR_EGRESS, 1, 1, 0);
 	e.payload_len = e.cap_len - 1;
 	feed(&r, &c, e);
-	CHECK(r.bad_records == 4 && r.messages == 0);
+	CHECK(r.bad_records == 5 && r.messages == 0);
+	/* A short record sized to its payload is fine. */
 	e = packet(false, DNS_DIR_EGRESS, 1, 1, 0);
+	dns_report_event(&r, &c.sink, &e, offsetof(struct dns_event, data) + e.cap_len);
+	CHECK(r.bad_records == 5 && r.queries == 1);
+	e = packet(false, DNS_DIR_EGRESS, 1, 2, 0);
 	e.data[5] = 0;   /* no question */
 	feed(&r, &c, e);
-	CHECK(r.parse_errors[DNS_ERR_COUNTS] == 1 && r.queries == 0);
+	CHECK(r.parse_errors[DNS_ERR_COUNTS] == 1 && r.queries == 1);
 	dns_report_free(&r);
 	capture_close(&c);
 }
