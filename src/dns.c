@@ -118,16 +118,23 @@ static int attach_cgroup(struct nl_module *m, bool packets)
 		s->progs.dns_connect4, s->progs.dns_connect6, s->progs.dns_sendmsg4,
 		s->progs.dns_sendmsg6, s->progs.dns_cg_egress, s->progs.dns_cg_ingress,
 	};
+	/* The packet programs are the last two: with -i only the owner hooks. */
 	int n = packets ? DNS_CG_LINKS : DNS_CG_LINKS - 2;
 	char mnt[256];
 	int fd, err = 0;
 
-	/* With -i the owner hooks are a bonus: `ip netns exec` hides the cgroup mount. */
-	if (!packets && !nl_cgroup2_mount(mnt, sizeof(mnt)))
-		return 0;
-	if (!nl_cgroup2_mount(mnt, sizeof(mnt)) || (fd = open(mnt, O_RDONLY | O_DIRECTORY)) < 0) {
-		snprintf(m->err, sizeof(m->err), "cannot open the cgroup v2 root: %s", strerror(errno));
-		return -errno;
+	if (!nl_cgroup2_mount(mnt, sizeof(mnt))) {
+		/* With -i the owner hooks are a bonus: `ip netns exec` hides the cgroup mount. */
+		if (!packets)
+			return 0;
+		snprintf(m->err, sizeof(m->err), "cgroup v2 is not mounted");
+		return -ENOENT;
+	}
+	fd = open(mnt, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(m->err, sizeof(m->err), "cannot open the cgroup v2 root: %s", strerror(-err));
+		return err;
 	}
 	for (int i = 0; i < n; i++) {
 		d->links[i] = bpf_program__attach_cgroup(progs[i], fd);
