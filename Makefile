@@ -27,8 +27,13 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # Programs the integration tests run (root: BPF_PROG_TEST_RUN).
 TEST_TOOLS := $(BUILD)/tests/flows_testrun
+# libFuzzer targets (clang, ASan + UBSan), linked with every src/ file but main.c.
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -Iinclude -Isrc -I$(BUILD) $(shell pkg-config --cflags json-c)
 
-.PHONY: all deps run test unit integration bench clean
+.PHONY: all deps run test unit integration fuzz bench clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
@@ -63,6 +68,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUIL
 $(BUILD)/tests/flows_testrun: tests/integration/flows_testrun.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out src/main.c,$(SRCS)) $(wildcard src/*.h include/netlens/*.h) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) $< $(filter-out src/main.c,$(SRCS)) -o $@ $(LDLIBS)
+
 # Load generators: plain C, no netlens code.
 BENCH_GENS := $(BUILD)/bench/connstorm $(BUILD)/bench/latency_rr $(BUILD)/bench/udpflood
 
@@ -81,7 +90,7 @@ run:
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_TOOLS) $(FUZZ_BINS)
 	@tests/run.sh
 
 unit: all $(UNIT_BINS)
@@ -89,6 +98,10 @@ unit: all $(UNIT_BINS)
 
 integration: all $(TEST_TOOLS)
 	@tests/run.sh integration
+
+# A longer fuzzing run: make fuzz FUZZ_SECONDS=600
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh
 
 bench:
 	@scripts/deps.sh bench

@@ -11,3 +11,5 @@ echo
 python3 bench/flows_bench.py "$@"
 echo
 python3 bench/drops_flood.py
+echo
+python3 bench/dns_flood.py

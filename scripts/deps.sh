@@ -5,8 +5,11 @@ set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
             libjson-c-dev uthash-dev)
-test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump)
-bench_pkgs=(bpftrace tcpdump iperf3)
+# dnsmasq-base: a resolver for the dns tests without a system service; libclang-rt-14-dev:
+# libFuzzer for clang 14 (the fuzz targets).
+test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils
+           libclang-rt-14-dev)
+bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -52,13 +52,14 @@ void nl_jw_begin(struct nl_jw *w)
 	w->len = 0;
 	w->fields = 0;
 	w->oom = 0;
+	w->depth = 0;
 	if (!reserve(w, 1))
 		w->buf[w->len++] = '{';
 }
 
 size_t nl_jw_end(struct nl_jw *w)
 {
-	if (w->oom || reserve(w, 3))
+	if (w->oom || w->depth || reserve(w, 3))
 		return 0;
 	memcpy(w->buf + w->len, "}\n", 3);
 	w->len += 2;
@@ -214,4 +215,45 @@ void nl_jw_null_k(struct nl_jw *w, const char *key, size_t klen)
 		return;
 	memcpy(p, "null", 4);
 	w->len = p + 4 - w->buf;
+}
+
+/* Enters a nested value: its own element count, the enclosing one saved. */
+static void push_level(struct nl_jw *w)
+{
+	if (w->depth >= NL_JW_DEPTH) {
+		w->oom = 1;
+		return;
+	}
+	w->outer[w->depth++] = w->fields;
+	w->fields = 0;
+}
+
+void nl_jw_array_k(struct nl_jw *w, const char *key, size_t klen)
+{
+	char *p = field(w, key, klen, 1);
+
+	if (!p)
+		return;
+	*p++ = '[';
+	w->len = p - w->buf;
+	push_level(w);
+}
+
+void nl_jw_object(struct nl_jw *w)
+{
+	if (reserve(w, 2))
+		return;
+	if (w->fields++)
+		w->buf[w->len++] = ',';
+	w->buf[w->len++] = '{';
+	push_level(w);
+}
+
+void nl_jw_close(struct nl_jw *w, char closer)
+{
+	if (reserve(w, 1))
+		return;
+	w->buf[w->len++] = closer;
+	if (w->depth)
+		w->fields = w->outer[--w->depth];
 }

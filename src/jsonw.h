@@ -12,11 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define NL_JW_DEPTH 4  /* nested arrays/objects inside a record */
+
 struct nl_jw {
 	char *buf;
 	size_t len, cap;
-	int fields;        /* in the current object */
-	int oom;           /* an allocation failed: the line is dropped */
+	int fields;        /* in the current object (or elements in the current array) */
+	int oom;           /* an allocation failed, or nesting too deep: the line is dropped */
+	int depth;         /* open nested values */
+	int outer[NL_JW_DEPTH];  /* fields of the enclosing levels */
 };
 
 void nl_jw_free(struct nl_jw *w);
@@ -33,6 +37,15 @@ void nl_jw_fixed_k(struct nl_jw *w, const char *key, size_t klen, uint64_t val,
 		   unsigned int decimals);
 void nl_jw_null_k(struct nl_jw *w, const char *key, size_t klen);
 
+/*
+ * A few nested values inside a record (e.g. a DNS answer list):
+ * nl_jw_array(w, "k") opens "k":[, nl_jw_object() opens an {...} element,
+ * nl_jw_close() ends the innermost with ']' or '}'.
+ */
+void nl_jw_array_k(struct nl_jw *w, const char *key, size_t klen);
+void nl_jw_object(struct nl_jw *w);
+void nl_jw_close(struct nl_jw *w, char closer);
+
 /* Keys are literals of our own (plain ASCII, no escaping). */
 #define NL_JW_KEY(k) (k), __builtin_strlen(k)
 /* A bounded string that may lack a terminator (a kernel comm). */
@@ -43,5 +56,6 @@ void nl_jw_null_k(struct nl_jw *w, const char *key, size_t klen);
 /* val / 10^decimals, printed with exactly that many decimals (e.g. us as ms). */
 #define nl_jw_fixed(w, k, v, d) nl_jw_fixed_k(w, NL_JW_KEY(k), v, d)
 #define nl_jw_null(w, k) nl_jw_null_k(w, NL_JW_KEY(k))
+#define nl_jw_array(w, k) nl_jw_array_k(w, NL_JW_KEY(k))
 
 #endif

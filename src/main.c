@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "conns.h"
+#include "dns.h"
 #include "drops.h"
 #include "flows.h"
 #include "latency.h"
@@ -22,6 +23,7 @@ static const struct command {
 	{ "retrans", retrans_main, "TCP retransmissions with their owner; per destination ratio" },
 	{ "drops", drops_main, "packets the kernel dropped, with the kernel's reason and location" },
 	{ "flows", flows_main, "unsampled per-flow packet and byte counts at XDP or TC" },
+	{ "dns", dns_main, "DNS queries and answers: qname, rcode, answers, latency, timeouts" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };
 

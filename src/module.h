@@ -53,6 +53,7 @@ extern const struct nl_module_ops nl_retrans_ops;
 extern const struct nl_module_ops nl_latency_ops;
 extern const struct nl_module_ops nl_flows_ops;
 extern const struct nl_module_ops nl_drops_ops;
+extern const struct nl_module_ops nl_dns_ops;
 
 /* Every capability, in the order `netlens probe` lists them. */
 extern const struct nl_module_ops *const nl_modules[];

@@ -15,6 +15,7 @@ const struct nl_module_ops *const nl_modules[] = {
 	&nl_retrans_ops,
 	&nl_drops_ops,
 	&nl_flows_ops,
+	&nl_dns_ops,
 	NULL,
 };
 

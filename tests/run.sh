@@ -28,6 +28,10 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
     tally "$("$t" 2>&1)" "$t"
   done
 fi
+if [ "$what" = all ] || [ "$what" = fuzz ]; then
+  echo "== fuzz targets (seed replay, then ${FUZZ_SECONDS:-15}s each)"
+  tally "$(tests/fuzz/run.sh 2>&1)" fuzz
+fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
   echo "== integration tests"
   tally "$(python3 tests/integration/run.py 2>&1)" integration

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""DNS query flood benchmark for `netlens dns`.
+
+dnsperf (Debian's) in one namespace floods dnsmasq in another (veth) with
+a mix of A, AAAA, CNAME and NXDOMAIN queries of the local zone, in
+interleaved rounds: bare, netlens dns -o json >/dev/null, and bare again.
+Prints each arm's median queries/s, its ratio to the bare runs of the same
+round, and the noise floor (second bare run / first bare run). Then one
+more netlens run with kernel.bpf_stats_enabled=1 for each program's ns per run.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import struct
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+sys.path.insert(0, os.path.dirname(__file__))
+import nltest  # noqa: E402
+from dnsenv import ZONE, Resolver  # noqa: E402
+from conns_storm import Monitor  # noqa: E402
+
+QUERIES = [f"a.{ZONE} A", f"a.{ZONE} AAAA", f"b.{ZONE} A", f"c.{ZONE} A",
+           f"nothere.{ZONE} A"]
+NETLENS = ([nltest.NETLENS, "dns", "-o", "json"], "attached")
+
+
+def flood(pair, qfile, seconds, clients, outstanding):
+    """dnsperf against the resolver; returns (queries/s, queries completed)."""
+    out = nltest.sh("dnsperf", "-s", pair.B4, "-p", "53", "-d", qfile, "-l", str(seconds),
+                    "-c", str(clients), "-q", str(outstanding), ns=pair.a)
+    qps = float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
+    done = int(re.search(r"Queries completed:\s+(\d+)", out).group(1))
+    return qps, done
+
+
+def run_arm(pair, arm, qfile, a):
+    mon = Monitor(*NETLENS) if arm == "netlens" else None
+    qps, done = flood(pair, qfile, a.seconds, a.clients, a.outstanding)
+    cpu = mon.stop() if mon else 0.0
+    return qps, done, cpu
+
+
+def bpf_stats(pair, qfile, a):
+    """One netlens run with bpf_stats on: ns per run of each program."""
+    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+    try:
+        mon = Monitor(*NETLENS)
+        _, done = flood(pair, qfile, a.seconds, a.clients, a.outstanding)
+        progs = json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
+        mine = [p for p in progs if p.get("name", "").startswith("dns_")]
+        mon.stop()
+    finally:
+        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
+    return done, mine
+
+
+def packet(proto, payload, dport):
+    """An Ethernet + IPv4 frame (BPF_PROG_TEST_RUN input for an skb program)."""
+    if proto == 17:
+        l4 = struct.pack(">4H", 40000, dport, 8 + len(payload), 0) + payload
+    else:
+        l4 = struct.pack(">HHIIBBHHH", 40000, dport, 0, 0, 0x50, 0x10, 1000, 0, 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + l4
+
+
+def test_run_costs(repeat=200000):
+    """dns_cg_egress on one packet in a loop (BPF_PROG_TEST_RUN): a DNS query and a
+    non-DNS TCP segment, the cost every other packet of the host pays."""
+    query = struct.pack(">6H", 0x1234, 0x0100, 1, 0, 0, 0) + \
+        b"\x01a\x03nlt\x04test\x00" + struct.pack(">HH", 1, 1)
+    mon = Monitor(*NETLENS)
+    prog = [p["id"] for p in json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
+            if p.get("name") == "dns_cg_egress"][0]
+    costs = {}
+    for name, frame in (("DNS query (record written)", packet(17, query, 53)),
+                        ("TCP segment, port 443", packet(6, b"x" * 100, 443))):
+        with tempfile.NamedTemporaryFile(suffix=".pkt") as f:
+            f.write(frame)
+            f.flush()
+            out = nltest.sh("bpftool", "prog", "run", "id", str(prog), "data_in", f.name,
+                            "repeat", str(repeat))
+        costs[name] = int(re.search(r"duration \(average\): (\d+)ns", out).group(1))
+    mon.stop()
+    return costs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--outstanding", type=int, default=64)
+    a = ap.parse_args()
+
+    arms = ["bare", "netlens", "bare2"]
+    pair = nltest.Pair()
+    Resolver(pair)
+    with tempfile.NamedTemporaryFile("w", suffix=".queries", delete=False) as f:
+        f.write("\n".join(QUERIES) + "\n")
+        qfile = f.name
+    nltest.defer(lambda: os.unlink(qfile))
+
+    results = {arm: [] for arm in arms}
+    print(f"dns flood: {a.rounds} rounds x {a.seconds:g} s, dnsperf {a.clients} clients, "
+          f"{a.outstanding} outstanding, dnsmasq; arms rotated each round: {', '.join(arms)}",
+          flush=True)
+    for r in range(a.rounds):
+        order = arms[r % len(arms):] + arms[:r % len(arms)]
+        for arm in order:
+            results[arm].append(run_arm(pair, arm, qfile, a))
+        print(f"  round {r + 1}: " + "  ".join(
+            f"{arm} {results[arm][-1][0]:.0f}/s" for arm in arms), flush=True)
+
+    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
+    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    ratios = [x[0] / b for x, b in zip(results["netlens"], bare)]
+    cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results["netlens"])
+    print(f"\n{'arm':10} {'median q/s':>11} {'ratio (median, min..max)':>28} {'CPU us/query':>13}")
+    print(f"{'bare':10} {statistics.median(bare):11.0f} "
+          f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
+          f"({min(noise):.3f}..{max(noise):.3f})")
+    print(f"{'netlens':10} {statistics.median(x[0] for x in results['netlens']):11.0f} "
+          f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f}) "
+          f"{cpu_us:13.2f}")
+
+    done, progs = bpf_stats(pair, qfile, a)
+    print(f"\nbpf_stats over one netlens run ({done} queries answered):")
+    for p in progs:
+        cnt = p.get("run_cnt", 0)
+        ns = p.get("run_time_ns", 0) / cnt if cnt else 0
+        print(f"  {p['name']:20} {ns:7.0f} ns/run  {cnt / done:5.2f} runs/query  "
+              f"{ns * cnt / done:7.0f} ns/query")
+
+    print("\nBPF_PROG_TEST_RUN of dns_cg_egress (no socket: no owner or netns lookup):")
+    for name, ns in test_run_costs().items():
+        print(f"  {name:28} {ns:5d} ns/run")
+    nltest.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""netlens dns: a real resolver (dnsmasq) and dig in two namespaces, exact assertions."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import nltest
+from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, SILENT4, ZONE, Resolver, dig, header,
+                    send_udp)
+from nltest import NETLENS, Netlens, Pair, defer, one, sh
+
+
+def stats_of(recs):
+    return one(recs, type="stats")
+
+
+def check_client_record(rec, pair, family, pid, msg_id, transport="udp"):
+    """The fields every answered query from dig in pair.a carries."""
+    assert (rec["pid"], rec["comm"]) == (pid, "dig"), rec
+    assert rec["netns"] == pair.netns_a, rec
+    assert rec["family"] == family, rec
+    assert (rec["saddr"], rec["daddr"], rec["dport"]) == \
+        (pair.addr("a", family), pair.addr("b", family), 53), rec
+    assert rec["sport"] > 1024 and rec["transport"] == transport, rec
+    assert rec["id"] == msg_id, rec
+    assert 0 < rec["latency_us"] < 1000000, rec
+
+
+def test_a_and_aaaa():
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens(command="dns")
+    pid_a, id_a, _ = dig(pair, pair.B4, f"a.{ZONE}", "A")
+    pid_aaaa, id_aaaa, _ = dig(pair, pair.B6, f"a.{ZONE}", "AAAA")
+    recs = nl.stop()
+
+    a = one(recs, type="dns", qname=f"a.{ZONE}", qtype="A")
+    check_client_record(a, pair, 4, pid_a, id_a)
+    assert a["rcode"] == "NOERROR", a
+    assert a["answers"] == [{"name": f"a.{ZONE}", "type": "A", "ttl": 0, "data": A_ADDR}], a
+
+    aaaa = one(recs, type="dns", qname=f"a.{ZONE}", qtype="AAAA")
+    check_client_record(aaaa, pair, 6, pid_aaaa, id_aaaa)
+    assert aaaa["rcode"] == "NOERROR", aaaa
+    assert aaaa["answers"] == [{"name": f"a.{ZONE}", "type": "AAAA", "ttl": 0,
+                                "data": AAAA_ADDR}], aaaa
+
+    # Totals count the whole host (other DNS traffic too): look at our server's.
+    st = stats_of(recs)
+    assert st["lost"] == 0, st
+    server4 = one(st["servers"], server=f"{pair.B4}:53")
+    assert server4["queries"] == 1 and server4["rcodes"] == {"NOERROR": 1}, server4
+    assert server4["latency"]["count"] == 1 and server4["latency"]["p99_us"] > 0, server4
+    assert one(st["servers"], server=f"[{pair.B6}]:53")["rcodes"] == {"NOERROR": 1}, st
+    assert one(st["sources"], saddr=pair.A6)["queries"] == 1, st
+    assert one(st["qnames"], qname=f"a.{ZONE}")["queries"] == 2, st
+
+
+def test_cname_chain_in_order():
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens(command="dns")
+    pid, msg_id, _ = dig(pair, pair.B4, f"c.{ZONE}", "A")
+    rec = one(nl.stop(), type="dns", qname=f"c.{ZONE}")
+    check_client_record(rec, pair, 4, pid, msg_id)
+    assert rec["rcode"] == "NOERROR", rec
+    assert rec["answers"] == [
+        {"name": f"c.{ZONE}", "type": "CNAME", "ttl": 0, "data": f"d.{ZONE}"},
+        {"name": f"d.{ZONE}", "type": "CNAME", "ttl": 0, "data": f"b.{ZONE}"},
+        {"name": f"b.{ZONE}", "type": "A", "ttl": 0, "data": B_ADDR},
+    ], rec
+
+
+def test_nxdomain():
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens(command="dns")
+    pid, msg_id, out = dig(pair, pair.B4, f"nothere.{ZONE}", "A")
+    assert "NXDOMAIN" in out, out
+    recs = nl.stop()
+    rec = one(recs, type="dns", qname=f"nothere.{ZONE}")
+    check_client_record(rec, pair, 4, pid, msg_id)
+    assert (rec["qtype"], rec["rcode"], rec["answers"]) == ("A", "NXDOMAIN", []), rec
+    assert one(stats_of(recs)["qnames"], qname=f"nothere.{ZONE}")["rcodes"] == {"NXDOMAIN": 1}
+
+
+def test_interval_summaries():
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens("--interval", "0.5", "--netns", pair.a, command="dns")
+    dig(pair, pair.B4, f"a.{ZONE}", "A")
+    time.sleep(1.3)
+    stats = [r for r in nl.stop() if r["type"] == "stats"]
+    # Two or more periodic summaries and the final one, cumulative.
+    assert len(stats) >= 3, stats
+    assert stats[-1]["queries"] == 1 and stats[-1]["qnames"][0]["qname"] == f"a.{ZONE}", stats
+
+
+def test_tcp_query():
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens(command="dns")
+    pid, msg_id, _ = dig(pair, pair.B4, "+tcp", f"b.{ZONE}", "A")
+    recs = nl.stop()
+    rec = one(recs, type="dns", qname=f"b.{ZONE}")
+    check_client_record(rec, pair, 4, pid, msg_id, transport="tcp")
+    assert rec["rcode"] == "NOERROR", rec
+    assert rec["answers"] == [{"name": f"b.{ZONE}", "type": "A", "ttl": 0, "data": B_ADDR}], rec
+    assert stats_of(recs)["tcp_split"] == 0
+
+
+def test_timeout_after_configured_time():
+    pair = Pair()
+    # --netns: the totals below must not count the host's own DNS traffic.
+    short = Netlens("--timeout", "1", "--netns", pair.a, command="dns")
+    long = Netlens("--timeout", "60", "--netns", pair.a, command="dns")
+    t0 = time.time()
+    pid, _, _ = dig(pair, SILENT4, f"lost.{ZONE}", "A")   # +tries=1 +time=1: one query
+    time.sleep(max(0, t0 + 2.5 - time.time()))
+
+    recs = short.stop()
+    rec = one(recs, type="dns", qname=f"lost.{ZONE}")
+    assert (rec["pid"], rec["comm"], rec["daddr"], rec["dport"]) == (pid, "dig", SILENT4, 53), rec
+    assert (rec["rcode"], rec["answers"], rec["latency_us"]) == ("TIMEOUT", [], None), rec
+    st = stats_of(recs)
+    assert (st["queries"], st["timeouts"], st["pending"]) == (1, 1, 0), st
+    assert one(st["servers"], server=f"{SILENT4}:53")["rcodes"] == {"TIMEOUT": 1}, st
+
+    # Not before its time: with --timeout 60 the same query is still pending.
+    recs = long.stop()
+    assert not [r for r in recs if r["type"] == "dns"], recs
+    st = stats_of(recs)
+    assert (st["queries"], st["timeouts"], st["pending"]) == (1, 0, 1), st
+
+
+# Malformed messages, one per parse error kind. qname "x" is 01 78 00.
+QUESTION = b"\x01x\x00\x00\x01\x00\x01"
+MALFORMED = {
+    "short_header": b"\x12\x34\x01",
+    "bad_counts": header(qd=1, an=200) + QUESTION,                # 200 records in 0 bytes
+    "truncated": header() + b"\x05ab",                            # label runs past the end
+    "pointer_loop": header() + b"\xc0\x0c",                       # name points at itself
+    "pointer_bounds": header() + b"\xc0\xff",                     # pointer past the message
+    "label_type": header() + b"\x41x\x00\x00\x01\x00\x01",        # 0x40 label type
+    "bad_rdata": header(an=1, flags=0x8180) + QUESTION +          # A with 3 bytes of rdata
+                 b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x03\x0a\x00\x00",
+}
+
+
+def test_malformed_counted_then_valid_reported():
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens("--netns", pair.a, command="dns")
+    # To a host that does not exist: each datagram is seen once, leaving the client.
+    send_udp(pair, SILENT4, 53, MALFORMED.values())
+    pid, msg_id, _ = dig(pair, pair.B4, f"b.{ZONE}", "A")
+    recs = nl.stop()
+    errors = stats_of(recs)["parse_errors"]
+    for kind in MALFORMED:
+        assert errors[kind] == 1, (kind, errors)
+    assert sum(errors.values()) == len(MALFORMED), errors
+    rec = one(recs, type="dns", qname=f"b.{ZONE}")
+    check_client_record(rec, pair, 4, pid, msg_id)
+    assert rec["answers"][0]["data"] == B_ADDR, rec
+
+
+def test_filter_netns_client_side_only():
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens("--netns", pair.a, command="dns")
+    pid, msg_id, _ = dig(pair, pair.B4, f"a.{ZONE}", "A")
+    recs = nl.stop()
+    rec = one(recs, type="dns", qname=f"a.{ZONE}")
+    check_client_record(rec, pair, 4, pid, msg_id)
+    st = stats_of(recs)
+    # Only the client's socket: the query leaving, the answer arriving.
+    assert (st["messages"], st["queries"], st["responses"]) == (2, 1, 1), st
+
+
+def cgroup2_root():
+    return [l.split()[1] for l in open("/proc/self/mounts") if l.split()[2] == "cgroup2"][0]
+
+
+def test_filters_comm_cgroup_family():
+    pair = Pair()
+    Resolver(pair)
+    cg = f"{cgroup2_root()}/nlt-dns-{os.getpid()}"
+    os.mkdir(cg)
+    defer(lambda: os.rmdir(cg))
+    by_comm = Netlens("-c", "dig", command="dns")
+    by_other_comm = Netlens("-c", "nosuchcomm", command="dns")
+    by_cgroup = Netlens("--cgroup", cg, command="dns")
+    v6_only = Netlens("-6", command="dns")
+    join = ("sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh")
+    pid_in, id_in, _ = dig(pair, pair.B4, f"a.{ZONE}", "A", prefix=join)
+    pid_out, id_out, _ = dig(pair, pair.B6, f"b.{ZONE}", "A")
+
+    recs = [r for r in by_comm.stop() if r["type"] == "dns"]
+    assert sorted((r["pid"], r["id"]) for r in recs) == sorted([(pid_in, id_in),
+                                                               (pid_out, id_out)]), recs
+    assert not [r for r in by_other_comm.stop() if r["type"] == "dns"]
+    recs = [r for r in by_cgroup.stop() if r["type"] == "dns"]
+    assert [(r["pid"], r["qname"]) for r in recs] == [(pid_in, f"a.{ZONE}")], recs
+    assert recs[0]["cgroup_id"] == os.stat(cg).st_ino, recs
+    recs = [r for r in v6_only.stop() if r["type"] == "dns"]
+    assert [(r["pid"], r["family"]) for r in recs] == [(pid_out, 6)], recs
+
+
+class NetlensIn(Netlens):
+    """netlens dns run inside a namespace (for -i on that namespace's interface)."""
+
+    def __init__(self, ns, *args):
+        self.argv = ["ip", "netns", "exec", ns, NETLENS, "dns", "-o", "json"] + list(args)
+        self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        defer(self._kill)
+        self._wait_attached()
+
+
+def clsact(pair):
+    return "clsact" in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
+
+
+def test_interface_server_view_and_clean_detach():
+    pair = Pair()
+    Resolver(pair)
+    nl = NetlensIn(pair.b, "-i", "nltb")
+    assert "tc clsact ingress+egress on nltb" in nl.attached, nl.attached
+    assert clsact(pair)
+    _, msg_id, _ = dig(pair, pair.B4, f"a.{ZONE}", "A")
+    recs = nl.stop()
+    rec = one(recs, type="dns", qname=f"a.{ZONE}")
+    # Seen on the server's interface: the query came in, the answer went out.
+    assert rec["id"] == msg_id and rec["netns"] == pair.netns_b, rec
+    assert (rec["saddr"], rec["daddr"], rec["rcode"]) == (pair.A4, pair.B4, "NOERROR"), rec
+    assert rec["pid"] == 0 and rec["answers"][0]["data"] == A_ADDR, rec
+    assert not clsact(pair), "the clsact qdisc netlens added was left behind"
+
+    # A clsact qdisc that was there before stays, with its own filter.
+    sh("tc", "qdisc", "add", "dev", "nltb", "clsact", ns=pair.b)
+    sh("tc", "filter", "add", "dev", "nltb", "ingress", "pref", "7", "protocol", "all",
+       "u32", "match", "u32", "0", "0", "classid", "1:1", ns=pair.b)
+    nl = NetlensIn(pair.b, "-i", "nltb")
+    dig(pair, pair.B4, f"b.{ZONE}", "A")
+    one(nl.stop(sig=signal.SIGTERM), type="dns", qname=f"b.{ZONE}")
+    assert clsact(pair)
+    filters = sh("tc", "filter", "show", "dev", "nltb", "ingress", ns=pair.b)
+    assert "u32" in filters and "bpf" not in filters, filters
+
+
+def test_cgroup_links_removed_at_exit():
+    def attached_ids():
+        out = sh("bpftool", "-j", "cgroup", "show", cgroup2_root())
+        return {p["id"] for p in json.loads(out.strip() or "[]") if p["name"].startswith("dns_")}
+
+    before = attached_ids()
+    nl = Netlens(command="dns")
+    mine = attached_ids() - before
+    assert len(mine) == 6, mine   # cgroup_skb x2, connect4/6, sendmsg4/6
+    nl.stop(sig=signal.SIGTERM, settle=0)
+    assert not attached_ids() & mine
+
+
+def test_bad_options_exit_2():
+    for args in (["-i", "nosuchif0"], ["--timeout", "0"], ["--timeout", "x"],
+                 ["--dns-port", "70000"], ["--top", "0"]):
+        r = subprocess.run([NETLENS, "dns", *args, "-d", "3"], capture_output=True, text=True,
+                           timeout=20)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("netlens: "), (args, r.stderr)
+    r = subprocess.run([NETLENS, "dns", "-i", "lo", "--cgroup", cgroup2_root(), "-d", "3"],
+                       capture_output=True, text=True, timeout=20)
+    assert "--cgroup does not apply with -i" in r.stderr, r.stderr

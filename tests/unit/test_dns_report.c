@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dns reporting: matching copies of one query, latency, TCP framing, timeouts, totals. */
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "capture.h"
+#include "check.h"
+#include "dns.h"
+
+#define MS 1000000ULL
+
+/* The n-th line of what was written, parsed (NULL if absent or not JSON). */
+static struct json_object *line(struct capture *c, int n)
+{
+	char *p;
+
+	fflush(c->sink.out);
+	p = c->buf;
+	for (int i = 0; p && i < n; i++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return p && *p ? json_tokener_parse(p) : NULL;
+}
+
+static int lines(struct capture *c)
+{
+	int n = 0;
+
+	fflush(c->sink.out);
+	for (char *p = c->buf; p && *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t num(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+/* A DNS message for a.test A: a query, or the answer 10.9.8.7 with rcode. */
+static size_t message(uint8_t *b, uint16_t id, bool answer, uint8_t rcode)
+{
+	static const uint8_t q[] = { 1, 'a', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1 };
+	static const uint8_t rr[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 9, 8, 7 };
+	size_t n = 12;
+
+	memset(b, 0, 12);
+	b[0] = id >> 8;
+	b[1] = id & 0xff;
+	b[2] = answer ? 0x81 : 0x01;
+	b[3] = answer ? 0x80 | rcode : 0;
+	b[5] = 1;
+	b[7] = answer && !rcode;
+	memcpy(b + n, q, sizeof(q));
+	n += sizeof(q);
+	if (answer && !rcode) {
+		memcpy(b + n, rr, sizeof(rr));
+		n += sizeof(rr);
+	}
+	return n;
+}
+
+/* A packet client 10.0.0.1:5555 <-> server 10.0.0.53:53 seen in direction dir. */
+static struct dns_event packet(bool answer, uint8_t dir, uint64_t ts, uint16_t id, uint8_t rcode)
+{
+	struct dns_event e = { .ts_ns = ts, .dir = dir, .proto = 17 };
+	struct nl_tuple *t = &e.id.tuple;
+
+	t->family = 4;
+	inet_pton(AF_INET, answer ? "10.0.0.53" : "10.0.0.1", t->saddr);
+	inet_pton(AF_INET, answer ? "10.0.0.1" : "10.0.0.53", t->daddr);
+	t->sport = answer ? 53 : 5555;
+	t->dport = answer ? 5555 : 53;
+	e.id.netns = dir == DNS_DIR_EGRESS ? 111 : 222;   /* client's or server's socket */
+	if (!answer && dir == DNS_DIR_EGRESS) {
+		e.owner.pid = 42;
+		strcpy(e.owner.comm, "dig");
+	}
+	e.payload_len = e.cap_len = message(e.data, id, answer, rcode);
+	return e;
+}
+
+static void feed(struct dns_report *r, struct capture *c, struct dns_event e)
+{
+	dns_report_event(r, &c->sink, &e, sizeof(e));
+}
+
+static void test_both_ends_local_one_record(void)
+{
+	struct dns_report r;
+	struct capture c;
+	struct json_object *o, *ans, *a0;
+
+	dns_report_init(&r, 5000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 7, 0));   /* leaves dig */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 2 * MS, 7, 0));  /* reaches the server */
+	feed(&r, &c, packet(true, DNS_DIR_EGRESS, 3 * MS, 7, 0));    /* leaves the server */
+	CHECK(lines(&c) == 0);                                       /* dig has not got it yet */
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 4 * MS, 7, 0));   /* reaches dig */
+	CHECK(lines(&c) == 1);
+	o = line(&c, 0);
+	CHECK(o != NULL);
+	CHECK_STR(str(o, "type"), "dns");
+	CHECK(num(o, "pid") == 42 && num(o, "netns") == 111);
+	CHECK_STR(str(o, "comm"), "dig");
+	CHECK_STR(str(o, "saddr"), "10.0.0.1");
+	CHECK(num(o, "sport") == 5555 && num(o, "dport") == 53 && num(o, "id") == 7);
+	CHECK_STR(str(o, "daddr"), "10.0.0.53");
+	CHECK_STR(str(o, "transport"), "udp");
+	CHECK_STR(str(o, "qname"), "a.test");
+	CHECK_STR(str(o, "qtype"), "A");
+	CHECK_STR(str(o, "rcode"), "NOERROR");
+	CHECK(num(o, "latency_us") == 3000);
+	CHECK(json_object_object_get_ex(o, "answers", &ans) && json_object_array_length(ans) == 1);
+	a0 = json_object_array_get_idx(ans, 0);
+	CHECK_STR(str(a0, "name"), "a.test");
+	CHECK_STR(str(a0, "type"), "A");
+	CHECK_STR(str(a0, "data"), "10.9.8.7");
+	CHECK(num(a0, "ttl") == 30);
+	json_object_put(o);
+	CHECK(r.queries == 1 && r.responses == 1 && r.unmatched == 0 && r.messages == 4);
+	CHECK(HASH_COUNT(r.pending) == 0);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+static void test_server_view_and_unmatched(void)
+{
+	struct dns_report r;
+	struct capture c;
+	struct json_object *o;
+
+	dns_report_init(&r, 5000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	/* Only the server is local: the query arrives, the answer leaves. */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 10 * MS, 9, 0));
+	feed(&r, &c, packet(true, DNS_DIR_EGRESS, 10 * MS + 250000, 9, 3));
+	o = line(&c, 0);
+	CHECK(o && num(o, "pid") == 0 && num(o, "latency_us") == 250);
+	CHECK_STR(str(o, "rcode"), "NXDOMAIN");
+	json_object_put(o);
+	/* An answer to nothing we saw (another id). */
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 11 * MS, 10, 0));
+	CHECK(r.unmatched == 1 && lines(&c) == 1);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+static void test_timeout(void)
+{
+	struct dns_report r;
+	struct capture c;
+	struct json_object *o, *ans;
+
+	dns_report_init(&r, 1000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 100 * MS, 1, 0));
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 600 * MS, 2, 0));
+	dns_report_expire(&r, &c.sink, 1099 * MS);
+	CHECK(lines(&c) == 0);
+	dns_report_expire(&r, &c.sink, 1100 * MS);
+	CHECK(lines(&c) == 1 && r.timeouts == 1 && HASH_COUNT(r.pending) == 1);
+	o = line(&c, 0);
+	CHECK_STR(str(o, "rcode"), "TIMEOUT");
+	CHECK(num(o, "id") == 1 && json_object_object_get_ex(o, "latency_us", &ans) && !ans);
+	CHECK(json_object_object_get_ex(o, "answers", &ans) && json_object_array_length(ans) == 0);
+	json_object_put(o);
+	/* Its late answer is one nobody waits for any more. */
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 1200 * MS, 1, 0));
+	CHECK(r.unmatched == 1);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+static struct dns_event tcp(struct dns_event e)
+{
+	memmove(e.data + 2, e.data, e.cap_len);
+	e.data[0] = e.cap_len >> 8;
+	e.data[1] = e.cap_len & 0xff;
+	e.cap_len += 2;
+	e.payload_len = e.cap_len;
+	e.proto = 6;
+	return e;
+}
+
+static void test_tcp_framing(void)
+{
+	struct dns_event two, split;
+	struct dns_report r;
+	struct capture c;
+	struct json_object *o;
+	uint8_t second[64];
+	size_t n;
+
+	dns_report_init(&r, 5000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	/* Two queries in one segment (pipelining). */
+	two = tcp(packet(false, DNS_DIR_EGRESS, 1 * MS, 1, 0));
+	n = message(second, 2, false, 0);
+	two.data[two.cap_len] = 0;
+	two.data[two.cap_len + 1] = n;
+	memcpy(two.data + two.cap_len + 2, second, n);
+	two.cap_len += 2 + n;
+	two.payload_len = two.cap_len;
+	feed(&r, &c, two);
+	CHECK(r.queries == 2 && r.tcp_split == 0);
+	feed(&r, &c, tcp(packet(true, DNS_DIR_INGRESS, 2 * MS, 2, 0)));
+	o = line(&c, 0);
+	CHECK(o && num(o, "id") == 2);
+	CHECK_STR(str(o, "transport"), "tcp");
+	json_object_put(o);
+	/* A length prefix announcing more than the segment holds: not reassembled. */
+	split = tcp(packet(true, DNS_DIR_INGRESS, 3 * MS, 1, 0));
+	split.data[1] += 10;
+	feed(&r, &c, split);
+	CHECK(r.tcp_split == 1 && r.responses == 1);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+static void test_hostile_records(void)
+{
+	struct dns_report r;
+	struct capture c;
+	struct dns_event e = packet(false, DNS_DIR_EGRESS, 1, 1, 0);
+
+	dns_report_init(&r, 5000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	/* Shorter than its own cap_len says, and shorter than a header. */
+	dns_report_event(&r, &c.sink, &e, offsetof(struct dns_event, data) + e.cap_len - 1);
+	dns_report_event(&r, &c.sink, &e, offsetof(struct dns_event, data) - 1);
+	e.cap_len = DNS_CAPTURE_MAX + 1;
+	feed(&r, &c, e);
+	e = packet(false, DNS_DIR_EGRESS, 1, 1, 0);
+	e.id.tuple.family = 9;
+	feed(&r, &c, e);
+	e = packet(false, DNS_DIR_EGRESS, 1, 1, 0);
+	e.payload_len = e.cap_len - 1;
+	feed(&r, &c, e);
+	CHECK(r.bad_records == 5 && r.messages == 0);
+	/* A short record sized to its payload is fine. */
+	e = packet(false, DNS_DIR_EGRESS, 1, 1, 0);
+	dns_report_event(&r, &c.sink, &e, offsetof(struct dns_event, data) + e.cap_len);
+	CHECK(r.bad_records == 5 && r.queries == 1);
+	e = packet(false, DNS_DIR_EGRESS, 1, 2, 0);
+	e.data[5] = 0;   /* no question */
+	feed(&r, &c, e);
+	CHECK(r.parse_errors[DNS_ERR_COUNTS] == 1 && r.queries == 1);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+static void test_summary_totals(void)
+{
+	struct json_object *o, *arr, *s0, *rc, *lat;
+	uint64_t st[NL_STAT_MAX] = { [NL_STAT_EVENTS] = 6 };
+	struct dns_report r;
+	struct capture c;
+
+	dns_report_init(&r, 1000 * MS, 1);
+	capture_open(&c, NL_OUT_JSON);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 1, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 0));
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 3 * MS, 2, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 5 * MS, 2, 3));
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 6 * MS, 3, 0));
+	dns_report_expire(&r, &c.sink, 2000 * MS);
+	dns_report_summary(&r, &c.sink, st);
+	o = line(&c, 3);
+	CHECK_STR(str(o, "type"), "stats");
+	CHECK(num(o, "queries") == 3 && num(o, "responses") == 2 && num(o, "timeouts") == 1);
+	CHECK(num(o, "events") == 6);
+	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 1);
+	s0 = json_object_array_get_idx(arr, 0);
+	CHECK_STR(str(s0, "server"), "10.0.0.53:53");
+	CHECK(num(s0, "queries") == 3);
+	CHECK(json_object_object_get_ex(s0, "rcodes", &rc));
+	CHECK(num(rc, "NOERROR") == 1 && num(rc, "NXDOMAIN") == 1 && num(rc, "TIMEOUT") == 1);
+	CHECK(json_object_object_get_ex(s0, "latency", &lat) && num(lat, "count") == 2);
+	CHECK(num(lat, "max_us") == 2000);
+	CHECK(json_object_object_get_ex(o, "qnames", &arr) && json_object_array_length(arr) == 1);
+	CHECK(json_object_object_get_ex(o, "sources", &arr) &&
+	      num(json_object_array_get_idx(arr, 0), "queries") == 3);
+	json_object_put(o);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+static void test_table_rows(void)
+{
+	uint64_t st[NL_STAT_MAX] = { 0 };
+	struct dns_report r;
+	struct capture c;
+
+	dns_report_init(&r, 1000 * MS, 10);
+	capture_open(&c, NL_OUT_TABLE);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 1, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 0));
+	dns_report_summary(&r, &c.sink, st);
+	fflush(c.sink.out);
+	CHECK(strstr(c.buf, "QNAME") && strstr(c.buf, "10.0.0.1:5555") && strstr(c.buf, "dig"));
+	CHECK(strstr(c.buf, "A 10.9.8.7") && strstr(c.buf, "1 queries, 1 answered"));
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+/* The nested writer: too deep drops the line instead of writing broken JSON. */
+static void test_jsonw_nesting(void)
+{
+	struct nl_jw w = { 0 };
+
+	nl_jw_begin(&w);
+	nl_jw_uint(&w, "a", 1);
+	nl_jw_array(&w, "l");
+	nl_jw_object(&w);
+	nl_jw_str(&w, "k", "v");
+	nl_jw_close(&w, '}');
+	nl_jw_object(&w);
+	nl_jw_close(&w, '}');
+	nl_jw_close(&w, ']');
+	nl_jw_uint(&w, "b", 2);
+	CHECK(nl_jw_end(&w) > 0);
+	CHECK_STR(w.buf, "{\"a\":1,\"l\":[{\"k\":\"v\"},{}],\"b\":2}\n");
+	nl_jw_begin(&w);
+	nl_jw_array(&w, "l");
+	CHECK(nl_jw_end(&w) == 0);          /* left open */
+	nl_jw_begin(&w);
+	for (int i = 0; i <= NL_JW_DEPTH; i++)
+		nl_jw_array(&w, "l");
+	for (int i = 0; i <= NL_JW_DEPTH; i++)
+		nl_jw_close(&w, ']');
+	CHECK(nl_jw_end(&w) == 0);          /* too deep */
+	nl_jw_free(&w);
+}
+
+int main(void)
+{
+	RUN(test_both_ends_local_one_record);
+	RUN(test_server_view_and_unmatched);
+	RUN(test_timeout);
+	RUN(test_tcp_framing);
+	RUN(test_hostile_records);
+	RUN(test_summary_totals);
+	RUN(test_table_rows);
+	RUN(test_jsonw_nesting);
+	return TEST_SUMMARY();
+}
