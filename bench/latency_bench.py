@@ -8,8 +8,9 @@ Two workloads, each in interleaved rounds (arm order rotated every round):
         recvmsg on each side, the per-call hot path): exchanges/s.
 Arms: bare; both commands attached (-o json > /dev/null); bare again
 (noise floor = second bare / first bare). With --split, also each command
-alone. Each arm is divided by the mean of the two bare runs of the same
-round; the median ratio is printed with min..max beside the noise floor.
+alone, and latency with --hook raw_tp (its fallback programs). Each arm is
+divided by the mean of the two bare runs of the same round; the median
+ratio is printed with min..max beside the noise floor.
 Then one run per workload with kernel.bpf_stats_enabled=1: each program's
 ns per run and runs per unit of work.
 """
@@ -31,8 +32,10 @@ PROG_PREFIXES = ("lat_", "retrans_")
 COMMANDS = {
     "latency": [nltest.NETLENS, "latency", "-o", "json"],
     "retrans": [nltest.NETLENS, "retrans", "-o", "json"],
+    "latency_raw": [nltest.NETLENS, "latency", "-o", "json", "--hook", "raw_tp"],
 }
-ARMS = {"both": ("latency", "retrans"), "latency": ("latency",), "retrans": ("retrans",)}
+ARMS = {"both": ("latency", "retrans"), "latency": ("latency",), "retrans": ("retrans",),
+        "lat_raw_tp": ("latency_raw",)}
 
 
 def bulk(pair, seconds, _a):
@@ -98,9 +101,12 @@ def main():
     ap.add_argument("--size", type=int, default=64, help="rr: request and answer bytes")
     ap.add_argument("--split", action="store_true", help="also each command alone")
     ap.add_argument("--workloads", default="bulk,rr")
+    ap.add_argument("--latency-hook", choices=("auto", "tp_btf", "raw_tp"), default="auto",
+                    help="netlens latency --hook in the both and latency arms and bpf_stats")
     a = ap.parse_args()
+    COMMANDS["latency"] += ["--hook", a.latency_hook]
 
-    arms = ["bare", "both"] + (["latency", "retrans"] if a.split else []) + ["bare2"]
+    arms = ["bare", "both"] + (["latency", "lat_raw_tp", "retrans"] if a.split else []) + ["bare2"]
     pair = nltest.Pair()
     iperf = nltest.Proc(["ip", "netns", "exec", pair.b, "iperf3", "-s", "--forceflush",
                          "-p", str(BULK_PORT)])

@@ -77,12 +77,6 @@ struct {
 	__type(value, struct drop_event);
 } scratch SEC(".maps");
 
-/*
- * A field of a kernel object: a direct load where the program has a typed
- * (BTF) pointer to it (tp_btf), else bpf_probe_read_kernel().
- */
-#define READ(direct, p, f) ((direct) ? (p)->f : BPF_CORE_READ(p, f))
-
 /* A pointer's value as a number, whatever the verifier thinks of its type. */
 static __always_inline __u64 address_of(const void *p)
 {

@@ -9,7 +9,16 @@
  *   service    connected (client) or accepted (server): a small state
  *              machine per socket, see on_io().
  * sock_send_length and sock_recv_length fire for every sendmsg/recvmsg of
- * every socket on the host: their programs do one hash lookup and leave.
+ * every socket on the host: their programs do one lookup and leave.
+ *
+ * Each tracepoint has two programs; user space loads one set:
+ *   tp_btf  BTF-typed arguments: plain loads instead of
+ *           bpf_probe_read_kernel(), and the per-socket state in the socket
+ *           itself (socket-local storage, lat_sk), found without hashing;
+ *   raw_tp  the fallback when the kernel refuses tp_btf: reads through
+ *           bpf_probe_read_kernel(), the state in the lat_socks hash keyed
+ *           by the socket's address.
+ * The state written by lat_state is read by the other three: a set never mixes.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -51,6 +60,23 @@ struct {
 	__type(key, __u64);             /* struct sock * */
 	__type(value, struct lat_sock);
 } lat_socks SEC(".maps");
+
+/* tp_btf: the same state, kept in the socket and freed with it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lat_sock);
+} lat_sk SEC(".maps");
+
+/*
+ * Socket-local storage has no size of its own: --max-conns is kept by
+ * counting the sockets that hold lat_sk, so both sets refuse (and count in
+ * map_full) the same sockets. The check and the increment are not one
+ * atomic step: two CPUs racing at the limit may go one over it.
+ */
+const volatile __u32 lat_max_conns = 65536;
+__u32 lat_sk_count = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -132,16 +158,63 @@ static __always_inline void identify(const struct sock *sk, struct lat_sock *s)
 	}
 }
 
-/* Starts tracking sk; returns the map's entry (NULL if the map is full). */
-static __always_inline struct lat_sock *track(const struct sock *sk, __u8 dir, __u64 ts_syn)
+/* sk's state, NULL if netlens does not follow it. */
+static __always_inline struct lat_sock *sock_state(const struct sock *sk, const bool btf)
 {
-	struct lat_sock s = { .ts_syn = ts_syn, .dir = dir };
+	__u64 key = (__u64)sk;
+
+	if (btf)
+		return bpf_sk_storage_get(&lat_sk, (void *)sk, NULL, 0);
+	return bpf_map_lookup_elem(&lat_socks, &key);
+}
+
+/* tp_btf: sk's storage, created within --max-conns. */
+static __always_inline struct lat_sock *storage_create(const struct sock *sk)
+{
+	struct lat_sock *s = bpf_sk_storage_get(&lat_sk, (void *)sk, NULL, 0);
+
+	if (s)
+		return s;
+	if (lat_sk_count >= lat_max_conns) {
+		stat_inc(NL_STAT_MAP_FULL);
+		return NULL;
+	}
+	s = bpf_sk_storage_get(&lat_sk, (void *)sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		stat_inc(NL_STAT_MAP_FULL);
+		return NULL;
+	}
+	__sync_fetch_and_add(&lat_sk_count, 1);
+	return s;
+}
+
+/* Starts tracking sk; returns its state (NULL if --max-conns sockets are followed). */
+static __always_inline struct lat_sock *track(const struct sock *sk, __u8 dir, __u64 ts_syn,
+					      const bool btf)
+{
+	struct lat_sock s = { .ts_syn = ts_syn, .dir = dir }, *e;
 	__u64 key = (__u64)sk;
 
 	if (dir != LAT_DIR_OUT || !ts_syn)
 		identify(sk, &s);
+	if (btf) {
+		e = storage_create(sk);
+		if (e)
+			*e = s;
+		return e;
+	}
 	map_insert(&lat_socks, &key, &s, BPF_ANY);
 	return bpf_map_lookup_elem(&lat_socks, &key);
+}
+
+static __always_inline void untrack(const struct sock *sk, const bool btf)
+{
+	__u64 key = (__u64)sk;
+
+	if (!btf)
+		bpf_map_delete_elem(&lat_socks, &key);
+	else if (!bpf_sk_storage_delete(&lat_sk, (void *)sk))
+		__sync_fetch_and_add(&lat_sk_count, -1);
 }
 
 static __always_inline const struct nl_owner *softirq_owner(const struct sock *sk)
@@ -149,18 +222,18 @@ static __always_inline const struct nl_owner *softirq_owner(const struct sock *s
 	return lat_need_owner ? owner_of(sk) : &nl_unknown_owner;
 }
 
-static __always_inline void on_established(const struct sock *sk, int oldstate)
+static __always_inline void on_established(const struct sock *sk, int oldstate, const bool btf)
 {
-	__u64 key = (__u64)sk, now;
 	struct lat_sock *s;
+	__u64 now;
 
 	if (oldstate == BPF_TCP_SYN_RECV) {
-		track(sk, LAT_DIR_IN, 0);
+		track(sk, LAT_DIR_IN, 0, btf);
 		return;
 	}
 	if (oldstate != BPF_TCP_SYN_SENT)
 		return;
-	s = bpf_map_lookup_elem(&lat_socks, &key);
+	s = sock_state(sk, btf);
 	if (!s || !s->ts_syn)
 		return;
 	now = bpf_ktime_get_ns();
@@ -170,25 +243,35 @@ static __always_inline void on_established(const struct sock *sk, int oldstate)
 	s->ts_syn = 0;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(lat_state, const struct sock *sk, int oldstate, int newstate)
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate,
+				    const bool btf)
 {
-	__u64 key = (__u64)sk;
-
 	if (newstate != BPF_TCP_SYN_SENT && newstate != BPF_TCP_ESTABLISHED &&
 	    newstate != BPF_TCP_CLOSE && newstate != BPF_TCP_LISTEN)
 		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != NL_IPPROTO_TCP)
+	if (READ(btf, sk, sk_protocol) != NL_IPPROTO_TCP)
 		return 0;
 	if (newstate == BPF_TCP_SYN_SENT)           /* inside connect(2) */
-		track(sk, LAT_DIR_OUT, bpf_ktime_get_ns());
+		track(sk, LAT_DIR_OUT, bpf_ktime_get_ns(), btf);
 	else if (newstate == BPF_TCP_ESTABLISHED)
-		on_established(sk, oldstate);
+		on_established(sk, oldstate, btf);
 	else if (newstate == BPF_TCP_CLOSE)
-		bpf_map_delete_elem(&lat_socks, &key);
+		untrack(sk, btf);
 	if (lat_need_owner)
 		owner_on_state(sk, newstate);
 	return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(lat_state, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate, false);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(lat_state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate, true);
 }
 
 /*
@@ -198,10 +281,9 @@ int BPF_PROG(lat_state, const struct sock *sk, int oldstate, int newstate)
  * request written in pieces) do not. The other side's first call after
  * that takes the sample and rearms. Process context: current is the owner.
  */
-static __always_inline void on_io(const struct sock *sk, bool is_send)
+static __always_inline void on_io(const struct sock *sk, bool is_send, const bool btf)
 {
-	__u64 key = (__u64)sk;
-	struct lat_sock *s = bpf_map_lookup_elem(&lat_socks, &key);
+	struct lat_sock *s = sock_state(sk, btf);
 	struct nl_owner owner;
 	bool client;
 
@@ -226,16 +308,37 @@ SEC("raw_tp/sock_send_length")
 int BPF_PROG(lat_send, const struct sock *sk, int ret, int flags)
 {
 	if (ret > 0)
-		on_io(sk, true);
+		on_io(sk, true, false);
 	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(lat_send_btf, const struct sock *sk, int ret, int flags)
+{
+	if (ret > 0)
+		on_io(sk, true, true);
+	return 0;
+}
+
+/* A peek leaves the data for the real read; the error queue holds no data. */
+static __always_inline bool recv_counts(int ret, int flags)
+{
+	return ret > 0 && !(flags & (NL_MSG_PEEK | NL_MSG_ERRQUEUE));
 }
 
 SEC("raw_tp/sock_recv_length")
 int BPF_PROG(lat_recv, const struct sock *sk, int ret, int flags)
 {
-	/* A peek leaves the data for the real read; the error queue holds no data. */
-	if (ret > 0 && !(flags & (NL_MSG_PEEK | NL_MSG_ERRQUEUE)))
-		on_io(sk, false);
+	if (recv_counts(ret, flags))
+		on_io(sk, false, false);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(lat_recv_btf, const struct sock *sk, int ret, int flags)
+{
+	if (recv_counts(ret, flags))
+		on_io(sk, false, true);
 	return 0;
 }
 
@@ -249,26 +352,38 @@ static __always_inline const struct tcp_skb_cb *skb_tcp_cb(const struct sk_buff 
  * processed: a sample when the segment acknowledges new data (the
  * sender's view), not for every data segment a receiver gets.
  */
-SEC("raw_tp/tcp_probe")
-int BPF_PROG(lat_probe, const struct sock *sk, const struct sk_buff *skb)
+static __always_inline int on_probe(const struct sock *sk, const struct sk_buff *skb,
+				    const bool btf)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	__u32 ack = BPF_CORE_READ(skb_tcp_cb(skb), ack_seq);
-	__u64 key = (__u64)sk;
+	/* tp_btf: the verifier lets a struct sock be read as a tcp_sock only through the helper. */
+	const struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk)
+					: (const struct tcp_sock *)sk;
 	struct lat_sock *s;
 	__u32 srtt;
 
-	if ((__s32)(ack - BPF_CORE_READ(tp, snd_una)) <= 0)
+	if (!tp || (__s32)(READ(btf, skb_tcp_cb(skb), ack_seq) - READ(btf, tp, snd_una)) <= 0)
 		return 0;
-	s = bpf_map_lookup_elem(&lat_socks, &key);
+	s = sock_state(sk, btf);
 	if (!s)     /* a connection older than netlens: direction unknown */
-		s = track(sk, LAT_DIR_UNKNOWN, 0);
+		s = track(sk, LAT_DIR_UNKNOWN, 0, btf);
 	if (!s || !s->match)
 		return 0;
-	srtt = BPF_CORE_READ(tp, srtt_us) >> 3;
+	srtt = READ(btf, tp, srtt_us) >> 3;
 	if (srtt)
 		sample(s, LAT_RTT, srtt, softirq_owner(sk));
 	return 0;
+}
+
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(lat_probe, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_probe(sk, skb, false);
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(lat_probe_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_probe(sk, skb, true);
 }
 
 /* Only with lat_need_owner: the owner of accepted sockets, for softirq samples. */

@@ -10,6 +10,12 @@
 #define NL_IPPROTO_TCP 6
 #define NL_MAX_CGROUP_DEPTH 32
 
+/*
+ * A field of a kernel object: a direct load where the program has a typed
+ * (BTF) pointer to it (tp_btf), else bpf_probe_read_kernel().
+ */
+#define READ(direct, p, f) ((direct) ? (p)->f : BPF_CORE_READ(p, f))
+
 static __always_inline bool is_v4_mapped(const __u8 *a)
 {
 	const __u32 *w = (const __u32 *)a;

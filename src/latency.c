@@ -17,6 +17,11 @@ struct latency {
 	struct latency_bpf *skel;
 	struct lat_report report;
 	uint32_t max_keys;        /* entries of the hists map */
+	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
+};
+
+static const char *const hook_names[] = {
+	[LAT_HOOK_TP_BTF] = "tp_btf", [LAT_HOOK_RAW_TP] = "raw_tp",
 };
 
 static const char *const tracepoints[][2] = {
@@ -35,9 +40,30 @@ static bool owner_hooks(const struct latency_cfg *c)
 	return c && (c->need_owner || c->by == LAT_BY_PID || c->by == LAT_BY_COMM);
 }
 
+/*
+ * The set of programs: the one loaded, else the one asked for, else tp_btf
+ * (plain loads and socket-local storage: cheaper per call); a kernel may
+ * refuse tp_btf, then raw_tp.
+ */
+static enum lat_hook chosen_hook(const struct latency_cfg *c)
+{
+	if (c && c->loaded != LAT_HOOK_AUTO)
+		return c->loaded;
+	if (c && c->hook != LAT_HOOK_AUTO)
+		return c->hook;
+	return LAT_HOOK_TP_BTF;
+}
+
+/* After a failure with hook: was it the automatic tp_btf, so raw_tp may follow? */
+static bool tp_btf_refused(const struct latency_cfg *c, enum lat_hook hook)
+{
+	return hook == LAT_HOOK_TP_BTF && c->hook == LAT_HOOK_AUTO;
+}
+
 static int latency_plan(const void *cfg, char *buf, size_t len)
 {
 	const struct latency_cfg *c = cfg;
+	enum lat_hook hook = chosen_hook(c);
 
 	for (size_t i = 0; i < sizeof(tracepoints) / sizeof(tracepoints[0]); i++) {
 		if (!nl_tracepoint_exists(tracepoints[i][0], tracepoints[i][1])) {
@@ -50,57 +76,114 @@ static int latency_plan(const void *cfg, char *buf, size_t len)
 		snprintf(buf, len, "unavailable: needs raw tracepoints");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "raw_tp sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
-		 "sock:sock_recv_length%s; by %s",
+	snprintf(buf, len, "%s sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
+		 "sock:sock_recv_length%s%s; by %s", hook_names[hook],
+		 hook == LAT_HOOK_TP_BTF && (!c || c->loaded == LAT_HOOK_AUTO) &&
+		 (!c || c->hook == LAT_HOOK_AUTO) ? " (raw_tp if refused)" : "",
 		 owner_hooks(c) ? "; tracepoints syscalls:sys_exit_accept{,4} for owners" : "",
 		 lat_by_name(c ? c->by : LAT_BY_DADDR_DPORT));
 	return 0;
 }
 
+/* One program per tracepoint, all from one set: they share the per-socket state. */
+static void choose_hooks(struct latency_bpf *skel, const struct latency_cfg *cfg,
+			 enum lat_hook hook)
+{
+	bool btf = hook == LAT_HOOK_TP_BTF;
+
+	bpf_program__set_autoload(skel->progs.lat_state, !btf);
+	bpf_program__set_autoload(skel->progs.lat_state_btf, btf);
+	bpf_program__set_autoload(skel->progs.lat_probe, !btf);
+	bpf_program__set_autoload(skel->progs.lat_probe_btf, btf);
+	bpf_program__set_autoload(skel->progs.lat_send, !btf);
+	bpf_program__set_autoload(skel->progs.lat_send_btf, btf);
+	bpf_program__set_autoload(skel->progs.lat_recv, !btf);
+	bpf_program__set_autoload(skel->progs.lat_recv_btf, btf);
+	/* The per-socket state: socket-local storage (tp_btf) or the hash. */
+	bpf_map__set_autocreate(skel->maps.lat_sk, btf);
+	bpf_map__set_max_entries(skel->maps.lat_socks, btf ? 1 : cfg->max_conns);
+	skel->rodata->lat_max_conns = cfg->max_conns;
+	bpf_program__set_autoload(skel->progs.lat_accept4_exit,
+				  cfg->need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
+	bpf_program__set_autoload(skel->progs.lat_accept_exit,
+				  cfg->need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept"));
+}
+
+/* Opens, configures and loads the object with this set of programs. */
+static int load(struct nl_module *m, enum lat_hook hook)
+{
+	struct latency_cfg *cfg = m->cfg;
+	struct latency *l = m->priv;
+	const struct nl_opts *o = l->opts;
+	int err;
+
+	l->skel = latency_bpf__open();
+	if (!l->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
+	memcpy((void *)&l->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
+	l->skel->rodata->lat_by = cfg->by;
+	l->skel->rodata->lat_need_owner = cfg->need_owner;
+	/* Histograms are read from maps: the ring buffer stays unused, at its minimum. */
+	bpf_map__set_max_entries(l->skel->maps.events, sysconf(_SC_PAGESIZE));
+	bpf_map__set_max_entries(l->skel->maps.sk_owners, cfg->need_owner ? cfg->max_conns : 1);
+	bpf_map__set_max_entries(l->skel->maps.hists, l->max_keys);
+	choose_hooks(l->skel, cfg, hook);
+	err = latency_bpf__load(l->skel);
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)",
+				      hook_names[hook]);
+	cfg->loaded = hook;
+	return 0;
+}
+
+static void unload(struct latency *l)
+{
+	latency_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
 static int latency_open(struct nl_module *m, const struct nl_opts *o)
 {
 	struct latency_cfg *cfg = m->cfg;
-	bool owner = needs_owner(cfg, &o->filter);
+	enum lat_hook hook;
 	struct latency *l;
 	int err;
 
-	cfg->need_owner = owner;
+	cfg->need_owner = needs_owner(cfg, &o->filter);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	m->priv = l;
 	if (latency_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
-	l->skel = latency_bpf__open();
-	if (!l->skel)
-		return nl_module_fail(m, -errno, "cannot open the BPF object");
-	memcpy((void *)&l->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
-	l->skel->rodata->lat_by = cfg->by;
-	l->skel->rodata->lat_need_owner = owner;
-	/* Histograms are read from maps: the ring buffer stays unused, at its minimum. */
-	bpf_map__set_max_entries(l->skel->maps.events, sysconf(_SC_PAGESIZE));
-	bpf_map__set_max_entries(l->skel->maps.lat_socks, cfg->max_conns);
-	bpf_map__set_max_entries(l->skel->maps.sk_owners, owner ? cfg->max_conns : 1);
+	l->opts = o;
 	/* Two epochs: the one being filled and the one being read. */
 	l->max_keys = cfg->max_groups * 2;
-	bpf_map__set_max_entries(l->skel->maps.hists, l->max_keys);
-	bpf_program__set_autoload(l->skel->progs.lat_accept4_exit,
-				  owner && nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
-	bpf_program__set_autoload(l->skel->progs.lat_accept_exit,
-				  owner && nl_tracepoint_exists("syscalls", "sys_exit_accept"));
-
-	err = latency_bpf__load(l->skel);
-	if (err)
-		return nl_module_fail(m, err, "the kernel refused the BPF programs");
-	return 0;
+	hook = chosen_hook(cfg);
+	err = load(m, hook);
+	if (err && tp_btf_refused(cfg, hook)) {
+		unload(l);
+		err = load(m, LAT_HOOK_RAW_TP);
+	}
+	return err;
 }
 
 static int latency_attach(struct nl_module *m)
 {
+	struct latency_cfg *cfg = m->cfg;
 	struct latency *l = m->priv;
 	int err = latency_bpf__attach(l->skel);
 
-	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints") : 0;
+	/* Loaded but not attachable: the same fallback as a refused load. */
+	if (err && tp_btf_refused(cfg, cfg->loaded)) {
+		unload(l);
+		err = load(m, LAT_HOOK_RAW_TP);
+		if (err)
+			return err;
+		err = latency_bpf__attach(l->skel);
+	}
+	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints (%s)",
+				    hook_names[cfg->loaded]) : 0;
 }
 
 /*
@@ -168,7 +251,7 @@ static void latency_destroy(struct nl_module *m)
 
 	if (!l)
 		return;
-	latency_bpf__destroy(l->skel);
+	unload(l);
 	lat_report_free(&l->report);
 	free(l);
 	m->priv = NULL;
@@ -204,6 +287,24 @@ static int set_max_groups(void *ctx, const char *arg, char *err, size_t len)
 	return nl_opt_u32(arg, 16, 1 << 20, &((struct latency_cfg *)ctx)->max_groups, err, len);
 }
 
+static int set_hook(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct latency_cfg *cfg = ctx;
+
+	if (!strcmp(arg, "auto")) {
+		cfg->hook = LAT_HOOK_AUTO;
+		return 0;
+	}
+	for (int h = LAT_HOOK_TP_BTF; h <= LAT_HOOK_RAW_TP; h++) {
+		if (!strcmp(arg, hook_names[h])) {
+			cfg->hook = h;
+			return 0;
+		}
+	}
+	snprintf(err, len, "'%s' is not auto, tp_btf or raw_tp", arg);
+	return -1;
+}
+
 /* `netlens latency` */
 int latency_main(int argc, char **argv)
 {
@@ -217,6 +318,9 @@ int latency_main(int argc, char **argv)
 		  set_max_conns },
 		{ "max-groups", NL_OPT_LONG_ONLY + 2, "N",
 		  "histograms (metric x group) per interval (default 4096)", set_max_groups },
+		{ "hook", NL_OPT_LONG_ONLY + 3, "auto|tp_btf|raw_tp",
+		  "programs: BTF-typed (tp_btf) or raw tracepoints (default auto: tp_btf, "
+		  "raw_tp if refused)", set_hook },
 		{ 0 },
 	};
 	const struct nl_cmd_spec spec = {

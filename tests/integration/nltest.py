@@ -8,8 +8,10 @@ import itertools
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -225,3 +227,50 @@ def one(records, **match):
     found = find(records, **match)
     assert len(found) == 1, f"expected one record with {match}, got {len(found)}: {found}"
     return found[0]
+
+
+# Makes bpf(BPF_PROG_LOAD) refuse tracing programs (tp_btf, fentry) with EPERM,
+# as kernels with such a policy do, for the process it is preloaded into.
+REFUSE_TRACING = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+
+long syscall(long nr, ...)
+{
+    static long (*real)(long, ...);
+    va_list ap;
+    long a, b, c, d, e, f;
+
+    va_start(ap, nr);
+    a = va_arg(ap, long); b = va_arg(ap, long); c = va_arg(ap, long);
+    d = va_arg(ap, long); e = va_arg(ap, long); f = va_arg(ap, long);
+    va_end(ap);
+    if (!real)
+        real = dlsym(RTLD_NEXT, "syscall");
+    if (nr == SYS_bpf && a == BPF_PROG_LOAD &&
+        ((union bpf_attr *)b)->prog_type == BPF_PROG_TYPE_TRACING) {
+        errno = EPERM;
+        return -1;
+    }
+    return real(nr, a, b, c, d, e, f);
+}
+"""
+
+
+def netlens_refusing_tracing(*args, command):
+    """netlens started as on a kernel that refuses tp_btf: REFUSE_TRACING preloaded into it."""
+    d = tempfile.mkdtemp(prefix="nlt-refuse-")
+    defer(lambda: shutil.rmtree(d))
+    with open(os.path.join(d, "refuse.c"), "w") as f:
+        f.write(REFUSE_TRACING)
+    sh("gcc", "-shared", "-fPIC", "-o", os.path.join(d, "refuse.so"),
+       os.path.join(d, "refuse.c"), "-ldl")
+    os.environ["LD_PRELOAD"] = os.path.join(d, "refuse.so")
+    try:
+        return Netlens(*args, command=command)
+    finally:
+        del os.environ["LD_PRELOAD"]

@@ -4,12 +4,10 @@ The kfree_skb tracepoint sees the whole host (other test runs too), so every
 run is limited to one of the test's namespaces with --netns.
 """
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, defer, find, one, peer, sh
+from nltest import NETLENS, Netlens, Pair, Proc, find, netlens_refusing_tracing, one, peer, sh
 
 UDP = os.path.join(os.path.dirname(__file__), "drops_udp.py")
 
@@ -75,52 +73,10 @@ def test_udp_closed_port_ipv6():
     check_closed_port(6, 17102, "__udp6_lib_rcv")
 
 
-# Makes bpf(BPF_PROG_LOAD) refuse tracing programs (tp_btf, fentry) with EPERM,
-# as kernels with such a policy do, for the process it is preloaded into.
-REFUSE_TRACING = r"""
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdarg.h>
-#include <linux/bpf.h>
-#include <sys/syscall.h>
-
-long syscall(long nr, ...)
-{
-    static long (*real)(long, ...);
-    va_list ap;
-    long a, b, c, d, e, f;
-
-    va_start(ap, nr);
-    a = va_arg(ap, long); b = va_arg(ap, long); c = va_arg(ap, long);
-    d = va_arg(ap, long); e = va_arg(ap, long); f = va_arg(ap, long);
-    va_end(ap);
-    if (!real)
-        real = dlsym(RTLD_NEXT, "syscall");
-    if (nr == SYS_bpf && a == BPF_PROG_LOAD &&
-        ((union bpf_attr *)b)->prog_type == BPF_PROG_TYPE_TRACING) {
-        errno = EPERM;
-        return -1;
-    }
-    return real(nr, a, b, c, d, e, f);
-}
-"""
-
-
 def test_tp_btf_refused_falls_back_to_raw_tracepoint():
     """A kernel that refuses tp_btf (tracing programs) gets the raw tracepoint."""
-    d = tempfile.mkdtemp(prefix="nlt-drops-")
-    defer(lambda: shutil.rmtree(d))
-    with open(os.path.join(d, "refuse.c"), "w") as f:
-        f.write(REFUSE_TRACING)
-    sh("gcc", "-shared", "-fPIC", "-o", os.path.join(d, "refuse.so"),
-       os.path.join(d, "refuse.c"), "-ldl")
     pair = Pair()
-    os.environ["LD_PRELOAD"] = os.path.join(d, "refuse.so")
-    try:
-        nl = Netlens("--netns", pair.b, command="drops")
-    finally:
-        del os.environ["LD_PRELOAD"]
+    nl = netlens_refusing_tracing("--netns", pair.b, command="drops")
     assert "attached (raw_tp skb:kfree_skb;" in nl.attached, nl.attached
     send(pair, 4, 17113, 5)
     recs = nl.stop()

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, defer, find, one, peer, sh
+from nltest import NETLENS, Netlens, Pair, defer, find, netlens_refusing_tracing, one, peer, sh
 from test_retrans import lpeer, nft_input
 
 
@@ -35,6 +35,8 @@ def test_request_and_service_time():
     pair = Pair()
     slow, fast = serve(pair, 4, 23200, sleep=0.2), serve(pair, 4, 23201)
     nl = Netlens("-P", 23200, "-P", 23201, command="latency")
+    # This kernel takes tp_btf: auto chooses it.
+    assert "attached (tp_btf sock:inet_sock_set_state, tcp:tcp_probe," in nl.attached, nl.attached
     exchanges(pair, 4, 23200, 20)
     exchanges(pair, 4, 23201, 20)
     recs = nl.stop()
@@ -192,13 +194,18 @@ def test_bad_by():
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--by" in r.stderr, r.stderr
 
 
-def test_map_full_is_counted():
+def test_bad_hook():
+    r = subprocess.run([NETLENS, "latency", "--hook", "kprobe"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--hook" in r.stderr, r.stderr
+
+
+def check_map_full(hook, port):
     """More sockets than --max-conns: refused inserts are counted, nothing breaks."""
     pair = Pair()
-    srv = peer(pair.b, "server", pair.B4, 23213, "--no-accept")
+    srv = peer(pair.b, "server", pair.B4, port, "--no-accept")
     srv.expect("READY")
-    nl = Netlens("-P", 23213, "--max-conns", 64, command="latency")
-    hold = peer(pair.a, "hold", pair.B4, 23213, "--count", 50)
+    nl = Netlens("-P", port, "--max-conns", 64, "--hook", hook, command="latency")
+    hold = peer(pair.a, "hold", pair.B4, port, "--count", 50)
     assert hold.expect("HELD") == ["50"]
     for p in (hold, srv):
         p.p.stdin.write("\n")
@@ -208,7 +215,55 @@ def test_map_full_is_counted():
     # 50 client and 50 server sockets, 64 entries: 36 refused; a connection takes two
     # (its SYN_SENT socket first), so the first 32 handshakes are measured.
     assert recs[-1]["map_full"] >= 36, recs[-1]
-    assert lat(recs, "handshake", f"{pair.B4}:23213")["count"] == 32
+    assert lat(recs, "handshake", f"{pair.B4}:{port}")["count"] == 32
+
+
+def test_map_full_is_counted():
+    """tp_btf: socket-local storage, held to --max-conns by a count of its sockets."""
+    check_map_full("tp_btf", 23213)
+
+
+def test_map_full_is_counted_raw_tp():
+    check_map_full("raw_tp", 23215)
+
+
+def latency_counts(recs):
+    return {(r["metric"], r["group"]): r["count"] for r in find(recs, type="latency")}
+
+
+def test_hooks_measure_the_same():
+    """tp_btf (socket-local storage) and raw_tp (a hash) attached at once count the same."""
+    pair = Pair()
+    serve(pair, 4, 23216)
+    serve(pair, 6, 23217)
+    nls = {hook: Netlens("--hook", hook, "-P", 23216, "-P", 23217, command="latency")
+           for hook in ("tp_btf", "raw_tp")}
+    for hook, nl in nls.items():
+        assert f"attached ({hook} sock:inet_sock_set_state, tcp:tcp_probe," in nl.attached, \
+            nl.attached
+    exchanges(pair, 4, 23216, 7)
+    exchanges(pair, 6, 23217, 9)
+    counts = {hook: latency_counts(nl.stop()) for hook, nl in nls.items()}
+    g4, g6 = f"{pair.B4}:23216", f"[{pair.B6}]:23217"
+    for c in counts.values():
+        assert (c[("request", g4)], c[("service", g4)], c[("handshake", g4)]) == (7, 7, 1), c
+        assert (c[("request", g6)], c[("service", g6)], c[("handshake", g6)]) == (9, 9, 1), c
+        assert c[("rtt", g4)] >= 7 and c[("rtt", g6)] >= 9, c
+    # Both sets fire for the same tracepoint hits: every count equal, rtt included.
+    assert counts["tp_btf"] == counts["raw_tp"], counts
+
+
+def test_tp_btf_refused_falls_back_to_raw_tracepoints():
+    """A kernel that refuses tp_btf (tracing programs) gets the raw tracepoints, same values."""
+    pair = Pair()
+    serve(pair, 4, 23218)
+    nl = netlens_refusing_tracing("-P", 23218, "--by", "pid", command="latency")
+    assert "attached (raw_tp sock:inet_sock_set_state, tcp:tcp_probe," in nl.attached, nl.attached
+    cli = exchanges(pair, 4, 23218, 6)
+    recs = nl.stop()
+    assert lat(recs, "request", cli.pid)["count"] == 6, recs
+    assert lat(recs, "handshake", cli.pid)["count"] == 1, recs
+    assert sum(r["count"] for r in find(recs, type="latency", metric="service")) == 6, recs
 
 
 def test_connection_older_than_netlens():
