@@ -45,6 +45,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_IPV6_EXT_MAX     4
 
 const volatile __u16 dns_port = DNS_DEFAULT_PORT;
+/* cgroup_skb: also the server's side of local DNS servers (--server-side). */
+const volatile bool server_side = false;
 /* TC: the network namespace of the interface (skb->sk is mostly unset there). */
 const volatile __u32 tc_netns = 0;
 
@@ -294,7 +296,22 @@ static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id 
 	event_submit(e);
 }
 
-/* Copies a DNS packet (either port is the DNS port) to the ring buffer. */
+/*
+ * Which DNS packets to copy. TC (and --server-side) take both ports. On
+ * cgroup_skb the default is the client's view: a query leaving a local
+ * socket, an answer reaching one. The server's copies (a query reaching a
+ * local server, its answer leaving) go at this check: with both ends local
+ * they are the second copy of each message, and a local server's own view
+ * is what -i or --server-side give.
+ */
+static __always_inline bool wanted(const struct nl_tuple *t, __u8 dir, __u8 hook)
+{
+	if (hook == DNS_HOOK_TC || server_side)
+		return t->sport == dns_port || t->dport == dns_port;
+	return dir == DNS_DIR_EGRESS ? t->dport == dns_port : t->sport == dns_port;
+}
+
+/* Copies a DNS packet (see wanted()) to the ring buffer. */
 static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, __u8 hook)
 {
 	struct nl_sock_id id = {};
@@ -306,7 +323,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 		return;
 	if (parse_l4(skb, proto, l4, &id.tuple, &payload))
 		return;
-	if (id.tuple.sport != dns_port && id.tuple.dport != dns_port)
+	if (!wanted(&id.tuple, dir, hook))
 		return;
 	/* The IP length, not skb->len: Ethernet pads short frames. */
 	if (l3_end > skb->len || payload >= l3_end)

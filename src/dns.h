@@ -2,6 +2,7 @@
 #ifndef NETLENS_SRC_DNS_H
 #define NETLENS_SRC_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uthash.h>
@@ -23,6 +24,7 @@ struct dns_cfg {
 	unsigned int top;           /* qnames in the summary */
 	uint16_t port;              /* the DNS port (default 53) */
 	const char *iface;          /* -i: TC on this interface instead of cgroup_skb */
+	bool server_side;           /* cgroup_skb: also local servers' side (--server-side) */
 };
 
 int dns_main(int argc, char **argv);
