@@ -43,6 +43,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_NEXTHDR_DEST     60
 #define NL_IP6_OFFSET       0xfff8
 #define NL_IPV6_EXT_MAX     4
+#define NL_HEADER_OFF_MAX   512   /* headers past this are read with the helper */
 
 const volatile __u16 dns_port = DNS_DEFAULT_PORT;
 /* cgroup_skb: also the server's side of local DNS servers (--server-side). */
@@ -119,6 +120,22 @@ int dns_sendmsg6(struct bpf_sock_addr *ctx)
 }
 
 /*
+ * Copies len header bytes at off: straight from the packet when its linear
+ * part holds them (cgroup_skb and TC may read packet data), else with
+ * bpf_skb_load_bytes (a header in a paged fragment).
+ */
+static __always_inline int load_header(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (off <= NL_HEADER_OFF_MAX && data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+/*
  * Follows IPv6 extension headers (hop-by-hop, routing, destination options,
  * fragment) to the UDP or TCP header; a later fragment has no ports.
  */
@@ -132,7 +149,7 @@ static __always_inline int skip_ipv6_ext(struct __sk_buff *skb, __u8 *proto, __u
 		if (*proto != NL_NEXTHDR_HOP && *proto != NL_NEXTHDR_ROUTING &&
 		    *proto != NL_NEXTHDR_FRAGMENT && *proto != NL_NEXTHDR_DEST)
 			return -1;
-		if (bpf_skb_load_bytes(skb, *off, &ext, sizeof(ext)))
+		if (load_header(skb, *off, &ext, sizeof(ext)))
 			return -1;
 		if (*proto == NL_NEXTHDR_FRAGMENT) {
 			if (ext.frag_off & bpf_htons(NL_IP6_OFFSET)) {
@@ -155,7 +172,7 @@ static __always_inline int parse_ip(struct __sk_buff *skb, __u32 l3, struct nl_t
 	if (skb->protocol == bpf_htons(NL_ETH_P_IP)) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)))
+		if (load_header(skb, l3, &ip, sizeof(ip)))
 			return -1;
 		if (ip.protocol != NL_IPPROTO_UDP && ip.protocol != NL_IPPROTO_TCP)
 			return -1;
@@ -175,7 +192,7 @@ static __always_inline int parse_ip(struct __sk_buff *skb, __u32 l3, struct nl_t
 	if (skb->protocol == bpf_htons(NL_ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 
-		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)))
+		if (load_header(skb, l3, &ip6, sizeof(ip6)))
 			return -1;
 		t->family = 6;
 		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
@@ -195,7 +212,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u8 proto, __u32 l4,
 	if (proto == NL_IPPROTO_UDP) {
 		struct udphdr uh;
 
-		if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)))
+		if (load_header(skb, l4, &uh, sizeof(uh)))
 			return -1;
 		t->sport = bpf_ntohs(uh.source);
 		t->dport = bpf_ntohs(uh.dest);
@@ -204,7 +221,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u8 proto, __u32 l4,
 	}
 	struct tcphdr th;
 
-	if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)))
+	if (load_header(skb, l4, &th, sizeof(th)))
 		return -1;
 	t->sport = bpf_ntohs(th.source);
 	t->dport = bpf_ntohs(th.dest);
