@@ -7,8 +7,8 @@
  * - cgroup_skb ingress+egress on the root cgroup v2 (default). Every local
  *   socket's packets pass there, in every network namespace, since a program
  *   on the root cgroup runs for all its descendants. Unlike a tracepoint it
- *   hands us the packet (bpf_skb_load_bytes) and the socket (skb->sk), and
- *   unlike XDP/TC it needs no interface and sees loopback and veth alike.
+ *   hands us the packet and the socket (skb->sk), and unlike XDP/TC it
+ *   needs no interface and sees loopback and veth alike.
  *   Ingress runs when a socket receives the packet, so a datagram no socket
  *   takes is not seen there (it is seen on egress by its sender).
  * - TC clsact ingress+egress on -i IFACE: the interface's view, for a DNS
