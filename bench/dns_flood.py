@@ -8,7 +8,8 @@ Prints each arm's median queries/s, its ratio to the bare runs of the same
 round, and the noise floor (second bare run / first bare run). Then netlens
 runs with kernel.bpf_stats_enabled=1 (up to 5, until one where no other
 traffic of the host passed the programs) for each program's ns per run.
---netlens PATH measures another build (before/after comparisons).
+--netlens PATH measures another build; --compare PATH adds a build as a
+fourth arm of the same rounds (before/after a change, in the same conditions).
 """
 import argparse
 import json
@@ -40,7 +41,11 @@ def flood(pair, qfile, seconds, clients, outstanding):
 
 
 def run_arm(pair, arm, qfile, a):
-    mon = Monitor(*NETLENS) if arm == "netlens" else None
+    mon = None
+    if arm == "netlens":
+        mon = Monitor(*NETLENS)
+    elif arm == "compare":
+        mon = Monitor([a.compare] + NETLENS[0][1:], NETLENS[1])
     qps, done = flood(pair, qfile, a.seconds, a.clients, a.outstanding)
     cpu = mon.stop() if mon else 0.0
     return qps, done, cpu
@@ -118,11 +123,12 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--outstanding", type=int, default=64)
     ap.add_argument("--netlens", default=nltest.NETLENS, help="the netlens binary to measure")
+    ap.add_argument("--compare", help="another netlens binary, run as a fourth arm")
     a = ap.parse_args()
     global NETLENS
     NETLENS = ([a.netlens] + NETLENS[0][1:], NETLENS[1])
 
-    arms = ["bare", "netlens", "bare2"]
+    arms = ["bare", "netlens", "bare2"] + (["compare"] if a.compare else [])
     pair = nltest.Pair()
     Resolver(pair)
     with tempfile.NamedTemporaryFile("w", suffix=".queries", delete=False) as f:
@@ -143,15 +149,16 @@ def main():
 
     bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
     noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
-    ratios = [x[0] / b for x, b in zip(results["netlens"], bare)]
-    cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results["netlens"])
     print(f"\n{'arm':10} {'median q/s':>11} {'ratio (median, min..max)':>28} {'CPU us/query':>13}")
     print(f"{'bare':10} {statistics.median(bare):11.0f} "
           f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
           f"({min(noise):.3f}..{max(noise):.3f})")
-    print(f"{'netlens':10} {statistics.median(x[0] for x in results['netlens']):11.0f} "
-          f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f}) "
-          f"{cpu_us:13.2f}")
+    for arm in arms[3:] + ["netlens"]:
+        ratios = [x[0] / b for x, b in zip(results[arm], bare)]
+        cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results[arm])
+        print(f"{arm:10} {statistics.median(x[0] for x in results[arm]):11.0f} "
+              f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f}) "
+              f"{cpu_us:13.2f}")
 
     done, runs, ok = bpf_stats(pair, qfile, a)
     print(f"\nbpf_stats over one netlens run ({done} queries answered"
