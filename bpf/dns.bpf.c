@@ -7,8 +7,8 @@
  * - cgroup_skb ingress+egress on the root cgroup v2 (default). Every local
  *   socket's packets pass there, in every network namespace, since a program
  *   on the root cgroup runs for all its descendants. Unlike a tracepoint it
- *   hands us the packet (bpf_skb_load_bytes) and the socket (skb->sk), and
- *   unlike XDP/TC it needs no interface and sees loopback and veth alike.
+ *   hands us the packet and the socket (skb->sk), and unlike XDP/TC it
+ *   needs no interface and sees loopback and veth alike.
  *   Ingress runs when a socket receives the packet, so a datagram no socket
  *   takes is not seen there (it is seen on egress by its sender).
  * - TC clsact ingress+egress on -i IFACE: the interface's view, for a DNS
@@ -43,8 +43,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_NEXTHDR_DEST     60
 #define NL_IP6_OFFSET       0xfff8
 #define NL_IPV6_EXT_MAX     4
+#define NL_HEADER_OFF_MAX   512   /* headers past this are read with the helper */
 
 const volatile __u16 dns_port = DNS_DEFAULT_PORT;
+/* cgroup_skb: also the server's side of local DNS servers (--server-side). */
+const volatile bool server_side = false;
 /* TC: the network namespace of the interface (skb->sk is mostly unset there). */
 const volatile __u32 tc_netns = 0;
 
@@ -117,6 +120,22 @@ int dns_sendmsg6(struct bpf_sock_addr *ctx)
 }
 
 /*
+ * Copies len header bytes at off: straight from the packet when its linear
+ * part holds them (cgroup_skb and TC may read packet data), else with
+ * bpf_skb_load_bytes (a header in a paged fragment).
+ */
+static __always_inline int load_header(struct __sk_buff *skb, __u32 off, void *to, const __u32 len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (off <= NL_HEADER_OFF_MAX && data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+/*
  * Follows IPv6 extension headers (hop-by-hop, routing, destination options,
  * fragment) to the UDP or TCP header; a later fragment has no ports.
  */
@@ -130,7 +149,7 @@ static __always_inline int skip_ipv6_ext(struct __sk_buff *skb, __u8 *proto, __u
 		if (*proto != NL_NEXTHDR_HOP && *proto != NL_NEXTHDR_ROUTING &&
 		    *proto != NL_NEXTHDR_FRAGMENT && *proto != NL_NEXTHDR_DEST)
 			return -1;
-		if (bpf_skb_load_bytes(skb, *off, &ext, sizeof(ext)))
+		if (load_header(skb, *off, &ext, sizeof(ext)))
 			return -1;
 		if (*proto == NL_NEXTHDR_FRAGMENT) {
 			if (ext.frag_off & bpf_htons(NL_IP6_OFFSET)) {
@@ -153,7 +172,7 @@ static __always_inline int parse_ip(struct __sk_buff *skb, __u32 l3, struct nl_t
 	if (skb->protocol == bpf_htons(NL_ETH_P_IP)) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)))
+		if (load_header(skb, l3, &ip, sizeof(ip)))
 			return -1;
 		if (ip.protocol != NL_IPPROTO_UDP && ip.protocol != NL_IPPROTO_TCP)
 			return -1;
@@ -173,7 +192,7 @@ static __always_inline int parse_ip(struct __sk_buff *skb, __u32 l3, struct nl_t
 	if (skb->protocol == bpf_htons(NL_ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 
-		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)))
+		if (load_header(skb, l3, &ip6, sizeof(ip6)))
 			return -1;
 		t->family = 6;
 		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
@@ -193,7 +212,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u8 proto, __u32 l4,
 	if (proto == NL_IPPROTO_UDP) {
 		struct udphdr uh;
 
-		if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)))
+		if (load_header(skb, l4, &uh, sizeof(uh)))
 			return -1;
 		t->sport = bpf_ntohs(uh.source);
 		t->dport = bpf_ntohs(uh.dest);
@@ -202,7 +221,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u8 proto, __u32 l4,
 	}
 	struct tcphdr th;
 
-	if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)))
+	if (load_header(skb, l4, &th, sizeof(th)))
 		return -1;
 	t->sport = bpf_ntohs(th.source);
 	t->dport = bpf_ntohs(th.dest);
@@ -294,7 +313,22 @@ static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id 
 	event_submit(e);
 }
 
-/* Copies a DNS packet (either port is the DNS port) to the ring buffer. */
+/*
+ * Which DNS packets to copy. TC (and --server-side) take both ports. On
+ * cgroup_skb the default is the client's view: a query leaving a local
+ * socket, an answer reaching one. The server's copies (a query reaching a
+ * local server, its answer leaving) go at this check: with both ends local
+ * they are the second copy of each message, and a local server's own view
+ * is what -i or --server-side give.
+ */
+static __always_inline bool wanted(const struct nl_tuple *t, __u8 dir, __u8 hook)
+{
+	if (hook == DNS_HOOK_TC || server_side)
+		return t->sport == dns_port || t->dport == dns_port;
+	return dir == DNS_DIR_EGRESS ? t->dport == dns_port : t->sport == dns_port;
+}
+
+/* Copies a DNS packet (see wanted()) to the ring buffer. */
 static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, __u8 hook)
 {
 	struct nl_sock_id id = {};
@@ -306,7 +340,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 		return;
 	if (parse_l4(skb, proto, l4, &id.tuple, &payload))
 		return;
-	if (id.tuple.sport != dns_port && id.tuple.dport != dns_port)
+	if (!wanted(&id.tuple, dir, hook))
 		return;
 	/* The IP length, not skb->len: Ethernet pads short frames. */
 	if (l3_end > skb->len || payload >= l3_end)

@@ -43,8 +43,9 @@ static int dns_plan(const void *cfgp, char *buf, size_t len)
 		snprintf(buf, len, "unavailable: cgroup v2 is not mounted");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "cgroup_skb ingress+egress on %s (all namespaces); "
-		 "cgroup/connect4,6 sendmsg4,6 for the querying process", mnt);
+	snprintf(buf, len, "cgroup_skb ingress+egress on %s (all namespaces, %s); "
+		 "cgroup/connect4,6 sendmsg4,6 for the querying process", mnt,
+		 cfg && cfg->server_side ? "clients' and servers' side" : "clients' side");
 	return 0;
 }
 
@@ -84,6 +85,7 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	d->skel->rodata->dns_port = cfg->port;
+	d->skel->rodata->server_side = cfg->server_side;
 	d->skel->rodata->tc_netns = own_netns();
 	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	/* One packet hook: the interface's view with -i, else every local socket's. */
@@ -285,6 +287,13 @@ static int set_port(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static int set_server_side(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)arg, (void)err, (void)len;
+	((struct dns_cfg *)ctx)->server_side = true;
+	return 0;
+}
+
 static int set_iface(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct dns_cfg *cfg = ctx;
@@ -304,6 +313,8 @@ static void check_options(void *ctx, struct nl_opts *o)
 
 	if (cfg->iface && o->cgroup_path)
 		nl_die(NL_EXIT_USAGE, "dns: --cgroup does not apply with -i: TC sees packets, not sockets' cgroups");
+	if (cfg->iface && cfg->server_side)
+		nl_die(NL_EXIT_USAGE, "dns: --server-side does not apply with -i: TC sees both sides");
 }
 
 int dns_main(int argc, char **argv)
@@ -317,6 +328,8 @@ int dns_main(int argc, char **argv)
 		  "(default 5)", set_timeout },
 		{ "top", NL_OPT_LONG_ONLY + 1, "N", "qnames in the summary (default 10)", set_top },
 		{ "dns-port", NL_OPT_LONG_ONLY + 2, "PORT", "the DNS server port (default 53)", set_port },
+		{ "server-side", NL_OPT_LONG_ONLY + 3, NULL, "also local DNS servers' side, not only "
+		  "the clients'", set_server_side },
 		{ 0 },
 	};
 	const struct nl_cmd_spec spec = {

@@ -2,6 +2,7 @@
 #ifndef NETLENS_SRC_DNS_H
 #define NETLENS_SRC_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uthash.h>
@@ -23,6 +24,7 @@ struct dns_cfg {
 	unsigned int top;           /* qnames in the summary */
 	uint16_t port;              /* the DNS port (default 53) */
 	const char *iface;          /* -i: TC on this interface instead of cgroup_skb */
+	bool server_side;           /* cgroup_skb: also local servers' side (--server-side) */
 };
 
 int dns_main(int argc, char **argv);
@@ -45,12 +47,21 @@ struct dns_txn {
 	char qname[];               /* sized to the name: up to 65536 queries wait at once */
 };
 
+/* The key of a server (address and port) or a source (address, port 0). */
+struct dns_endpoint {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t family;
+	uint8_t pad;
+};
+
 /* Totals for one qname, server (addr, port) or source address. */
 struct dns_agg {
-	char *name;                 /* the hash key: qname, or address text */
+	char *name;                 /* as shown: the qname, or the address as text */
 	uint64_t queries;
 	uint64_t rcodes[DNS_RCODE_SLOTS];
 	struct nl_hist latency;
+	uint8_t *key;               /* right after the struct: the qname, or a struct dns_endpoint */
 	UT_hash_handle hh;
 };
 

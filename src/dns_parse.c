@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include "dns_parse.h"
+#include "format.h"
 
 #define MAX_POINTERS   64     /* a name needs at most 127 labels; more jumps is a loop */
 #define NAME_WIRE_MAX  255
@@ -120,7 +120,7 @@ static enum dns_err read_rdata(const uint8_t *buf, size_t len, size_t off, uint1
 	case T_AAAA:
 		if (rdlen != (rr->type == T_A ? 4 : 16))
 			return DNS_ERR_RDATA;
-		inet_ntop(rr->type == T_A ? AF_INET : AF_INET6, buf + off, rr->data, sizeof(rr->data));
+		nl_fmt_addr(rr->type == T_A ? 4 : 6, buf + off, rr->data, sizeof(rr->data));
 		return DNS_OK;
 	case T_CNAME:
 	case T_NS:

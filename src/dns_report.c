@@ -47,24 +47,61 @@ void dns_report_free(struct dns_report *r)
 	table_free(&r->sources);
 }
 
-/* The totals for name: its own entry, or "other" once DNS_MAX_KEYS are kept. */
-static struct dns_agg *agg_of(struct dns_table *t, const char *name)
+/* The totals kept under key, or NULL. */
+static struct dns_agg *agg_find(struct dns_table *t, const void *key, size_t klen)
 {
 	struct dns_agg *a;
 
-	HASH_FIND_STR(t->items, name, a);
-	if (a)
-		return a;
-	if (HASH_COUNT(t->items) < DNS_MAX_KEYS && (a = calloc(1, sizeof(*a)))) {
+	HASH_FIND(hh, t->items, key, klen, a);
+	return a;
+}
+
+/* A new entry for key, shown as name; "other" once DNS_MAX_KEYS are kept. */
+static struct dns_agg *agg_new(struct dns_table *t, const void *key, size_t klen, const char *name)
+{
+	struct dns_agg *a;
+
+	if (HASH_COUNT(t->items) < DNS_MAX_KEYS && (a = calloc(1, sizeof(*a) + klen))) {
 		a->name = strdup(name);
 		if (a->name) {
-			HASH_ADD_KEYPTR(hh, t->items, a->name, strlen(a->name), a);
+			a->key = memcpy(a + 1, key, klen);
+			HASH_ADD_KEYPTR(hh, t->items, a->key, klen, a);
 			return a;
 		}
 		free(a);
 	}
 	t->folded++;
 	return &t->other;
+}
+
+static struct dns_agg *qname_agg(struct dns_table *t, const char *qname)
+{
+	size_t len = strlen(qname);
+	struct dns_agg *a = agg_find(t, qname, len);
+
+	return a ? a : agg_new(t, qname, len, qname);
+}
+
+/*
+ * Servers and sources are keyed by their binary address and port: the text
+ * is formatted once per new entry, not once per transaction.
+ */
+static struct dns_agg *endpoint_agg(struct dns_table *t, uint8_t family, const uint8_t *addr,
+				    const uint16_t *port)
+{
+	struct dns_endpoint k = { .family = family, .port = port ? *port : 0 };
+	char name[NL_ADDR_LEN + 8];
+	struct dns_agg *a;
+
+	memcpy(k.addr, addr, sizeof(k.addr));
+	a = agg_find(t, &k, sizeof(k));
+	if (a)
+		return a;
+	if (port)
+		nl_fmt_endpoint(family, addr, *port, name, sizeof(name));
+	else
+		nl_fmt_addr(family, addr, name, sizeof(name));
+	return agg_new(t, &k, sizeof(k), name);
 }
 
 static void agg_add(struct dns_agg *a, int rcode_slot, const uint64_t *latency_us)
@@ -81,13 +118,10 @@ static void tally(struct dns_report *r, const struct dns_txn *t, const struct dn
 {
 	const struct nl_tuple *tp = &t->id.tuple;
 	int slot = msg ? msg->rcode : DNS_RCODE_TIMEOUT;
-	char addr[NL_ADDR_LEN + 8];
 
-	agg_add(agg_of(&r->qnames, t->qname), slot, latency_us);
-	agg_add(agg_of(&r->servers, nl_fmt_endpoint(tp->family, tp->daddr, tp->dport, addr,
-						     sizeof(addr))), slot, latency_us);
-	agg_add(agg_of(&r->sources, nl_fmt_addr(tp->family, tp->saddr, addr, sizeof(addr))),
-		slot, latency_us);
+	agg_add(qname_agg(&r->qnames, t->qname), slot, latency_us);
+	agg_add(endpoint_agg(&r->servers, tp->family, tp->daddr, &tp->dport), slot, latency_us);
+	agg_add(endpoint_agg(&r->sources, tp->family, tp->saddr, NULL), slot, latency_us);
 }
 
 static const char *rcode_text(int slot, char *buf, size_t len)
@@ -193,25 +227,14 @@ static void make_key(const struct dns_event *e, bool answer, uint16_t id, struct
 }
 
 /*
- * When both ends are local, the second copy of a message needs only its
- * header: the query reaching the server (or sent again), and the answer
- * leaving the server while the client still has to get it. True if this
- * is such a copy; it is then accounted for without parsing the rest.
+ * A message of the pending transaction t that needs only its header: a
+ * query sent again, and, when both ends are local (--server-side), the
+ * query reaching the server and the answer leaving it while the client
+ * still has to get it. True if this is such a copy; it is then accounted
+ * for without parsing the rest.
  */
-static bool known_copy(struct dns_report *r, const struct dns_event *e, const uint8_t *buf,
-		       size_t len)
+static bool known_copy(struct dns_txn *t, const struct dns_event *e, bool answer)
 {
-	bool answer;
-	struct dns_key k;
-	struct dns_txn *t;
-
-	if (len < DNS_HEADER_LEN)
-		return false;
-	answer = buf[2] >> 7;
-	make_key(e, answer, (uint16_t)(buf[0] << 8 | buf[1]), &k);
-	HASH_FIND(hh, r->pending, &k, sizeof(k), t);
-	if (!t)
-		return false;
 	if (answer)
 		return t->seen_egress && e->dir == DNS_DIR_EGRESS;
 	/* A query seen arriving first, then leaving: the client's view wins. */
@@ -246,12 +269,10 @@ static void on_query(struct dns_report *r, const struct dns_event *e, const stru
 }
 
 static void on_answer(struct dns_report *r, struct nl_sink *s, const struct dns_event *e,
-		      const struct dns_msg *msg, const struct dns_key *k)
+		      const struct dns_msg *msg, struct dns_txn *t)
 {
-	struct dns_txn *t;
 	uint64_t latency_us;
 
-	HASH_FIND(hh, r->pending, k, sizeof(*k), t);
 	if (!t) {
 		r->unmatched++;
 		return;
@@ -265,12 +286,20 @@ static void on_message(struct dns_report *r, struct nl_sink *s, const struct dns
 		       const uint8_t *buf, size_t len, size_t full_len)
 {
 	struct dns_msg *msg = &r->msg;
+	struct dns_txn *t = NULL;
 	enum dns_err err;
 	struct dns_key k;
 
 	r->messages++;
-	if (known_copy(r, e, buf, len))
-		return;
+	/* The header names the transaction: looked up once, before parsing. */
+	if (len >= DNS_HEADER_LEN) {
+		bool answer = buf[2] >> 7;
+
+		make_key(e, answer, (uint16_t)(buf[0] << 8 | buf[1]), &k);
+		HASH_FIND(hh, r->pending, &k, sizeof(k), t);
+		if (t && known_copy(t, e, answer))
+			return;
+	}
 	err = dns_parse(buf, len, full_len, msg);
 	if (err) {
 		r->parse_errors[err]++;
@@ -278,9 +307,9 @@ static void on_message(struct dns_report *r, struct nl_sink *s, const struct dns
 	}
 	if (msg->partial)
 		r->partial++;
-	make_key(e, msg->qr, msg->id, &k);
+	/* Parsed, the header is the one the key was made from. */
 	if (msg->qr)
-		on_answer(r, s, e, msg, &k);
+		on_answer(r, s, e, msg, t);
 	else
 		on_query(r, e, msg, &k);
 }

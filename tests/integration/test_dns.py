@@ -178,6 +178,35 @@ def test_filter_netns_client_side_only():
     assert (st["messages"], st["queries"], st["responses"]) == (2, 1, 1), st
 
 
+def test_client_side_by_default_server_side_on_request():
+    pair = Pair()
+    Resolver(pair)
+    # The server's namespace: its socket only takes queries and sends answers.
+    server_ns = Netlens("--netns", pair.b, command="dns")
+    server_ns_both = Netlens("--server-side", "--netns", pair.b, command="dns")
+    both = Netlens("--server-side", command="dns")
+    pid, msg_id, _ = dig(pair, pair.B4, f"a.{ZONE}", "A")
+
+    recs = server_ns.stop()
+    assert not [r for r in recs if r["type"] == "dns"], recs
+    st = stats_of(recs)
+    assert (st["messages"], st["queries"], st["responses"]) == (0, 0, 0), st
+
+    # --server-side: the query reaching dnsmasq, its answer leaving.
+    recs = server_ns_both.stop()
+    rec = one(recs, type="dns", qname=f"a.{ZONE}")
+    assert (rec["pid"], rec["comm"], rec["netns"], rec["id"]) == (0, "", pair.netns_b, msg_id), rec
+    assert (rec["saddr"], rec["daddr"], rec["dport"], rec["rcode"]) == \
+        (pair.A4, pair.B4, 53, "NOERROR"), rec
+    st = stats_of(recs)
+    assert (st["messages"], st["queries"], st["responses"]) == (2, 1, 1), st
+
+    # Both sides of one query: one record, the client's view.
+    recs = both.stop()
+    check_client_record(one(recs, type="dns", qname=f"a.{ZONE}"), pair, 4, pid, msg_id)
+    assert one(stats_of(recs)["servers"], server=f"{pair.B4}:53")["queries"] == 1
+
+
 def cgroup2_root():
     return [l.split()[1] for l in open("/proc/self/mounts") if l.split()[2] == "cgroup2"][0]
 
@@ -264,7 +293,7 @@ def test_cgroup_links_removed_at_exit():
 
 def test_bad_options_exit_2():
     for args in (["-i", "nosuchif0"], ["--timeout", "0"], ["--timeout", "x"],
-                 ["--dns-port", "70000"], ["--top", "0"]):
+                 ["--dns-port", "70000"], ["--top", "0"], ["-i", "lo", "--server-side"]):
         r = subprocess.run([NETLENS, "dns", *args, "-d", "3"], capture_output=True, text=True,
                            timeout=20)
         assert r.returncode == 2, (args, r.returncode, r.stderr)
@@ -272,3 +301,6 @@ def test_bad_options_exit_2():
     r = subprocess.run([NETLENS, "dns", "-i", "lo", "--cgroup", cgroup2_root(), "-d", "3"],
                        capture_output=True, text=True, timeout=20)
     assert "--cgroup does not apply with -i" in r.stderr, r.stderr
+    r = subprocess.run([NETLENS, "dns", "-i", "lo", "--server-side", "-d", "3"],
+                       capture_output=True, text=True, timeout=20)
+    assert "--server-side does not apply with -i" in r.stderr, r.stderr

@@ -300,6 +300,57 @@ static void test_summary_totals(void)
 	capture_close(&c);
 }
 
+/* Servers are told apart by address and port, sources by address; IPv6 in brackets. */
+static void test_endpoint_totals(void)
+{
+	struct json_object *o, *arr, *e;
+	uint64_t st[NL_STAT_MAX] = { 0 };
+	struct dns_event q, a;
+	struct dns_report r;
+	struct capture c;
+
+	dns_report_init(&r, 1000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	for (uint16_t id = 1; id <= 3; id++) {
+		q = packet(false, DNS_DIR_EGRESS, id * MS, id, 0);
+		a = packet(true, DNS_DIR_INGRESS, id * MS + 1000, id, 0);
+		if (id == 3) {   /* the same server address on another port */
+			q.id.tuple.dport = a.id.tuple.sport = 5353;
+		}
+		feed(&r, &c, q);
+		feed(&r, &c, a);
+	}
+	q = packet(false, DNS_DIR_EGRESS, 4 * MS, 4, 0);
+	q.id.tuple.family = 6;
+	inet_pton(AF_INET6, "fd00::1", q.id.tuple.saddr);
+	inet_pton(AF_INET6, "fd00::53", q.id.tuple.daddr);
+	feed(&r, &c, q);
+	dns_report_expire(&r, &c.sink, 2000 * MS);
+	dns_report_summary(&r, &c.sink, st);
+	o = line(&c, 4);
+	CHECK(o != NULL);
+	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 3);
+	e = json_object_array_get_idx(arr, 0);
+	CHECK_STR(str(e, "server"), "10.0.0.53:53");
+	CHECK(num(e, "queries") == 2);
+	e = json_object_array_get_idx(arr, 1);
+	CHECK_STR(str(e, "server"), "10.0.0.53:5353");
+	CHECK(num(e, "queries") == 1);
+	e = json_object_array_get_idx(arr, 2);
+	CHECK_STR(str(e, "server"), "[fd00::53]:53");
+	CHECK(num(e, "queries") == 1);
+	CHECK(json_object_object_get_ex(o, "sources", &arr) && json_object_array_length(arr) == 2);
+	e = json_object_array_get_idx(arr, 0);
+	CHECK_STR(str(e, "saddr"), "10.0.0.1");
+	CHECK(num(e, "queries") == 3);
+	e = json_object_array_get_idx(arr, 1);
+	CHECK_STR(str(e, "saddr"), "fd00::1");
+	CHECK(num(e, "queries") == 1);
+	json_object_put(o);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
 static void test_table_rows(void)
 {
 	uint64_t st[NL_STAT_MAX] = { 0 };
@@ -355,6 +406,7 @@ int main(void)
 	RUN(test_tcp_framing);
 	RUN(test_hostile_records);
 	RUN(test_summary_totals);
+	RUN(test_endpoint_totals);
 	RUN(test_table_rows);
 	RUN(test_jsonw_nesting);
 	return TEST_SUMMARY();
