@@ -75,7 +75,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out src/main.c,$(SRCS)) $(wildcard src/
 # Load generators: plain C, no netlens code.
 BENCH_GENS := $(BUILD)/bench/connstorm $(BUILD)/bench/latency_rr $(BUILD)/bench/udpflood
 
-$(BENCH_GENS): $(BUILD)/bench/%: bench/%.c
+$(BENCH_GENS): $(BUILD)/bench/%: bench/%.c bench/loadgen.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 

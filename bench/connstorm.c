@@ -8,49 +8,16 @@
  *   connstorm client ADDR PORT SECONDS [THREADS]   -> "connections N rate R/s"
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-static struct sockaddr_storage addr;
-static socklen_t addr_len;
+#define LOADGEN_NAME "connstorm"
+#include "loadgen.h"
+
 static int listen_fd;
 static double seconds;
 static atomic_ulong done, failed;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "connstorm: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void parse_addr(const char *host, int port)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
-
-	memset(&addr, 0, sizeof(addr));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		addr_len = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		addr_len = sizeof(*a6);
-	} else {
-		fprintf(stderr, "connstorm: bad address %s\n", host);
-		exit(2);
-	}
-}
 
 static void *serve(void *arg)
 {
@@ -68,14 +35,6 @@ static void *serve(void *arg)
 		close(fd);
 	}
 	return NULL;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void *storm(void *arg)

@@ -10,52 +10,19 @@
  *       -> "exchanges N rate R/s"
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#define LOADGEN_NAME "latency_rr"
+#include "loadgen.h"
 
 #define MAX_SIZE 65536
 
-static struct sockaddr_storage addr;
-static socklen_t addr_len;
 static double seconds;
 static int size = 64;
 static atomic_ulong exchanges;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "latency_rr: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void parse_addr(const char *host, int port)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
-
-	memset(&addr, 0, sizeof(addr));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		addr_len = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		addr_len = sizeof(*a6);
-	} else {
-		fprintf(stderr, "latency_rr: bad address %s\n", host);
-		exit(2);
-	}
-}
 
 /* Reads exactly n bytes; 0 at a clean end of stream. */
 static int read_all(int fd, char *buf, int n)
@@ -113,14 +80,6 @@ static void server(void)
 			die("pthread_create");
 		pthread_detach(t);
 	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void *ping(void *arg)

@@ -7,52 +7,17 @@
  *   udpflood ADDR PORT SECONDS [THREADS]   -> "datagrams N rate R/s errors E"
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#define LOADGEN_NAME "udpflood"
+#include "loadgen.h"
 
 #define BATCH 64   /* datagrams per sendmmsg(2) */
 
-static struct sockaddr_storage addr;
-static socklen_t addr_len;
 static double seconds;
 static atomic_ulong sent, errors;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void parse_addr(const char *host, int port)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
-
-	memset(&addr, 0, sizeof(addr));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		addr_len = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		addr_len = sizeof(*a6);
-	} else {
-		fprintf(stderr, "udpflood: bad address %s\n", host);
-		exit(2);
-	}
-}
 
 static void *flood(void *arg)
 {
