@@ -106,6 +106,31 @@ class Pair:
                 ("a", 6): self.A6, ("b", 6): self.B6}[(side, family)]
 
 
+def cgroup2_root():
+    """Where cgroup v2 is mounted (the first mount)."""
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            mnt, fstype = line.split()[1:3]
+            if fstype == "cgroup2":
+                return mnt
+    raise AssertionError("cgroup v2 is not mounted")
+
+
+class Cgroup:
+    """A cgroup v2 directory of the test's own, removed at the end.
+
+    .path, .id (its inode: the cgroup id), and .join: a command prefix that
+    moves the process into the cgroup before it execs the rest.
+    """
+
+    def __init__(self, tag):
+        self.path = os.path.join(cgroup2_root(), f"{PREFIX}-{tag}-{os.getpid()}")
+        os.mkdir(self.path)
+        defer(lambda: os.rmdir(self.path))
+        self.id = os.stat(self.path).st_ino
+        self.join = ("sh", "-c", f'echo $$ > {self.path}/cgroup.procs && exec "$@"', "sh")
+
+
 class Proc:
     """A child process whose stdout lines the test reads one at a time."""
 

@@ -1,12 +1,11 @@
 """netlens conns: real connections between two namespaces, exact assertions."""
 import json
-import os
 import re
 import signal
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, defer, exchange, find, one, peer, sh
+from nltest import NETLENS, Cgroup, Netlens, Pair, defer, exchange, find, one, peer, sh
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -312,27 +311,16 @@ def test_filter_netns():
     assert all(r["netns"] == pair.netns_a for r in recs if r["type"] != "stats"), recs
 
 
-def cgroup2_root():
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            dev, mnt, fstype = line.split()[:3]
-            if fstype == "cgroup2":
-                return mnt
-    raise AssertionError("cgroup v2 is not mounted")
-
 
 def test_filter_cgroup():
     pair = Pair()
-    cg = os.path.join(cgroup2_root(), f"nlt-{os.getpid()}")
-    os.mkdir(cg)
-    defer(lambda: os.rmdir(cg))
+    cg = Cgroup("conns")
     # The kept client moves itself into the cgroup before it execs the peer.
-    join = ("sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh")
-    recs, pids, ports = two_clients(pair, 18016, ["--cgroup", cg],
-                                    prefixes=(join, ()))
+    recs, pids, ports = two_clients(pair, 18016, ["--cgroup", cg.path],
+                                    prefixes=(cg.join, ()))
     assert_kept_only(recs, ports[0], ports[1])
     conn = one(recs, type="connect", sport=ports[0])
-    assert conn["cgroup_id"] == os.stat(cg).st_ino and conn["pid"] == pids[0], conn
+    assert conn["cgroup_id"] == cg.id and conn["pid"] == pids[0], conn
 
 
 def test_v4_mapped_is_ipv4():

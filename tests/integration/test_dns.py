@@ -1,6 +1,5 @@
 """netlens dns: a real resolver (dnsmasq) and dig in two namespaces, exact assertions."""
 import json
-import os
 import signal
 import subprocess
 import time
@@ -8,7 +7,7 @@ import time
 import nltest
 from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, SILENT4, ZONE, Resolver, dig, header,
                     send_udp)
-from nltest import NETLENS, Netlens, Pair, defer, one, sh
+from nltest import NETLENS, Cgroup, Netlens, cgroup2_root, Pair, defer, one, sh
 
 
 def stats_of(recs):
@@ -207,22 +206,16 @@ def test_client_side_by_default_server_side_on_request():
     assert one(stats_of(recs)["servers"], server=f"{pair.B4}:53")["queries"] == 1
 
 
-def cgroup2_root():
-    return [l.split()[1] for l in open("/proc/self/mounts") if l.split()[2] == "cgroup2"][0]
-
 
 def test_filters_comm_cgroup_family():
     pair = Pair()
     Resolver(pair)
-    cg = f"{cgroup2_root()}/nlt-dns-{os.getpid()}"
-    os.mkdir(cg)
-    defer(lambda: os.rmdir(cg))
+    cg = Cgroup("dns")
     by_comm = Netlens("-c", "dig", command="dns")
     by_other_comm = Netlens("-c", "nosuchcomm", command="dns")
-    by_cgroup = Netlens("--cgroup", cg, command="dns")
+    by_cgroup = Netlens("--cgroup", cg.path, command="dns")
     v6_only = Netlens("-6", command="dns")
-    join = ("sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh")
-    pid_in, id_in, _ = dig(pair, pair.B4, f"a.{ZONE}", "A", prefix=join)
+    pid_in, id_in, _ = dig(pair, pair.B4, f"a.{ZONE}", "A", prefix=cg.join)
     pid_out, id_out, _ = dig(pair, pair.B6, f"b.{ZONE}", "A")
 
     recs = [r for r in by_comm.stop() if r["type"] == "dns"]
@@ -231,7 +224,7 @@ def test_filters_comm_cgroup_family():
     assert not [r for r in by_other_comm.stop() if r["type"] == "dns"]
     recs = [r for r in by_cgroup.stop() if r["type"] == "dns"]
     assert [(r["pid"], r["qname"]) for r in recs] == [(pid_in, f"a.{ZONE}")], recs
-    assert recs[0]["cgroup_id"] == os.stat(cg).st_ino, recs
+    assert recs[0]["cgroup_id"] == cg.id, recs
     recs = [r for r in v6_only.stop() if r["type"] == "dns"]
     assert [(r["pid"], r["family"]) for r in recs] == [(pid_out, 6)], recs
 

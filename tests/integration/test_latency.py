@@ -1,11 +1,10 @@
 """netlens latency: real request/response traffic between namespaces, bounded assertions."""
 import json
-import os
 import signal
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, defer, find, netlens_refusing_tracing, one, peer, sh
+from nltest import NETLENS, Cgroup, Netlens, Pair, defer, find, netlens_refusing_tracing, one, peer, sh
 from test_retrans import lpeer, nft_input
 
 
@@ -103,27 +102,16 @@ def test_rtt_count_grows_with_acknowledged_segments():
     assert few["p50_us"] > 0 and many["p50_us"] > 0 and many["max_us"] < 1000000, (few, many)
 
 
-def cgroup2_root():
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            dev, mnt, fstype = line.split()[:3]
-            if fstype == "cgroup2":
-                return mnt
-    raise AssertionError("cgroup v2 is not mounted")
-
 
 def test_every_grouping():
     """One workload seen by six netlens at once, one per --by."""
     pair = Pair()
-    cg = os.path.join(cgroup2_root(), f"nlt-lat-{os.getpid()}")
-    os.mkdir(cg)
-    defer(lambda: os.rmdir(cg))
-    join = ("sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh")
+    cg = Cgroup("lat")
     srv1 = serve(pair, 4, 23208, name="nlt-srv1")
     srv2 = serve(pair, 6, 23209, name="nlt-srv2")
     nls = {by: Netlens("--by", by, "-P", 23208, "-P", 23209, command="latency")
            for by in ("daddr:dport", "daddr", "dport", "comm", "pid", "cgroup")}
-    c1 = exchanges(pair, 4, 23208, 3, name="nlt-c1", prefix=join)
+    c1 = exchanges(pair, 4, 23208, 3, name="nlt-c1", prefix=cg.join)
     c2 = exchanges(pair, 6, 23209, 4, name="nlt-c2")
     recs = {by: nl.stop() for by, nl in nls.items()}
 
@@ -143,7 +131,7 @@ def test_every_grouping():
     assert set(groups("pid", "rtt")) <= {c1.pid, c2.pid, srv1.pid, srv2.pid}, groups("pid", "rtt")
     assert set(groups("comm", "rtt")) <= {"nlt-c1", "nlt-c2", "nlt-srv1", "nlt-srv2"}
     cgroup_groups = groups("cgroup", "request")
-    assert cgroup_groups[os.stat(cg).st_ino] == 3 and len(cgroup_groups) == 2, cgroup_groups
+    assert cgroup_groups[cg.id] == 3 and len(cgroup_groups) == 2, cgroup_groups
 
 
 def test_interval_records_add_up():
