@@ -9,21 +9,18 @@ noise floor (second bare run / first bare run). Then one more netlens run
 with kernel.bpf_stats_enabled=1 for each program's ns per run.
 """
 import argparse
-import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
+from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
 
 ROOT = nltest.ROOT
 STORM = os.path.join(ROOT, "build", "bench", "connstorm")
 PORT = 19000
-TICK = os.sysconf("SC_CLK_TCK")
 
 BPFTRACE = r"""
 tracepoint:sock:inet_sock_set_state /args->protocol == 6/ {
@@ -39,50 +36,6 @@ tracepoint:sock:inet_sock_set_state /args->protocol == 6/ {
 """
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def prog_count():
-    return len(json.loads(nltest.sh("bpftool", "-j", "prog", "show")))
-
-
-class Monitor:
-    """A monitoring process started before a run and stopped after it.
-
-    Ready when its stderr says `ready`, or (ready=None) when it has loaded
-    a BPF program: bpftrace announces itself on stdout, which goes to /dev/null.
-    """
-
-    def __init__(self, argv, ready):
-        before = prog_count()
-        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True)
-        nltest.defer(lambda: self.p.poll() is None and self.p.kill())
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if ready is None:
-                if prog_count() > before:
-                    time.sleep(0.2)
-                    break
-                time.sleep(0.1)
-                continue
-            line = self.p.stderr.readline()
-            if not line:
-                raise SystemExit(f"{argv[0]} failed to start")
-            if ready in line:
-                break
-        else:
-            raise SystemExit(f"{argv[0]} did not start")
-        self.cpu0 = cpu_seconds(self.p.pid)
-
-    def stop(self):
-        cpu = cpu_seconds(self.p.pid) - self.cpu0
-        self.p.send_signal(signal.SIGINT)
-        self.p.wait(timeout=30)
-        return cpu
 
 
 ARMS = {
@@ -106,15 +59,11 @@ def run_arm(pair, arm, seconds, threads):
 
 def bpf_stats(pair, seconds, threads):
     """One netlens run with bpf_stats on: ns per run of each program."""
-    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-    try:
+    with bpf_stats_enabled():
         mon = Monitor(*ARMS["netlens"])
         _, conns = storm(pair, seconds, threads)
-        progs = json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
-        mine = [p for p in progs if p.get("name", "").startswith("conns_")]
+        mine = programs("conns_")
         mon.stop()
-    finally:
-        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
     return conns, mine
 
 

@@ -12,7 +12,6 @@ traffic of the host passed the programs) for each program's ns per run.
 fourth arm of the same rounds (before/after a change, in the same conditions).
 """
 import argparse
-import json
 import os
 import re
 import statistics
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integ
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
 from dnsenv import ZONE, Resolver  # noqa: E402
-from conns_storm import Monitor  # noqa: E402
+from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
 
 QUERIES = [f"a.{ZONE} A", f"a.{ZONE} AAAA", f"b.{ZONE} A", f"c.{ZONE} A",
            f"nothere.{ZONE} A"]
@@ -54,8 +53,7 @@ def run_arm(pair, arm, qfile, a):
 def prog_stats():
     """name -> (run_cnt, run_time_ns) of the dns programs."""
     return {p["name"]: (p.get("run_cnt", 0), p.get("run_time_ns", 0))
-            for p in json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
-            if p.get("name", "").startswith("dns_")}
+            for p in programs("dns_")}
 
 
 def clean(runs, done):
@@ -71,12 +69,11 @@ def bpf_stats(pair, qfile, a, tries=5):
     for i in range(tries):
         mon = Monitor(*NETLENS)
         try:
-            nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-            before = prog_stats()
-            _, done = flood(pair, qfile, a.seconds, a.clients, a.outstanding)
-            after = prog_stats()
+            with bpf_stats_enabled():
+                before = prog_stats()
+                _, done = flood(pair, qfile, a.seconds, a.clients, a.outstanding)
+                after = prog_stats()
         finally:
-            nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
             mon.stop()
         runs = {n: (after[n][0] - before[n][0], after[n][1] - before[n][1]) for n in after}
         if clean(runs, done):
@@ -101,8 +98,7 @@ def test_run_costs(repeat=200000):
     query = struct.pack(">6H", 0x1234, 0x0100, 1, 0, 0, 0) + \
         b"\x01a\x03nlt\x04test\x00" + struct.pack(">HH", 1, 1)
     mon = Monitor(*NETLENS)
-    prog = [p["id"] for p in json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
-            if p.get("name") == "dns_cg_egress"][0]
+    prog = [p["id"] for p in programs("dns_cg_egress")][0]
     costs = {}
     for name, frame in (("DNS query (record written)", packet(17, query, 53)),
                         ("TCP segment, port 443", packet(6, b"x" * 100, 443))):

@@ -15,7 +15,6 @@ Then one netlens run with kernel.bpf_stats_enabled=1 for each program's ns
 per run.
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -24,7 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from conns_storm import Monitor  # noqa: E402
+from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
 
 FLOOD = os.path.join(nltest.ROOT, "build", "bench", "udpflood")
 PORT = 9   # nobody listens: every datagram is dropped with NO_SOCKET
@@ -55,15 +54,11 @@ def run_arm(pair, arm, seconds, threads):
 
 def bpf_stats(pair, seconds, threads):
     """One netlens run with bpf_stats on: ns per run of each program."""
-    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-    try:
+    with bpf_stats_enabled():
         mon = Monitor(*ARMS["netlens"])
         _, sent = flood(pair, seconds, threads)
-        progs = json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
-        mine = [p for p in progs if p.get("name", "").startswith("drops_")]
+        mine = programs("drops_")
         mon.stop()
-    finally:
-        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
     return sent, mine
 
 

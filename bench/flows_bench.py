@@ -24,7 +24,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from conns_storm import Monitor  # noqa: E402
+from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
 from test_flows import ETH_IP, ETH_IP6, eth, ipv4, ipv6, tcp, udp  # noqa: E402
 
 TESTRUN = os.path.join(nltest.ROOT, "build", "tests", "flows_testrun")
@@ -114,19 +114,15 @@ def throughput(pair, rounds, seconds):
 
 def bpf_stats(pair, monitors, seconds):
     print("\nbpf_stats (one iperf3 run per hook):")
-    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-    try:
+    with bpf_stats_enabled():
         for arm in ("flows-xdp", "flows-xdpgen", "flows-tc"):
             mon = Monitor(*monitors[arm])
             iperf(pair, seconds)
-            progs = json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
-            for p in progs:
-                if p.get("name", "").startswith("flows_") and p.get("run_cnt"):
+            for p in programs("flows_"):
+                if p.get("run_cnt"):
                     print(f"  {p['name']:18} {p['run_time_ns'] / p['run_cnt']:6.0f} ns/run  "
                           f"{p['run_cnt']} runs")
             mon.stop()
-    finally:
-        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
 
 
 def main():

@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from conns_storm import Monitor  # noqa: E402
+from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
 
 RR = os.path.join(nltest.ROOT, "build", "bench", "latency_rr")
 BULK_PORT, RR_PORT = 19200, 19201
@@ -64,16 +64,12 @@ def run_arm(pair, workload, arm, seconds, a):
 
 
 def bpf_stats(pair, workload, seconds, a):
-    nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-    try:
+    with bpf_stats_enabled():
         mons = [Monitor(COMMANDS[c], "attached") for c in ARMS["both"]]
         _, units = WORKLOADS[workload][0](pair, seconds, a)
-        progs = [p for p in json.loads(nltest.sh("bpftool", "-j", "prog", "show"))
-                 if p.get("name", "").startswith(PROG_PREFIXES)]
+        progs = programs(PROG_PREFIXES)
         for m in mons:
             m.stop()
-    finally:
-        nltest.sh("sysctl", "-qw", "kernel.bpf_stats_enabled=0")
     if workload == "bulk":
         units /= 1e6
     return units, progs
