@@ -12,19 +12,10 @@
 Each sets its comm with --name and prints one flushed status line per step.
 """
 import argparse
-import ctypes
 import socket
 import sys
 
-PR_SET_NAME = 15
-
-
-def say(*words):
-    print(*words, flush=True)
-
-
-def family_of(addr):
-    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+from peerlib import family_of, say, set_comm
 
 
 def send(a):
@@ -73,7 +64,7 @@ def main():
     p.add_argument("--raw", action="store_true")
     a = p.parse_args()
     if a.name:
-        ctypes.CDLL(None).prctl(PR_SET_NAME, a.name.encode()[:15], 0, 0, 0)
+        set_comm(a.name)
     {"send": send, "recv": recv}[a.role](a)
 
 

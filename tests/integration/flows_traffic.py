@@ -14,13 +14,11 @@ import socket
 import sys
 import time
 
-
-def family(addr):
-    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+from peerlib import family_of
 
 
 def udp(a):
-    s = socket.socket(family(a.dst), socket.SOCK_DGRAM)
+    s = socket.socket(family_of(a.dst), socket.SOCK_DGRAM)
     if a.src:
         s.bind((a.src, 0))
     payload = b"x" * a.size
@@ -36,7 +34,7 @@ def udp(a):
 
 
 def tcp_sink(a):
-    ls = socket.socket(family(a.addr), socket.SOCK_STREAM)
+    ls = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((a.addr, a.port))
     ls.listen(1)

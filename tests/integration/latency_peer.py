@@ -12,30 +12,11 @@ line arrives on stdin (so the test can read `ss` for it). Both print one
 status line per step and set their comm with --name.
 """
 import argparse
-import ctypes
 import socket
 import sys
 import time
 
-PR_SET_NAME = 15
-
-
-def say(*words):
-    print(*words, flush=True)
-
-
-def recv_exactly(sock, n):
-    got = 0
-    while got < n:
-        chunk = sock.recv(min(65536, n - got))
-        if not chunk:
-            return False
-        got += len(chunk)
-    return True
-
-
-def family_of(addr):
-    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+from peerlib import family_of, recv_exactly, say, set_comm
 
 
 def server(a):
@@ -86,8 +67,7 @@ def main():
     p.add_argument("--wait", action="store_true", help="client: a stdin line before the exchanges")
     a = p.parse_args()
     if a.name:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_NAME, a.name.encode()[:15], 0, 0, 0)
+        set_comm(a.name)
     {"server": server, "client": client}[a.role](a)
 
 

@@ -10,39 +10,21 @@ Each sets its comm with --name, prints one status line per step (flushed)
 so the test can follow it, and exits 0 on success.
 """
 import argparse
-import ctypes
 import socket
 import sys
 import time
 
-PR_SET_NAME = 15
+from peerlib import family_of, recv_exactly, say, set_comm
 
 
-def set_comm(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
-
-
-def say(*words):
-    print(*words, flush=True)
-
-
-def recv_exactly(sock, n):
-    got = 0
-    while got < n:
-        chunk = sock.recv(min(65536, n - got))
-        if not chunk:
-            raise SystemExit(f"peer closed after {got} of {n} bytes")
-        got += len(chunk)
+def need(sock, n):
+    if not recv_exactly(sock, n):
+        raise SystemExit(f"peer closed before {n} bytes")
 
 
 def wait_eof(sock):
     while sock.recv(65536):
         pass
-
-
-def family_of(addr):
-    return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
 def server(a):
@@ -65,7 +47,7 @@ def server(a):
             time.sleep(0.3)
             c.close()
             continue
-        recv_exactly(c, a.expect)
+        need(c, a.expect)
         c.sendall(b"r" * a.reply)
         if not a.close_first:
             wait_eof(c)
@@ -92,7 +74,7 @@ def client(a):
     say("CONNECTED", c.getsockname()[1])
     try:
         c.sendall(b"q" * a.send)
-        recv_exactly(c, a.expect)
+        need(c, a.expect)
         if a.wait_eof:
             wait_eof(c)
     except ConnectionResetError:
