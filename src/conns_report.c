@@ -218,16 +218,9 @@ static int busiest_first(struct conns_dest *a, struct conns_dest *b)
 static struct json_object *dest_json(const struct conns_dest *d)
 {
 	struct json_object *j = json_object_new_object();
-	char buf[NL_ADDR_LEN];
 
-	if (d->key.family) {
-		json_object_object_add(j, "direction", json_object_new_string(
-			d->key.inbound ? "inbound" : "outbound"));
-		json_object_object_add(j, "family", json_object_new_int(d->key.family));
-		json_object_object_add(j, "daddr", json_object_new_string(
-			nl_fmt_addr(d->key.family, d->key.addr, buf, sizeof(buf))));
-		json_object_object_add(j, "dport", json_object_new_int(d->key.port));
-	}
+	if (d->key.family)
+		nl_json_dest(j, d->key.inbound, d->key.family, d->key.addr, d->key.port);
 	json_object_object_add(j, "connects", json_object_new_int64(d->connects));
 	json_object_object_add(j, "accepts", json_object_new_int64(d->accepts));
 	json_object_object_add(j, "failed", json_object_new_int64(d->failed));

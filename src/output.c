@@ -69,3 +69,15 @@ void nl_jw_sock(struct nl_jw *w, const char *type, uint64_t ts_ns, const struct 
 	nl_jw_strn(w, "daddr", nl_fmt_addr(t->family, t->daddr, buf, sizeof(buf)), sizeof(buf));
 	nl_jw_uint(w, "dport", t->dport);
 }
+
+void nl_json_dest(struct json_object *j, bool inbound, uint8_t family, const uint8_t *addr,
+		  uint16_t port)
+{
+	char buf[NL_ADDR_LEN];
+
+	json_object_object_add(j, "direction", json_object_new_string(inbound ? "inbound" : "outbound"));
+	json_object_object_add(j, "family", json_object_new_int(family));
+	json_object_object_add(j, "daddr", json_object_new_string(
+		nl_fmt_addr(family, addr, buf, sizeof(buf))));
+	json_object_object_add(j, "dport", json_object_new_int(port));
+}

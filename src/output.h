@@ -39,4 +39,11 @@ int nl_sink_flush(struct nl_sink *s);
 void nl_jw_sock(struct nl_jw *w, const char *type, uint64_t ts_ns, const struct nl_sock_id *id,
 		const struct nl_owner *owner);
 
+/*
+ * The fields naming a destination in a per-destination total (conns,
+ * retrans): direction, family, daddr, dport, added to a json-c object.
+ */
+void nl_json_dest(struct json_object *j, bool inbound, uint8_t family, const uint8_t *addr,
+		  uint16_t port);
+
 #endif

@@ -84,14 +84,8 @@ static struct json_object *dest_json(const struct retrans_row *r)
 {
 	struct json_object *j = json_object_new_object();
 	double ratio = retrans_ratio(&r->d);
-	char buf[NL_ADDR_LEN];
 
-	json_object_object_add(j, "direction", json_object_new_string(
-		r->key.inbound ? "inbound" : "outbound"));
-	json_object_object_add(j, "family", json_object_new_int(r->key.family));
-	json_object_object_add(j, "daddr", json_object_new_string(
-		nl_fmt_addr(r->key.family, r->key.addr, buf, sizeof(buf))));
-	json_object_object_add(j, "dport", json_object_new_int(r->key.port));
+	nl_json_dest(j, r->key.inbound, r->key.family, r->key.addr, r->key.port);
 	json_object_object_add(j, "retransmits", json_object_new_uint64(r->d.retransmits));
 	json_object_object_add(j, "segments", json_object_new_uint64(r->d.segments));
 	json_object_object_add(j, "ratio", ratio >= 0 ? json_object_new_double(ratio) : NULL);
