@@ -299,3 +299,18 @@ def netlens_refusing_tracing(*args, command):
         return Netlens(*args, command=command)
     finally:
         del os.environ["LD_PRELOAD"]
+
+
+def held_connections(pair, port, count, *nl_args, command="conns"):
+    """count connections held open (accept queue, never accepted) while
+    netlens COMMAND runs with nl_args (e.g. a small --max-conns); returns its records."""
+    srv = peer(pair.b, "server", pair.B4, port, "--no-accept")
+    srv.expect("READY")
+    nl = Netlens("-P", port, *nl_args, command=command)
+    hold = peer(pair.a, "hold", pair.B4, port, "--count", count)
+    assert hold.expect("HELD") == [str(count)]
+    for p in (hold, srv):
+        p.p.stdin.write("\n")
+        p.p.stdin.flush()
+        p.expect("DONE")
+    return nl.stop()

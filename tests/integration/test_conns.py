@@ -5,7 +5,8 @@ import signal
 import subprocess
 import time
 
-from nltest import NETLENS, Cgroup, Netlens, Pair, defer, exchange, find, one, peer, sh
+from nltest import (Cgroup, NETLENS, Netlens, Pair, defer, exchange, find, held_connections, one,
+                    peer, sh)
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -387,16 +388,7 @@ def test_ringbuf_overflow_is_counted():
 def test_map_full_is_counted():
     """More live connections than --max-conns: refused inserts are counted, nothing breaks."""
     pair = Pair()
-    srv = peer(pair.b, "server", pair.B4, 18023, "--no-accept")
-    srv.expect("READY")
-    nl = Netlens("-P", 18023, "--max-conns", 64)
-    hold = peer(pair.a, "hold", pair.B4, 18023, "--count", 50)
-    assert hold.expect("HELD") == ["50"]
-    for p in (hold, srv):
-        p.p.stdin.write("\n")
-        p.p.stdin.flush()
-        p.expect("DONE")
-    recs = nl.stop()
+    recs = held_connections(pair, 18023, 50, "--max-conns", 64)
     stats = recs[-1]
     # 50 client and 50 server sockets, 64 entries: at least 36 refused.
     assert stats["map_full"] >= 36, stats

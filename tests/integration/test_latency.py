@@ -4,7 +4,8 @@ import signal
 import subprocess
 import time
 
-from nltest import NETLENS, Cgroup, Netlens, Pair, defer, find, netlens_refusing_tracing, one, peer, sh
+from nltest import (Cgroup, NETLENS, Netlens, Pair, defer, find, held_connections,
+                    netlens_refusing_tracing, one, sh)
 from test_retrans import lpeer, nft_input
 
 
@@ -190,16 +191,7 @@ def test_bad_hook():
 def check_map_full(hook, port):
     """More sockets than --max-conns: refused inserts are counted, nothing breaks."""
     pair = Pair()
-    srv = peer(pair.b, "server", pair.B4, port, "--no-accept")
-    srv.expect("READY")
-    nl = Netlens("-P", port, "--max-conns", 64, "--hook", hook, command="latency")
-    hold = peer(pair.a, "hold", pair.B4, port, "--count", 50)
-    assert hold.expect("HELD") == ["50"]
-    for p in (hold, srv):
-        p.p.stdin.write("\n")
-        p.p.stdin.flush()
-        p.expect("DONE")
-    recs = nl.stop()
+    recs = held_connections(pair, port, 50, "--max-conns", 64, "--hook", hook, command="latency")
     # 50 client and 50 server sockets, 64 entries: 36 refused; a connection takes two
     # (its SYN_SENT socket first), so the first 32 handshakes are measured.
     assert recs[-1]["map_full"] >= 36, recs[-1]

@@ -4,7 +4,7 @@ import re
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, find, one, peer, sh
+from nltest import NETLENS, Netlens, Pair, Proc, find, held_connections, one, sh
 
 LPEER = os.path.join(os.path.dirname(__file__), "latency_peer.py")
 
@@ -196,16 +196,7 @@ def test_filter_comm():
 def test_map_full_is_counted():
     """More connections than --max-conns: refused inserts are counted, nothing breaks."""
     pair = Pair()
-    srv = peer(pair.b, "server", pair.B4, 23108, "--no-accept")
-    srv.expect("READY")
-    nl = Netlens("-P", 23108, "--max-conns", 64, command="retrans")
-    hold = peer(pair.a, "hold", pair.B4, 23108, "--count", 50)
-    assert hold.expect("HELD") == ["50"]
-    for p in (hold, srv):
-        p.p.stdin.write("\n")
-        p.p.stdin.flush()
-        p.expect("DONE")
-    stats = nl.stop()[-1]
+    stats = held_connections(pair, 23108, 50, "--max-conns", 64, command="retrans")[-1]
     # 50 client and 50 server connections, 64 entries: at least 36 refused.
     assert stats["map_full"] >= 36, stats
 
