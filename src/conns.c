@@ -113,6 +113,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	err = conns_bpf__load(c->skel);
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs");
+	m->obj = c->skel->obj;
 	return nl_module_ringbuf(m, c->skel->maps.events, on_event, &c->rb);
 }
 
@@ -154,7 +155,10 @@ static void conns_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
+static const struct nl_cmd_spec *conns_spec(void);
+
 const struct nl_module_ops nl_conns_ops = {
+	.spec = conns_spec,
 	.name = "conns",
 	.plan = conns_plan,
 	.open = conns_open,
@@ -186,8 +190,8 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
-/* `netlens conns` */
-int conns_main(int argc, char **argv)
+/* `netlens conns`'s options, also parsed by `netlens serve`. */
+static const struct nl_cmd_spec *conns_spec(void)
 {
 	static struct conns_cfg cfg = { .max_conns = CONNS_DEFAULT_MAX };
 	static const struct nl_cmd_opt opts[] = {
@@ -196,7 +200,7 @@ int conns_main(int argc, char **argv)
 		  "how to attach to sock:inet_sock_set_state (default auto)", set_hook },
 		{ 0 },
 	};
-	const struct nl_cmd_spec spec = {
+	static const struct nl_cmd_spec spec = {
 		.name = "conns",
 		.summary = "TCP connections of every process in every network namespace: connect,\n"
 			   "accept, failed (with the errno) and close (duration, bytes, retransmits).",
@@ -204,5 +208,10 @@ int conns_main(int argc, char **argv)
 		.opts = opts,
 		.ctx = &cfg,
 	};
-	return nl_command(&spec, &nl_conns_ops, argc, argv);
+	return &spec;
+}
+
+int conns_main(int argc, char **argv)
+{
+	return nl_command(conns_spec(), &nl_conns_ops, argc, argv);
 }

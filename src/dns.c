@@ -98,6 +98,7 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs "
 				      "(cgroup_skb, TC and bpf_rdonly_cast need Linux 6.2+)");
+	m->obj = d->skel->obj;
 	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
 }
 
@@ -248,7 +249,10 @@ static void dns_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
+static const struct nl_cmd_spec *dns_spec(void);
+
 const struct nl_module_ops nl_dns_ops = {
+	.spec = dns_spec,
 	.name = "dns",
 	.plan = dns_plan,
 	.open = dns_open,
@@ -317,7 +321,7 @@ static void check_options(void *ctx, struct nl_opts *o)
 		nl_die(NL_EXIT_USAGE, "dns: --server-side does not apply with -i: TC sees both sides");
 }
 
-int dns_main(int argc, char **argv)
+static const struct nl_cmd_spec *dns_spec(void)
 {
 	static struct dns_cfg cfg = { .timeout = DNS_DEFAULT_TIMEOUT_S, .top = DNS_DEFAULT_TOP,
 				      .port = DNS_DEFAULT_PORT };
@@ -332,7 +336,7 @@ int dns_main(int argc, char **argv)
 		  "the clients'", set_server_side },
 		{ 0 },
 	};
-	const struct nl_cmd_spec spec = {
+	static const struct nl_cmd_spec spec = {
 		.name = "dns",
 		.summary = "DNS queries and answers of every process in every network namespace\n"
 			   "(UDP and TCP): qname, type, rcode, answers, latency, timeouts.",
@@ -341,5 +345,10 @@ int dns_main(int argc, char **argv)
 		.ctx = &cfg,
 		.check = check_options,
 	};
-	return nl_command(&spec, &nl_dns_ops, argc, argv);
+	return &spec;
+}
+
+int dns_main(int argc, char **argv)
+{
+	return nl_command(dns_spec(), &nl_dns_ops, argc, argv);
 }

@@ -214,6 +214,7 @@ static int load(struct nl_module *m, enum drops_hook hook)
 	err = drops_bpf__load(d->skel);
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)", hook_names[hook]);
+	m->obj = d->skel->obj;
 	cfg->loaded = hook;
 	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
 }
@@ -349,7 +350,10 @@ static void drops_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
+static const struct nl_cmd_spec *drops_spec(void);
+
 const struct nl_module_ops nl_drops_ops = {
+	.spec = drops_spec,
 	.name = "drops",
 	.plan = drops_plan,
 	.open = drops_open,
@@ -434,8 +438,8 @@ static void check_reasons(void *ctx, struct nl_opts *o)
 	drop_reasons_free(&reasons);
 }
 
-/* `netlens drops` */
-int drops_main(int argc, char **argv)
+/* `netlens drops`'s options, also parsed by `netlens serve`. */
+static const struct nl_cmd_spec *drops_spec(void)
 {
 	static struct drops_cfg cfg = {
 		.max_rows = DROPS_DEFAULT_ROWS, .events_per_sec = DROPS_DEFAULT_EPS,
@@ -454,7 +458,7 @@ int drops_main(int argc, char **argv)
 		  "skb:kfree_skb hook (default auto)", set_hook },
 		{ 0 },
 	};
-	const struct nl_cmd_spec spec = {
+	static const struct nl_cmd_spec spec = {
 		.name = "drops",
 		.summary = "Packets the kernel dropped, with the kernel's own drop reason, the code\n"
 			   "location and the packet's addresses; socket receive-buffer saturation.",
@@ -463,5 +467,10 @@ int drops_main(int argc, char **argv)
 		.ctx = &cfg,
 		.check = check_reasons,
 	};
-	return nl_command(&spec, &nl_drops_ops, argc, argv);
+	return &spec;
+}
+
+int drops_main(int argc, char **argv)
+{
+	return nl_command(drops_spec(), &nl_drops_ops, argc, argv);
 }

@@ -97,6 +97,7 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 	err = flows_bpf__load(f->skel);
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs");
+	m->obj = f->skel->obj;
 	flows_report_init(&f->report, cfg, nl_now_mono());
 	return 0;
 }
@@ -308,7 +309,10 @@ int flows_prog_fd(struct nl_module *m)
 							       : f->skel->progs.flows_tc_egress);
 }
 
+static const struct nl_cmd_spec *flows_spec(void);
+
 const struct nl_module_ops nl_flows_ops = {
+	.spec = flows_spec,
 	.name = "flows",
 	.plan = flows_plan,
 	.open = flows_open,
@@ -470,8 +474,8 @@ static void resolve(void *ctx, struct nl_opts *o)
 		o->interval = FLOWS_DEFAULT_INTERVAL;
 }
 
-/* `netlens flows` */
-int flows_main(int argc, char **argv)
+/* `netlens flows`'s options, also parsed by `netlens serve`. */
+static const struct nl_cmd_spec *flows_spec(void)
 {
 	static struct flows_cfg cfg = {
 		.max_flows = FLOWS_DEFAULT_MAX, .idle_timeout = FLOWS_DEFAULT_IDLE,
@@ -505,7 +509,7 @@ int flows_main(int argc, char **argv)
 		  set_duration },
 		{ 0 },
 	};
-	const struct nl_cmd_spec spec = {
+	static const struct nl_cmd_spec spec = {
 		.name = "flows",
 		.summary = "Unsampled per-flow packet and byte counts at XDP or TC, aggregated in the\n"
 			   "kernel and reported every --interval (default 10 s) as deltas.",
@@ -514,5 +518,10 @@ int flows_main(int argc, char **argv)
 		.ctx = &cfg,
 		.check = resolve,
 	};
-	return nl_command(&spec, &nl_flows_ops, argc, argv);
+	return &spec;
+}
+
+int flows_main(int argc, char **argv)
+{
+	return nl_command(flows_spec(), &nl_flows_ops, argc, argv);
 }

@@ -132,6 +132,7 @@ static int load(struct nl_module *m, enum lat_hook hook)
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)",
 				      hook_names[hook]);
+	m->obj = l->skel->obj;
 	cfg->loaded = hook;
 	return 0;
 }
@@ -257,7 +258,10 @@ static void latency_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
+static const struct nl_cmd_spec *latency_spec(void);
+
 const struct nl_module_ops nl_latency_ops = {
+	.spec = latency_spec,
 	.name = "latency",
 	.plan = latency_plan,
 	.open = latency_open,
@@ -305,8 +309,8 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 	return -1;
 }
 
-/* `netlens latency` */
-int latency_main(int argc, char **argv)
+/* `netlens latency`'s options, also parsed by `netlens serve`. */
+static const struct nl_cmd_spec *latency_spec(void)
 {
 	static struct latency_cfg cfg = {
 		.max_conns = LATENCY_DEFAULT_MAX_CONNS, .max_groups = LATENCY_DEFAULT_MAX_GROUPS,
@@ -323,7 +327,7 @@ int latency_main(int argc, char **argv)
 		  "raw_tp if refused)", set_hook },
 		{ 0 },
 	};
-	const struct nl_cmd_spec spec = {
+	static const struct nl_cmd_spec spec = {
 		.name = "latency",
 		.summary = "TCP latency distributions built in the kernel: handshake, smoothed RTT,\n"
 			   "request (client) and service (server) time, per group; p50/p90/p99/max\n"
@@ -332,5 +336,10 @@ int latency_main(int argc, char **argv)
 		.opts = opts,
 		.ctx = &cfg,
 	};
-	return nl_command(&spec, &nl_latency_ops, argc, argv);
+	return &spec;
+}
+
+int latency_main(int argc, char **argv)
+{
+	return nl_command(latency_spec(), &nl_latency_ops, argc, argv);
 }

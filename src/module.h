@@ -14,9 +14,12 @@
 #include "output.h"
 
 struct nl_module;
+struct nl_prom;
 
 struct nl_module_ops {
 	const char *name;
+	/* The command's options (`netlens NAME`); `serve` parses its modules' with them too. */
+	const struct nl_cmd_spec *(*spec)(void);
 	/*
 	 * Says in buf which hooks the module will use on this kernel with the
 	 * command's options (NULL: defaults, for `netlens probe`); returns 0 if
@@ -36,6 +39,12 @@ struct nl_module_ops {
 	 * every --interval with final false, and once at exit with final true.
 	 */
 	void (*collect)(struct nl_module *m, bool final);
+	/*
+	 * `serve`: adds the module's Prometheus metrics to the page being built
+	 * (src/prom.h), cumulative since start. Called from the event loop, never
+	 * concurrently with poll/collect. NULL: the module has none of its own.
+	 */
+	void (*metrics)(struct nl_module *m, struct nl_prom *p);
 	/* Detaches everything and frees the module. */
 	void (*destroy)(struct nl_module *m);
 };
@@ -45,6 +54,7 @@ struct nl_module {
 	struct nl_sink *sink;
 	void *cfg;                /* the command's own options, read by open() */
 	void *priv;               /* module state */
+	struct bpf_object *obj;   /* set once loaded: its "stats" map and programs (serve) */
 	char err[256];            /* why open/attach failed: one sentence */
 };
 

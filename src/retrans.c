@@ -117,6 +117,7 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 	err = retrans_bpf__load(r->skel);
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs");
+	m->obj = r->skel->obj;
 	return nl_module_ringbuf(m, r->skel->maps.events, on_event, &r->rb);
 }
 
@@ -183,7 +184,10 @@ static void retrans_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
+static const struct nl_cmd_spec *retrans_spec(void);
+
 const struct nl_module_ops nl_retrans_ops = {
+	.spec = retrans_spec,
 	.name = "retrans",
 	.plan = retrans_plan,
 	.open = retrans_open,
@@ -207,8 +211,8 @@ static int set_summary(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
-/* `netlens retrans` */
-int retrans_main(int argc, char **argv)
+/* `netlens retrans`'s options, also parsed by `netlens serve`. */
+static const struct nl_cmd_spec *retrans_spec(void)
 {
 	static struct retrans_cfg cfg = { .max_conns = RETRANS_DEFAULT_MAX_CONNS };
 	static const struct nl_cmd_opt opts[] = {
@@ -219,7 +223,7 @@ int retrans_main(int argc, char **argv)
 		  "connections whose segments are counted at once (default 65536)", set_max_conns },
 		{ 0 },
 	};
-	const struct nl_cmd_spec spec = {
+	static const struct nl_cmd_spec spec = {
 		.name = "retrans",
 		.summary = "TCP retransmissions: one record per retransmission (data, SYN, SYN-ACK)\n"
 			   "with the socket's owner; per destination retransmitted and sent segments\n"
@@ -228,5 +232,10 @@ int retrans_main(int argc, char **argv)
 		.opts = opts,
 		.ctx = &cfg,
 	};
-	return nl_command(&spec, &nl_retrans_ops, argc, argv);
+	return &spec;
+}
+
+int retrans_main(int argc, char **argv)
+{
+	return nl_command(retrans_spec(), &nl_retrans_ops, argc, argv);
 }
