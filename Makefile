@@ -33,7 +33,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -Iinclude -Isrc -I$(BUILD) $(shell pkg-config --cflags json-c)
 
-.PHONY: all deps run test unit integration fuzz bench clean
+.PHONY: all deps run test unit integration fuzz bench install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
@@ -107,6 +107,14 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BENCH_GENS) $(BUILD)/bench/format_bench $(TEST_TOOLS)
 	@bench/run.sh
+
+# The agent as a system service (deploy/systemd, docs/deploy.md). An existing
+# /etc/default/netlens holds the admin's options: left alone.
+install: all
+	install -D -m 0755 $(BUILD)/netlens $(DESTDIR)/usr/local/sbin/netlens
+	install -D -m 0644 deploy/systemd/netlens.service $(DESTDIR)/etc/systemd/system/netlens.service
+	[ -e $(DESTDIR)/etc/default/netlens ] || \
+		install -D -m 0644 deploy/systemd/netlens.default $(DESTDIR)/etc/default/netlens
 
 clean:
 	rm -rf $(BUILD)
