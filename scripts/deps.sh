@@ -10,6 +10,7 @@ build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils
            libclang-rt-14-dev prometheus curl)
 bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
+test_pkgs+=(python3-yaml systemd curl)   # the deploy/ files' tests: YAML, systemd-analyze
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
