@@ -19,12 +19,19 @@ void drops_report_init(struct drops_report *r, const struct drop_reasons *reason
 
 void drops_report_free(struct drops_report *r)
 {
+	struct drops_series *ser, *stmp;
 	struct drops_row *row, *tmp;
 
 	HASH_ITER(hh, r->rows, row, tmp) {
 		HASH_DEL(r->rows, row);
 		free(row);
 	}
+	HASH_ITER(hh, r->series, ser, stmp) {
+		HASH_DEL(r->series, ser);
+		free(ser->labels);
+		free(ser);
+	}
+	nl_fold_free(r->fold);
 }
 
 /* "udp_queue_rcv_one_skb+0x1a4", or the address in hex when symbols are hidden. */
@@ -151,11 +158,11 @@ void drops_report_event(struct drops_report *r, struct nl_sink *s, const void *d
 		return;
 	}
 	/* Tables show the summary only: individual records are JSON. */
-	if (s->kind == NL_OUT_JSON)
+	if (s->kind == NL_OUT_JSON && nl_sink_wants_records(s))
 		write_json(r, s, e);
 }
 
-int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t total)
+int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t count)
 {
 	struct drops_row *row;
 
@@ -167,7 +174,8 @@ int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t 
 		row->key = *k;
 		HASH_ADD(hh, r->rows, key, sizeof(*k), row);
 	}
-	row->total = total;
+	row->total += count >= row->kernel ? count - row->kernel : count;
+	row->kernel = count;
 	return 0;
 }
 
@@ -323,4 +331,86 @@ void drops_report_stats(struct drops_report *r, struct nl_sink *s, const uint64_
 	json_object_object_add(o, "symbols", json_object_new_boolean(r->ksyms && r->ksyms->n));
 	nl_sink_json(s, o);
 	json_object_put(o);
+}
+
+/* The function that dropped the packet, without offset or module; "" if unknown. */
+static const char *location_fn(const struct drops_report *r, uint64_t addr, char *buf, size_t len)
+{
+	const struct nl_ksym *sym;
+	uint64_t off;
+
+	if (!addr)
+		return "";
+	sym = r->ksyms ? nl_ksyms_find(r->ksyms, addr, &off) : NULL;
+	if (sym)
+		return sym->name;
+	snprintf(buf, len, "0x%" PRIx64, addr);
+	return buf;
+}
+
+/* The series a row is counted in, made at its first use; NULL without memory. */
+static struct drops_series *series_of(struct drops_report *r, const struct drop_key *k)
+{
+	char labels[512], loc[32], num[32];
+	struct drops_series *ser;
+
+	nl_prom_labels(labels, sizeof(labels), "kind", drop_kind_name(k->kind),
+		       "reason", k->kind == DROP_KIND_SKB ?
+		       reason_text(r, k->kind, k->reason, num, sizeof(num)) : "",
+		       "location", location_fn(r, k->location, loc, sizeof(loc)), NULL);
+	HASH_FIND_STR(r->series, labels, ser);
+	if (ser)
+		return ser;
+	ser = calloc(1, sizeof(*ser));
+	if (!ser || !(ser->labels = strdup(labels))) {
+		free(ser);
+		return NULL;
+	}
+	HASH_ADD_KEYPTR(hh, r->series, ser->labels, strlen(ser->labels), ser);
+	return ser;
+}
+
+#define DROPS_FAMILY "netlens_packet_drops_total"
+
+static void declare_families(struct nl_prom *p)
+{
+	nl_prom_family(p, DROPS_FAMILY, NL_PROM_COUNTER,
+		       "Packets the kernel dropped, by kind, drop reason and dropping function");
+	nl_prom_family(p, "netlens_drop_records_suppressed_total", NL_PROM_COUNTER,
+		       "Individual drop records not written, over --events-per-sec");
+	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
+		       "Records or packets a module could not parse");
+	nl_prom_family(p, "netlens_series_folded", NL_PROM_GAUGE,
+		       "Label sets currently folded into the \"other\" series, by family");
+}
+
+void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *st)
+{
+	struct drops_series *ser, *stmp;
+	struct drops_row *row, *tmp;
+	const struct nl_fold_row *out;
+	size_t n;
+
+	declare_families(p);
+	if (!r->fold)
+		r->fold = nl_fold_new(1, "kind=\"other\",reason=\"other\",location=\"other\"");
+	HASH_ITER(hh, r->series, ser, stmp)
+		ser->total = 0;
+	HASH_ITER(hh, r->rows, row, tmp) {
+		if (!row->series)
+			row->series = series_of(r, &row->key);
+		if (row->series)
+			row->series->total += row->total;
+	}
+	nl_fold_begin(r->fold);
+	HASH_ITER(hh, r->series, ser, stmp)
+		nl_fold_put(r->fold, ser->labels, ser->total, &ser->total);
+	nl_fold_end(r->fold, nl_prom_max_series(p));
+	out = nl_fold_rows(r->fold, &n);
+	for (size_t i = 0; i < n; i++)
+		nl_prom_counter(p, DROPS_FAMILY, out[i].labels, out[i].vals[0]);
+	nl_prom_counter(p, "netlens_drop_records_suppressed_total", "", st[DROP_STAT_SUPPRESSED]);
+	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"drops\"", r->bad_records);
+	nl_prom_gauge(p, "netlens_series_folded", "family=\"" DROPS_FAMILY "\"",
+		      (double)nl_fold_folded(r->fold));
 }
