@@ -525,15 +525,15 @@ void dns_report_metrics(const struct dns_report *r, struct nl_prom *p)
 	char labels[64], buf[32];
 
 	nl_prom_family(p, "netlens_dns_queries_total", NL_PROM_COUNTER,
-		       "DNS queries seen, by query type (unnamed types as \"other\")");
+		       "DNS queries seen, by query type (unnamed types as \"other\").");
 	nl_prom_family(p, "netlens_dns_responses_total", NL_PROM_COUNTER,
-		       "DNS answers matched to their query, by rcode");
+		       "DNS answers matched to their query, by rcode.");
 	nl_prom_family(p, "netlens_dns_timeouts_total", NL_PROM_COUNTER,
-		       "DNS queries unanswered within --timeout");
+		       "DNS queries unanswered within --timeout.");
 	nl_prom_family(p, "netlens_dns_latency_seconds", NL_PROM_HISTOGRAM,
-		       "Time from a DNS query to its answer");
+		       "Time from a DNS query to its answer.");
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
-		       "Records or packets a module could not parse");
+		       "Records or packets a module could not parse.");
 	for (unsigned int i = 0; i < DNS_TYPE_SLOTS; i++)
 		if (r->qtypes[i])
 			nl_prom_counter(p, "netlens_dns_queries_total", nl_prom_labels(

@@ -375,13 +375,11 @@ static struct drops_series *series_of(struct drops_report *r, const struct drop_
 static void declare_families(struct nl_prom *p)
 {
 	nl_prom_family(p, DROPS_FAMILY, NL_PROM_COUNTER,
-		       "Packets the kernel dropped, by kind, drop reason and dropping function");
+		       "Packets the kernel dropped, by kind, drop reason and dropping function.");
 	nl_prom_family(p, "netlens_drop_records_suppressed_total", NL_PROM_COUNTER,
-		       "Individual drop records not written, over --events-per-sec");
+		       "Individual drop records not written, over --events-per-sec.");
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
-		       "Records or packets a module could not parse");
-	nl_prom_family(p, "netlens_series_folded", NL_PROM_GAUGE,
-		       "Label sets currently folded into the \"other\" series, by family");
+		       "Records or packets a module could not parse.");
 }
 
 void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *st)
@@ -411,6 +409,5 @@ void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint6
 		nl_prom_counter(p, DROPS_FAMILY, out[i].labels, out[i].vals[0]);
 	nl_prom_counter(p, "netlens_drop_records_suppressed_total", "", st[DROP_STAT_SUPPRESSED]);
 	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"drops\"", r->bad_records);
-	nl_prom_gauge(p, "netlens_series_folded", "family=\"" DROPS_FAMILY "\"",
-		      (double)nl_fold_folded(r->fold));
+	nl_prom_folded(p, DROPS_FAMILY, r->fold);
 }

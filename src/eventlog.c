@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "eventlog.h"
+#include "prom.h"
 
 #define BUF_SIZE (64u << 10)
 
@@ -186,6 +187,27 @@ int nl_eventlog_reopen(struct nl_eventlog *log)
 const struct nl_eventlog_stats *nl_eventlog_stats(const struct nl_eventlog *log)
 {
 	return &log->st;
+}
+
+void nl_eventlog_metrics(const struct nl_eventlog *log, struct nl_prom *p)
+{
+	const struct { const char *name, *help; uint64_t v; } counters[] = {
+		{ "netlens_events_file_lines_total", "Records written to the events file.",
+		  log->st.lines },
+		{ "netlens_events_file_bytes_total", "Bytes written to the events file.",
+		  log->st.bytes },
+		{ "netlens_events_file_rotations_total", "Rotations of the events file.",
+		  log->st.rotations },
+		{ "netlens_events_file_write_errors_total",
+		  "Failed writes, opens and renames of the events file.", log->st.write_errors },
+		{ "netlens_events_file_lines_lost_total",
+		  "Records that could not be written to the events file.", log->st.lines_lost },
+	};
+
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		nl_prom_family(p, counters[i].name, NL_PROM_COUNTER, counters[i].help);
+		nl_prom_counter(p, counters[i].name, "", counters[i].v);
+	}
 }
 
 void nl_eventlog_close(struct nl_eventlog *log)

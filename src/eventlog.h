@@ -59,4 +59,8 @@ int nl_eventlog_reopen(struct nl_eventlog *log);
 
 const struct nl_eventlog_stats *nl_eventlog_stats(const struct nl_eventlog *log);
 
+struct nl_prom;
+/* `serve`: the counters as netlens_events_file_*_total (docs/events.md). */
+void nl_eventlog_metrics(const struct nl_eventlog *log, struct nl_prom *p);
+
 #endif

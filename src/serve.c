@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "eventlog.h"
 #include "serve.h"
 #include "serve_http.h"
 #include "sys.h"
@@ -26,6 +27,9 @@ struct serve_cfg {
 	const char *ifname;
 	const char *ipfix;
 	uint32_t max_series;
+	const char *events_file;   /* --events-file: the modules' JSON records */
+	uint64_t events_max_size;
+	uint32_t events_keep;
 };
 
 struct serve {
@@ -36,6 +40,7 @@ struct serve {
 	struct nl_http *http;
 	struct nl_prom *prom;
 	int stats_fd;              /* BPF_ENABLE_STATS, held while serving; -1 if refused */
+	struct nl_eventlog *events;   /* NULL: records are not built (discarding sinks) */
 };
 
 static int module_index(const char *name)
@@ -101,6 +106,32 @@ static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 static int set_max_series(void *ctx, const char *arg, char *err, size_t len)
 {
 	return nl_opt_u32(arg, 1, 1000000, &((struct serve_cfg *)ctx)->max_series, err, len);
+}
+
+static int set_events_file(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	((struct serve_cfg *)ctx)->events_file = arg;
+	return 0;
+}
+
+/* 0: never rotated here (an external logrotate, then SIGHUP). */
+static int set_events_max_size(void *ctx, const char *arg, char *err, size_t len)
+{
+	uint64_t *v = &((struct serve_cfg *)ctx)->events_max_size;
+
+	if (!nl_parse_size(arg, 0, 1ULL << 40, v) && (*v == 0 || *v >= 4096))
+		return 0;
+	snprintf(err, len, "'%s' is not 0 or a size from 4k to 1024G (k, M, G: binary units)",
+		 arg);
+	return -1;
+}
+
+static int set_events_keep(void *ctx, const char *arg, char *err, size_t len)
+{
+	return nl_opt_u32(arg, 0, NL_EVENTLOG_MAX_KEEP, &((struct serve_cfg *)ctx)->events_keep,
+			  err, len);
 }
 
 /* Defaults that depend on other options: the modules, the interval. */
@@ -172,7 +203,10 @@ static void start_modules(struct serve *s)
 		sm->m.sink = &sm->sink;
 		sm->m.cfg = nl_modules[i]->spec()->ctx;
 		configure(s->cfg, s->o, nl_modules[i]);
-		nl_sink_init(&sm->sink, NL_OUT_JSON, fopen("/dev/null", "we"));
+		if (s->events)
+			nl_sink_init_eventlog(&sm->sink, s->events);
+		else
+			nl_sink_init_discard(&sm->sink);
 		start_module(s, sm);
 	}
 }
@@ -202,6 +236,8 @@ static void render(struct serve *s)
 	nl_prom_reset(s->prom);
 	nl_http_answers(s->http, answers);
 	serve_self_metrics(s->prom, s->mods, s->n, answers, s->stats_fd >= 0);
+	if (s->events)
+		nl_eventlog_metrics(s->events, s->prom);
 	for (size_t i = 0; i < s->n; i++)
 		if (s->mods[i].up && s->mods[i].m.ops->metrics)
 			s->mods[i].m.ops->metrics(&s->mods[i].m, s->prom);
@@ -246,6 +282,16 @@ static int flush_all(struct serve *s)
 	return 0;
 }
 
+/* SIGHUP: logrotate moved the events file away. */
+static void reopen_events(struct serve *s)
+{
+	int err = nl_eventlog_reopen(s->events);
+
+	if (err)
+		fprintf(stderr, "netlens serve: cannot reopen %s: %s (records are counted lost "
+			"until it can be)\n", s->cfg->events_file, strerror(-err));
+}
+
 static int run_loop(struct serve *s)
 {
 	uint64_t now = nl_now_mono();
@@ -265,6 +311,8 @@ static int run_loop(struct serve *s)
 			collect_all(s, false);
 			next_collect += period;
 		}
+		if (nl_hup_taken() && s->events)
+			reopen_events(s);
 		if (now >= next_render) {
 			render(s);
 			next_render = now + RENDER_PERIOD_NS;
@@ -283,7 +331,6 @@ static void stop_modules(struct serve *s)
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->mods[i].up)
 			s->mods[i].m.ops->destroy(&s->mods[i].m);
-		fclose(s->mods[i].sink.out);
 		nl_sink_free(&s->mods[i].sink);
 	}
 }
@@ -305,6 +352,10 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		fprintf(stderr, "netlens serve: bpf_stats unavailable (%s): no per-program run "
 			"time\n", strerror(errno));
 	s.prom = nl_prom_new(cfg->max_series);
+	if (cfg->events_file &&
+	    !(s.events = nl_eventlog_open(cfg->events_file, cfg->events_max_size, cfg->events_keep)))
+		nl_die(NL_EXIT_ENV, "serve: cannot open the events file %s: %s", cfg->events_file,
+		       strerror(errno));
 	nl_signals_install(true);
 	start_modules(&s);
 	for (size_t i = 0; i < s.n; i++)
@@ -325,6 +376,7 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		ret = flush_all(&s);
 	}
 	stop_modules(&s);
+	nl_eventlog_close(s.events);
 	nl_http_stop(s.http);
 	nl_prom_free(s.prom);
 	if (s.stats_fd >= 0)
@@ -336,7 +388,9 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 
 int serve_main(int argc, char **argv)
 {
-	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES };
+	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES,
+					.events_max_size = NL_EVENTLOG_DEFAULT_MAX_SIZE,
+					.events_keep = NL_EVENTLOG_DEFAULT_KEEP };
 	static const struct nl_cmd_opt opts[] = {
 		{ "listen", 'l', "ADDR:PORT", "HTTP address for /metrics and /healthz (default "
 		  SERVE_DEFAULT_LISTEN "; [::1]:PORT for IPv6)", set_listen },
@@ -347,6 +401,12 @@ int serve_main(int argc, char **argv)
 		  set_ipfix },
 		{ "max-series", NL_OPT_LONG_ONLY + 1, "N", "series per labelled metric family; the "
 		  "rest are summed into one labelled \"other\" (default 500)", set_max_series },
+		{ "events-file", NL_OPT_LONG_ONLY + 2, "PATH", "append the modules' JSON records "
+		  "there (reopened on SIGHUP)", set_events_file },
+		{ "events-max-size", NL_OPT_LONG_ONLY + 3, "SIZE", "rotate the events file before "
+		  "it passes SIZE (default 100M; 0: never)", set_events_max_size },
+		{ "events-keep", NL_OPT_LONG_ONLY + 4, "N", "rotated events files kept: PATH.1 .. "
+		  "PATH.N (default 5; 0: PATH starts afresh)", set_events_keep },
 		{ 0 },
 	};
 	static const struct nl_cmd_spec spec = {

@@ -217,16 +217,16 @@ static const char *metrics_page(struct drops_report *r, struct nl_prom *p, uint6
 }
 
 #define DROPS_HEAD "# HELP netlens_packet_drops_total Packets the kernel dropped, by kind, " \
-	"drop reason and dropping function\n# TYPE netlens_packet_drops_total counter\n"
+	"drop reason and dropping function.\n# TYPE netlens_packet_drops_total counter\n"
 #define DROPS_TAIL(suppressed, folded) \
 	"# HELP netlens_drop_records_suppressed_total Individual drop records not written, " \
-	"over --events-per-sec\n# TYPE netlens_drop_records_suppressed_total counter\n" \
+	"over --events-per-sec.\n# TYPE netlens_drop_records_suppressed_total counter\n" \
 	"netlens_drop_records_suppressed_total " #suppressed "\n" \
-	"# HELP netlens_parse_errors_total Records or packets a module could not parse\n" \
+	"# HELP netlens_parse_errors_total Records or packets a module could not parse.\n" \
 	"# TYPE netlens_parse_errors_total counter\n" \
 	"netlens_parse_errors_total{module=\"drops\"} 1\n" \
-	"# HELP netlens_series_folded Label sets currently folded into the \"other\" series, " \
-	"by family\n# TYPE netlens_series_folded gauge\n" \
+	"# HELP netlens_series_folded Label sets summed into the \"other\" series by " \
+	"--max-series, per family.\n# TYPE netlens_series_folded gauge\n" \
 	"netlens_series_folded{family=\"netlens_packet_drops_total\"} " #folded "\n"
 
 /*
