@@ -60,19 +60,12 @@ int drop_kind_by_name(const char *name);
 
 /* Reporting, without BPF (src/drops_report.c). */
 
-/* One series of netlens_packet_drops_total: rows summed by {kind, reason, location}. */
-struct drops_series {
-	char *labels;
-	uint64_t total;
-	UT_hash_handle hh;
-};
-
 struct drops_row {
 	struct drop_key key;
 	uint64_t total;        /* since netlens started */
 	uint64_t reported;     /* total at the previous summary */
 	uint64_t kernel;       /* the kernel's count at the previous read */
-	struct drops_series *series;   /* set at the first metrics page */
+	char *labels;          /* its {kind,reason,location} series, made at the first metrics page */
 	UT_hash_handle hh;
 };
 
@@ -83,7 +76,6 @@ struct drops_report {
 	uint64_t last_ns;          /* CLOCK_MONOTONIC of the previous summary */
 	uint64_t bad_records;      /* short or unknown records from the kernel */
 	uint64_t missed;           /* tracepoint hits the kernel ran no program for */
-	struct drops_series *series;
 	struct nl_fold *fold;      /* created with the first metrics page */
 };
 

@@ -19,17 +19,12 @@ void drops_report_init(struct drops_report *r, const struct drop_reasons *reason
 
 void drops_report_free(struct drops_report *r)
 {
-	struct drops_series *ser, *stmp;
 	struct drops_row *row, *tmp;
 
 	HASH_ITER(hh, r->rows, row, tmp) {
 		HASH_DEL(r->rows, row);
+		free(row->labels);
 		free(row);
-	}
-	HASH_ITER(hh, r->series, ser, stmp) {
-		HASH_DEL(r->series, ser);
-		free(ser->labels);
-		free(ser);
 	}
 	nl_fold_free(r->fold);
 }
@@ -348,26 +343,15 @@ static const char *location_fn(const struct drops_report *r, uint64_t addr, char
 	return buf;
 }
 
-/* The series a row is counted in, made at its first use; NULL without memory. */
-static struct drops_series *series_of(struct drops_report *r, const struct drop_key *k)
+/* A row's labels: kernel rows for other destinations and namespaces share them. */
+static char *row_labels(const struct drops_report *r, const struct drop_key *k)
 {
 	char labels[512], loc[32], num[32];
-	struct drops_series *ser;
 
-	nl_prom_labels(labels, sizeof(labels), "kind", drop_kind_name(k->kind),
-		       "reason", k->kind == DROP_KIND_SKB ?
-		       reason_text(r, k->kind, k->reason, num, sizeof(num)) : "",
-		       "location", location_fn(r, k->location, loc, sizeof(loc)), NULL);
-	HASH_FIND_STR(r->series, labels, ser);
-	if (ser)
-		return ser;
-	ser = calloc(1, sizeof(*ser));
-	if (!ser || !(ser->labels = strdup(labels))) {
-		free(ser);
-		return NULL;
-	}
-	HASH_ADD_KEYPTR(hh, r->series, ser->labels, strlen(ser->labels), ser);
-	return ser;
+	return strdup(nl_prom_labels(labels, sizeof(labels), "kind", drop_kind_name(k->kind),
+				     "reason", k->kind == DROP_KIND_SKB ?
+				     reason_text(r, k->kind, k->reason, num, sizeof(num)) : "",
+				     "location", location_fn(r, k->location, loc, sizeof(loc)), NULL));
 }
 
 #define DROPS_FAMILY "netlens_packet_drops_total"
@@ -384,7 +368,6 @@ static void declare_families(struct nl_prom *p)
 
 void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *st)
 {
-	struct drops_series *ser, *stmp;
 	struct drops_row *row, *tmp;
 	const struct nl_fold_row *out;
 	size_t n;
@@ -392,17 +375,14 @@ void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint6
 	declare_families(p);
 	if (!r->fold)
 		r->fold = nl_fold_new(1, "kind=\"other\",reason=\"other\",location=\"other\"");
-	HASH_ITER(hh, r->series, ser, stmp)
-		ser->total = 0;
-	HASH_ITER(hh, r->rows, row, tmp) {
-		if (!row->series)
-			row->series = series_of(r, &row->key);
-		if (row->series)
-			row->series->total += row->total;
-	}
 	nl_fold_begin(r->fold);
-	HASH_ITER(hh, r->series, ser, stmp)
-		nl_fold_put(r->fold, ser->labels, ser->total, &ser->total);
+	/* Rows under the same labels add up in the fold. */
+	HASH_ITER(hh, r->rows, row, tmp) {
+		if (!row->labels)
+			row->labels = row_labels(r, &row->key);
+		if (row->labels)
+			nl_fold_put(r->fold, row->labels, row->total, &row->total);
+	}
 	nl_fold_end(r->fold, nl_prom_max_series(p));
 	out = nl_fold_rows(r->fold, &n);
 	for (size_t i = 0; i < n; i++)
