@@ -242,3 +242,27 @@ def test_port_in_use_exits_1_before_loading():
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert r.stderr.strip() == f"netlens: serve: cannot listen on 127.0.0.1 port {port}: " \
                                "Address already in use", r.stderr
+
+
+def test_max_series_folds_the_rest_into_other():
+    pair = Pair()
+    ports = {7311: 4, 7312: 3, 7313: 2, 7314: 1}
+    serve = Serve("--enable", "conns", "--max-series", 3,
+                  *[a for p in ports for a in ("-P", p)])
+    for port, count in ports.items():
+        connections(pair, port, count)
+    serve.wait_value("netlens_tcp_connections_total", 10, direction="other", daddr="other",
+                     dport="other", timeout=3)
+    time.sleep(1.2)
+    page = parse_metrics(serve.metrics())
+    series = {(dict(labels)["direction"], dict(labels)["dport"]): v
+              for (name, labels), v in page.items() if name == "netlens_tcp_connections_total"}
+    assert len(series) == 4 and ("other", "other") in series, series
+    assert sum(series.values()) == 2 * sum(ports.values()), series
+    # The busiest destination (both directions) is exported one by one, exactly.
+    for direction in ("outbound", "inbound"):
+        assert page[("netlens_tcp_connections_total", frozenset(
+            {("direction", direction), ("daddr", Pair.B4), ("dport", "7311")}))] == 4
+    assert page[("netlens_series_folded",
+                 frozenset({("family", "netlens_tcp_connections_total")}))] == 5
+    serve.stop()
