@@ -12,6 +12,7 @@ import math
 import os
 import re
 import select
+import shutil
 import subprocess
 import tempfile
 import time
@@ -73,10 +74,12 @@ def agent_container():
     return ds, ds["spec"]["template"]["spec"]["containers"][0]
 
 
-# Read-only remounts of the root file system and of /sys with everything
-# under it (cgroup, tracefs, BTF), in a mount namespace of the agent's own.
+# In a mount namespace of the agent's own: the directories in $WRITABLE stay
+# writable (bind mounts of their own), the root file system and /sys with
+# everything under it (cgroup, tracefs, BTF) become read-only.
 CONFINE = """set -e
 mount --make-rprivate /
+for w in $WRITABLE; do mount --bind "$w" "$w"; done
 for m in / $(findmnt -rn -o TARGET -R /sys); do mount -o remount,bind,ro "$m"; done
 exec "$@"
 """
@@ -84,15 +87,17 @@ exec "$@"
 
 class Confined:
     """netlens serve in the client namespace of a Pair, with the capability
-    bounding set caps, no_new_privs and read-only / and /sys."""
+    bounding set caps, no_new_privs, and read-only / and /sys but for the
+    writable directories."""
 
-    def __init__(self, pair, caps, argv):
+    def __init__(self, pair, caps, argv, writable=()):
         bounding = ",".join(["-all"] + ["+" + c.lower()[len("cap_"):] for c in caps])
         self.pair = pair
         self.p = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{pair.a}", "unshare", "--mount", "sh", "-c", CONFINE,
              "sh", "setpriv", "--no-new-privs", f"--bounding-set={bounding}", "--"] + argv,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, WRITABLE=" ".join(writable)))
         nltest.defer(self.stop)
         self.stderr = []
         deadline = time.time() + 20
@@ -184,6 +189,29 @@ def test_unit_runs_serve_with_its_capabilities():
     argv[0] = nltest.NETLENS
     assert_runs_whole(nltest.Pair(), s[("Service", "CapabilityBoundingSet")][0].split(), argv,
                       f"127.0.0.1:{PORT}")
+
+
+def test_unit_events_file_in_its_logs_directory():
+    """The shipped --events-file example under the unit's confinement: the
+    logs directory (a fresh one standing for /var/log/netlens) is the only
+    writable place, and every connection's record lands there."""
+    with open(DEFAULTS) as f:
+        opts = re.search(r'^#\s+NETLENS_OPTS="(--events-file /var/log/netlens/\S+)"', f.read(),
+                         re.M).group(1)
+    logs = tempfile.mkdtemp(prefix="nlt-logs-")
+    nltest.defer(lambda: shutil.rmtree(logs))
+    pair = nltest.Pair()
+    argv = [nltest.NETLENS, "serve", "--enable", "conns"] + \
+        opts.replace("/var/log/netlens", logs).split()
+    agent = Confined(pair, unit_settings()[("Service", "CapabilityBoundingSet")][0].split(), argv,
+                     writable=[logs])
+    nltest.connections(pair, 8080, 3)
+    agent.stop()
+    assert os.listdir(logs) == [os.path.basename(argv[-1])]
+    with open(argv[-1]) as f:
+        records = [json.loads(line) for line in f]
+    connects = [r for r in records if r["type"] == "connect" and r["netns"] == pair.netns_a]
+    assert [(r["daddr"], r["dport"]) for r in connects] == [(pair.B4, 8080)] * 3, connects
 
 
 def test_confinement_is_real():
