@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "privs.h"
 #include "serve.h"
 #include "serve_http.h"
 #include "sys.h"
@@ -26,6 +27,7 @@ struct serve_cfg {
 	const char *ifname;
 	const char *ipfix;
 	uint32_t max_series;
+	const char *user;          /* --user: run as this user after attaching */
 };
 
 struct serve {
@@ -95,6 +97,14 @@ static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 	(void)err;
 	(void)len;
 	((struct serve_cfg *)ctx)->ipfix = arg;
+	return 0;
+}
+
+static int set_user(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	((struct serve_cfg *)ctx)->user = arg;
 	return 0;
 }
 
@@ -288,6 +298,27 @@ static void stop_modules(struct serve *s)
 	}
 }
 
+/*
+ * Everything is loaded and attached: keeps only what the running agent
+ * needs (docs/privileges.md). Capabilities are per thread, so the HTTP
+ * thread, started before loading, is started again under the new set.
+ */
+static void drop_privileges(struct serve *s)
+{
+	struct nl_privs_need need = { 0 };
+	char err[256];
+
+	for (size_t i = 0; i < s->n; i++)
+		need.netlink_detach |= s->mods[i].up && !strcmp(s->mods[i].m.ops->name, "flows");
+	nl_http_stop(s->http);
+	if (nl_privs_drop(&need, s->cfg->user, err, sizeof(err)) ||
+	    nl_http_start(&s->http, (struct sockaddr *)&s->cfg->addr, s->cfg->addrlen,
+			  s->o->verbose, err, sizeof(err))) {
+		stop_modules(s);
+		nl_die(NL_EXIT_ENV, "serve: %s", err);
+	}
+}
+
 static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 {
 	struct serve s = { .cfg = cfg, .o = o, .stats_fd = -1 };
@@ -314,6 +345,7 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		nl_http_stop(s.http);
 		nl_die(NL_EXIT_ENV, "serve: no module could be attached");
 	}
+	drop_privileges(&s);
 	publish_health(&s);
 	render(&s);
 	fprintf(stderr, "netlens serve: %zu of %zu modules attached; metrics on http://%s/metrics; "
@@ -347,6 +379,8 @@ int serve_main(int argc, char **argv)
 		  set_ipfix },
 		{ "max-series", NL_OPT_LONG_ONLY + 1, "N", "series per labelled metric family; the "
 		  "rest are summed into one labelled \"other\" (default 500)", set_max_series },
+		{ "user", NL_OPT_LONG_ONLY + 2, "NAME", "after attaching, run as this user (with "
+		  "only the capabilities docs/privileges.md lists)", set_user },
 		{ 0 },
 	};
 	static const struct nl_cmd_spec spec = {

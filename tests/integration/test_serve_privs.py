@@ -1,0 +1,92 @@
+"""netlens serve after attach: only the capabilities docs/privileges.md lists,
+still serving counters that rise with traffic, and a clean detach on SIGTERM."""
+import glob
+import json
+import os
+
+from nltest import Pair, Serve, connections, sh
+
+NET_ADMIN = 1 << 12
+
+
+def task_status(pid):
+    """{field: value} of /proc/PID/task/*/status, one dict per thread."""
+    out = []
+    for path in glob.glob(f"/proc/{pid}/task/*/status"):
+        with open(path) as f:
+            out.append(dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line))
+    return out
+
+
+def assert_dropped(pid, kept, uid=0):
+    """Every thread (the HTTP one too): exactly kept, nothing to regain."""
+    threads = task_status(pid)
+    assert len(threads) >= 2, threads   # the event loop and libmicrohttpd's thread
+    for st in threads:
+        caps = {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+        assert caps == {"CapInh": 0, "CapPrm": kept, "CapEff": kept, "CapBnd": 0,
+                        "CapAmb": 0}, (st["Name"], caps)
+        assert st["NoNewPrivs"] == "1", st
+        assert [int(u) for u in st["Uid"].split()] == [uid] * 4, st["Uid"]
+
+
+def bpf_links(pid):
+    """{link id: link type} of the BPF links process pid holds."""
+    links = {}
+    for path in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            with open(path) as f:
+                info = dict(line.split(":", 1) for line in f if ":" in line)
+        except FileNotFoundError:
+            continue
+        if "link_id" in info:
+            links[int(info["link_id"])] = info["link_type"].strip()
+    return links
+
+
+def live_link_ids():
+    return {link["id"] for link in json.loads(sh("bpftool", "-j", "link", "show") or "[]")}
+
+
+def xdp_on(ns, dev):
+    return "prog/xdp" in sh("ip", "-n", ns, "link", "show", dev)
+
+
+def test_serve_keeps_net_admin_for_its_xdp_and_detaches():
+    pair = Pair()
+    port = 23391
+    s = Serve("--enable", "conns,latency,retrans,flows", "-i", "nlta", "--interval", 1,
+              ns=pair.a)
+    assert open(f"/proc/{s.pid}/comm").read() == "netlens\n"
+    assert_dropped(s.pid, NET_ADMIN)
+    assert xdp_on(pair.a, "nlta")
+    dest = {"daddr": pair.B4, "dport": port}
+    # Maps, ring buffers and test runs still work without the capabilities: counters rise.
+    connections(pair, port, 3)
+    assert s.wait_value("netlens_tcp_connections_total", 3, direction="outbound", **dest) == 3
+    assert s.wait_value("netlens_tcp_handshake_seconds_count", 3, **dest) == 3
+    connections(pair, port, 2)
+    assert s.wait_value("netlens_tcp_connections_total", 5, direction="outbound", **dest) == 5
+    assert s.wait_value("netlens_tcp_handshake_seconds_count", 5, **dest) == 5
+    page = s.metrics()
+    assert s.value("netlens_tcp_sent_segments_total", page, **dest) > 0
+    assert s.value("netlens_tcp_retransmits_total", page, **dest) == 0
+    assert s.value("netlens_parse_errors_total", page, module="retrans") == 0
+    links = bpf_links(s.pid)
+    assert "raw_tracepoint" in links.values(), links
+    s.stop()
+    assert not xdp_on(pair.a, "nlta")
+    assert not set(links) & live_link_ids()
+
+
+def test_serve_as_user_without_capabilities_removes_cgroup_links():
+    s = Serve("--enable", "conns,dns", "--interval", 1, "--user", "nobody")
+    nobody = int(sh("id", "-u", "nobody"))
+    assert_dropped(s.pid, 0, uid=nobody)
+    assert s.wait_value("netlens_module_up", 1, module="dns") == 1
+    links = bpf_links(s.pid)
+    assert list(links.values()).count("cgroup") == 6, links   # dns' hooks at the cgroup root
+    assert s.get("/healthz")[0] == 200
+    s.stop()
+    assert not set(links) & live_link_ids()
+    assert not os.path.exists(f"/proc/{s.pid}")
