@@ -25,8 +25,10 @@ struct serve_cfg {
 	socklen_t addrlen;
 	unsigned int enable;       /* bit i: nl_modules[i]; 0 until chosen */
 	const char *ifname;
+	const char *flows_hook;    /* flows --hook: tc (both directions) or xdp (ingress) */
 	const char *ipfix;
 	uint32_t max_series;
+	bool no_bpf_stats;
 	const char *user;          /* --user: run as this user after attaching */
 };
 
@@ -92,6 +94,16 @@ static int set_iface(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
+{
+	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
+		snprintf(err, len, "'%s' is not tc or xdp", arg);
+		return -1;
+	}
+	((struct serve_cfg *)ctx)->flows_hook = arg;
+	return 0;
+}
+
 static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 {
 	(void)err;
@@ -111,6 +123,15 @@ static int set_user(void *ctx, const char *arg, char *err, size_t len)
 static int set_max_series(void *ctx, const char *arg, char *err, size_t len)
 {
 	return nl_opt_u32(arg, 1, 1000000, &((struct serve_cfg *)ctx)->max_series, err, len);
+}
+
+static int set_no_bpf_stats(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)arg;
+	(void)err;
+	(void)len;
+	((struct serve_cfg *)ctx)->no_bpf_stats = true;
+	return 0;
 }
 
 /* Defaults that depend on other options: the modules, the interval. */
@@ -147,6 +168,12 @@ static void configure(const struct serve_cfg *cfg, const struct nl_opts *o,
 	if (!strcmp(ops->name, "flows")) {
 		argv[argc++] = (char *)"-i";
 		argv[argc++] = (char *)cfg->ifname;
+		argv[argc++] = (char *)"--hook";
+		argv[argc++] = (char *)cfg->flows_hook;
+		if (!strcmp(cfg->flows_hook, "tc")) {
+			argv[argc++] = (char *)"--direction";
+			argv[argc++] = (char *)"both";
+		}
 		if (cfg->ipfix) {
 			argv[argc++] = (char *)"--ipfix";
 			argv[argc++] = (char *)cfg->ipfix;
@@ -331,8 +358,9 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 	if (nl_http_start(&s.http, (struct sockaddr *)&cfg->addr, cfg->addrlen, o->verbose, err,
 			  sizeof(err)))
 		nl_die(NL_EXIT_ENV, "serve: %s", err);
-	s.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (s.stats_fd < 0)
+	/* Run-time stats cost two clock reads per program run: on unless refused. */
+	s.stats_fd = cfg->no_bpf_stats ? -1 : bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (s.stats_fd < 0 && !cfg->no_bpf_stats)
 		fprintf(stderr, "netlens serve: bpf_stats unavailable (%s): no per-program run "
 			"time\n", strerror(errno));
 	s.prom = nl_prom_new(cfg->max_series);
@@ -368,18 +396,22 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 
 int serve_main(int argc, char **argv)
 {
-	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES };
+	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES, .flows_hook = "tc" };
 	static const struct nl_cmd_opt opts[] = {
 		{ "listen", 'l', "ADDR:PORT", "HTTP address for /metrics and /healthz (default "
 		  SERVE_DEFAULT_LISTEN "; [::1]:PORT for IPv6)", set_listen },
 		{ "enable", 'e', "LIST", "modules, comma-separated: conns,latency,retrans,drops,"
 		  "flows,dns (default: all; flows only with -i)", set_enable },
 		{ "interface", 'i', "IFACE", "the interface flows counts packets on", set_iface },
+		{ "flows-hook", NL_OPT_LONG_ONLY + 2, "tc|xdp", "flows at TC, both directions "
+		  "(default), or at XDP, ingress only", set_flows_hook },
 		{ "ipfix", NL_OPT_LONG_ONLY, "HOST:PORT", "export flows as IPFIX over UDP",
 		  set_ipfix },
+		{ "no-bpf-stats", NL_OPT_LONG_ONLY + 3, NULL, "do not enable the kernel's per-program "
+		  "run time counters (about 20-50 ns per program run)", set_no_bpf_stats },
 		{ "max-series", NL_OPT_LONG_ONLY + 1, "N", "series per labelled metric family; the "
 		  "rest are summed into one labelled \"other\" (default 500)", set_max_series },
-		{ "user", NL_OPT_LONG_ONLY + 2, "NAME", "after attaching, run as this user (with "
+		{ "user", NL_OPT_LONG_ONLY + 4, "NAME", "after attaching, run as this user (with "
 		  "only the capabilities docs/privileges.md lists)", set_user },
 		{ 0 },
 	};

@@ -83,12 +83,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)version;
 	(void)upload_data;
-	/* The first call only announces the request; a body is never read. */
+	/* The first call only announces the request; a body is skipped, then answered. */
 	if (!*state) {
 		*state = h;
 		return MHD_YES;
 	}
-	*upload_size = 0;
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	pthread_mutex_lock(&h->lock);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		code = NL_HTTP_405, status = MHD_HTTP_METHOD_NOT_ALLOWED;
