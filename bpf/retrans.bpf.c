@@ -94,7 +94,8 @@ static __always_inline struct rt_sock *track(const struct sock *sk, bool inbound
 {
 	__u64 key = (__u64)sk;
 	struct rt_sock *found;
-	struct nl_sock_id id;
+	/* Zeroed: an IPv4 tuple fills 4 bytes of the address, and the key holds all 16. */
+	struct nl_sock_id id = {};
 
 	__builtin_memset(s, 0, sizeof(*s));
 	if (read_sock_id(sk, &id))

@@ -5,6 +5,7 @@ import json
 import os
 
 from nltest import Pair, Serve, connections, sh
+from test_retrans import nft_input
 
 NET_ADMIN = 1 << 12
 
@@ -48,18 +49,41 @@ def live_link_ids():
     return {link["id"] for link in json.loads(sh("bpftool", "-j", "link", "show") or "[]")}
 
 
-def xdp_on(ns, dev):
-    return "prog/xdp" in sh("ip", "-n", ns, "link", "show", dev)
+def flows_attachments(ns, dev):
+    """What is attached to dev: an XDP program, TC filters (ingress, egress), clsact."""
+    found = set()
+    if "prog/xdp" in sh("ip", "-n", ns, "link", "show", dev):
+        found.add("xdp")
+    for direction in ("ingress", "egress"):
+        if " bpf " in sh("tc", "-n", ns, "filter", "show", "dev", dev, direction, check=False):
+            found.add(direction)
+    if "clsact" in sh("tc", "-n", ns, "qdisc", "show", "dev", dev):
+        found.add("clsact")
+    return found
 
 
-def test_serve_keeps_net_admin_for_its_xdp_and_detaches():
-    pair = Pair()
-    port = 23391
-    s = Serve("--enable", "conns,latency,retrans,flows", "-i", "nlta", "--interval", 1,
-              ns=pair.a)
+def serve_flows(pair, hook):
+    """serve with flows on the client's veth; its capabilities and attachments checked."""
+    s = Serve("--enable", "conns,latency,retrans,flows", "-i", "nlta", "--flows-hook", hook,
+              "--interval", 1, ns=pair.a)
     assert open(f"/proc/{s.pid}/comm").read() == "netlens\n"
     assert_dropped(s.pid, NET_ADMIN)
-    assert xdp_on(pair.a, "nlta")
+    return s
+
+
+def test_serve_keeps_net_admin_for_xdp_and_detaches():
+    pair = Pair()
+    s = serve_flows(pair, "xdp")
+    assert flows_attachments(pair.a, "nlta") == {"xdp"}
+    s.stop()
+    assert flows_attachments(pair.a, "nlta") == set()
+
+
+def test_serve_keeps_net_admin_for_tc_and_detaches():
+    pair = Pair()
+    port = 23391
+    s = serve_flows(pair, "tc")
+    assert flows_attachments(pair.a, "nlta") == {"ingress", "egress", "clsact"}
     dest = {"daddr": pair.B4, "dport": port}
     # Maps, ring buffers and test runs still work without the capabilities: counters rise.
     connections(pair, port, 3)
@@ -68,14 +92,24 @@ def test_serve_keeps_net_admin_for_its_xdp_and_detaches():
     connections(pair, port, 2)
     assert s.wait_value("netlens_tcp_connections_total", 5, direction="outbound", **dest) == 5
     assert s.wait_value("netlens_tcp_handshake_seconds_count", 5, **dest) == 5
+    # One connection whose first SYN is dropped: exactly one retransmission of one segment.
+    nft_input(pair.b, f"tcp dport {port + 1} tcp flags & (syn | ack) == syn "
+              "numgen inc mod 1000 == 0 drop")
+    connections(pair, port + 1, 1)
+    lossy = {"daddr": pair.B4, "dport": port + 1}
+    assert s.wait_value("netlens_tcp_retransmits_total", 1, **lossy) == 1
     page = s.metrics()
+    assert s.value("netlens_tcp_retransmitted_segments_total", page, **lossy) == 1
     assert s.value("netlens_tcp_sent_segments_total", page, **dest) > 0
     assert s.value("netlens_tcp_retransmits_total", page, **dest) == 0
     assert s.value("netlens_parse_errors_total", page, module="retrans") == 0
+    assert s.wait_value("netlens_tcp_handshake_seconds_count", 1, **lossy) == 1
+    # The retransmitted SYN left after the initial RTO: the handshake took a second or more.
+    assert s.value("netlens_tcp_handshake_seconds_bucket", le="0.524288", **lossy) == 0
     links = bpf_links(s.pid)
     assert "raw_tracepoint" in links.values(), links
     s.stop()
-    assert not xdp_on(pair.a, "nlta")
+    assert flows_attachments(pair.a, "nlta") == set()
     assert not set(links) & live_link_ids()
 
 
