@@ -200,6 +200,8 @@ void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *d
 		return;
 	}
 	tally(r, e);
+	if (!nl_sink_wants_records(s))
+		return;
 	if (s->kind == NL_OUT_JSON)
 		write_json(s, e);
 	else

@@ -209,7 +209,7 @@ def test_healthz_503_when_a_module_cannot_attach():
     deadline = time.time() + 15
     while "xdp" not in sh("ip", "link", "show", "nltb", ns=pair.b) and time.time() < deadline:
         time.sleep(0.1)
-    serve = Serve("--enable", "conns,flows", "-i", "nltb", ns=pair.b)
+    serve = Serve("--enable", "conns,flows", "-i", "nltb", "--flows-hook", "xdp", ns=pair.b)
     assert "1 of 2 modules attached" in serve.started, serve.started
     assert any("flows:" in e for e in serve.errors), serve.errors
     code, body = serve.get("/healthz")
