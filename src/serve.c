@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "eventlog.h"
+#include "privs.h"
 #include "serve.h"
 #include "serve_http.h"
 #include "sys.h"
@@ -32,6 +33,7 @@ struct serve_cfg {
 	const char *events_file;   /* --events-file: the modules' JSON records */
 	uint64_t events_max_size;
 	uint32_t events_keep;
+	const char *user;          /* --user: run as this user after attaching */
 };
 
 struct serve {
@@ -112,6 +114,14 @@ static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 	(void)err;
 	(void)len;
 	((struct serve_cfg *)ctx)->ipfix = arg;
+	return 0;
+}
+
+static int set_user(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	((struct serve_cfg *)ctx)->user = arg;
 	return 0;
 }
 
@@ -362,6 +372,27 @@ static void stop_modules(struct serve *s)
 	}
 }
 
+/*
+ * Everything is loaded and attached: keeps only what the running agent
+ * needs (docs/privileges.md). Capabilities are per thread, so the HTTP
+ * thread, started before loading, is started again under the new set.
+ */
+static void drop_privileges(struct serve *s)
+{
+	struct nl_privs_need need = { 0 };
+	char err[256];
+
+	for (size_t i = 0; i < s->n; i++)
+		need.netlink_detach |= s->mods[i].up && !strcmp(s->mods[i].m.ops->name, "flows");
+	nl_http_stop(s->http);
+	if (nl_privs_drop(&need, s->cfg->user, err, sizeof(err)) ||
+	    nl_http_start(&s->http, (struct sockaddr *)&s->cfg->addr, s->cfg->addrlen,
+			  s->o->verbose, err, sizeof(err))) {
+		stop_modules(s);
+		nl_die(NL_EXIT_ENV, "serve: %s", err);
+	}
+}
+
 static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 {
 	struct serve s = { .cfg = cfg, .o = o, .stats_fd = -1 };
@@ -393,6 +424,7 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		nl_http_stop(s.http);
 		nl_die(NL_EXIT_ENV, "serve: no module could be attached");
 	}
+	drop_privileges(&s);
 	publish_health(&s);
 	render(&s);
 	fprintf(stderr, "netlens serve: %zu of %zu modules attached; metrics on http://%s/metrics; "
@@ -439,6 +471,8 @@ int serve_main(int argc, char **argv)
 		  "it passes SIZE (default 100M; 0: never)", set_events_max_size },
 		{ "events-keep", NL_OPT_LONG_ONLY + 6, "N", "rotated events files kept: PATH.1 .. "
 		  "PATH.N (default 5; 0: PATH starts afresh)", set_events_keep },
+		{ "user", NL_OPT_LONG_ONLY + 7, "NAME", "after attaching, run as this user (with "
+		  "only the capabilities docs/privileges.md lists)", set_user },
 		{ 0 },
 	};
 	static const struct nl_cmd_spec spec = {
