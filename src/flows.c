@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "flows.h"
+#include "ipfix.h"
 #include "module.h"
 #include "sys.h"
 #include "flows.skel.h"
@@ -19,6 +20,7 @@
 struct flows {
 	struct flows_bpf *skel;
 	struct flows_report report;
+	struct ipfix ipfix;           /* --ipfix */
 	int ncpu;
 	int active;                   /* which generation map the programs write: 0 a, 1 b */
 	/* XDP */
@@ -64,6 +66,23 @@ static int flows_plan(const void *cfgp, char *buf, size_t len)
 	return 0;
 }
 
+/* The Observation Domain is the interface: its ifindex is the domain ID. */
+static int open_ipfix(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg)
+{
+	int err;
+
+	f->ipfix.fd = -1;
+	if (!cfg->ipfix[0])
+		return 0;
+	err = ipfix_open(&f->ipfix, cfg->ifindex, (const struct sockaddr *)&cfg->ipfix_dest,
+			 cfg->ipfix_dest_len);
+	if (err)
+		return nl_module_fail(m, err, "cannot open a UDP socket to the IPFIX collector %s",
+				      cfg->ipfix);
+	f->report.ipfix = &f->ipfix;
+	return 0;
+}
+
 static int flows_open(struct nl_module *m, const struct nl_opts *o)
 {
 	const struct flows_cfg *cfg = m->cfg;
@@ -99,7 +118,7 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs");
 	m->obj = f->skel->obj;
 	flows_report_init(&f->report, cfg, nl_now_mono());
-	return 0;
+	return open_ipfix(m, f, cfg);
 }
 
 static int attach_xdp(struct nl_module *m, struct flows *f, struct flows_cfg *cfg)
@@ -292,6 +311,7 @@ static void flows_destroy(struct nl_module *m)
 		detach(f, m->cfg);
 	flows_bpf__destroy(f->skel);
 	flows_report_free(&f->report);
+	ipfix_close(&f->ipfix);
 	free(f->keys);
 	free(f->vals);
 	free(f);
@@ -309,6 +329,13 @@ int flows_prog_fd(struct nl_module *m)
 							       : f->skel->progs.flows_tc_egress);
 }
 
+static void flows_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	struct flows *f = m->priv;
+
+	flows_report_metrics(&f->report, p);
+}
+
 static const struct nl_cmd_spec *flows_spec(void);
 
 const struct nl_module_ops nl_flows_ops = {
@@ -318,6 +345,7 @@ const struct nl_module_ops nl_flows_ops = {
 	.open = flows_open,
 	.attach = flows_attach,
 	.collect = flows_collect,
+	.metrics = flows_metrics,
 	.destroy = flows_destroy,
 };
 
@@ -448,6 +476,16 @@ static int set_top_sources(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct flows_cfg *cfg = ctx;
+
+	if (ipfix_parse_dest(arg, &cfg->ipfix_dest, &cfg->ipfix_dest_len, err, len))
+		return -1;
+	snprintf(cfg->ipfix, sizeof(cfg->ipfix), "%s", arg);
+	return 0;
+}
+
 /* What the options mean together; exits 2 with one line if they conflict. */
 static void resolve(void *ctx, struct nl_opts *o)
 {
@@ -505,6 +543,9 @@ static const struct nl_cmd_spec *flows_spec(void)
 		{ "top-sources", NL_OPT_LONG_ONLY + 8, "PORT",
 		  "instead of flows, report source addresses sending to this destination port",
 		  set_top_sources },
+		{ "ipfix", NL_OPT_LONG_ONLY + 9, "HOST:PORT",
+		  "also export each interval's flows as IPFIX over UDP (A.B.C.D:PORT, [IPv6]:PORT)",
+		  set_ipfix },
 		{ "duration", 'd', "SECONDS", "stop after this long (default: until SIGINT/SIGTERM)",
 		  set_duration },
 		{ 0 },

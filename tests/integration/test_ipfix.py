@@ -1,0 +1,124 @@
+"""netlens flows --ipfix: a real collector (nfcapd, Debian package nfdump)
+receives the export; nfdump reads back exactly what netlens counted."""
+import collections
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from nltest import NETLENS, Pair, defer, find, sh
+from test_flows import Flows, tcp_transfer, traffic
+
+PORT = 4739          # nfcapd on the loopback of the namespace netlens runs in
+ETH_HLEN = 14        # flows counts frames, IPFIX octetDeltaCount IP packets
+
+
+class Collector:
+    """nfcapd on 127.0.0.1:PORT inside namespace ns, writing into a temporary directory."""
+
+    def __init__(self, ns):
+        self.dir = tempfile.mkdtemp(prefix="nlt-nfcapd-")
+        defer(lambda: shutil.rmtree(self.dir))
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, "nfcapd", "-w", self.dir,
+                                   "-b", "127.0.0.1", "-p", str(PORT), "-t", "3600"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        defer(lambda: self.p.poll() is None and self.p.kill())
+        self.log = []
+        while True:
+            line = self.p.stdout.readline()
+            assert line, f"nfcapd ended: {self.log}"
+            self.log.append(line.strip())
+            if line.startswith("Startup"):
+                return
+
+    def stop(self):
+        """Stops nfcapd (it writes its file) and returns nfdump's flow rows as dicts."""
+        time.sleep(1)   # the last datagrams reach nfcapd's socket before it stops
+        self.p.send_signal(signal.SIGTERM)
+        self.log += self.p.communicate(timeout=20)[0].splitlines()
+        out = sh("nfdump", "-R", self.dir, "-N", "-o", "csv")
+        rows = []
+        for row in csv.DictReader(out.splitlines()):
+            if not row.get("sa"):      # the summary after the flows
+                break
+            rows.append(row)
+        return rows
+
+
+def sums(rows, key):
+    """(packets, bytes) per key(row), summed over the records of every interval."""
+    got = collections.defaultdict(lambda: [0, 0])
+    for r in rows:
+        got[key(r)][0] += int(r["ipkt"])
+        got[key(r)][1] += int(r["ibyt"])
+    return {k: tuple(v) for k, v in got.items()}
+
+
+def flow_id(r):
+    """A nfdump row's flow: addresses, ports (ICMP: type*256+code), protocol, in/out ifindex."""
+    return (r["sa"], r["da"], int(r["sp"]), int(r["dp"]), r["pr"], int(r["in"]), int(r["out"]))
+
+
+PROTO = {17: "UDP", 6: "TCP", 1: "ICMP", 58: "ICMP6"}
+
+
+def json_id(f):
+    """The same identity for a netlens JSON flow record."""
+    icmp = f["proto"] in (1, 58)
+    ifx = (f["ifindex"], 0) if f["direction"] == "ingress" else (0, f["ifindex"])
+    return (f["saddr"], f["daddr"], 0 if icmp else f["sport"],
+            f["sport"] * 256 + f["dport"] if icmp else f["dport"],
+            PROTO.get(f["proto"], str(f["proto"]))) + ifx
+
+
+def test_ipfix_to_nfcapd_exact():
+    """UDP over IPv4 and IPv6 and a TCP transfer, both directions at TC: nfdump
+    shows every flow record netlens wrote, with the same packets, and bytes as
+    the IP length (frame minus Ethernet header)."""
+    pair = Pair()
+    col = Collector(pair.b)
+    nl = Flows(pair.b, "-i", "nltb", "--hook", "tc", "--direction", "both", "--interval", "1",
+               "--ipfix", f"127.0.0.1:{PORT}")
+    # Paced: the UDP flows span several intervals, so several records each.
+    traffic(pair.a, "udp", pair.B4, 9300, 200, 500, "--rate", 100)
+    traffic(pair.a, "udp", pair.B6, 9301, 150, 700, "--rate", 100)
+    cport = tcp_transfer(pair, 9302, 1000000)
+    recs = nl.stop()
+    rows = col.stop()
+    assert any("Sequence Errors: 0" in line for line in col.log), col.log
+
+    ifindex = find(recs, type="flow")[0]["ifindex"]
+    assert len([r for r in rows if r["dp"] == "9300"]) >= 2, rows
+    got = sums(rows, flow_id)
+    udp4 = (pair.A4, pair.B4, "UDP", ifindex, 0)
+    udp6 = (pair.A6, pair.B6, "UDP", ifindex, 0)
+    assert [v for k, v in got.items() if (k[0], k[1], k[4], k[5], k[6]) == udp4
+            and k[3] == 9300] == [(200, 200 * (20 + 8 + 500))], got
+    assert [v for k, v in got.items() if (k[0], k[1], k[4], k[5], k[6]) == udp6
+            and k[3] == 9301] == [(150, 150 * (40 + 8 + 700))], got
+
+    # Every JSON flow record is one IPFIX record: same flows, same sums.
+    flows = find(recs, type="flow")
+    assert len(rows) == len(flows), (len(rows), len(flows))
+    want = collections.defaultdict(lambda: [0, 0])
+    for f in flows:
+        want[json_id(f)][0] += f["packets"]
+        want[json_id(f)][1] += f["bytes"] - ETH_HLEN * f["packets"]
+    assert got == {k: tuple(v) for k, v in want.items()}, (got, want)
+    tcp_in = got[(pair.A4, pair.B4, cport, 9302, "TCP", ifindex, 0)]
+    tcp_out = got[(pair.B4, pair.A4, 9302, cport, "TCP", 0, ifindex)]
+    assert tcp_in[1] > 1000000 and tcp_out[0] > 0, (tcp_in, tcp_out)
+    flags = "".join(r["flg"] for r in rows if int(r["dp"]) == 9302)
+    assert {"A", "S", "F"} <= set(flags), flags
+
+
+def test_bad_ipfix_destination_exits_2():
+    for bad in ("localhost:4739", "127.0.0.1", "[::1]:0", "::1:4739"):
+        r = subprocess.run([NETLENS, "flows", "-i", "lo", "--ipfix", bad],
+                           capture_output=True, text=True)
+        assert r.returncode == 2, (bad, r.returncode, r.stderr)
+        assert r.stderr == f"netlens: flows: --ipfix: '{bad}' is not a collector address: " \
+            "A.B.C.D:PORT or [IPv6]:PORT, numeric, port 1-65535\n", r.stderr
