@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
             libjson-c-dev uthash-dev)
 # dnsmasq-base: a resolver for the dns tests without a system service; libclang-rt-14-dev:
-# libFuzzer for clang 14 (the fuzz targets).
+# libFuzzer for clang 14 (the fuzz targets); nfdump: nfcapd, the IPFIX collector of the ipfix test.
 test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils nfdump
            libclang-rt-14-dev)
 bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
