@@ -47,7 +47,7 @@ static const struct shared_opt shared[] = {
 	  "kernel-to-user ring buffer size, a power of two (default 4096)" },
 	{ { "interval", required_argument, 0, OPT_INTERVAL }, NL_OPTS_INTERVAL, "SECONDS",
 	  "also report aggregates every this many seconds (default: only at exit)" },
-	{ { "verbose", no_argument, 0, 'v' }, NL_OPTS_OUTPUT, NULL,
+	{ { "verbose", no_argument, 0, 'v' }, 0, NULL,
 	  "show libbpf and verifier logs" },
 	{ { "help", no_argument, 0, 'h' }, 0, NULL, "show this help" },
 	{ { "version", no_argument, 0, OPT_VERSION }, 0, NULL, "print the version" },
@@ -271,7 +271,8 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 	shorts[ns] = 0;
 
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: glibc restarts its scan state too (serve parses several argvs). */
+	optind = 0;
 	while ((key = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
 		char err[512] = "";
 

@@ -142,6 +142,11 @@ static void conns_collect(struct nl_module *m, bool final)
 		conns_report_summary(&c->report, m->sink, st);
 }
 
+static void conns_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	conns_report_metrics(&((struct conns *)m->priv)->report, p);
+}
+
 static void conns_destroy(struct nl_module *m)
 {
 	struct conns *c = m->priv;
@@ -165,6 +170,7 @@ const struct nl_module_ops nl_conns_ops = {
 	.attach = conns_attach,
 	.poll = conns_poll,
 	.collect = conns_collect,
+	.metrics = conns_metrics,
 	.destroy = conns_destroy,
 };
 

@@ -7,6 +7,7 @@
 #include <uthash.h>
 #include "netlens/conns.h"
 #include "output.h"
+#include "prom.h"
 
 #define CONNS_DEFAULT_MAX 65536
 
@@ -45,6 +46,7 @@ struct conns_report {
 	struct conns_dest other;     /* the records of every destination beyond those */
 	uint64_t folded;             /* records that went to other */
 	uint64_t bad_records;        /* short or unknown records from the kernel */
+	struct nl_fold *fold;        /* serve's --max-series guard over dests */
 };
 
 void conns_report_init(struct conns_report *r);
@@ -53,5 +55,7 @@ void conns_report_free(struct conns_report *r);
 void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *data, size_t len);
 /* The final "stats" record (JSON) or summary table, from the BPF counters. */
 void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats);
+/* serve: per-destination counters since start (netlens_tcp_*), folded by --max-series. */
+void conns_report_metrics(struct conns_report *r, struct nl_prom *p);
 
 #endif

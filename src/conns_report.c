@@ -21,6 +21,7 @@ void conns_report_free(struct conns_report *r)
 {
 	struct conns_dest *d, *tmp;
 
+	nl_fold_free(r->fold);
 	HASH_ITER(hh, r->dests, d, tmp) {
 		HASH_DEL(r->dests, d);
 		free(d);
@@ -305,4 +306,67 @@ void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint6
 		summary_json(r, s, stats);
 	else
 		summary_table(r, s, stats);
+}
+
+enum { CM_CONNECTIONS, CM_FAILURES, CM_CLOSED, CM_SENT, CM_RECEIVED, CM_NVALS };
+
+static const struct { const char *name, *help; } conns_families[CM_NVALS] = {
+	{ "netlens_tcp_connections_total",
+	  "TCP connections established, per destination (connect succeeded, or accepted)." },
+	{ "netlens_tcp_connection_failures_total", "TCP connect attempts that failed." },
+	{ "netlens_tcp_connections_closed_total", "TCP connections closed." },
+	{ "netlens_tcp_sent_bytes_total", "Bytes sent on TCP connections, counted at close." },
+	{ "netlens_tcp_received_bytes_total", "Bytes received on TCP connections, counted at close." },
+};
+
+static void dest_vals(const struct conns_dest *d, uint64_t *v)
+{
+	v[CM_CONNECTIONS] = d->connects + d->accepts;
+	v[CM_FAILURES] = d->failed;
+	v[CM_CLOSED] = d->closes;
+	v[CM_SENT] = d->bytes_sent;
+	v[CM_RECEIVED] = d->bytes_received;
+}
+
+static void fold_dest(struct nl_fold *f, const struct conns_dest *d, const char *labels)
+{
+	uint64_t v[CM_NVALS];
+
+	dest_vals(d, v);
+	nl_fold_put(f, labels, v[CM_CONNECTIONS] + v[CM_FAILURES] + v[CM_SENT] + v[CM_RECEIVED], v);
+}
+
+void conns_report_metrics(struct conns_report *r, struct nl_prom *p)
+{
+	static const char other[] = "direction=\"other\",daddr=\"other\",dport=\"other\"";
+	const struct nl_fold_row *rows;
+	struct conns_dest *d, *tmp;
+	char labels[160], addr[NL_ADDR_LEN], port[8];
+	size_t n;
+
+	if (!r->fold)
+		r->fold = nl_fold_new(CM_NVALS, other);
+	nl_fold_begin(r->fold);
+	HASH_ITER(hh, r->dests, d, tmp) {
+		snprintf(port, sizeof(port), "%u", d->key.port);
+		nl_prom_labels(labels, sizeof(labels), "direction",
+			       d->key.inbound ? "inbound" : "outbound", "daddr",
+			       nl_fmt_addr(d->key.family, d->key.addr, addr, sizeof(addr)),
+			       "dport", port, NULL);
+		fold_dest(r->fold, d, labels);
+	}
+	/* Destinations beyond the report's own table are "other" already. */
+	if (r->folded)
+		fold_dest(r->fold, &r->other, other);
+	nl_fold_end(r->fold, nl_prom_max_series(p));
+	rows = nl_fold_rows(r->fold, &n);
+	for (int m = 0; m < CM_NVALS; m++) {
+		nl_prom_family(p, conns_families[m].name, NL_PROM_COUNTER, conns_families[m].help);
+		for (size_t i = 0; i < n; i++)
+			nl_prom_counter(p, conns_families[m].name, rows[i].labels, rows[i].vals[m]);
+	}
+	nl_prom_folded(p, conns_families[CM_CONNECTIONS].name, r->fold);
+	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
+		       "Records or packets a module could not parse.");
+	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"conns\"", r->bad_records);
 }

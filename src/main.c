@@ -12,6 +12,7 @@
 #include "module.h"
 #include "probe.h"
 #include "retrans.h"
+#include "serve.h"
 
 static const struct command {
 	const char *name;
@@ -24,6 +25,7 @@ static const struct command {
 	{ "drops", drops_main, "packets the kernel dropped, with the kernel's reason and location" },
 	{ "flows", flows_main, "unsampled per-flow packet and byte counts at XDP or TC" },
 	{ "dns", dns_main, "DNS queries and answers: qname, rcode, answers, latency, timeouts" },
+	{ "serve", serve_main, "the agent: all modules, Prometheus /metrics, events file, IPFIX" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };
 

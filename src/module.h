@@ -92,4 +92,12 @@ int nl_command(const struct nl_cmd_spec *spec, const struct nl_module_ops *ops, 
  */
 int nl_run(struct nl_module *m, const struct nl_opts *o);
 
+/* SIGINT/SIGTERM end the run (and SIGHUP is noted, if hup); SIGPIPE is ignored. */
+void nl_signals_install(bool hup);
+bool nl_stop_requested(void);
+/* True once per SIGHUP received. */
+bool nl_hup_taken(void);
+/* Waits timeout_ms, or less if a signal arrives. */
+int nl_idle(int timeout_ms);
+
 #endif

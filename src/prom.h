@@ -70,6 +70,8 @@ const char *nl_prom_text(struct nl_prom *p, size_t *len);
  * growth added to the "other" row; a row that falls out of the top-K by
  * weight keeps its last value and its later growth goes to "other".
  * Until the limit is reached every row is exported with its full value.
+ * A row put under other_labels (a source's own catch-all, like conns'
+ * destinations beyond its table) is always added to "other".
  */
 struct nl_fold;
 
@@ -92,8 +94,10 @@ struct nl_fold_row {
  * anything was folded (at most max_series + 1). Valid until the next begin.
  */
 const struct nl_fold_row *nl_fold_rows(const struct nl_fold *f, size_t *n);
-/* Rows currently folded into "other" (netlens_series_folded gauge). */
+/* Rows currently folded into "other". */
 size_t nl_fold_folded(const struct nl_fold *f);
+/* Adds netlens_series_folded{family=family} for a fold, after nl_fold_end. */
+void nl_prom_folded(struct nl_prom *p, const char *family, const struct nl_fold *f);
 
 #define NL_PROM_HIST_VALS (NL_HIST_SLOTS + 2)   /* slots, count, sum_us */
 void nl_prom_hist_vals(const struct nl_hist *h, uint64_t *vals);

@@ -19,14 +19,30 @@ const struct nl_module_ops *const nl_modules[] = {
 	NULL,
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, hup_signal;
 
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	if (sig == SIGHUP)
+		hup_signal = 1;
+	else
+		stop_signal = sig;
 }
 
-static void install_signals(void)
+bool nl_stop_requested(void)
+{
+	return stop_signal != 0;
+}
+
+bool nl_hup_taken(void)
+{
+	if (!hup_signal)
+		return false;
+	hup_signal = 0;
+	return true;
+}
+
+void nl_signals_install(bool hup)
 {
 	/*
 	 * SA_RESTART keeps a write to a full pipe from failing half-way with
@@ -38,12 +54,13 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (hup)
+		sigaction(SIGHUP, &sa, NULL);
 	/* A closed stdout (| head) ends the run like a signal, via EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* A module that streams nothing: wait, and wake early on a signal. */
-static int idle(int timeout_ms)
+int nl_idle(int timeout_ms)
 {
 	return poll(NULL, 0, timeout_ms) < 0 ? -errno : 0;
 }
@@ -65,7 +82,7 @@ static int run_loop(struct nl_module *m, const struct nl_opts *o, const char **w
 			break;
 		if (deadline && (deadline - now) / 1000000 < (uint64_t)timeout)
 			timeout = (deadline - now) / 1000000;
-		err = m->ops->poll ? m->ops->poll(m, timeout) : idle(timeout);
+		err = m->ops->poll ? m->ops->poll(m, timeout) : nl_idle(timeout);
 		if (err < 0 && err != -EINTR) {
 			*what = "reading events failed";
 			return err;
@@ -97,7 +114,7 @@ int nl_run(struct nl_module *m, const struct nl_opts *o)
 		m->ops->destroy(m);
 		nl_die(NL_EXIT_ENV, "%s: %s", m->ops->name, m->err);
 	}
-	install_signals();
+	nl_signals_install(false);
 	if (m->ops->plan(m->cfg, plan, sizeof(plan)) == 0)
 		fprintf(stderr, "netlens %s: attached (%s); Ctrl-C to stop\n", m->ops->name, plan);
 	err = run_loop(m, o, &what);

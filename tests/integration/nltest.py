@@ -314,3 +314,127 @@ def held_connections(pair, port, count, *nl_args, command="conns"):
         p.p.stdin.flush()
         p.expect("DONE")
     return nl.stop()
+
+
+def free_port():
+    """A TCP port free on loopback right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=10, ns=None):
+    """(status, body) of a GET; in namespace ns through curl if given."""
+    if ns:
+        out = sh("curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", str(timeout),
+                 url, ns=ns)
+        body, _, code = out.rpartition("\n")
+        return int(code), body
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels.items())): value} of a Prometheus text page."""
+    import re
+    sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+    label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = sample.match(line)
+        assert m, f"not a sample line: {line!r}"
+        labels = frozenset(label.findall(m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+class Serve:
+    """build/netlens serve on a free loopback port (inside namespace ns if given)."""
+
+    def __init__(self, *args, ns=None, port=None):
+        self.port = port or free_port()
+        self.ns = ns
+        self.url = f"http://127.0.0.1:{self.port}"
+        prefix = ["ip", "netns", "exec", ns] if ns else []
+        self.argv = prefix + [NETLENS, "serve", "--listen", f"127.0.0.1:{self.port}"] + \
+            [str(a) for a in args]
+        self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        self.pid = self.p.pid
+        defer(self._kill)
+        self._wait_started()
+
+    def _wait_started(self, timeout=20):
+        deadline = time.time() + timeout
+        self.errors = []
+        while time.time() < deadline:
+            r, _, _ = select.select([self.p.stderr], [], [], deadline - time.time())
+            if not r:
+                break
+            line = self.p.stderr.readline()
+            if not line:
+                raise AssertionError(f"serve exited {self.p.wait()}: {self.p.stderr.read()}")
+            if "modules attached" in line:
+                self.started = line
+                return
+            self.errors.append(line.strip())
+        raise AssertionError(f"serve did not start in time: {self.errors}")
+
+    def get(self, path, timeout=10):
+        return http_get(self.url + path, timeout=timeout, ns=self.ns)
+
+    def metrics(self):
+        code, body = self.get("/metrics")
+        assert code == 200, (code, body)
+        return body
+
+    def value(self, name, page=None, **labels):
+        """A sample's value (0 if absent) on the current page (or page)."""
+        m = parse_metrics(page if page is not None else self.metrics())
+        return m.get((name, frozenset((k, str(v)) for k, v in labels.items())), 0)
+
+    def wait_value(self, name, want, timeout=15, **labels):
+        """Waits until a sample reaches want (pages are rebuilt every second)."""
+        deadline = time.time() + timeout
+        while True:
+            v = self.value(name, **labels)
+            if v >= want or time.time() > deadline:
+                return v
+            time.sleep(0.2)
+
+    def stop(self, sig=signal.SIGTERM):
+        self.p.send_signal(sig)
+        out, err = self.p.communicate(timeout=20)
+        assert self.p.returncode == 0, f"serve exit {self.p.returncode}: {err}"
+        return err
+
+    def _kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def connections(pair, port, count, family=4, send=1000, reply=100):
+    """count sequential connections from a to b:port, each sending send bytes
+    and receiving reply; returns when all are closed."""
+    srv = peer(pair.b, "server", pair.addr("b", family), port, "--expect", send,
+               "--reply", reply, "--accept", count, name="nlt-server")
+    srv.expect("READY")
+    for _ in range(count):
+        cli = peer(pair.a, "client", pair.addr("b", family), port, "--send", send,
+                   "--expect", reply, name="nlt-client")
+        cli.expect("CONNECTED")
+        cli.expect("DONE")
+        cli.wait()
+    for _ in range(count):
+        srv.expect("ACCEPTED")
+    srv.expect("DONE")
+    srv.wait()

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/* serve's HTTP endpoint on libmicrohttpd (see serve_http.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <microhttpd.h>
+#include "cli.h"
+#include "serve_http.h"
+
+/*
+ * Limits for clients that misbehave: a request's headers must fit in 32 KiB
+ * (more: 431 from libmicrohttpd), an idle or slow connection is closed
+ * after 10 s, at most 64 connections at once (Prometheus uses one).
+ */
+#define HTTP_MEMORY_LIMIT (32u << 10)
+#define HTTP_TIMEOUT_S    10
+#define HTTP_MAX_CONNS    64
+
+const char *const nl_http_code_names[NL_HTTP_CODES] = { "200", "404", "405", "503" };
+
+struct page {
+	char *text;
+	size_t len;
+};
+
+struct nl_http {
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t lock;          /* the pages and the counters */
+	struct page metrics, health;
+	bool healthy;
+	uint64_t answers[NL_HTTP_CODES];
+};
+
+static void page_set(struct page *p, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return;   /* keep serving the previous page */
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	free(p->text);
+	p->text = copy;
+	p->len = len;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned int status,
+			      const char *type, const char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static const char text_type[] = "text/plain; charset=utf-8";
+
+/* The page for a path, copied under the lock, answered outside it. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **state)
+{
+	static const char not_found[] = "not found: try /metrics or /healthz\n";
+	static const char not_allowed[] = "only GET and HEAD\n";
+	struct nl_http *h = cls;
+	enum nl_http_code code;
+	unsigned int status;
+	const char *type = text_type;
+	struct page copy = { 0 };
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	/* The first call only announces the request; a body is never read. */
+	if (!*state) {
+		*state = h;
+		return MHD_YES;
+	}
+	*upload_size = 0;
+	pthread_mutex_lock(&h->lock);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		code = NL_HTTP_405, status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		page_set(&copy, not_allowed, sizeof(not_allowed) - 1);
+	} else if (!strcmp(url, "/metrics")) {
+		code = NL_HTTP_200, status = MHD_HTTP_OK;
+		type = "text/plain; version=0.0.4; charset=utf-8";
+		page_set(&copy, h->metrics.text ? h->metrics.text : "", h->metrics.len);
+	} else if (!strcmp(url, "/healthz")) {
+		code = h->healthy ? NL_HTTP_200 : NL_HTTP_503;
+		status = h->healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+		page_set(&copy, h->health.text ? h->health.text : "", h->health.len);
+	} else {
+		code = NL_HTTP_404, status = MHD_HTTP_NOT_FOUND;
+		page_set(&copy, not_found, sizeof(not_found) - 1);
+	}
+	h->answers[code]++;
+	pthread_mutex_unlock(&h->lock);
+	ret = copy.text ? answer(conn, status, type, copy.text, copy.len) : MHD_NO;
+	free(copy.text);
+	return ret;
+}
+
+int nl_http_start(struct nl_http **hp, const struct sockaddr *addr, socklen_t addrlen,
+		  bool verbose, char *err, size_t errlen)
+{
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | (verbose ? MHD_USE_ERROR_LOG : 0);
+	struct nl_http *h = calloc(1, sizeof(*h));
+	char where[INET6_ADDRSTRLEN + 8];
+	int e;
+
+	(void)addrlen;
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	if (addr->sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				     MHD_OPTION_SOCK_ADDR, addr,
+				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNS,
+				     MHD_OPTION_END);
+	if (!h->daemon) {
+		e = errno ? errno : EADDRINUSE;
+		if (addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, where,
+				  sizeof(where));
+		else
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, where,
+				  sizeof(where));
+		snprintf(err, errlen, "cannot listen on %s port %u: %s", where,
+			 ntohs(((const struct sockaddr_in *)addr)->sin_port), strerror(e));
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return -e;
+	}
+	*hp = h;
+	return 0;
+}
+
+void nl_http_publish_metrics(struct nl_http *h, const char *text, size_t len)
+{
+	pthread_mutex_lock(&h->lock);
+	page_set(&h->metrics, text, len);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void nl_http_publish_health(struct nl_http *h, bool healthy, const char *text)
+{
+	pthread_mutex_lock(&h->lock);
+	h->healthy = healthy;
+	page_set(&h->health, text, strlen(text));
+	pthread_mutex_unlock(&h->lock);
+}
+
+void nl_http_answers(struct nl_http *h, uint64_t out[NL_HTTP_CODES])
+{
+	pthread_mutex_lock(&h->lock);
+	memcpy(out, h->answers, sizeof(h->answers));
+	pthread_mutex_unlock(&h->lock);
+}
+
+void nl_http_stop(struct nl_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->lock);
+	free(h->metrics.text);
+	free(h->health.text);
+	free(h);
+}
+
+int nl_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
+		    size_t errlen)
+{
+	const char *colon = strrchr(s, ':');
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t hlen = colon ? (size_t)(colon - s) : 0;
+	uint64_t port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!colon || hlen == 0 || hlen >= sizeof(host) ||
+	    nl_parse_u64(colon + 1, 1, 65535, &port)) {
+		snprintf(err, errlen, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:9787 or [::1]:9787)", s);
+		return -1;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[' && host[hlen - 1] == ']') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		host[hlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons(port);
+			*len = sizeof(*a6);
+			return 0;
+		}
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons(port);
+			*len = sizeof(*a4);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "'%s' is not a numeric IPv4 address or [IPv6] address", host);
+	return -1;
+}
