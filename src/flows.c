@@ -71,7 +71,6 @@ static int open_ipfix(struct nl_module *m, struct flows *f, const struct flows_c
 {
 	int err;
 
-	f->ipfix.fd = -1;
 	if (!cfg->ipfix[0])
 		return 0;
 	err = ipfix_open(&f->ipfix, cfg->ifindex, (const struct sockaddr *)&cfg->ipfix_dest,
@@ -94,6 +93,7 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 	if (!f)
 		return -ENOMEM;
 	m->priv = f;
+	f->ipfix.fd = -1;
 	f->ncpu = libbpf_num_possible_cpus();
 	f->keys = calloc(DRAIN_BATCH, sizeof(*f->keys));
 	f->vals = calloc((size_t)DRAIN_BATCH * (f->ncpu > 0 ? f->ncpu : 1), sizeof(*f->vals));

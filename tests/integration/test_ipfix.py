@@ -9,8 +9,8 @@ import subprocess
 import tempfile
 import time
 
-from nltest import NETLENS, Pair, defer, find, sh
-from test_flows import Flows, tcp_transfer, traffic
+from nltest import NETLENS, Pair, Serve, defer, find, free_port, sh
+from test_flows import Flows, quiet_pair, tcp_transfer, traffic
 
 PORT = 4739          # nfcapd on the loopback of the namespace netlens runs in
 ETH_HLEN = 14        # flows counts frames, IPFIX octetDeltaCount IP packets
@@ -115,9 +115,38 @@ def test_ipfix_to_nfcapd_exact():
     assert {"A", "S", "F"} <= set(flags), flags
 
 
+def test_serve_exports_flows():
+    """netlens serve --enable flows --ipfix: the same export, and the metrics
+    agree with the collector exactly (a quiet pair: only the test's datagrams)."""
+    pair = quiet_pair()
+    col = Collector(pair.b)
+    srv = Serve("--enable", "flows", "-i", "nltb", "--interval", "1",
+                "--ipfix", f"127.0.0.1:{PORT}", ns=pair.b)
+    traffic(pair.a, "udp", pair.B4, 9310, 200, 300)
+    labels = dict(ifname="nltb", direction="ingress")
+    assert srv.wait_value("netlens_flow_packets_total", 200, **labels) == 200
+    page = srv.metrics()
+    assert srv.value("netlens_flow_bytes_total", page, **labels) == 200 * (14 + 28 + 300)
+    records = srv.value("netlens_ipfix_records_total", page, template="ipv4")
+    assert records >= 1 and srv.value("netlens_ipfix_messages_total", page) >= 1, page
+    assert srv.value("netlens_ipfix_records_total", page, template="ipv6") == 0, page
+    assert srv.value("netlens_ipfix_send_errors_total", page) == 0, page
+    srv.stop()
+    rows = col.stop()
+    # serve's flows runs at XDP (ingress): in = the ifindex, out = 0.
+    assert sums(rows, lambda r: (r["sa"], r["da"], r["dp"], r["pr"], r["out"])) == \
+        {(pair.A4, pair.B4, "9310", "UDP", "0"): (200, 200 * (28 + 300))}, rows
+    assert len(rows) == records, (rows, records)
+    assert any(f"Flows: {len(rows)}," in line and "Sequence Errors: 0" in line
+               for line in col.log), col.log
+
+
 def test_bad_ipfix_destination_exits_2():
-    for bad in ("localhost:4739", "127.0.0.1", "[::1]:0", "::1:4739"):
-        r = subprocess.run([NETLENS, "flows", "-i", "lo", "--ipfix", bad],
+    for bad, cmd in (("localhost:4739", "flows"), ("127.0.0.1", "flows"), ("[::1]:0", "flows"),
+                     ("::1:4739", "flows"), ("10.0.0.1:99999", "serve")):
+        extra = ("--listen", f"127.0.0.1:{free_port()}", "--enable", "flows") \
+            if cmd == "serve" else ()
+        r = subprocess.run([NETLENS, cmd, *extra, "-i", "lo", "--ipfix", bad],
                            capture_output=True, text=True)
         assert r.returncode == 2, (bad, r.returncode, r.stderr)
         assert r.stderr == f"netlens: flows: --ipfix: '{bad}' is not a collector address: " \
