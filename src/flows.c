@@ -76,7 +76,7 @@ static int open_ipfix(struct nl_module *m, struct flows *f, const struct flows_c
 	err = ipfix_open(&f->ipfix, cfg->ifindex, (const struct sockaddr *)&cfg->ipfix_dest,
 			 cfg->ipfix_dest_len);
 	if (err)
-		return nl_module_fail(m, err, "cannot open a UDP socket to the IPFIX collector %s",
+		return nl_module_fail(m, err, "cannot open a UDP socket for the IPFIX collector %s",
 				      cfg->ipfix);
 	f->report.ipfix = &f->ipfix;
 	return 0;

@@ -78,6 +78,7 @@ struct flows_report {
 	unsigned int cached_ifindex;
 	char cached_ifname[IF_NAMESIZE];
 	struct ipfix *ipfix;          /* NULL, or where each interval's flows are exported */
+	bool ipfix_failing;           /* the last export's send failed (said on stderr) */
 	/* cumulative since start, for the metrics (updated at each interval) */
 	uint64_t total_packets[2], total_bytes[2];   /* flow entries, per enum flow_direction */
 	size_t active;                /* IP flows in the last interval */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* netlens flows: per-interval deltas, flow identity across intervals, output. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
@@ -530,6 +531,22 @@ void flows_ipfix_record(const struct flows_report *r, const struct flows_delta *
 	out->end_ms = epoch_ms(d->val.last_seen_ns);
 }
 
+/* Says on stderr when sending to the collector starts failing, and when it works again. */
+static void say_ipfix_state(struct flows_report *r)
+{
+	bool failing = r->ipfix->last_error != 0;
+
+	if (failing == r->ipfix_failing)
+		return;
+	r->ipfix_failing = failing;
+	if (failing)
+		fprintf(stderr, "netlens flows: IPFIX export to %s: %s (failed messages are "
+			"counted; said again when it works)\n", r->cfg->ipfix,
+			strerror(-r->ipfix->last_error));
+	else
+		fprintf(stderr, "netlens flows: IPFIX export to %s works again\n", r->cfg->ipfix);
+}
+
 static void export_ipfix(struct flows_report *r, uint64_t now)
 {
 	struct ipfix_record rec;
@@ -542,6 +559,7 @@ static void export_ipfix(struct flows_report *r, uint64_t now)
 		ipfix_add(r->ipfix, &rec);
 	}
 	ipfix_end(r->ipfix);
+	say_ipfix_state(r);
 }
 
 /* Running totals for the metrics. */

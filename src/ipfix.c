@@ -247,27 +247,32 @@ bad:
 	return -1;
 }
 
+/*
+ * Unconnected on purpose: a connected UDP socket turns an ICMP port
+ * unreachable into ECONNREFUSED on the next send, which drops that message,
+ * so every other message would fail while a collector is down. Errors here
+ * are local ones (no route, full buffer); delivery is the collector's to
+ * check (sequence numbers).
+ */
 static int send_udp(void *ctx, const uint8_t *msg, size_t len)
 {
 	struct ipfix *x = ctx;
 
 	/* Never block the event loop: a full socket buffer is a send error. */
-	return send(x->fd, msg, len, MSG_DONTWAIT) < 0 ? -errno : 0;
+	if (sendto(x->fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&x->dest, x->dest_len) < 0)
+		return -errno;
+	return 0;
 }
 
 int ipfix_open(struct ipfix *x, uint32_t domain, const struct sockaddr *dest, socklen_t len)
 {
 	ipfix_init(x, domain, send_udp, x);
+	if (len > sizeof(x->dest))
+		return -EINVAL;
+	memcpy(&x->dest, dest, len);
+	x->dest_len = len;
 	x->fd = socket(dest->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (x->fd < 0)
-		return -errno;
-	if (connect(x->fd, dest, len)) {
-		int err = -errno;
-
-		ipfix_close(x);
-		return err;
-	}
-	return 0;
+	return x->fd < 0 ? -errno : 0;
 }
 
 void ipfix_close(struct ipfix *x)

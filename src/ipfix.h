@@ -60,6 +60,8 @@ struct ipfix {
 	int last_error;               /* the last send's -errno, 0 if it worked */
 	/* the socket part */
 	int fd;
+	struct sockaddr_storage dest;
+	socklen_t dest_len;
 };
 
 void ipfix_init(struct ipfix *x, uint32_t domain, ipfix_send_fn send, void *ctx);
@@ -80,7 +82,7 @@ void ipfix_end(struct ipfix *x);
 int ipfix_parse_dest(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 		     size_t errlen);
 
-/* The UDP exporter: a socket connected to dest; 0 or -errno. */
+/* The UDP exporter: a socket sending to dest; 0 or -errno. */
 int ipfix_open(struct ipfix *x, uint32_t domain, const struct sockaddr *dest, socklen_t len);
 void ipfix_close(struct ipfix *x);
 

@@ -141,6 +141,28 @@ def test_serve_exports_flows():
                for line in col.log), col.log
 
 
+def test_collector_unreachable_said_and_counted():
+    """No route to the collector: every send fails; netlens says it once on
+    stderr, counts it, and goes on counting flows."""
+    pair = quiet_pair()
+    col = Collector(pair.b)   # listening, but not where netlens sends
+    srv = Serve("--enable", "flows", "-i", "nltb", "--interval", "0.2",
+                "--ipfix", "192.0.2.1:4739", ns=pair.b)
+    traffic(pair.a, "udp", pair.B4, 9320, 100, 100, "--rate", 100)
+    assert srv.wait_value("netlens_flow_packets_total", 100, ifname="nltb",
+                          direction="ingress") == 100
+    page = srv.metrics()
+    messages = srv.value("netlens_ipfix_messages_total", page)
+    assert messages >= 2, page
+    assert srv.value("netlens_ipfix_send_errors_total", page) == messages, page
+    assert srv.errors == [], srv.errors
+    err = srv.stop()
+    assert err.splitlines() == [
+        "netlens flows: IPFIX export to 192.0.2.1:4739: Network is unreachable (failed "
+        "messages are counted; said again when it works)"], err
+    assert col.stop() == []
+
+
 def test_bad_ipfix_destination_exits_2():
     for bad, cmd in (("localhost:4739", "flows"), ("127.0.0.1", "flows"), ("[::1]:0", "flows"),
                      ("::1:4739", "flows"), ("10.0.0.1:99999", "serve")):
