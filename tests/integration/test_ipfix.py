@@ -10,7 +10,8 @@ import tempfile
 import time
 
 from nltest import NETLENS, Pair, Serve, defer, find, free_port, sh
-from test_flows import Flows, quiet_pair, tcp_transfer, traffic
+from test_flows import (ETH_IP, TPID_AD, TPID_Q, Flows, eth, ipv4, quiet_pair, tcp_transfer,
+                        traffic, udp)
 
 PORT = 4739          # nfcapd on the loopback of the namespace netlens runs in
 ETH_HLEN = 14        # flows counts frames, IPFIX octetDeltaCount IP packets
@@ -113,6 +114,26 @@ def test_ipfix_to_nfcapd_exact():
     assert tcp_in[1] > 1000000 and tcp_out[0] > 0, (tcp_in, tcp_out)
     flags = "".join(r["flg"] for r in rows if int(r["dp"]) == 9302)
     assert {"A", "S", "F"} <= set(flags), flags
+
+
+def test_vlan_octets_are_ip_lengths():
+    """802.1Q and QinQ frames: at XDP the tags are in the frame, at TC the
+    outer one is in skb metadata; either way IPFIX carries the IP length and
+    the outer VLAN ID."""
+    for hook in ("xdp", "tc"):
+        pair = Pair()
+        col = Collector(pair.b)
+        mac = sh("cat", "/sys/class/net/nltb/address", ns=pair.b).strip().replace(":", "")
+        packet = ipv4(17, udp(4000, 9330, 100))
+        nl = Flows(pair.b, "-i", "nltb", "--hook", hook, "--direction", "ingress",
+                   "--ipfix", f"127.0.0.1:{PORT}")
+        for tags, count in (([(TPID_Q, 100)], 20), ([(TPID_AD, 200), (TPID_Q, 300)], 7)):
+            frame = eth(ETH_IP, tags) + packet
+            traffic(pair.a, "raw", "nlta", mac + frame[6:].hex(), count)
+        nl.stop()
+        got = sums(col.stop(), lambda r: (r["dp"], r["svln"]))
+        assert (got[("9330", "100")], got[("9330", "200")]) == \
+            ((20, 20 * len(packet)), (7, 7 * len(packet))), (hook, got)
 
 
 def test_serve_exports_flows():
