@@ -544,7 +544,7 @@ static const struct nl_cmd_spec *flows_spec(void)
 		  "instead of flows, report source addresses sending to this destination port",
 		  set_top_sources },
 		{ "ipfix", NL_OPT_LONG_ONLY + 9, "HOST:PORT",
-		  "also export each interval's flows as IPFIX over UDP (A.B.C.D:PORT, [IPv6]:PORT)",
+		  "also send each interval's flows to an IPFIX collector (UDP; [IPv6]:PORT)",
 		  set_ipfix },
 		{ "duration", 'd', "SECONDS", "stop after this long (default: until SIGINT/SIGTERM)",
 		  set_duration },
