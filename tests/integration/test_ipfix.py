@@ -112,6 +112,10 @@ def test_ipfix_to_nfcapd_exact():
     tcp_in = got[(pair.A4, pair.B4, cport, 9302, "TCP", ifindex, 0)]
     tcp_out = got[(pair.B4, pair.A4, 9302, cport, "TCP", 0, ifindex)]
     assert tcp_in[1] > 1000000 and tcp_out[0] > 0, (tcp_in, tcp_out)
+    # Nothing listens on the UDP ports: port unreachable (3, 3) and ICMPv6 (1, 4)
+    # answers, their type and code in icmpTypeCodeIPv4/IPv6, which nfdump shows as dp.
+    icmp = {(r["sa"], r["pr"], r["dp"]) for r in rows if r["pr"].startswith("ICMP")}
+    assert {(pair.B4, "ICMP", "771"), (pair.B6, "ICMP6", "260")} <= icmp, icmp
     flags = "".join(r["flg"] for r in rows if int(r["dp"]) == 9302)
     assert {"A", "S", "F"} <= set(flags), flags
 
