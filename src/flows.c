@@ -79,6 +79,8 @@ static int open_ipfix(struct nl_module *m, struct flows *f, const struct flows_c
 		return nl_module_fail(m, err, "cannot open a UDP socket for the IPFIX collector %s",
 				      cfg->ipfix);
 	f->report.ipfix = &f->ipfix;
+	/* The collector learns of us (and our templates) now, not an interval later. */
+	flows_report_export(&f->report, nl_now_mono());
 	return 0;
 }
 

@@ -103,6 +103,12 @@ struct ipfix_record;
 void flows_ipfix_record(const struct flows_report *r, const struct flows_delta *d,
 			struct ipfix_record *out);
 
+/*
+ * Sends the flows added since the last interval to r->ipfix, with the
+ * templates when due; at start, before any flow, the templates alone.
+ */
+void flows_report_export(struct flows_report *r, uint64_t now_ns);
+
 struct nl_prom;
 /* netlens_flow_* metrics as of the last interval (and netlens_ipfix_* when exporting). */
 void flows_report_metrics(const struct flows_report *r, struct nl_prom *p);

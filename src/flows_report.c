@@ -547,7 +547,7 @@ static void say_ipfix_state(struct flows_report *r)
 		fprintf(stderr, "netlens flows: IPFIX export to %s works again\n", r->cfg->ipfix);
 }
 
-static void export_ipfix(struct flows_report *r, uint64_t now)
+void flows_report_export(struct flows_report *r, uint64_t now)
 {
 	struct ipfix_record rec;
 
@@ -605,7 +605,7 @@ void flows_report_interval(struct flows_report *r, struct nl_sink *s, uint64_t n
 	evict_idle(r, now_ns);
 	write_interval(r, s, &iv);
 	if (r->ipfix)
-		export_ipfix(r, now_ns);
+		flows_report_export(r, now_ns);
 	add_totals(r, &iv);
 
 	memcpy(r->prev_stats, stats, sizeof(r->prev_stats));
