@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* flows reporting: per-CPU sums, deltas across intervals, eviction, views. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include "capture.h"
 #include "check.h"
@@ -219,10 +221,12 @@ static void test_names(void)
 	CHECK_STR(flows_proto_name(47, buf, sizeof(buf)), "47");
 }
 
-static int sent_ok(void *ctx, const uint8_t *msg, size_t len)
+static int send_result;
+
+static int send_as_told(void *ctx, const uint8_t *msg, size_t len)
 {
 	(void)ctx, (void)msg, (void)len;
-	return 0;
+	return send_result;
 }
 
 /* The metrics after two intervals: cumulative per direction, the last interval's gauge. */
@@ -244,7 +248,7 @@ static void test_metrics(void)
 	both.hook = FLOWS_HOOK_TC;
 	b.direction = FLOW_DIR_EGRESS;
 	flows_report_init(&r, &both, 0);
-	ipfix_init(&x, 9999, sent_ok, NULL);
+	ipfix_init(&x, 9999, send_as_told, NULL);
 	r.ipfix = &x;
 	capture_open(&c, NL_OUT_JSON);
 	v = val(3, 300, 1 * SEC, 2 * SEC);
@@ -310,6 +314,42 @@ static void test_metrics(void)
 	flows_report_free(&r);
 }
 
+/* stderr says when the export starts failing and when it works again, once each. */
+static void test_ipfix_failure_said_once(void)
+{
+	struct flows_cfg one = cfg;
+	struct flows_report r;
+	struct ipfix x;
+	char said[512] = "";
+	FILE *err = tmpfile();
+	int saved = dup(2);
+
+	snprintf(one.ipfix, sizeof(one.ipfix), "192.0.2.1:4739");
+	flows_report_init(&r, &one, 0);
+	ipfix_init(&x, 1, send_as_told, NULL);
+	x.refresh_s = 0;             /* templates every time: every export sends */
+	r.ipfix = &x;
+	fflush(stderr);
+	dup2(fileno(err), 2);
+	send_result = -ENETUNREACH;
+	flows_report_export(&r, 1 * SEC);
+	flows_report_export(&r, 2 * SEC);
+	send_result = 0;
+	flows_report_export(&r, 3 * SEC);
+	flows_report_export(&r, 4 * SEC);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(err);
+	said[fread(said, 1, sizeof(said) - 1, err)] = 0;
+	fclose(err);
+	CHECK_STR(said, "netlens flows: IPFIX export to 192.0.2.1:4739: Network is unreachable "
+		  "(failed messages are counted; said again when it works)\n"
+		  "netlens flows: IPFIX export to 192.0.2.1:4739 works again\n");
+	CHECK(x.messages == 4 && x.send_errors == 2);
+	flows_report_free(&r);
+}
+
 int main(void)
 {
 	RUN(test_sum_cpus);
@@ -318,5 +358,6 @@ int main(void)
 	RUN(test_table);
 	RUN(test_names);
 	RUN(test_metrics);
+	RUN(test_ipfix_failure_said_once);
 	return TEST_SUMMARY();
 }
