@@ -19,7 +19,7 @@ LIB_OBJS   := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(BUILD) \
               $(shell pkg-config --cflags json-c) -DNETLENS_VERSION='"$(VERSION)"'
-LDLIBS     += $(shell pkg-config --libs libbpf json-c libmicrohttpd) -lelf -lz -lm -lpthread
+LDLIBS     += $(shell pkg-config --libs libbpf json-c libmicrohttpd libcap-ng) -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Iinclude -Ibpf -I$(BUILD)
 

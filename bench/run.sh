@@ -13,3 +13,5 @@ echo
 python3 bench/drops_flood.py
 echo
 python3 bench/dns_flood.py
+echo
+python3 bench/serve_bench.py

@@ -134,7 +134,8 @@ static __always_inline void sample(const struct lat_sock *s, __u8 metric, __u64 
 /* The socket's part of the key, read once its tuple is final (ESTABLISHED). */
 static __always_inline void identify(const struct sock *sk, struct lat_sock *s)
 {
-	struct nl_sock_id id;
+	/* Zeroed: an IPv4 tuple fills 4 bytes of the address, and the key holds all 16. */
+	struct nl_sock_id id = {};
 	const struct nl_tuple *t = &id.tuple;
 	bool inbound = s->dir == LAT_DIR_IN;
 

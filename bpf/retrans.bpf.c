@@ -56,6 +56,7 @@ static __always_inline void dest_key_of(const struct nl_tuple *t, bool inbound,
 	__builtin_memcpy(k->addr, inbound ? t->saddr : t->daddr, sizeof(k->addr));
 }
 
+/* One retransmission of retrans segments (retrans 0: only segs sent). */
 static __always_inline void dest_add(const struct retrans_dest_key *k, __u64 retrans, __u64 segs)
 {
 	static const struct retrans_dest zero;
@@ -67,8 +68,10 @@ static __always_inline void dest_add(const struct retrans_dest_key *k, __u64 ret
 		if (!d)
 			return;
 	}
-	if (retrans)
+	if (retrans) {
+		__sync_fetch_and_add(&d->calls, 1);
 		__sync_fetch_and_add(&d->retransmits, retrans);
+	}
 	if (segs)
 		__sync_fetch_and_add(&d->segments, segs);
 }
@@ -91,7 +94,8 @@ static __always_inline struct rt_sock *track(const struct sock *sk, bool inbound
 {
 	__u64 key = (__u64)sk;
 	struct rt_sock *found;
-	struct nl_sock_id id;
+	/* Zeroed: an IPv4 tuple fills 4 bytes of the address, and the key holds all 16. */
+	struct nl_sock_id id = {};
 
 	__builtin_memset(s, 0, sizeof(*s));
 	if (read_sock_id(sk, &id))

@@ -4,11 +4,11 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-            libjson-c-dev uthash-dev libmicrohttpd-dev)
+            libjson-c-dev uthash-dev libmicrohttpd-dev libcap-ng-dev)
 # dnsmasq-base: a resolver for the dns tests without a system service; libclang-rt-14-dev:
 # libFuzzer for clang 14 (the fuzz targets); prometheus: a real server and promtool for serve's tests.
 test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils
-           libclang-rt-14-dev prometheus)
+           libclang-rt-14-dev prometheus curl)
 test_pkgs+=(nfdump)   # nfcapd: the IPFIX collector of the ipfix test
 bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
 

@@ -84,6 +84,31 @@ int nl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int nl_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	static const char units[] = "kKmMgG";
+	char num[24];
+	size_t len = s ? strlen(s) : 0;
+	const char *u;
+	uint64_t v;
+	int shift = 0;
+
+	if (len && (u = strchr(units, s[len - 1]))) {
+		shift = 10 * (1 + (u - units) / 2);
+		len--;
+	}
+	/* strtoull() would take leading blanks. */
+	if (!len || len >= sizeof(num) || s[0] < '0' || s[0] > '9')
+		return -1;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (nl_parse_u64(num, 0, UINT64_MAX >> shift, &v) || (v << shift) < min ||
+	    (v << shift) > max)
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
 int nl_parse_seconds(const char *s, double *out)
 {
 	char *end;

@@ -62,6 +62,8 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 /* Strict number parsing: the whole string, within [min, max]. 0 or -1. */
 int nl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int nl_parse_seconds(const char *s, double *out);
+/* A size: N, or N with k, M or G (binary: 64k = 65536), in [min, max]. 0 or -1. */
+int nl_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* A command option's number in [min, max]; 0, or -1 with err "'x' is not a number from..". */
 int nl_opt_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char *err,

@@ -60,7 +60,8 @@ static void tally(struct conns_report *r, const struct conn_event *e)
 	struct conns_dest_key k = { .family = t->family, .inbound = is_inbound(e) };
 	struct conns_dest *d;
 
-	memcpy(k.addr, k.inbound ? t->saddr : t->daddr, sizeof(k.addr));
+	/* Only an IPv4 address's 4 bytes: the rest of the kernel's field may hold anything. */
+	memcpy(k.addr, k.inbound ? t->saddr : t->daddr, t->family == 4 ? 4 : sizeof(k.addr));
 	k.port = k.inbound ? t->sport : t->dport;
 	d = dest_of(r, &k);
 	switch (e->type) {
@@ -199,6 +200,8 @@ void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *d
 		return;
 	}
 	tally(r, e);
+	if (!nl_sink_wants_records(s))
+		return;
 	if (s->kind == NL_OUT_JSON)
 		write_json(s, e);
 	else

@@ -211,6 +211,13 @@ static void dns_collect(struct nl_module *m, bool final)
 		dns_report_summary(&d->report, m->sink, st);
 }
 
+static void dns_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	struct dns *d = m->priv;
+
+	dns_report_metrics(&d->report, p);
+}
+
 static void detach_tc(struct dns *d)
 {
 	struct bpf_tc_opts *opts[2] = { &d->tc_in, &d->tc_out };
@@ -259,6 +266,7 @@ const struct nl_module_ops nl_dns_ops = {
 	.attach = dns_attach,
 	.poll = dns_poll,
 	.collect = dns_collect,
+	.metrics = dns_metrics,
 	.destroy = dns_destroy,
 };
 

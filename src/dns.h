@@ -10,6 +10,7 @@
 #include "netlens/hist.h"
 #include "dns_parse.h"
 #include "output.h"
+#include "prom.h"
 
 #define DNS_DEFAULT_TIMEOUT_S 5.0
 #define DNS_DEFAULT_TOP       10
@@ -80,6 +81,10 @@ struct dns_report {
 	uint64_t messages, queries, responses, timeouts, unmatched, pending_full;
 	uint64_t tcp_split, partial, bad_records;
 	uint64_t parse_errors[DNS_ERR_COUNT_];
+	/* Totals of every transaction, for the metrics. */
+	uint64_t qtypes[DNS_TYPE_SLOTS];      /* queries */
+	uint64_t rcodes[DNS_RCODE_SLOTS];     /* answers (TIMEOUT is in timeouts) */
+	struct nl_hist latency;               /* answered queries */
 };
 
 /* Reporting, without BPF (src/dns_report.c). */
@@ -91,5 +96,7 @@ void dns_report_event(struct dns_report *r, struct nl_sink *s, const void *data,
 void dns_report_expire(struct dns_report *r, struct nl_sink *s, uint64_t now_ns);
 /* The "stats" record (JSON) or summary tables, with the BPF counters. */
 void dns_report_summary(struct dns_report *r, struct nl_sink *s, const uint64_t *stats);
+/* `serve`: the totals since start as Prometheus metrics (docs/dns.md). */
+void dns_report_metrics(const struct dns_report *r, struct nl_prom *p);
 
 #endif

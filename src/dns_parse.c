@@ -250,19 +250,34 @@ const char *dns_err_name(enum dns_err err)
 	return (unsigned int)err < DNS_ERR_COUNT_ ? names[err] : "unknown";
 }
 
+static const struct { uint16_t type; const char *name; } type_names[DNS_TYPE_NAMED] = {
+	{ T_A, "A" }, { T_NS, "NS" }, { T_CNAME, "CNAME" }, { T_SOA, "SOA" },
+	{ T_PTR, "PTR" }, { T_MX, "MX" }, { T_TXT, "TXT" }, { T_AAAA, "AAAA" },
+	{ T_SRV, "SRV" }, { T_NAPTR, "NAPTR" }, { T_DNAME, "DNAME" }, { T_OPT, "OPT" },
+	{ T_DS, "DS" }, { T_RRSIG, "RRSIG" }, { T_NSEC, "NSEC" }, { T_DNSKEY, "DNSKEY" },
+	{ T_SVCB, "SVCB" }, { T_HTTPS, "HTTPS" }, { T_ANY, "ANY" }, { T_CAA, "CAA" },
+};
+
+unsigned int dns_type_slot(uint16_t type)
+{
+	unsigned int i = 0;
+
+	while (i < DNS_TYPE_NAMED && type_names[i].type != type)
+		i++;
+	return i;
+}
+
+const char *dns_type_slot_name(unsigned int slot)
+{
+	return slot < DNS_TYPE_NAMED ? type_names[slot].name : "other";
+}
+
 const char *dns_type_name(uint16_t type, char *buf, size_t len)
 {
-	static const struct { uint16_t type; const char *name; } names[] = {
-		{ T_A, "A" }, { T_NS, "NS" }, { T_CNAME, "CNAME" }, { T_SOA, "SOA" },
-		{ T_PTR, "PTR" }, { T_MX, "MX" }, { T_TXT, "TXT" }, { T_AAAA, "AAAA" },
-		{ T_SRV, "SRV" }, { T_NAPTR, "NAPTR" }, { T_DNAME, "DNAME" }, { T_OPT, "OPT" },
-		{ T_DS, "DS" }, { T_RRSIG, "RRSIG" }, { T_NSEC, "NSEC" }, { T_DNSKEY, "DNSKEY" },
-		{ T_SVCB, "SVCB" }, { T_HTTPS, "HTTPS" }, { T_ANY, "ANY" }, { T_CAA, "CAA" },
-	};
+	unsigned int slot = dns_type_slot(type);
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].type == type)
-			return names[i].name;
+	if (slot < DNS_TYPE_NAMED)
+		return type_names[slot].name;
 	snprintf(buf, len, "TYPE%u", type);
 	return buf;
 }

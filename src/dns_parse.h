@@ -61,6 +61,13 @@ enum dns_err dns_parse(const uint8_t *buf, size_t len, size_t full_len, struct d
 const char *dns_err_name(enum dns_err err);
 /* "A", "AAAA", "CNAME", ...; other types as "TYPE123" in buf. */
 const char *dns_type_name(uint16_t type, char *buf, size_t len);
+
+/* The types with a name, each with a slot for counters; one more slot for all others. */
+#define DNS_TYPE_NAMED 20
+#define DNS_TYPE_SLOTS (DNS_TYPE_NAMED + 1)
+unsigned int dns_type_slot(uint16_t type);
+/* "A", ..., or "other" for the last slot. */
+const char *dns_type_slot_name(unsigned int slot);
 /* "NOERROR", "NXDOMAIN", ...; others as "RCODE12" in buf. */
 const char *dns_rcode_name(uint8_t rcode, char *buf, size_t len);
 

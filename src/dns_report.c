@@ -203,10 +203,13 @@ static void finish(struct dns_report *r, struct nl_sink *s, struct dns_txn *t,
 		   const struct dns_msg *msg, const uint64_t *latency_us)
 {
 	tally(r, t, msg, latency_us);
-	if (s->kind == NL_OUT_JSON)
-		write_json(s, t, msg, latency_us);
-	else
-		write_row(s, t, msg, latency_us);
+	/* serve without an events file keeps the totals only */
+	if (nl_sink_wants_records(s)) {
+		if (s->kind == NL_OUT_JSON)
+			write_json(s, t, msg, latency_us);
+		else
+			write_row(s, t, msg, latency_us);
+	}
 	HASH_DEL(r->pending, t);
 	free(t);
 }
@@ -258,6 +261,7 @@ static void on_query(struct dns_report *r, const struct dns_event *e, const stru
 		return;
 	}
 	r->queries++;
+	r->qtypes[dns_type_slot(msg->qtype)]++;
 	t->key = *k;
 	t->ts_ns = e->ts_ns;
 	t->id = e->id;
@@ -279,6 +283,8 @@ static void on_answer(struct dns_report *r, struct nl_sink *s, const struct dns_
 	}
 	r->responses++;
 	latency_us = e->ts_ns > t->ts_ns ? (e->ts_ns - t->ts_ns) / 1000 : 0;
+	r->rcodes[msg->rcode]++;
+	nl_hist_add(&r->latency, latency_us);
 	finish(r, s, t, msg, &latency_us);
 }
 
@@ -512,4 +518,34 @@ void dns_report_summary(struct dns_report *r, struct nl_sink *s, const uint64_t 
 		summary_json(r, s, stats);
 	else
 		summary_table(r, s, stats);
+}
+
+void dns_report_metrics(const struct dns_report *r, struct nl_prom *p)
+{
+	char labels[64], buf[32];
+
+	nl_prom_family(p, "netlens_dns_queries_total", NL_PROM_COUNTER,
+		       "DNS queries seen, by query type (unnamed types as \"other\").");
+	nl_prom_family(p, "netlens_dns_responses_total", NL_PROM_COUNTER,
+		       "DNS answers matched to their query, by rcode.");
+	nl_prom_family(p, "netlens_dns_timeouts_total", NL_PROM_COUNTER,
+		       "DNS queries unanswered within --timeout.");
+	nl_prom_family(p, "netlens_dns_latency_seconds", NL_PROM_HISTOGRAM,
+		       "Time from a DNS query to its answer.");
+	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
+		       "Records or packets a module could not parse.");
+	for (unsigned int i = 0; i < DNS_TYPE_SLOTS; i++)
+		if (r->qtypes[i])
+			nl_prom_counter(p, "netlens_dns_queries_total", nl_prom_labels(
+				labels, sizeof(labels), "qtype", dns_type_slot_name(i), NULL),
+				r->qtypes[i]);
+	for (int i = 0; i < DNS_RCODE_TIMEOUT; i++)
+		if (r->rcodes[i])
+			nl_prom_counter(p, "netlens_dns_responses_total", nl_prom_labels(
+				labels, sizeof(labels), "rcode", rcode_text(i, buf, sizeof(buf)), NULL),
+				r->rcodes[i]);
+	nl_prom_counter(p, "netlens_dns_timeouts_total", "", r->timeouts);
+	nl_prom_hist(p, "netlens_dns_latency_seconds", "", &r->latency);
+	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"dns\"",
+			parse_errors(r) + r->bad_records);
 }

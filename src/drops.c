@@ -160,12 +160,12 @@ static void set_filter(struct drops_bpf *skel, const struct drops_cfg *cfg,
 
 /* Individual records per CPU: the command's rate split over the CPUs. */
 static void set_rate(struct drops_bpf *skel, const struct drops_cfg *cfg, int ncpu,
-		     enum nl_output out)
+		     const struct nl_sink *sink)
 {
 	uint64_t cost = 0, burst = cfg->events_per_sec / ncpu;
 
-	/* Tables show only the summary: no record is needed. */
-	if (cfg->events_per_sec && out == NL_OUT_JSON)
+	/* Tables show only the summary, and a discarding sink nothing: no record is needed. */
+	if (cfg->events_per_sec && sink->kind == NL_OUT_JSON && nl_sink_wants_records(sink))
 		cost = 1000000000ULL * ncpu / cfg->events_per_sec;
 	/* A second's worth at once, at least one record, at most EVENT_BURST. */
 	burst = burst < 1 ? 1 : burst > EVENT_BURST ? EVENT_BURST : burst;
@@ -207,7 +207,7 @@ static int load(struct nl_module *m, enum drops_hook hook)
 		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	set_filter(d->skel, cfg, &d->reasons);
-	set_rate(d->skel, cfg, d->ncpu, o->output);
+	set_rate(d->skel, cfg, d->ncpu, m->sink);
 	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
 	choose_hooks(d->skel, cfg, hook);
@@ -335,6 +335,17 @@ static void drops_collect(struct nl_module *m, bool final)
 	drops_report_stats(&d->report, m->sink, st);
 }
 
+static void drops_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	struct drops *d = m->priv;
+	uint64_t st[NL_STAT_MAX];
+
+	if (nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
+		return;
+	read_counts(d);
+	drops_report_metrics(&d->report, p, st);
+}
+
 static void drops_destroy(struct nl_module *m)
 {
 	struct drops *d = m->priv;
@@ -360,6 +371,7 @@ const struct nl_module_ops nl_drops_ops = {
 	.attach = drops_attach,
 	.poll = drops_poll,
 	.collect = drops_collect,
+	.metrics = drops_metrics,
 	.destroy = drops_destroy,
 };
 

@@ -9,6 +9,7 @@
 #include "netlens/drops.h"
 #include "ksyms.h"
 #include "output.h"
+#include "prom.h"
 
 #define DROPS_DEFAULT_ROWS   16384  /* rows of the in-kernel summary map */
 #define DROPS_DEFAULT_EPS    1000   /* individual records per second */
@@ -58,10 +59,13 @@ const char *drop_kind_name(uint8_t kind);
 int drop_kind_by_name(const char *name);
 
 /* Reporting, without BPF (src/drops_report.c). */
+
 struct drops_row {
 	struct drop_key key;
 	uint64_t total;        /* since netlens started */
 	uint64_t reported;     /* total at the previous summary */
+	uint64_t kernel;       /* the kernel's count at the previous read */
+	char *labels;          /* its {kind,reason,location} series, made at the first metrics page */
 	UT_hash_handle hh;
 };
 
@@ -72,6 +76,7 @@ struct drops_report {
 	uint64_t last_ns;          /* CLOCK_MONOTONIC of the previous summary */
 	uint64_t bad_records;      /* short or unknown records from the kernel */
 	uint64_t missed;           /* tracepoint hits the kernel ran no program for */
+	struct nl_fold *fold;      /* created with the first metrics page */
 };
 
 void drops_report_init(struct drops_report *r, const struct drop_reasons *reasons,
@@ -79,11 +84,18 @@ void drops_report_init(struct drops_report *r, const struct drop_reasons *reason
 void drops_report_free(struct drops_report *r);
 /* Checks and writes one record as the kernel sent it (JSON only). */
 void drops_report_event(struct drops_report *r, struct nl_sink *s, const void *data, size_t len);
-/* Sets a row's total, as summed over CPUs from the kernel map. */
-int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t total);
+/*
+ * A row's count as summed over CPUs from the kernel map: its growth since
+ * the previous read is added to the row's total. A smaller count than then
+ * means the kernel's row was deleted and counted again from 0: all of it is
+ * new, so totals never decrease.
+ */
+int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t count);
 /* The rows that grew since the previous summary, busiest first, with a total. */
 void drops_report_summary(struct drops_report *r, struct nl_sink *s, uint64_t now_ns);
 /* At exit: the counters. */
 void drops_report_stats(struct drops_report *r, struct nl_sink *s, const uint64_t *stats);
+/* `serve`: the totals since start as Prometheus metrics (docs/drops.md). */
+void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *stats);
 
 #endif

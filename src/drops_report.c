@@ -23,8 +23,10 @@ void drops_report_free(struct drops_report *r)
 
 	HASH_ITER(hh, r->rows, row, tmp) {
 		HASH_DEL(r->rows, row);
+		free(row->labels);
 		free(row);
 	}
+	nl_fold_free(r->fold);
 }
 
 /* "udp_queue_rcv_one_skb+0x1a4", or the address in hex when symbols are hidden. */
@@ -151,11 +153,11 @@ void drops_report_event(struct drops_report *r, struct nl_sink *s, const void *d
 		return;
 	}
 	/* Tables show the summary only: individual records are JSON. */
-	if (s->kind == NL_OUT_JSON)
+	if (s->kind == NL_OUT_JSON && nl_sink_wants_records(s))
 		write_json(r, s, e);
 }
 
-int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t total)
+int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t count)
 {
 	struct drops_row *row;
 
@@ -167,7 +169,8 @@ int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t 
 		row->key = *k;
 		HASH_ADD(hh, r->rows, key, sizeof(*k), row);
 	}
-	row->total = total;
+	row->total += count >= row->kernel ? count - row->kernel : count;
+	row->kernel = count;
 	return 0;
 }
 
@@ -323,4 +326,68 @@ void drops_report_stats(struct drops_report *r, struct nl_sink *s, const uint64_
 	json_object_object_add(o, "symbols", json_object_new_boolean(r->ksyms && r->ksyms->n));
 	nl_sink_json(s, o);
 	json_object_put(o);
+}
+
+/* The function that dropped the packet, without offset or module; "" if unknown. */
+static const char *location_fn(const struct drops_report *r, uint64_t addr, char *buf, size_t len)
+{
+	const struct nl_ksym *sym;
+	uint64_t off;
+
+	if (!addr)
+		return "";
+	sym = r->ksyms ? nl_ksyms_find(r->ksyms, addr, &off) : NULL;
+	if (sym)
+		return sym->name;
+	snprintf(buf, len, "0x%" PRIx64, addr);
+	return buf;
+}
+
+/* A row's labels: kernel rows for other destinations and namespaces share them. */
+static char *row_labels(const struct drops_report *r, const struct drop_key *k)
+{
+	char labels[512], loc[32], num[32];
+
+	return strdup(nl_prom_labels(labels, sizeof(labels), "kind", drop_kind_name(k->kind),
+				     "reason", k->kind == DROP_KIND_SKB ?
+				     reason_text(r, k->kind, k->reason, num, sizeof(num)) : "",
+				     "location", location_fn(r, k->location, loc, sizeof(loc)), NULL));
+}
+
+#define DROPS_FAMILY "netlens_packet_drops_total"
+
+static void declare_families(struct nl_prom *p)
+{
+	nl_prom_family(p, DROPS_FAMILY, NL_PROM_COUNTER,
+		       "Packets the kernel dropped, by kind, drop reason and dropping function.");
+	nl_prom_family(p, "netlens_drop_records_suppressed_total", NL_PROM_COUNTER,
+		       "Individual drop records not written, over --events-per-sec.");
+	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
+		       "Records or packets a module could not parse.");
+}
+
+void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *st)
+{
+	struct drops_row *row, *tmp;
+	const struct nl_fold_row *out;
+	size_t n;
+
+	declare_families(p);
+	if (!r->fold)
+		r->fold = nl_fold_new(1, "kind=\"other\",reason=\"other\",location=\"other\"");
+	nl_fold_begin(r->fold);
+	/* Rows under the same labels add up in the fold. */
+	HASH_ITER(hh, r->rows, row, tmp) {
+		if (!row->labels)
+			row->labels = row_labels(r, &row->key);
+		if (row->labels)
+			nl_fold_put(r->fold, row->labels, row->total, &row->total);
+	}
+	nl_fold_end(r->fold, nl_prom_max_series(p));
+	out = nl_fold_rows(r->fold, &n);
+	for (size_t i = 0; i < n; i++)
+		nl_prom_counter(p, DROPS_FAMILY, out[i].labels, out[i].vals[0]);
+	nl_prom_counter(p, "netlens_drop_records_suppressed_total", "", st[DROP_STAT_SUPPRESSED]);
+	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"drops\"", r->bad_records);
+	nl_prom_folded(p, DROPS_FAMILY, r->fold);
 }

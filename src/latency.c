@@ -16,6 +16,8 @@
 struct latency {
 	struct latency_bpf *skel;
 	struct lat_report report;
+	struct lat_metrics metrics;
+	bool metrics_on;          /* serve asked for metrics: keep running totals */
 	uint32_t max_keys;        /* entries of the hists map */
 	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
 };
@@ -243,7 +245,24 @@ static void latency_collect(struct nl_module *m, bool final)
 		lat_report_free(&l->report);
 		return;
 	}
+	if (l->metrics_on && cfg->by == LAT_BY_DADDR_DPORT && lat_metrics_add(&l->metrics, &l->report))
+		fprintf(stderr, "netlens latency: out of memory for the metrics' totals\n");
 	lat_report_write(&l->report, m->sink, cfg->by, st);
+}
+
+/*
+ * serve builds its first page before its first collection, so the totals
+ * start with the first interval. The labels are daddr and dport: other
+ * --by groupings export nothing.
+ */
+static void latency_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	const struct latency_cfg *cfg = m->cfg;
+	struct latency *l = m->priv;
+
+	l->metrics_on = true;
+	if (cfg->by == LAT_BY_DADDR_DPORT)
+		lat_metrics_write(&l->metrics, p);
 }
 
 static void latency_destroy(struct nl_module *m)
@@ -254,6 +273,7 @@ static void latency_destroy(struct nl_module *m)
 		return;
 	unload(l);
 	lat_report_free(&l->report);
+	lat_metrics_free(&l->metrics);
 	free(l);
 	m->priv = NULL;
 }
@@ -267,6 +287,7 @@ const struct nl_module_ops nl_latency_ops = {
 	.open = latency_open,
 	.attach = latency_attach,
 	.collect = latency_collect,
+	.metrics = latency_metrics,
 	.destroy = latency_destroy,
 };
 

@@ -58,4 +58,34 @@ void lat_report_write(struct lat_report *r, struct nl_sink *s, enum lat_by by,
 		      const uint64_t *stats);
 void lat_report_free(struct lat_report *r);
 
+/*
+ * `serve`'s metrics (src/latency_metrics.c): every interval's histograms
+ * added up since start, per destination (--by daddr:dport), exported as
+ * four Prometheus histograms through one fold (a destination is exported
+ * or folded for all four at once; weight: its samples).
+ */
+#define LAT_METRICS_MAX_DESTS 4096   /* totalled one by one; later ones are summed as "other" */
+
+struct lat_total {
+	struct lat_key key;       /* the destination: metric and epoch zeroed */
+	struct nl_hist h[LAT_METRICS];
+	UT_hash_handle hh;
+};
+
+struct nl_prom;
+struct nl_fold;
+
+struct lat_metrics {
+	struct lat_total *totals;
+	unsigned int ntotals;
+	struct lat_total other;   /* destinations beyond LAT_METRICS_MAX_DESTS */
+	struct nl_fold *fold;
+};
+
+/* Adds an interval's report (before lat_report_write empties it); 0 or -ENOMEM. */
+int lat_metrics_add(struct lat_metrics *lm, const struct lat_report *r);
+/* The histograms, cumulative since the first lat_metrics_add. */
+void lat_metrics_write(struct lat_metrics *lm, struct nl_prom *p);
+void lat_metrics_free(struct lat_metrics *lm);
+
 #endif

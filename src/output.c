@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <string.h>
+#include "eventlog.h"
 #include "format.h"
 #include "output.h"
 #include "sys.h"
@@ -14,6 +15,19 @@ void nl_sink_init(struct nl_sink *s, enum nl_output kind, FILE *out)
 	setvbuf(out, NULL, _IOFBF, 1 << 16);
 }
 
+void nl_sink_init_eventlog(struct nl_sink *s, struct nl_eventlog *log)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = NL_OUT_JSON;
+	s->log = log;
+}
+
+void nl_sink_init_discard(struct nl_sink *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = NL_OUT_JSON;
+}
+
 void nl_sink_free(struct nl_sink *s)
 {
 	nl_jw_free(&s->jw);
@@ -21,16 +35,28 @@ void nl_sink_free(struct nl_sink *s)
 
 void nl_sink_json(struct nl_sink *s, struct json_object *obj)
 {
-	fputs(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-					     JSON_C_TO_STRING_NOSLASHESCAPE), s->out);
-	fputc('\n', s->out);
+	size_t len;
+	const char *text = json_object_to_json_string_length(
+		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	if (s->log) {
+		nl_eventlog_write(s->log, text, len);
+	} else if (s->out) {
+		fwrite(text, 1, len, s->out);
+		fputc('\n', s->out);
+	}
 }
 
 void nl_sink_jw(struct nl_sink *s)
 {
 	size_t len = nl_jw_end(&s->jw);
 
-	if (len)
+	if (!len)
+		return;
+	/* The log adds the newline the writer ended the line with. */
+	if (s->log)
+		nl_eventlog_write(s->log, s->jw.buf, len - 1);
+	else if (s->out)
 		fwrite(s->jw.buf, 1, len, s->out);
 }
 
@@ -44,8 +70,10 @@ void nl_sink_header(struct nl_sink *s, const char *header)
 
 int nl_sink_flush(struct nl_sink *s)
 {
+	if (s->log)
+		nl_eventlog_flush(s->log);
 	/* Signals are installed with SA_RESTART (runner.c): no EINTR here. */
-	return fflush(s->out) ? -errno : 0;
+	return s->out && fflush(s->out) ? -errno : 0;
 }
 
 void nl_jw_sock(struct nl_jw *w, const char *type, uint64_t ts_ns, const struct nl_sock_id *id,

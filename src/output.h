@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Output sinks: JSON Lines or an aligned table, on a stdio stream. */
+/*
+ * Output sinks: JSON Lines or an aligned table, on a stdio stream; JSON
+ * Lines into an events file shared by several sinks (`serve`); or nowhere.
+ */
 #ifndef NETLENS_OUTPUT_H
 #define NETLENS_OUTPUT_H
 
@@ -10,22 +13,40 @@
 #include "cli.h"
 #include "jsonw.h"
 
+struct nl_eventlog;
+
 struct nl_sink {
 	enum nl_output kind;
-	FILE *out;
+	FILE *out;                /* NULL: lines go to log, or nowhere */
+	struct nl_eventlog *log;
 	bool header_done;
 	struct nl_jw jw;          /* the line being built (JSON mode) */
 };
 
 void nl_sink_init(struct nl_sink *s, enum nl_output kind, FILE *out);
+/* JSON lines into an events file (src/eventlog.h), which several sinks may share. */
+void nl_sink_init_eventlog(struct nl_sink *s, struct nl_eventlog *log);
+/* JSON kind, but every line is dropped: `serve` without --events-file. */
+void nl_sink_init_discard(struct nl_sink *s);
 void nl_sink_free(struct nl_sink *s);
+/*
+ * False when the sink drops its lines: per-event record writers return
+ * early and build nothing (summaries and totals are still kept).
+ */
+static inline bool nl_sink_wants_records(const struct nl_sink *s)
+{
+	return s->out || s->log;
+}
 /* Writes a json-c object as one line (nested, low-rate records). */
 void nl_sink_json(struct nl_sink *s, struct json_object *obj);
 /* Writes the line built in s->jw since nl_jw_begin(). */
 void nl_sink_jw(struct nl_sink *s);
 /* Table mode: prints the header line the first time only. */
 void nl_sink_header(struct nl_sink *s, const char *header);
-/* Lines are written whole and flushed after each batch, never mid-line. */
+/*
+ * Lines are written whole and flushed after each batch, never mid-line.
+ * An events file's write errors are counted there, not returned.
+ */
 int nl_sink_flush(struct nl_sink *s);
 
 /*

@@ -366,9 +366,15 @@ void nl_fold_put(struct nl_fold *f, const char *labels, uint64_t weight, const u
 	HASH_FIND_STR(f->rows, labels, r);
 	if (!r)
 		r = row_new(f, labels);
-	r->weight = weight;
-	r->put = true;
-	memcpy(r->now, vals, f->nvals * sizeof(uint64_t));
+	if (!r->put) {
+		r->put = true;
+		r->weight = 0;
+		memset(r->now, 0, f->nvals * sizeof(uint64_t));
+	}
+	/* Several sources under the same labels in one render add up. */
+	r->weight += weight;
+	for (size_t i = 0; i < f->nvals; i++)
+		r->now[i] += vals[i];
 }
 
 static int heaviest_first(const void *a, const void *b)

@@ -80,7 +80,10 @@ struct nl_fold *nl_fold_new(size_t nvals, const char *other_labels);
 void nl_fold_free(struct nl_fold *f);
 /* Starts a render: every row seen since start is then given again with nl_fold_put. */
 void nl_fold_begin(struct nl_fold *f);
-/* A row's current cumulative values and its weight (traffic: bytes, count). */
+/*
+ * A row's current cumulative values and its weight (traffic: bytes, count).
+ * Rows put under the same labels in one render are summed.
+ */
 void nl_fold_put(struct nl_fold *f, const char *labels, uint64_t weight, const uint64_t *vals);
 /* Chooses the exported rows (top max_series by weight, sticky) and computes "other". */
 void nl_fold_end(struct nl_fold *f, uint32_t max_series);

@@ -8,6 +8,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "module.h"
+#include "prom.h"
 #include "retrans.h"
 #include "sys.h"
 #include "retrans.skel.h"
@@ -18,6 +19,7 @@ struct retrans {
 	struct retrans_bpf *skel;
 	struct ring_buffer *rb;
 	uint64_t bad_records;
+	struct nl_fold *fold;     /* serve's metrics */
 };
 
 /* How many arguments a raw tracepoint passes, from its btf_trace_* typedef; -1 if unknown. */
@@ -172,12 +174,24 @@ static void retrans_collect(struct nl_module *m, bool final)
 	free(rows);
 }
 
+/* Fresh at every page: the flush adds what live connections sent since the last one. */
+static void retrans_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	struct retrans *r = m->priv;
+	struct retrans_row *rows;
+	size_t n = read_dests(r, &rows);
+
+	retrans_metrics_write(&r->fold, rows, n, r->bad_records, p);
+	free(rows);
+}
+
 static void retrans_destroy(struct nl_module *m)
 {
 	struct retrans *r = m->priv;
 
 	if (!r)
 		return;
+	nl_fold_free(r->fold);
 	ring_buffer__free(r->rb);
 	retrans_bpf__destroy(r->skel);
 	free(r);
@@ -194,6 +208,7 @@ const struct nl_module_ops nl_retrans_ops = {
 	.attach = retrans_attach,
 	.poll = retrans_poll,
 	.collect = retrans_collect,
+	.metrics = retrans_metrics,
 	.destroy = retrans_destroy,
 };
 

@@ -35,4 +35,16 @@ void retrans_sort(struct retrans_row *rows, size_t n);
 void retrans_report_summary(struct nl_sink *s, struct retrans_row *rows, size_t n,
 			    const uint64_t *stats, uint64_t bad_records);
 
+struct nl_prom;
+struct nl_fold;
+
+/*
+ * `serve`'s metrics (src/retrans_metrics.c) from the kernel's cumulative
+ * totals: per {daddr,dport} (both directions of a destination summed),
+ * through *fold (created on first use; weight: segments sent), and the
+ * records that could not be parsed.
+ */
+void retrans_metrics_write(struct nl_fold **fold, const struct retrans_row *rows, size_t n,
+			   uint64_t bad_records, struct nl_prom *p);
+
 #endif

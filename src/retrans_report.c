@@ -43,6 +43,8 @@ bool retrans_report_event(struct nl_sink *s, const void *data, size_t len)
 	if (len < sizeof(*e) || e->kind < RETRANS_DATA || e->kind > RETRANS_SYNACK ||
 	    (e->id.tuple.family != 4 && e->id.tuple.family != 6))
 		return false;
+	if (!nl_sink_wants_records(s))
+		return true;
 	if (s->kind == NL_OUT_JSON)
 		write_json(s, e);
 	else

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "eventlog.h"
+#include "privs.h"
 #include "serve.h"
 #include "serve_http.h"
 #include "sys.h"
@@ -24,8 +26,14 @@ struct serve_cfg {
 	socklen_t addrlen;
 	unsigned int enable;       /* bit i: nl_modules[i]; 0 until chosen */
 	const char *ifname;
+	const char *flows_hook;    /* flows --hook: tc (both directions) or xdp (ingress) */
 	const char *ipfix;
 	uint32_t max_series;
+	bool no_bpf_stats;
+	const char *events_file;   /* --events-file: the modules' JSON records */
+	uint64_t events_max_size;
+	uint32_t events_keep;
+	const char *user;          /* --user: run as this user after attaching */
 };
 
 struct serve {
@@ -36,6 +44,7 @@ struct serve {
 	struct nl_http *http;
 	struct nl_prom *prom;
 	int stats_fd;              /* BPF_ENABLE_STATS, held while serving; -1 if refused */
+	struct nl_eventlog *events;   /* NULL: records are not built (discarding sinks) */
 };
 
 static int module_index(const char *name)
@@ -90,6 +99,16 @@ static int set_iface(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
+{
+	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
+		snprintf(err, len, "'%s' is not tc or xdp", arg);
+		return -1;
+	}
+	((struct serve_cfg *)ctx)->flows_hook = arg;
+	return 0;
+}
+
 static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 {
 	(void)err;
@@ -98,9 +117,52 @@ static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static int set_user(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	((struct serve_cfg *)ctx)->user = arg;
+	return 0;
+}
+
 static int set_max_series(void *ctx, const char *arg, char *err, size_t len)
 {
 	return nl_opt_u32(arg, 1, 1000000, &((struct serve_cfg *)ctx)->max_series, err, len);
+}
+
+static int set_no_bpf_stats(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)arg;
+	(void)err;
+	(void)len;
+	((struct serve_cfg *)ctx)->no_bpf_stats = true;
+	return 0;
+}
+
+static int set_events_file(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	((struct serve_cfg *)ctx)->events_file = arg;
+	return 0;
+}
+
+/* 0: never rotated here (an external logrotate, then SIGHUP). */
+static int set_events_max_size(void *ctx, const char *arg, char *err, size_t len)
+{
+	uint64_t *v = &((struct serve_cfg *)ctx)->events_max_size;
+
+	if (!nl_parse_size(arg, 0, 1ULL << 40, v) && (*v == 0 || *v >= 4096))
+		return 0;
+	snprintf(err, len, "'%s' is not 0 or a size from 4k to 1024G (k, M, G: binary units)",
+		 arg);
+	return -1;
+}
+
+static int set_events_keep(void *ctx, const char *arg, char *err, size_t len)
+{
+	return nl_opt_u32(arg, 0, NL_EVENTLOG_MAX_KEEP, &((struct serve_cfg *)ctx)->events_keep,
+			  err, len);
 }
 
 /* Defaults that depend on other options: the modules, the interval. */
@@ -137,6 +199,12 @@ static void configure(const struct serve_cfg *cfg, const struct nl_opts *o,
 	if (!strcmp(ops->name, "flows")) {
 		argv[argc++] = (char *)"-i";
 		argv[argc++] = (char *)cfg->ifname;
+		argv[argc++] = (char *)"--hook";
+		argv[argc++] = (char *)cfg->flows_hook;
+		if (!strcmp(cfg->flows_hook, "tc")) {
+			argv[argc++] = (char *)"--direction";
+			argv[argc++] = (char *)"both";
+		}
 		if (cfg->ipfix) {
 			argv[argc++] = (char *)"--ipfix";
 			argv[argc++] = (char *)cfg->ipfix;
@@ -172,7 +240,10 @@ static void start_modules(struct serve *s)
 		sm->m.sink = &sm->sink;
 		sm->m.cfg = nl_modules[i]->spec()->ctx;
 		configure(s->cfg, s->o, nl_modules[i]);
-		nl_sink_init(&sm->sink, NL_OUT_JSON, fopen("/dev/null", "we"));
+		if (s->events)
+			nl_sink_init_eventlog(&sm->sink, s->events);
+		else
+			nl_sink_init_discard(&sm->sink);
 		start_module(s, sm);
 	}
 }
@@ -202,6 +273,8 @@ static void render(struct serve *s)
 	nl_prom_reset(s->prom);
 	nl_http_answers(s->http, answers);
 	serve_self_metrics(s->prom, s->mods, s->n, answers, s->stats_fd >= 0);
+	if (s->events)
+		nl_eventlog_metrics(s->events, s->prom);
 	for (size_t i = 0; i < s->n; i++)
 		if (s->mods[i].up && s->mods[i].m.ops->metrics)
 			s->mods[i].m.ops->metrics(&s->mods[i].m, s->prom);
@@ -246,6 +319,16 @@ static int flush_all(struct serve *s)
 	return 0;
 }
 
+/* SIGHUP: logrotate moved the events file away. */
+static void reopen_events(struct serve *s)
+{
+	int err = nl_eventlog_reopen(s->events);
+
+	if (err)
+		fprintf(stderr, "netlens serve: cannot reopen %s: %s (records are counted lost "
+			"until it can be)\n", s->cfg->events_file, strerror(-err));
+}
+
 static int run_loop(struct serve *s)
 {
 	uint64_t now = nl_now_mono();
@@ -265,6 +348,8 @@ static int run_loop(struct serve *s)
 			collect_all(s, false);
 			next_collect += period;
 		}
+		if (nl_hup_taken() && s->events)
+			reopen_events(s);
 		if (now >= next_render) {
 			render(s);
 			next_render = now + RENDER_PERIOD_NS;
@@ -283,8 +368,21 @@ static void stop_modules(struct serve *s)
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->mods[i].up)
 			s->mods[i].m.ops->destroy(&s->mods[i].m);
-		fclose(s->mods[i].sink.out);
 		nl_sink_free(&s->mods[i].sink);
+	}
+}
+
+/* Everything is loaded and attached: keeps only what the running agent needs (docs/privileges.md). */
+static void drop_privileges(struct serve *s)
+{
+	struct nl_privs_need need = { 0 };
+	char err[256];
+
+	for (size_t i = 0; i < s->n; i++)
+		need.netlink_detach |= s->mods[i].up && !strcmp(s->mods[i].m.ops->name, "flows");
+	if (nl_privs_drop(&need, s->cfg->user, err, sizeof(err))) {
+		stop_modules(s);
+		nl_die(NL_EXIT_ENV, "serve: %s", err);
 	}
 }
 
@@ -293,26 +391,35 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 	struct serve s = { .cfg = cfg, .o = o, .stats_fd = -1 };
 	size_t up = 0;
 	char err[256];
-	int ret;
+	int listen_fd, ret;
 
 	nl_sys_init(o->verbose);
 	/* Listen first: a taken port is said before anything is loaded. */
-	if (nl_http_start(&s.http, (struct sockaddr *)&cfg->addr, cfg->addrlen, o->verbose, err,
-			  sizeof(err)))
+	listen_fd = nl_http_bind((struct sockaddr *)&cfg->addr, cfg->addrlen, err, sizeof(err));
+	if (listen_fd < 0)
 		nl_die(NL_EXIT_ENV, "serve: %s", err);
-	s.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (s.stats_fd < 0)
+	/* Run-time stats cost two clock reads per program run: on unless refused. */
+	s.stats_fd = cfg->no_bpf_stats ? -1 : bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (s.stats_fd < 0 && !cfg->no_bpf_stats)
 		fprintf(stderr, "netlens serve: bpf_stats unavailable (%s): no per-program run "
 			"time\n", strerror(errno));
 	s.prom = nl_prom_new(cfg->max_series);
+	if (cfg->events_file &&
+	    !(s.events = nl_eventlog_open(cfg->events_file, cfg->events_max_size, cfg->events_keep)))
+		nl_die(NL_EXIT_ENV, "serve: cannot open the events file %s: %s", cfg->events_file,
+		       strerror(errno));
 	nl_signals_install(true);
 	start_modules(&s);
 	for (size_t i = 0; i < s.n; i++)
 		up += s.mods[i].up;
 	if (!up) {
 		stop_modules(&s);
-		nl_http_stop(s.http);
 		nl_die(NL_EXIT_ENV, "serve: no module could be attached");
+	}
+	drop_privileges(&s);
+	if (nl_http_start(&s.http, listen_fd, o->verbose, err, sizeof(err))) {
+		stop_modules(&s);
+		nl_die(NL_EXIT_ENV, "serve: %s", err);
 	}
 	publish_health(&s);
 	render(&s);
@@ -325,6 +432,7 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		ret = flush_all(&s);
 	}
 	stop_modules(&s);
+	nl_eventlog_close(s.events);
 	nl_http_stop(s.http);
 	nl_prom_free(s.prom);
 	if (s.stats_fd >= 0)
@@ -336,17 +444,31 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 
 int serve_main(int argc, char **argv)
 {
-	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES };
+	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES, .flows_hook = "tc",
+					.events_max_size = NL_EVENTLOG_DEFAULT_MAX_SIZE,
+					.events_keep = NL_EVENTLOG_DEFAULT_KEEP };
 	static const struct nl_cmd_opt opts[] = {
 		{ "listen", 'l', "ADDR:PORT", "HTTP address for /metrics and /healthz (default "
 		  SERVE_DEFAULT_LISTEN "; [::1]:PORT for IPv6)", set_listen },
 		{ "enable", 'e', "LIST", "modules, comma-separated: conns,latency,retrans,drops,"
 		  "flows,dns (default: all; flows only with -i)", set_enable },
 		{ "interface", 'i', "IFACE", "the interface flows counts packets on", set_iface },
+		{ "flows-hook", NL_OPT_LONG_ONLY + 2, "tc|xdp", "flows at TC, both directions "
+		  "(default), or at XDP, ingress only", set_flows_hook },
 		{ "ipfix", NL_OPT_LONG_ONLY, "HOST:PORT", "export flows as IPFIX over UDP",
 		  set_ipfix },
+		{ "no-bpf-stats", NL_OPT_LONG_ONLY + 3, NULL, "do not enable the kernel's per-program "
+		  "run time counters (about 20-50 ns per program run)", set_no_bpf_stats },
 		{ "max-series", NL_OPT_LONG_ONLY + 1, "N", "series per labelled metric family; the "
 		  "rest are summed into one labelled \"other\" (default 500)", set_max_series },
+		{ "events-file", NL_OPT_LONG_ONLY + 4, "PATH", "append the modules' JSON records "
+		  "there (reopened on SIGHUP)", set_events_file },
+		{ "events-max-size", NL_OPT_LONG_ONLY + 5, "SIZE", "rotate the events file before "
+		  "it passes SIZE (default 100M; 0: never)", set_events_max_size },
+		{ "events-keep", NL_OPT_LONG_ONLY + 6, "N", "rotated events files kept: PATH.1 .. "
+		  "PATH.N (default 5; 0: PATH starts afresh)", set_events_keep },
+		{ "user", NL_OPT_LONG_ONLY + 7, "NAME", "after attaching, run as this user (with "
+		  "only the capabilities docs/privileges.md lists)", set_user },
 		{ 0 },
 	};
 	static const struct nl_cmd_spec spec = {

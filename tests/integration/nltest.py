@@ -357,13 +357,17 @@ def parse_metrics(text):
 
 
 class Serve:
-    """build/netlens serve on a free loopback port (inside namespace ns if given)."""
+    """build/netlens serve on a free loopback port (in network namespace ns if given).
+
+    nsenter --net, not `ip netns exec`: the latter also remounts /sys, which
+    hides the cgroup v2 mount the dns module attaches to.
+    """
 
     def __init__(self, *args, ns=None, port=None):
         self.port = port or free_port()
         self.ns = ns
         self.url = f"http://127.0.0.1:{self.port}"
-        prefix = ["ip", "netns", "exec", ns] if ns else []
+        prefix = ["nsenter", f"--net=/run/netns/{ns}"] if ns else []
         self.argv = prefix + [NETLENS, "serve", "--listen", f"127.0.0.1:{self.port}"] + \
             [str(a) for a in args]
         self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -373,19 +377,22 @@ class Serve:
         self._wait_started()
 
     def _wait_started(self, timeout=20):
+        """Reads stderr lines up to the start line; the earlier ones are errors."""
         deadline = time.time() + timeout
+        fd, pending = self.p.stderr.fileno(), b""
         self.errors = []
         while time.time() < deadline:
-            r, _, _ = select.select([self.p.stderr], [], [], deadline - time.time())
-            if not r:
-                break
-            line = self.p.stderr.readline()
-            if not line:
-                raise AssertionError(f"serve exited {self.p.wait()}: {self.p.stderr.read()}")
-            if "modules attached" in line:
-                self.started = line
-                return
-            self.errors.append(line.strip())
+            r, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+            chunk = os.read(fd, 4096) if r else b""
+            if r and not chunk:
+                raise AssertionError(f"serve exited {self.p.wait()}: {pending.decode()}")
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                if b"modules attached" in line:
+                    self.started = line.decode()
+                    return
+                self.errors.append(line.decode())
         raise AssertionError(f"serve did not start in time: {self.errors}")
 
     def get(self, path, timeout=10):

@@ -93,9 +93,14 @@ static struct dns_event packet(bool answer, uint8_t dir, uint64_t ts, uint16_t i
 	return e;
 }
 
+static void feed_sink(struct dns_report *r, struct nl_sink *s, struct dns_event e)
+{
+	dns_report_event(r, s, &e, sizeof(e));
+}
+
 static void feed(struct dns_report *r, struct capture *c, struct dns_event e)
 {
-	dns_report_event(r, &c->sink, &e, sizeof(e));
+	feed_sink(r, &c->sink, e);
 }
 
 static void test_both_ends_local_one_record(void)
@@ -398,6 +403,79 @@ static void test_jsonw_nesting(void)
 	nl_jw_free(&w);
 }
 
+static struct dns_event query_of_type(uint64_t ts, uint16_t id, uint16_t qtype)
+{
+	struct dns_event e = packet(false, DNS_DIR_EGRESS, ts, id, 0);
+
+	/* The question's type follows the 12-byte header and the 8 bytes of "a.test". */
+	e.data[20] = qtype >> 8;
+	e.data[21] = qtype & 0xff;
+	return e;
+}
+
+/*
+ * The metrics, with a discarding sink (serve without --events-file): the
+ * totals are kept, no record is written.
+ */
+static void test_metrics(void)
+{
+	static const char *const want[] = {
+		"# TYPE netlens_dns_queries_total counter",
+		"netlens_dns_queries_total{qtype=\"A\"} 3",
+		"netlens_dns_queries_total{qtype=\"AAAA\"} 1",
+		"netlens_dns_queries_total{qtype=\"other\"} 1",
+		"# TYPE netlens_dns_responses_total counter",
+		"netlens_dns_responses_total{rcode=\"NOERROR\"} 1",
+		"netlens_dns_responses_total{rcode=\"NXDOMAIN\"} 1",
+		"netlens_dns_timeouts_total 1",
+		"# TYPE netlens_dns_latency_seconds histogram",
+		"netlens_dns_latency_seconds_bucket{le=\"0.000512\"} 0",
+		"netlens_dns_latency_seconds_bucket{le=\"0.001024\"} 1",
+		"netlens_dns_latency_seconds_bucket{le=\"0.002048\"} 2",
+		"netlens_dns_latency_seconds_bucket{le=\"+Inf\"} 2",
+		"netlens_dns_latency_seconds_sum 0.003000",
+		"netlens_dns_latency_seconds_count 2",
+		"netlens_parse_errors_total{module=\"dns\"} 2",
+	};
+	struct nl_prom *p = nl_prom_new(10);
+	struct dns_event bad = packet(false, DNS_DIR_EGRESS, 0, 9, 0);
+	struct dns_report r;
+	struct nl_sink none;
+	const char *page, *at;
+	size_t len;
+
+	nl_sink_init_discard(&none);
+	dns_report_init(&r, 1000 * MS, 1);
+	dns_report_event(&r, &none, &bad, offsetof(struct dns_event, data) - 1);
+	bad.data[5] = 0;   /* no question: malformed */
+	dns_report_event(&r, &none, &bad, sizeof(bad));
+	for (uint16_t id = 1; id <= 3; id++)
+		feed_sink(&r, &none, query_of_type(id * MS, id, 1));
+	feed_sink(&r, &none, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 0));
+	feed_sink(&r, &none, packet(true, DNS_DIR_INGRESS, 4 * MS, 2, 3));
+	feed_sink(&r, &none, query_of_type(1500 * MS, 4, 28));
+	feed_sink(&r, &none, query_of_type(1500 * MS, 5, 999));
+	dns_report_expire(&r, &none, 2000 * MS);
+	CHECK(none.jw.len == 0 && r.timeouts == 1);
+	dns_report_metrics(&r, p);
+	page = nl_prom_text(p, &len);
+	/* Each line, in this order, whole. */
+	at = page;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *hit = at ? strstr(at, want[i]) : NULL;
+
+		if (!hit || (hit != page && hit[-1] != '\n') || hit[strlen(want[i])] != '\n') {
+			fprintf(stderr, "  missing or out of order: %s\n", want[i]);
+			CHECK(0);
+			continue;
+		}
+		at = hit;
+	}
+	nl_prom_free(p);
+	nl_sink_free(&none);
+	dns_report_free(&r);
+}
+
 int main(void)
 {
 	RUN(test_both_ends_local_one_record);
@@ -409,5 +487,6 @@ int main(void)
 	RUN(test_endpoint_totals);
 	RUN(test_table_rows);
 	RUN(test_jsonw_nesting);
+	RUN(test_metrics);
 	return TEST_SUMMARY();
 }

@@ -189,11 +189,125 @@ static void test_table(void)
 	drops_report_free(&r);
 }
 
+/* A discarding sink (serve without --events-file): records are checked, none is built. */
+static void test_event_discarded(void)
+{
+	struct drop_event e = { .kind = DROP_KIND_SKB, .reason = 3 };
+	struct drops_report r;
+	struct nl_sink none;
+
+	nl_sink_init_discard(&none);
+	drops_report_init(&r, &reasons, &ksyms, 0);
+	drops_report_event(&r, &none, &e, sizeof(e));
+	CHECK(none.jw.len == 0 && r.bad_records == 0);
+	drops_report_event(&r, &none, &e, sizeof(e) - 1);
+	CHECK(r.bad_records == 1);
+	nl_sink_free(&none);
+	drops_report_free(&r);
+}
+
+static const char *metrics_page(struct drops_report *r, struct nl_prom *p, uint64_t suppressed)
+{
+	uint64_t st[NL_STAT_MAX] = { [DROP_STAT_SUPPRESSED] = suppressed };
+	size_t len;
+
+	nl_prom_reset(p);
+	drops_report_metrics(r, p, st);
+	return nl_prom_text(p, &len);
+}
+
+#define DROPS_HEAD "# HELP netlens_packet_drops_total Packets the kernel dropped, by kind, " \
+	"drop reason and dropping function.\n# TYPE netlens_packet_drops_total counter\n"
+#define DROPS_TAIL(suppressed, folded) \
+	"# HELP netlens_drop_records_suppressed_total Individual drop records not written, " \
+	"over --events-per-sec.\n# TYPE netlens_drop_records_suppressed_total counter\n" \
+	"netlens_drop_records_suppressed_total " #suppressed "\n" \
+	"# HELP netlens_parse_errors_total Records or packets a module could not parse.\n" \
+	"# TYPE netlens_parse_errors_total counter\n" \
+	"netlens_parse_errors_total{module=\"drops\"} 1\n" \
+	"# HELP netlens_series_folded Label sets summed into the \"other\" series by " \
+	"--max-series, per family.\n# TYPE netlens_series_folded gauge\n" \
+	"netlens_series_folded{family=\"netlens_packet_drops_total\"} " #folded "\n"
+
+/*
+ * Kernel rows summed by {kind, reason, location}; totals never decrease,
+ * even when a kernel row starts again from 0.
+ */
+static void test_metrics(void)
+{
+	struct drop_key a = key(3, "10.0.0.2", 53), b = key(3, "fd00::2", 443), c = key(12, "10.0.0.3", 0);
+	struct drop_key full = { .kind = DROP_KIND_RCVQUEUE_FULL, .family = 4, .proto = 17 };
+	struct drop_event bad = { .kind = DROP_KIND_MAX };
+	struct nl_prom *p = nl_prom_new(10);
+	struct drops_report r;
+	struct nl_sink none;
+
+	c.location = 0;
+	nl_sink_init_discard(&none);
+	drops_report_init(&r, &reasons, &ksyms, 0);
+	drops_report_event(&r, &none, &bad, sizeof(bad));
+	drops_report_set(&r, &a, 5);
+	drops_report_set(&r, &b, 9);
+	drops_report_set(&r, &c, 6);
+	drops_report_set(&r, &full, 2);
+	CHECK_STR(metrics_page(&r, p, 4), DROPS_HEAD
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
+		  "location=\"__udp4_lib_rcv\"} 14\n"
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NETFILTER_DROP\","
+		  "location=\"\"} 6\n"
+		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",reason=\"\",location=\"\"} 2\n"
+		  DROPS_TAIL(4, 0));
+
+	/* Row a was deleted in the kernel and counted 2 since; c was not read again. */
+	drops_report_set(&r, &a, 2);
+	drops_report_set(&r, &b, 10);
+	drops_report_set(&r, &full, 3);
+	CHECK_STR(metrics_page(&r, p, 4), DROPS_HEAD
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
+		  "location=\"__udp4_lib_rcv\"} 17\n"
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NETFILTER_DROP\","
+		  "location=\"\"} 6\n"
+		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",reason=\"\",location=\"\"} 3\n"
+		  DROPS_TAIL(4, 0));
+	nl_prom_free(p);
+	nl_sink_free(&none);
+	drops_report_free(&r);
+}
+
+/* --max-series 1: the busiest label set alone, the rest summed into "other". */
+static void test_metrics_folded(void)
+{
+	struct drop_key a = key(3, "10.0.0.2", 53), c = key(12, "10.0.0.3", 0);
+	struct drop_key full = { .kind = DROP_KIND_RCVQUEUE_FULL, .family = 4, .proto = 17 };
+	struct drop_event bad = { .kind = 0 };
+	struct nl_prom *p = nl_prom_new(1);
+	struct drops_report r;
+	struct nl_sink none;
+
+	nl_sink_init_discard(&none);
+	drops_report_init(&r, &reasons, &ksyms, 0);
+	drops_report_event(&r, &none, &bad, sizeof(bad));
+	drops_report_set(&r, &a, 50);
+	drops_report_set(&r, &c, 6);
+	drops_report_set(&r, &full, 2);
+	CHECK_STR(metrics_page(&r, p, 0), DROPS_HEAD
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
+		  "location=\"__udp4_lib_rcv\"} 50\n"
+		  "netlens_packet_drops_total{kind=\"other\",reason=\"other\",location=\"other\"} 8\n"
+		  DROPS_TAIL(0, 2));
+	nl_prom_free(p);
+	nl_sink_free(&none);
+	drops_report_free(&r);
+}
+
 int main(void)
 {
 	RUN(test_summary_per_interval);
 	RUN(test_rows_without_ports_or_ip);
 	RUN(test_event_json);
 	RUN(test_table);
+	RUN(test_event_discarded);
+	RUN(test_metrics);
+	RUN(test_metrics_folded);
 	return TEST_SUMMARY();
 }

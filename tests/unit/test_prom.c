@@ -154,6 +154,23 @@ static void test_fold_catch_all_row(void)
 	nl_fold_free(f);
 }
 
+static void test_fold_same_labels_add_up(void)
+{
+	struct nl_fold *f = nl_fold_new(1, "d=\"other\"");
+
+	nl_fold_begin(f);
+	put(f, "d=\"a\"", 1);
+	put(f, "d=\"a\"", 6);
+	nl_fold_end(f, 5);
+	CHECK(row(f, "d=\"a\"") == 7);
+	nl_fold_begin(f);
+	put(f, "d=\"a\"", 1);
+	put(f, "d=\"a\"", 8);
+	nl_fold_end(f, 5);
+	CHECK(row(f, "d=\"a\"") == 9);
+	nl_fold_free(f);
+}
+
 int main(void)
 {
 	RUN(test_labels_escaped);
@@ -162,5 +179,6 @@ int main(void)
 	RUN(test_fold_under_limit_exports_all);
 	RUN(test_fold_beyond_limit_monotonic);
 	RUN(test_fold_catch_all_row);
+	RUN(test_fold_same_labels_add_up);
 	return TEST_SUMMARY();
 }

@@ -83,6 +83,20 @@ static void hostile_records_are_refused(void)
 	CHECK(!retrans_report_event(NULL, &e, sizeof(e) - 1));   /* short: never touches the sink */
 }
 
+/* serve without an events file: a valid record is accepted and nothing is built; a bad one still counts. */
+static void discarding_sink_builds_nothing(void)
+{
+	struct retrans_event e = event();
+	struct nl_sink s;
+
+	nl_sink_init_discard(&s);
+	CHECK(retrans_report_event(&s, &e, sizeof(e)));
+	CHECK(s.jw.cap == 0);
+	e.kind = 9;
+	CHECK(!retrans_report_event(&s, &e, sizeof(e)));
+	nl_sink_free(&s);
+}
+
 static void ratio_and_worst_first(void)
 {
 	struct retrans_row rows[4] = {
@@ -150,6 +164,7 @@ int main(void)
 {
 	RUN(record_json);
 	RUN(hostile_records_are_refused);
+	RUN(discarding_sink_builds_nothing);
 	RUN(ratio_and_worst_first);
 	RUN(summary_record);
 	return TEST_SUMMARY();

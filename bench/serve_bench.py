@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""`netlens serve` with every module vs nothing: the agent's cost as deployed.
+
+Two workloads between two namespaces, in interleaved rounds (bare, serve,
+bare again; the order rotates each round):
+  storm  short TCP connections (bench/connstorm.c): connections/s
+  bulk   iperf3, one stream: Gbit/s
+The serve arm runs `netlens serve` in the server's namespace with all six
+modules (flows at TC on its veth, both directions; --interval 10), started
+before and stopped after each run; serve_nostats the same with
+--no-bpf-stats (the cost of the kernel's run-time counters). Prints each arm's median, the ratio to the bare runs
+of the same round and the noise floor (bare2 / bare); the agent's CPU per
+unit of work; its memory (VmRSS, VmHWM, BPF maps) at rest and after each
+workload; and each BPF program's ns per run from serve's own /metrics
+(bpf_stats is on while serving).
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+sys.path.insert(0, os.path.dirname(__file__))
+import nltest  # noqa: E402
+from benchlib import Monitor  # noqa: E402
+
+STORM = os.path.join(nltest.ROOT, "build", "bench", "connstorm")
+STORM_PORT, BULK_PORT = 19100, 19101
+
+
+def storm(pair, seconds, threads):
+    out = nltest.sh(STORM, "client", pair.B4, str(STORM_PORT), str(seconds), str(threads),
+                    ns=pair.a)
+    words = out.split()
+    return float(words[words.index("rate") + 1].rstrip("/s")), int(words[1])
+
+
+def bulk(pair, seconds, _threads):
+    out = nltest.sh("iperf3", "-c", pair.B4, "-p", str(BULK_PORT), "-t", str(seconds), "-J",
+                    ns=pair.a)
+    end = json.loads(out)["end"]
+    return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"]["bytes"] / 1e6
+
+
+WORKLOADS = {"storm": (storm, "conn/s", "conn"), "bulk": (bulk, "Gbit/s", "MB")}
+# serve's extra arguments per arm: as deployed, and without bpf_stats' clock reads.
+ARMS = {"serve": (), "serve_nostats": ("--no-bpf-stats",)}
+
+
+class Agent(Monitor):
+    """netlens serve in the server's namespace, every module on."""
+
+    def __init__(self, pair, *args):
+        self.port = nltest.free_port()
+        self.pair = pair
+        super().__init__(["nsenter", f"--net=/run/netns/{pair.b}", nltest.NETLENS, "serve",
+                          "-i", "nltb", "--listen", f"127.0.0.1:{self.port}", *args],
+                         "modules attached")
+
+    def status(self, field):
+        with open(f"/proc/{self.p.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def page(self):
+        time.sleep(1.1)   # a page newer than the run's end
+        return nltest.parse_metrics(nltest.http_get(
+            f"http://127.0.0.1:{self.port}/metrics", ns=self.pair.b)[1])
+
+
+def map_bytes(page):
+    return sum(v for (name, _), v in page.items() if name == "netlens_bpf_map_memory_bytes")
+
+
+def run_arm(pair, workload, arm, seconds, threads):
+    agent = Agent(pair, *ARMS[arm]) if arm in ARMS else None
+    value, units = WORKLOADS[workload][0](pair, seconds, threads)
+    cpu = agent.stop() if agent else 0.0
+    return value, units, cpu
+
+
+def memory_report(pair, workload, seconds, threads):
+    """One serve run: its memory and each program's ns per run after the workload."""
+    agent = Agent(pair)
+    if workload:
+        WORKLOADS[workload][0](pair, seconds, threads)
+    else:
+        time.sleep(seconds)
+    page = agent.page()
+    rss, hwm = agent.status("VmRSS"), agent.status("VmHWM")
+    cpu_s = agent.stop()
+    progs = []
+    for (name, labels), runs in page.items():
+        if name == "netlens_bpf_program_runs_total" and runs:
+            secs = page[("netlens_bpf_program_run_seconds_total", labels)]
+            progs.append((dict(labels)["program"], runs, secs * 1e9 / runs))
+    return rss, hwm, map_bytes(page), cpu_s, sorted(progs, key=lambda p: -p[1] * p[2])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--workloads", default="storm,bulk")
+    ap.add_argument("--rest", type=float, default=10, help="seconds of the at-rest measurement")
+    a = ap.parse_args()
+
+    pair = nltest.Pair()
+    nltest.sh("sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1",
+              "net.ipv4.ip_local_port_range=1024 65535", ns=pair.a)
+    server = nltest.Proc(["ip", "netns", "exec", pair.b, STORM, "server", pair.B4,
+                          str(STORM_PORT), "2"])
+    server.expect("READY")
+    iperf = nltest.Proc(["ip", "netns", "exec", pair.b, "iperf3", "-s", "--forceflush",
+                         "-p", str(BULK_PORT)])
+    iperf.line()   # "Server listening on ..."
+
+    arms = ["bare", "serve", "serve_nostats", "bare2"]
+    for workload in a.workloads.split(","):
+        _, unit, per = WORKLOADS[workload]
+        results = {arm: [] for arm in arms}
+        print(f"{workload}: {a.rounds} rounds x {a.seconds:g} s, arms rotated each round: "
+              f"{', '.join(arms)}", flush=True)
+        for r in range(a.rounds):
+            for arm in arms[r % len(arms):] + arms[:r % len(arms)]:
+                results[arm].append(run_arm(pair, workload, arm, a.seconds, a.threads))
+            print(f"  round {r + 1}: " + "  ".join(
+                f"{arm} {results[arm][-1][0]:.2f}" for arm in arms), flush=True)
+        bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
+        noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+        print(f"  bare  median {statistics.median(bare):.2f} {unit}, noise floor "
+              f"{statistics.median(noise):.3f} ({min(noise):.3f}..{max(noise):.3f})")
+        for arm in ARMS:
+            ratios = [x[0] / b for x, b in zip(results[arm], bare)]
+            cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results[arm])
+            print(f"  {arm:13} median {statistics.median(x[0] for x in results[arm]):.2f} "
+                  f"{unit}, ratio {statistics.median(ratios):.3f} "
+                  f"({min(ratios):.3f}..{max(ratios):.3f}), agent CPU {cpu_us:.2f} us/{per}")
+        print(flush=True)
+
+    print("agent memory and BPF cost (one serve run each):")
+    for workload in [None] + a.workloads.split(","):
+        secs = a.rest if workload is None else a.seconds
+        rss, hwm, maps, cpu, progs = memory_report(pair, workload, secs, a.threads)
+        print(f"  {workload or 'at rest'} ({secs:g} s): VmRSS {rss / 2**20:.1f} MiB, "
+              f"VmHWM {hwm / 2**20:.1f} MiB, BPF maps {maps / 2**20:.1f} MiB, "
+              f"agent CPU {cpu:.3f} s ({cpu / secs * 100:.2f}% of a core)")
+        for name, runs, ns in progs[:8]:
+            print(f"      {name:24} {runs:10.0f} runs {ns:7.0f} ns/run")
+    server.kill()
+    iperf.kill()
+    nltest.cleanup()
+
+
+if __name__ == "__main__":
+    main()
