@@ -159,26 +159,40 @@ def test_vlan_octets_are_ip_lengths():
 
 
 def test_serve_exports_flows():
-    """netlens serve --enable flows --ipfix: the same export, and the metrics
-    agree with the collector exactly (a quiet pair: only the test's datagrams)."""
+    """netlens serve --enable flows --ipfix (TC, both directions): the same
+    export, and the metrics agree with the collector exactly (a quiet pair:
+    the test's datagrams in, the kernel's port unreachable answers out)."""
     pair = quiet_pair()
     col = Collector(pair.b)
     srv = Serve("--enable", "flows", "-i", "nltb", "--interval", "1",
                 "--ipfix", f"127.0.0.1:{PORT}", ns=pair.b)
     traffic(pair.a, "udp", pair.B4, 9310, 200, 300)
-    labels = dict(ifname="nltb", direction="ingress")
-    assert srv.wait_value("netlens_flow_packets_total", 200, **labels) == 200
+    inbound = dict(ifname="nltb", direction="ingress")
+    outbound = dict(ifname="nltb", direction="egress")
+    assert srv.wait_value("netlens_flow_packets_total", 200, **inbound) == 200
+    time.sleep(1.5)   # one more collection: the answers to the last datagrams too
     page = srv.metrics()
-    assert srv.value("netlens_flow_bytes_total", page, **labels) == 200 * (14 + 28 + 300)
+    assert srv.value("netlens_flow_packets_total", page, **inbound) == 200, page
+    assert srv.value("netlens_flow_bytes_total", page, **inbound) == 200 * (14 + 28 + 300)
+    out_packets = srv.value("netlens_flow_packets_total", page, **outbound)
+    out_bytes = srv.value("netlens_flow_bytes_total", page, **outbound)
     records = srv.value("netlens_ipfix_records_total", page, template="ipv4")
-    assert records >= 1 and srv.value("netlens_ipfix_messages_total", page) >= 1, page
     assert srv.value("netlens_ipfix_records_total", page, template="ipv6") == 0, page
     assert srv.value("netlens_ipfix_send_errors_total", page) == 0, page
     srv.stop()
     rows = col.stop()
-    # serve's flows runs at XDP (ingress): in = the ifindex, out = 0.
-    assert sums(rows, lambda r: (r["sa"], r["da"], r["dp"], r["pr"], r["out"])) == \
-        {(pair.A4, pair.B4, "9310", "UDP", "0"): (200, 200 * (28 + 300))}, rows
+    ifindex = int(sh("cat", "/sys/class/net/nltb/ifindex", ns=pair.b))
+    got = sums(rows, flow_id)
+    inbound = {(sa, da, dp, pr, i, o): v for (sa, da, sp, dp, pr, i, o), v in got.items()
+               if i == ifindex}
+    assert inbound == {(pair.A4, pair.B4, 9310, "UDP", ifindex, 0): (200, 200 * (28 + 300))}, got
+    # Out: only the port unreachable answers (type 3, code 3), as the metrics say.
+    outbound = {(sa, da, dp, pr): v for (sa, da, sp, dp, pr, i, o), v in got.items()
+                if o == ifindex}
+    assert list(outbound) == [(pair.B4, pair.A4, 3 * 256 + 3, "ICMP")], got
+    packets, octets = outbound[(pair.B4, pair.A4, 3 * 256 + 3, "ICMP")]
+    assert (packets, octets + ETH_HLEN * packets) == (out_packets, out_bytes), \
+        (packets, octets, out_packets, out_bytes)
     assert len(rows) == records, (rows, records)
     assert any(f"Flows: {len(rows)}," in line and "Sequence Errors: 0" in line
                for line in col.log), col.log
