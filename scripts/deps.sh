@@ -9,6 +9,7 @@ build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 # libFuzzer for clang 14 (the fuzz targets); prometheus: a real server and promtool for serve's tests.
 test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils
            libclang-rt-14-dev prometheus curl)
+test_pkgs+=(nfdump)   # nfcapd: the IPFIX collector of the ipfix test
 bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
 test_pkgs+=(python3-yaml systemd curl)   # the deploy/ files' tests: YAML, systemd-analyze
 

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "flows.h"
+#include "ipfix.h"
 #include "module.h"
 #include "sys.h"
 #include "flows.skel.h"
@@ -19,6 +20,7 @@
 struct flows {
 	struct flows_bpf *skel;
 	struct flows_report report;
+	struct ipfix ipfix;           /* --ipfix */
 	int ncpu;
 	int active;                   /* which generation map the programs write: 0 a, 1 b */
 	/* XDP */
@@ -64,6 +66,24 @@ static int flows_plan(const void *cfgp, char *buf, size_t len)
 	return 0;
 }
 
+/* The Observation Domain is the interface: its ifindex is the domain ID. */
+static int open_ipfix(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg)
+{
+	int err;
+
+	if (!cfg->ipfix[0])
+		return 0;
+	err = ipfix_open(&f->ipfix, cfg->ifindex, (const struct sockaddr *)&cfg->ipfix_dest,
+			 cfg->ipfix_dest_len);
+	if (err)
+		return nl_module_fail(m, err, "cannot open a UDP socket for the IPFIX collector %s",
+				      cfg->ipfix);
+	f->report.ipfix = &f->ipfix;
+	/* The collector learns of us (and our templates) now, not an interval later. */
+	flows_report_export(&f->report, nl_now_mono());
+	return 0;
+}
+
 static int flows_open(struct nl_module *m, const struct nl_opts *o)
 {
 	const struct flows_cfg *cfg = m->cfg;
@@ -75,6 +95,7 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 	if (!f)
 		return -ENOMEM;
 	m->priv = f;
+	f->ipfix.fd = -1;
 	f->ncpu = libbpf_num_possible_cpus();
 	f->keys = calloc(DRAIN_BATCH, sizeof(*f->keys));
 	f->vals = calloc((size_t)DRAIN_BATCH * (f->ncpu > 0 ? f->ncpu : 1), sizeof(*f->vals));
@@ -99,7 +120,7 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs");
 	m->obj = f->skel->obj;
 	flows_report_init(&f->report, cfg, nl_now_mono());
-	return 0;
+	return open_ipfix(m, f, cfg);
 }
 
 static int attach_xdp(struct nl_module *m, struct flows *f, struct flows_cfg *cfg)
@@ -292,6 +313,7 @@ static void flows_destroy(struct nl_module *m)
 		detach(f, m->cfg);
 	flows_bpf__destroy(f->skel);
 	flows_report_free(&f->report);
+	ipfix_close(&f->ipfix);
 	free(f->keys);
 	free(f->vals);
 	free(f);
@@ -309,6 +331,13 @@ int flows_prog_fd(struct nl_module *m)
 							       : f->skel->progs.flows_tc_egress);
 }
 
+static void flows_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	struct flows *f = m->priv;
+
+	flows_report_metrics(&f->report, p);
+}
+
 static const struct nl_cmd_spec *flows_spec(void);
 
 const struct nl_module_ops nl_flows_ops = {
@@ -318,6 +347,7 @@ const struct nl_module_ops nl_flows_ops = {
 	.open = flows_open,
 	.attach = flows_attach,
 	.collect = flows_collect,
+	.metrics = flows_metrics,
 	.destroy = flows_destroy,
 };
 
@@ -448,6 +478,16 @@ static int set_top_sources(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct flows_cfg *cfg = ctx;
+
+	if (ipfix_parse_dest(arg, &cfg->ipfix_dest, &cfg->ipfix_dest_len, err, len))
+		return -1;
+	snprintf(cfg->ipfix, sizeof(cfg->ipfix), "%s", arg);
+	return 0;
+}
+
 /* What the options mean together; exits 2 with one line if they conflict. */
 static void resolve(void *ctx, struct nl_opts *o)
 {
@@ -505,6 +545,9 @@ static const struct nl_cmd_spec *flows_spec(void)
 		{ "top-sources", NL_OPT_LONG_ONLY + 8, "PORT",
 		  "instead of flows, report source addresses sending to this destination port",
 		  set_top_sources },
+		{ "ipfix", NL_OPT_LONG_ONLY + 9, "HOST:PORT",
+		  "also send each interval's flows to an IPFIX collector (UDP; [IPv6]:PORT)",
+		  set_ipfix },
 		{ "duration", 'd', "SECONDS", "stop after this long (default: until SIGINT/SIGTERM)",
 		  set_duration },
 		{ 0 },

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <uthash.h>
 #include "netlens/flows.h"
 #include "output.h"
@@ -38,6 +39,9 @@ struct flows_cfg {
 	uint32_t top;              /* rows per table and records per --top-sources report */
 	uint16_t top_sources_port; /* 0: the flow view */
 	char attached[128];        /* what attach() got (XDP mode, clsact), for the start line */
+	char ipfix[64];            /* --ipfix HOST:PORT as given; "": no export */
+	struct sockaddr_storage ipfix_dest;
+	socklen_t ipfix_dest_len;
 };
 
 int flows_main(int argc, char **argv);
@@ -59,6 +63,7 @@ struct flows_known {
 struct flows_delta {
 	struct flow_key key;
 	struct flow_val val;          /* first_seen_ns: the flow's, from its first interval */
+	uint64_t interval_first_ns;   /* the first packet in this interval */
 };
 
 struct flows_report {
@@ -72,6 +77,11 @@ struct flows_report {
 	uint64_t evicted;             /* this interval */
 	unsigned int cached_ifindex;
 	char cached_ifname[IF_NAMESIZE];
+	struct ipfix *ipfix;          /* NULL, or where each interval's flows are exported */
+	bool ipfix_failing;           /* the last export's send failed (said on stderr) */
+	/* cumulative since start, for the metrics (updated at each interval) */
+	uint64_t total_packets[2], total_bytes[2];   /* flow entries, per enum flow_direction */
+	size_t active;                /* IP flows in the last interval */
 };
 
 void flows_report_init(struct flows_report *r, const struct flows_cfg *cfg, uint64_t now_ns);
@@ -87,6 +97,21 @@ int flows_report_add(struct flows_report *r, const struct flow_key *k, const str
  */
 void flows_report_interval(struct flows_report *r, struct nl_sink *s, uint64_t now_ns,
 			   const uint64_t *stats, const struct flow_val *other);
+
+struct ipfix_record;
+/* A flow's delta as an IPFIX data record (octets: the IP packets, without the frame header). */
+void flows_ipfix_record(const struct flows_report *r, const struct flows_delta *d,
+			struct ipfix_record *out);
+
+/*
+ * Sends the flows added since the last interval to r->ipfix, with the
+ * templates when due; at start, before any flow, the templates alone.
+ */
+void flows_report_export(struct flows_report *r, uint64_t now_ns);
+
+struct nl_prom;
+/* netlens_flow_* metrics as of the last interval (and netlens_ipfix_* when exporting). */
+void flows_report_metrics(const struct flows_report *r, struct nl_prom *p);
 
 /* "SA" style TCP flags, in the order FSRPAUEC. Returns buf. */
 const char *flows_fmt_tcp_flags(uint8_t flags, char *buf, size_t len);

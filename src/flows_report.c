@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* netlens flows: per-interval deltas, flow identity across intervals, output. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <linux/if_ether.h>
 #include "flows.h"
 #include "format.h"
+#include "ipfix.h"
+#include "prom.h"
 #include "sys.h"
 
 void flows_report_init(struct flows_report *r, const struct flows_cfg *cfg, uint64_t now_ns)
@@ -75,6 +79,7 @@ int flows_report_add(struct flows_report *r, const struct flow_key *k, const str
 	d->key = *k;
 	d->val = *v;
 	d->val.first_seen_ns = f->first_seen_ns;
+	d->interval_first_ns = v->first_seen_ns;
 	return 0;
 }
 
@@ -475,6 +480,100 @@ static void write_interval(struct flows_report *r, struct nl_sink *s, const stru
 	free(src);
 }
 
+/*
+ * IPFIX octetDeltaCount counts IP headers and payload, flows counts frames:
+ * the Ethernet header and the VLAN tags inside the frame come off. At TC the
+ * outer tag is in skb metadata, outside skb->len (bpf/flows.bpf.c).
+ */
+#define VLAN_TAG_LEN 4
+
+static uint64_t ip_octets(const struct flows_report *r, const struct flows_delta *d)
+{
+	unsigned int tags = !!d->key.vlan_outer + !!d->key.vlan_inner;
+
+	if (r->cfg->hook == FLOWS_HOOK_TC && tags)
+		tags--;
+	return d->val.bytes - d->val.packets * (ETH_HLEN + VLAN_TAG_LEN * tags);
+}
+
+static uint64_t epoch_ms(uint64_t mono_ns)
+{
+	return nl_mono_to_realtime(mono_ns) / 1000000;
+}
+
+void flows_ipfix_record(const struct flows_report *r, const struct flows_delta *d,
+			struct ipfix_record *out)
+{
+	const struct flow_key *k = &d->key;
+
+	memset(out, 0, sizeof(*out));
+	out->family = k->family;
+	memcpy(out->saddr, k->saddr, sizeof(out->saddr));
+	memcpy(out->daddr, k->daddr, sizeof(out->daddr));
+	out->proto = k->proto;
+	/* ICMP type and code go to icmpTypeCode, not to the transport ports. */
+	if (is_icmp(k))
+		out->icmp_type_code = k->sport << 8 | k->dport;
+	else {
+		out->sport = k->sport;
+		out->dport = k->dport;
+	}
+	out->tcp_flags = d->val.tcp_flags;
+	out->direction = k->direction;
+	if (k->direction == FLOW_DIR_EGRESS)
+		out->egress_if = k->ifindex;
+	else
+		out->ingress_if = k->ifindex;
+	out->vlan = k->vlan_outer;
+	out->packets = d->val.packets;
+	out->octets = ip_octets(r, d);
+	out->start_ms = epoch_ms(d->interval_first_ns);
+	out->end_ms = epoch_ms(d->val.last_seen_ns);
+}
+
+/* Says on stderr when sending to the collector starts failing, and when it works again. */
+static void say_ipfix_state(struct flows_report *r)
+{
+	bool failing = r->ipfix->last_error != 0;
+
+	if (failing == r->ipfix_failing)
+		return;
+	r->ipfix_failing = failing;
+	if (failing)
+		fprintf(stderr, "netlens flows: IPFIX export to %s: %s (failed messages are "
+			"counted; said again when it works)\n", r->cfg->ipfix,
+			strerror(-r->ipfix->last_error));
+	else
+		fprintf(stderr, "netlens flows: IPFIX export to %s works again\n", r->cfg->ipfix);
+}
+
+void flows_report_export(struct flows_report *r, uint64_t now)
+{
+	struct ipfix_record rec;
+
+	ipfix_begin(r->ipfix, nl_mono_to_realtime(now) / 1000000000);
+	for (size_t i = 0; i < r->ncur; i++) {
+		if (!r->cur[i].key.family)
+			continue;
+		flows_ipfix_record(r, &r->cur[i], &rec);
+		ipfix_add(r->ipfix, &rec);
+	}
+	ipfix_end(r->ipfix);
+	say_ipfix_state(r);
+}
+
+/* Running totals for the metrics. */
+static void add_totals(struct flows_report *r, const struct interval *iv)
+{
+	for (size_t i = 0; i < r->ncur; i++) {
+		const struct flows_delta *d = &r->cur[i];
+
+		r->total_packets[d->key.direction & 1] += d->val.packets;
+		r->total_bytes[d->key.direction & 1] += d->val.bytes;
+	}
+	r->active = iv->flows;
+}
+
 static void evict_idle(struct flows_report *r, uint64_t now)
 {
 	uint64_t idle_ns = (uint64_t)(r->cfg->idle_timeout * 1e9);
@@ -505,9 +604,59 @@ void flows_report_interval(struct flows_report *r, struct nl_sink *s, uint64_t n
 	r->evicted = 0;
 	evict_idle(r, now_ns);
 	write_interval(r, s, &iv);
+	if (r->ipfix)
+		flows_report_export(r, now_ns);
+	add_totals(r, &iv);
 
 	memcpy(r->prev_stats, stats, sizeof(r->prev_stats));
 	r->prev_other = *other;
 	r->prev_ns = now_ns;
 	r->ncur = 0;
+}
+
+/* Kernel counters exported as they are (monotonic), with the ifname label. */
+static const struct {
+	const char *family, *help;
+	int stat;
+} stat_metrics[] = {
+	{ "netlens_flow_overflow_packets_total",
+	  "Packets counted in the overflow bucket because the flow map was full", FLOW_STAT_OVERFLOW },
+	{ "netlens_flow_non_ip_packets_total", "Frames that are neither IPv4 nor IPv6",
+	  FLOW_STAT_NON_IP },
+	{ "netlens_flow_fragments_total",
+	  "Later IP fragments (no ports: counted under their addresses with ports 0)",
+	  FLOW_STAT_FRAGMENTS },
+};
+
+void flows_report_metrics(const struct flows_report *r, struct nl_prom *p)
+{
+	const char *ifname = r->cfg->ifname;
+	char labels[128];
+
+	nl_prom_family(p, "netlens_flow_packets_total", NL_PROM_COUNTER,
+		       "Packets counted in flows (IP and non-IP entries; overflow apart), per direction");
+	nl_prom_family(p, "netlens_flow_bytes_total", NL_PROM_COUNTER,
+		       "Bytes of the frames counted in flows (Ethernet header included, no FCS)");
+	nl_prom_family(p, "netlens_flows_active", NL_PROM_GAUGE,
+		       "IP flows with packets in the last collection interval");
+	for (int dir = FLOW_DIR_INGRESS; dir <= FLOW_DIR_EGRESS; dir++) {
+		if (!(r->cfg->directions & (1u << dir)))
+			continue;
+		nl_prom_labels(labels, sizeof(labels), "ifname", ifname, "direction", dir_name(dir),
+			       NULL);
+		nl_prom_counter(p, "netlens_flow_packets_total", labels, r->total_packets[dir]);
+		nl_prom_counter(p, "netlens_flow_bytes_total", labels, r->total_bytes[dir]);
+	}
+	nl_prom_labels(labels, sizeof(labels), "ifname", ifname, NULL);
+	nl_prom_gauge(p, "netlens_flows_active", labels, r->active);
+	for (size_t i = 0; i < sizeof(stat_metrics) / sizeof(stat_metrics[0]); i++) {
+		nl_prom_family(p, stat_metrics[i].family, NL_PROM_COUNTER, stat_metrics[i].help);
+		nl_prom_counter(p, stat_metrics[i].family, labels, r->prev_stats[stat_metrics[i].stat]);
+	}
+	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
+		       "Records or packets a module could not parse");
+	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"flows\"",
+			r->prev_stats[FLOW_STAT_MALFORMED]);
+	if (r->ipfix)
+		ipfix_metrics(r->ipfix, p);
 }

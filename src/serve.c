@@ -372,11 +372,7 @@ static void stop_modules(struct serve *s)
 	}
 }
 
-/*
- * Everything is loaded and attached: keeps only what the running agent
- * needs (docs/privileges.md). Capabilities are per thread, so the HTTP
- * thread, started before loading, is started again under the new set.
- */
+/* Everything is loaded and attached: keeps only what the running agent needs (docs/privileges.md). */
 static void drop_privileges(struct serve *s)
 {
 	struct nl_privs_need need = { 0 };
@@ -384,10 +380,7 @@ static void drop_privileges(struct serve *s)
 
 	for (size_t i = 0; i < s->n; i++)
 		need.netlink_detach |= s->mods[i].up && !strcmp(s->mods[i].m.ops->name, "flows");
-	nl_http_stop(s->http);
-	if (nl_privs_drop(&need, s->cfg->user, err, sizeof(err)) ||
-	    nl_http_start(&s->http, (struct sockaddr *)&s->cfg->addr, s->cfg->addrlen,
-			  s->o->verbose, err, sizeof(err))) {
+	if (nl_privs_drop(&need, s->cfg->user, err, sizeof(err))) {
 		stop_modules(s);
 		nl_die(NL_EXIT_ENV, "serve: %s", err);
 	}
@@ -398,12 +391,12 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 	struct serve s = { .cfg = cfg, .o = o, .stats_fd = -1 };
 	size_t up = 0;
 	char err[256];
-	int ret;
+	int listen_fd, ret;
 
 	nl_sys_init(o->verbose);
 	/* Listen first: a taken port is said before anything is loaded. */
-	if (nl_http_start(&s.http, (struct sockaddr *)&cfg->addr, cfg->addrlen, o->verbose, err,
-			  sizeof(err)))
+	listen_fd = nl_http_bind((struct sockaddr *)&cfg->addr, cfg->addrlen, err, sizeof(err));
+	if (listen_fd < 0)
 		nl_die(NL_EXIT_ENV, "serve: %s", err);
 	/* Run-time stats cost two clock reads per program run: on unless refused. */
 	s.stats_fd = cfg->no_bpf_stats ? -1 : bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -421,10 +414,13 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		up += s.mods[i].up;
 	if (!up) {
 		stop_modules(&s);
-		nl_http_stop(s.http);
 		nl_die(NL_EXIT_ENV, "serve: no module could be attached");
 	}
 	drop_privileges(&s);
+	if (nl_http_start(&s.http, listen_fd, o->verbose, err, sizeof(err))) {
+		stop_modules(&s);
+		nl_die(NL_EXIT_ENV, "serve: %s", err);
+	}
 	publish_health(&s);
 	render(&s);
 	fprintf(stderr, "netlens serve: %zu of %zu modules attached; metrics on http://%s/metrics; "

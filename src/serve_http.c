@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <microhttpd.h>
 #include "cli.h"
 #include "serve_http.h"
@@ -115,40 +116,49 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
-int nl_http_start(struct nl_http **hp, const struct sockaddr *addr, socklen_t addrlen,
-		  bool verbose, char *err, size_t errlen)
+int nl_http_bind(const struct sockaddr *addr, socklen_t addrlen, char *err, size_t errlen)
+{
+	char where[INET6_ADDRSTRLEN];
+	int one = 1, fd, e;
+
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!bind(fd, addr, addrlen) && !listen(fd, HTTP_MAX_CONNS))
+			return fd;
+	}
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, where,
+			  sizeof(where));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, where, sizeof(where));
+	snprintf(err, errlen, "cannot listen on %s port %u: %s", where,
+		 ntohs(((const struct sockaddr_in *)addr)->sin_port), strerror(e));
+	return -e;
+}
+
+int nl_http_start(struct nl_http **hp, int listen_fd, bool verbose, char *err, size_t errlen)
 {
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | (verbose ? MHD_USE_ERROR_LOG : 0);
 	struct nl_http *h = calloc(1, sizeof(*h));
-	char where[INET6_ADDRSTRLEN + 8];
-	int e;
 
-	(void)addrlen;
 	if (!h)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
-	if (addr->sa_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	errno = 0;
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				     MHD_OPTION_SOCK_ADDR, addr,
+				     MHD_OPTION_LISTEN_SOCKET, listen_fd,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNS,
 				     MHD_OPTION_END);
 	if (!h->daemon) {
-		e = errno ? errno : EADDRINUSE;
-		if (addr->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, where,
-				  sizeof(where));
-		else
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, where,
-				  sizeof(where));
-		snprintf(err, errlen, "cannot listen on %s port %u: %s", where,
-			 ntohs(((const struct sockaddr_in *)addr)->sin_port), strerror(e));
+		snprintf(err, errlen, "cannot start the HTTP server");
 		pthread_mutex_destroy(&h->lock);
 		free(h);
-		return -e;
+		return -EINVAL;
 	}
 	*hp = h;
 	return 0;

@@ -19,9 +19,16 @@ struct nl_http;
 enum nl_http_code { NL_HTTP_200, NL_HTTP_404, NL_HTTP_405, NL_HTTP_503, NL_HTTP_CODES };
 extern const char *const nl_http_code_names[NL_HTTP_CODES];
 
-/* Listens on addr; 0, or -errno with a sentence in err. */
-int nl_http_start(struct nl_http **h, const struct sockaddr *addr, socklen_t addrlen,
-		  bool verbose, char *err, size_t errlen);
+/*
+ * A listening socket on addr (bound early, so that a taken port is said
+ * before anything is loaded); its fd, or -errno with a sentence in err.
+ */
+int nl_http_bind(const struct sockaddr *addr, socklen_t addrlen, char *err, size_t errlen);
+/*
+ * Serves on listen_fd (which the server then owns) from a thread of its own:
+ * started after privileges are dropped, since capabilities are per thread.
+ */
+int nl_http_start(struct nl_http **h, int listen_fd, bool verbose, char *err, size_t errlen);
 /* Replaces the page /metrics serves (copied). */
 void nl_http_publish_metrics(struct nl_http *h, const char *text, size_t len);
 /* Replaces /healthz's answer: 200 when healthy, else 503; text is the body (copied). */

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from nltest import NETLENS, ROOT, Netlens, Pair, defer, find, one, sh
+from nltest import NETLENS, ROOT, Netlens, Pair, cleanup, defer, find, one, sh
 
 TESTRUN = os.path.join(ROOT, "build", "tests", "flows_testrun")
 TRAFFIC = os.path.join(os.path.dirname(__file__), "flows_traffic.py")
@@ -259,28 +259,44 @@ def tcp_transfer(pair, port, size):
     return cport
 
 
-def check_live(hook, *extra):
+def tx_dropped(ns, dev):
+    """Packets the device dropped on transmit (a veth: its peer's XDP ring was full)."""
+    stats = json.loads(sh("ip", "-s", "-j", "link", "show", dev, ns=ns))[0]["stats64"]
+    return stats["tx"]["dropped"]
+
+
+def live_xdp_once():
+    """One measurement; None when the veth dropped packets: tcpdump on the
+    sender saw them, XDP never did (its 256-slot ring fills when the
+    receiving CPU is busy), so the ground truth is not what crossed."""
     pair = quiet_pair()
-    nl = Flows(pair.b, "-i", "nltb", "--hook", hook, *extra)
-    want = "native mode" if hook == "xdp" else "TC clsact"
-    assert want in nl.attached, nl.attached
+    nl = Flows(pair.b, "-i", "nltb", "--hook", "xdp")
+    assert "native mode" in nl.attached, nl.attached
     cap_udp = Capture(pair.a, "nlta", "udp port 9000", direction="out")
     cap_tcp = Capture(pair.a, "nlta", "tcp port 9100", direction="out")
     traffic(pair.a, "udp", pair.B4, 9000, 500, 1000)
     cport = tcp_transfer(pair, 9100, 3000000)
     udp_truth, tcp_truth = cap_udp.stop(), cap_tcp.stop()
     recs = nl.stop()
+    if tx_dropped(pair.a, "nlta"):
+        return None
     assert udp_truth == (500, 500 * (14 + 20 + 8 + 1000)), udp_truth
     assert totals(recs, proto=17, dport=9000, daddr=pair.B4, direction="ingress") == udp_truth
     assert totals(recs, proto=6, sport=cport, dport=9100, direction="ingress") == tcp_truth
     flow = find(recs, type="flow", sport=cport, dport=9100)[0]
     assert flow["tcp_flags"] & (SYN | ACK | FIN) == SYN | ACK | FIN, flow
     assert flow["ifname"] == "nltb" and flow["family"] == 4 and flow["vlan"] is None, flow
-    return pair, recs, cport
+    return True
 
 
 def test_live_xdp_udp_and_tcp_exact():
-    check_live("xdp")
+    """Exact against tcpdump on the sending side, measured again (up to 3
+    times) when the veth dropped packets before XDP saw them."""
+    for _ in range(3):
+        if live_xdp_once():
+            return
+        cleanup()
+    raise AssertionError("the veth dropped packets in 3 runs: no exact ground truth")
 
 
 def test_live_tc_both_directions_exact():

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* flows reporting: per-CPU sums, deltas across intervals, eviction, views. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include "capture.h"
 #include "check.h"
 #include "flows.h"
+#include "ipfix.h"
+#include "prom.h"
 
 #define SEC 1000000000ULL
 
@@ -217,6 +221,135 @@ static void test_names(void)
 	CHECK_STR(flows_proto_name(47, buf, sizeof(buf)), "47");
 }
 
+static int send_result;
+
+static int send_as_told(void *ctx, const uint8_t *msg, size_t len)
+{
+	(void)ctx, (void)msg, (void)len;
+	return send_result;
+}
+
+/* The metrics after two intervals: cumulative per direction, the last interval's gauge. */
+static void test_metrics(void)
+{
+	struct flows_cfg both = cfg;
+	struct flow_key a = key4("10.0.0.1", 1000, "10.0.0.2", 53);
+	struct flow_key b = key4("10.0.0.2", 53, "10.0.0.1", 1000);
+	struct flow_key arp = { .ifindex = 9999, .ethertype = 0x0806 };
+	uint64_t st[NL_STAT_MAX] = { 0 };
+	struct flow_val other = { 0 }, v;
+	struct nl_prom *p = nl_prom_new(10);
+	struct flows_report r;
+	struct capture c;
+	struct ipfix x;
+	size_t len;
+
+	both.directions = FLOWS_DIR_IN | FLOWS_DIR_OUT;
+	both.hook = FLOWS_HOOK_TC;
+	b.direction = FLOW_DIR_EGRESS;
+	flows_report_init(&r, &both, 0);
+	ipfix_init(&x, 9999, send_as_told, NULL);
+	r.ipfix = &x;
+	capture_open(&c, NL_OUT_JSON);
+	v = val(3, 300, 1 * SEC, 2 * SEC);
+	flows_report_add(&r, &a, &v);
+	v = val(2, 120, 1 * SEC, 2 * SEC);
+	flows_report_add(&r, &b, &v);
+	v = val(1, 60, 1 * SEC, 1 * SEC);
+	flows_report_add(&r, &arp, &v);
+	st[FLOW_STAT_OVERFLOW] = 4;
+	st[FLOW_STAT_NON_IP] = 1;
+	st[FLOW_STAT_FRAGMENTS] = 2;
+	st[FLOW_STAT_MALFORMED] = 5;
+	flows_report_interval(&r, &c.sink, 3 * SEC, st, &other);
+	v = val(1, 100, 4 * SEC, 4 * SEC);
+	flows_report_add(&r, &a, &v);
+	st[FLOW_STAT_OVERFLOW] = 6;
+	st[FLOW_STAT_MALFORMED] = 7;
+	flows_report_interval(&r, &c.sink, 5 * SEC, st, &other);
+
+	flows_report_metrics(&r, p);
+	CHECK_STR(nl_prom_text(p, &len),
+		"# HELP netlens_flow_packets_total Packets counted in flows (IP and non-IP entries; "
+		"overflow apart), per direction\n"
+		"# TYPE netlens_flow_packets_total counter\n"
+		"netlens_flow_packets_total{ifname=\"eth9\",direction=\"ingress\"} 5\n"
+		"netlens_flow_packets_total{ifname=\"eth9\",direction=\"egress\"} 2\n"
+		"# HELP netlens_flow_bytes_total Bytes of the frames counted in flows (Ethernet "
+		"header included, no FCS)\n"
+		"# TYPE netlens_flow_bytes_total counter\n"
+		"netlens_flow_bytes_total{ifname=\"eth9\",direction=\"ingress\"} 460\n"
+		"netlens_flow_bytes_total{ifname=\"eth9\",direction=\"egress\"} 120\n"
+		"# HELP netlens_flows_active IP flows with packets in the last collection interval\n"
+		"# TYPE netlens_flows_active gauge\n"
+		"netlens_flows_active{ifname=\"eth9\"} 1\n"
+		"# HELP netlens_flow_overflow_packets_total Packets counted in the overflow bucket "
+		"because the flow map was full\n"
+		"# TYPE netlens_flow_overflow_packets_total counter\n"
+		"netlens_flow_overflow_packets_total{ifname=\"eth9\"} 6\n"
+		"# HELP netlens_flow_non_ip_packets_total Frames that are neither IPv4 nor IPv6\n"
+		"# TYPE netlens_flow_non_ip_packets_total counter\n"
+		"netlens_flow_non_ip_packets_total{ifname=\"eth9\"} 1\n"
+		"# HELP netlens_flow_fragments_total Later IP fragments (no ports: counted under "
+		"their addresses with ports 0)\n"
+		"# TYPE netlens_flow_fragments_total counter\n"
+		"netlens_flow_fragments_total{ifname=\"eth9\"} 2\n"
+		"# HELP netlens_parse_errors_total Records or packets a module could not parse\n"
+		"# TYPE netlens_parse_errors_total counter\n"
+		"netlens_parse_errors_total{module=\"flows\"} 7\n"
+		"# HELP netlens_ipfix_messages_total IPFIX messages sent to the collector "
+		"(including failed sends)\n"
+		"# TYPE netlens_ipfix_messages_total counter\n"
+		"netlens_ipfix_messages_total 2\n"
+		"# HELP netlens_ipfix_records_total IPFIX data records exported, by template\n"
+		"# TYPE netlens_ipfix_records_total counter\n"
+		"netlens_ipfix_records_total{template=\"ipv4\"} 3\n"
+		"netlens_ipfix_records_total{template=\"ipv6\"} 0\n"
+		"# HELP netlens_ipfix_send_errors_total IPFIX messages the socket refused (the "
+		"collector sees a sequence gap)\n"
+		"# TYPE netlens_ipfix_send_errors_total counter\n"
+		"netlens_ipfix_send_errors_total 0\n");
+	nl_prom_free(p);
+	capture_close(&c);
+	flows_report_free(&r);
+}
+
+/* stderr says when the export starts failing and when it works again, once each. */
+static void test_ipfix_failure_said_once(void)
+{
+	struct flows_cfg one = cfg;
+	struct flows_report r;
+	struct ipfix x;
+	char said[512] = "";
+	FILE *err = tmpfile();
+	int saved = dup(2);
+
+	snprintf(one.ipfix, sizeof(one.ipfix), "192.0.2.1:4739");
+	flows_report_init(&r, &one, 0);
+	ipfix_init(&x, 1, send_as_told, NULL);
+	x.refresh_s = 0;             /* templates every time: every export sends */
+	r.ipfix = &x;
+	fflush(stderr);
+	dup2(fileno(err), 2);
+	send_result = -ENETUNREACH;
+	flows_report_export(&r, 1 * SEC);
+	flows_report_export(&r, 2 * SEC);
+	send_result = 0;
+	flows_report_export(&r, 3 * SEC);
+	flows_report_export(&r, 4 * SEC);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(err);
+	said[fread(said, 1, sizeof(said) - 1, err)] = 0;
+	fclose(err);
+	CHECK_STR(said, "netlens flows: IPFIX export to 192.0.2.1:4739: Network is unreachable "
+		  "(failed messages are counted; said again when it works)\n"
+		  "netlens flows: IPFIX export to 192.0.2.1:4739 works again\n");
+	CHECK(x.messages == 4 && x.send_errors == 2);
+	flows_report_free(&r);
+}
+
 int main(void)
 {
 	RUN(test_sum_cpus);
@@ -224,5 +357,7 @@ int main(void)
 	RUN(test_top_sources_and_non_ip);
 	RUN(test_table);
 	RUN(test_names);
+	RUN(test_metrics);
+	RUN(test_ipfix_failure_said_once);
 	return TEST_SUMMARY();
 }
