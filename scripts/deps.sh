@@ -11,7 +11,7 @@ test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind
            libclang-rt-14-dev prometheus curl)
 test_pkgs+=(nfdump)   # nfcapd: the IPFIX collector of the ipfix test
 bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
-test_pkgs+=(python3-yaml systemd curl)   # the deploy/ files' tests: YAML, systemd-analyze
+test_pkgs+=(python3-yaml systemd)   # the deploy/ files' tests: YAML, systemd-analyze
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
