@@ -344,20 +344,16 @@ void conns_report_metrics(struct conns_report *r, struct nl_prom *p)
 	static const char other[] = "direction=\"other\",daddr=\"other\",dport=\"other\"";
 	const struct nl_fold_row *rows;
 	struct conns_dest *d, *tmp;
-	char labels[160], addr[NL_ADDR_LEN], port[8];
+	char labels[160];
 	size_t n;
 
 	if (!r->fold)
 		r->fold = nl_fold_new(CM_NVALS, other);
 	nl_fold_begin(r->fold);
-	HASH_ITER(hh, r->dests, d, tmp) {
-		snprintf(port, sizeof(port), "%u", d->key.port);
-		nl_prom_labels(labels, sizeof(labels), "direction",
-			       d->key.inbound ? "inbound" : "outbound", "daddr",
-			       nl_fmt_addr(d->key.family, d->key.addr, addr, sizeof(addr)),
-			       "dport", port, NULL);
-		fold_dest(r->fold, d, labels);
-	}
+	HASH_ITER(hh, r->dests, d, tmp)
+		fold_dest(r->fold, d, nl_prom_dest(labels, sizeof(labels),
+						   d->key.inbound ? "inbound" : "outbound",
+						   d->key.family, d->key.addr, d->key.port));
 	/* Destinations beyond the report's own table are "other" already. */
 	if (r->folded)
 		fold_dest(r->fold, &r->other, other);

@@ -85,7 +85,7 @@ static void write_row(struct nl_prom *p, const struct nl_fold_row *row)
 
 void lat_metrics_write(struct lat_metrics *lm, struct nl_prom *p)
 {
-	char labels[160], addr[NL_ADDR_LEN], port[8];
+	char labels[160];
 	const struct nl_fold_row *rows;
 	struct lat_total *t, *tmp;
 	size_t n;
@@ -93,13 +93,9 @@ void lat_metrics_write(struct lat_metrics *lm, struct nl_prom *p)
 	if (!lm->fold)
 		lm->fold = nl_fold_new(LAT_VALS, other_labels);
 	nl_fold_begin(lm->fold);
-	HASH_ITER(hh, lm->totals, t, tmp) {
-		snprintf(port, sizeof(port), "%u", t->key.port);
-		nl_prom_labels(labels, sizeof(labels), "daddr",
-			       nl_fmt_addr(t->key.family, t->key.addr, addr, sizeof(addr)),
-			       "dport", port, NULL);
-		fold_total(lm->fold, t, labels);
-	}
+	HASH_ITER(hh, lm->totals, t, tmp)
+		fold_total(lm->fold, t, nl_prom_dest(labels, sizeof(labels), NULL, t->key.family,
+						     t->key.addr, t->key.port));
 	/* Destinations beyond the table are "other" already. */
 	if (lm->ntotals >= LAT_METRICS_MAX_DESTS)
 		fold_total(lm->fold, &lm->other, other_labels);

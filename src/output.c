@@ -4,6 +4,7 @@
 #include "eventlog.h"
 #include "format.h"
 #include "output.h"
+#include "prom.h"
 #include "sys.h"
 
 void nl_sink_init(struct nl_sink *s, enum nl_output kind, FILE *out)
@@ -108,4 +109,16 @@ void nl_json_dest(struct json_object *j, bool inbound, uint8_t family, const uin
 	json_object_object_add(j, "daddr", json_object_new_string(
 		nl_fmt_addr(family, addr, buf, sizeof(buf))));
 	json_object_object_add(j, "dport", json_object_new_int(port));
+}
+
+const char *nl_prom_dest(char *buf, size_t len, const char *direction, uint8_t family,
+			 const uint8_t *addr, uint16_t port)
+{
+	char a[NL_ADDR_LEN], p[8];
+
+	nl_fmt_addr(family, addr, a, sizeof(a));
+	snprintf(p, sizeof(p), "%u", port);
+	if (direction)
+		return nl_prom_labels(buf, len, "direction", direction, "daddr", a, "dport", p, NULL);
+	return nl_prom_labels(buf, len, "daddr", a, "dport", p, NULL);
 }

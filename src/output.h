@@ -67,4 +67,11 @@ void nl_jw_sock(struct nl_jw *w, const char *type, uint64_t ts_ns, const struct 
 void nl_json_dest(struct json_object *j, bool inbound, uint8_t family, const uint8_t *addr,
 		  uint16_t port);
 
+/*
+ * The same destination as Prometheus labels (src/prom.h): direction (when
+ * not NULL), daddr, dport, written into buf; returns buf.
+ */
+const char *nl_prom_dest(char *buf, size_t len, const char *direction, uint8_t family,
+			 const uint8_t *addr, uint16_t port);
+
 #endif

@@ -18,16 +18,13 @@ static const struct { const char *name, *help; } families[RM_NVALS] = {
 /* A server's inbound and outbound rows have the same labels: the fold adds them up. */
 static void fold_row(struct nl_fold *f, const struct retrans_row *r)
 {
-	char labels[160], addr[NL_ADDR_LEN], port[8];
+	char labels[160];
 	uint64_t v[RM_NVALS] = {
 		[RM_CALLS] = r->d.calls, [RM_RETRANSMITS] = r->d.retransmits,
 		[RM_SEGMENTS] = r->d.segments,
 	};
 
-	snprintf(port, sizeof(port), "%u", r->key.port);
-	nl_prom_labels(labels, sizeof(labels), "daddr",
-		       nl_fmt_addr(r->key.family, r->key.addr, addr, sizeof(addr)),
-		       "dport", port, NULL);
+	nl_prom_dest(labels, sizeof(labels), NULL, r->key.family, r->key.addr, r->key.port);
 	nl_fold_put(f, labels, v[RM_SEGMENTS], v);
 }
 

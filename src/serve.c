@@ -91,13 +91,19 @@ static int set_listen(void *ctx, const char *arg, char *err, size_t len)
 	return nl_parse_listen(arg, &cfg->addr, &cfg->addrlen, err, len);
 }
 
-static int set_iface(void *ctx, const char *arg, char *err, size_t len)
-{
-	(void)err;
-	(void)len;
-	((struct serve_cfg *)ctx)->ifname = arg;
-	return 0;
-}
+/* Options that only keep their argument (argv outlives the run). */
+#define STRING_OPTION(name, field)                                                  \
+	static int name(void *ctx, const char *arg, char *err, size_t len)          \
+	{                                                                           \
+		(void)err;                                                          \
+		(void)len;                                                          \
+		((struct serve_cfg *)ctx)->field = arg;                             \
+		return 0;                                                           \
+	}
+STRING_OPTION(set_iface, ifname)
+STRING_OPTION(set_ipfix, ipfix)
+STRING_OPTION(set_user, user)
+STRING_OPTION(set_events_file, events_file)
 
 static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
 {
@@ -106,22 +112,6 @@ static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
 		return -1;
 	}
 	((struct serve_cfg *)ctx)->flows_hook = arg;
-	return 0;
-}
-
-static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
-{
-	(void)err;
-	(void)len;
-	((struct serve_cfg *)ctx)->ipfix = arg;
-	return 0;
-}
-
-static int set_user(void *ctx, const char *arg, char *err, size_t len)
-{
-	(void)err;
-	(void)len;
-	((struct serve_cfg *)ctx)->user = arg;
 	return 0;
 }
 
@@ -136,14 +126,6 @@ static int set_no_bpf_stats(void *ctx, const char *arg, char *err, size_t len)
 	(void)err;
 	(void)len;
 	((struct serve_cfg *)ctx)->no_bpf_stats = true;
-	return 0;
-}
-
-static int set_events_file(void *ctx, const char *arg, char *err, size_t len)
-{
-	(void)err;
-	(void)len;
-	((struct serve_cfg *)ctx)->events_file = arg;
 	return 0;
 }
 

@@ -40,6 +40,17 @@ static int check_failures, tests_passed, tests_failed;
 		fflush(stdout);                                                  \
 	} while (0)
 
+/* True if text holds line as a whole line (a Prometheus page's sample, say). */
+static inline int has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
+}
+
 #define TEST_SUMMARY()                                                           \
 	(printf("%d passed, %d failed\n", tests_passed, tests_failed), tests_failed != 0)
 

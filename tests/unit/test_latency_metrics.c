@@ -12,17 +12,6 @@
 #define DEST6 "daddr=\"fd00::2\",dport=\"8080\""
 #define OTHER "daddr=\"other\",dport=\"other\""
 
-/* Whole-line match in a page. */
-static bool has_line(const char *page, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = page; (p = strstr(p, line)); p++)
-		if ((p == page || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
-
 static struct lat_key dest(int family, const char *addr, uint16_t port, unsigned int metric)
 {
 	struct lat_key k = { .family = family, .port = port, .metric = metric };

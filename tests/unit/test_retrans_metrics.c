@@ -13,16 +13,6 @@
 #define DEST6 "{daddr=\"fd00::2\",dport=\"80\"}"
 #define OTHER "{daddr=\"other\",dport=\"other\"}"
 
-static bool has_line(const char *page, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = page; (p = strstr(p, line)); p++)
-		if ((p == page || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
-
 static struct retrans_row row(int family, const char *addr, uint16_t port, bool inbound,
 			      uint64_t calls, uint64_t retransmits, uint64_t segments)
 {
