@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -73,3 +74,48 @@ class Monitor:
         self.p.send_signal(signal.SIGINT)
         self.p.wait(timeout=30)
         return cpu
+
+
+def interleaved(arms, rounds, run, fmt=".2f"):
+    """Runs run(arm) once per arm in each of rounds rounds, the order rotated each round
+    so that no arm always follows the same one; prints each round's measures (unless fmt
+    is None). Returns {arm: [result, ...]}; a result is a tuple, its first item the measure."""
+    results = {arm: [] for arm in arms}
+    for r in range(rounds):
+        for arm in arms[r % len(arms):] + arms[:r % len(arms)]:
+            results[arm].append(run(arm))
+        if fmt:
+            print(f"  round {r + 1}: " + "  ".join(
+                f"{arm} {results[arm][-1][0]:{fmt}}" for arm in arms), flush=True)
+    return results
+
+
+def versus_bare(results):
+    """Per round: the bare measure (mean of the bare and bare2 runs) and the noise floor
+    (bare2 / bare)."""
+    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
+    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    return bare, noise
+
+
+def ratios(results, arm, bare):
+    """The arm's measure over the same round's bare measure."""
+    return [x[0] / b for x, b in zip(results[arm], bare)]
+
+
+def spread(values):
+    """'median (min..max)' to three decimals."""
+    return f"{statistics.median(values):.3f} ({min(values):.3f}..{max(values):.3f})"
+
+
+def median_of(results, arm):
+    return statistics.median(x[0] for x in results[arm])
+
+
+def print_program_costs(progs, units, per, width=20):
+    """bpftool's programs (bpf_stats on): ns per run, runs and ns per unit of work."""
+    for p in progs:
+        cnt = p.get("run_cnt", 0)
+        ns = p.get("run_time_ns", 0) / cnt if cnt else 0
+        print(f"  {p['name']:{width}} {ns:7.0f} ns/run  {cnt / units:9.2f} runs/{per}  "
+              f"{ns * cnt / units:9.0f} ns/{per}")

@@ -16,7 +16,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
+from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
+                      print_program_costs, programs, ratios, spread, versus_bare)
 
 ROOT = nltest.ROOT
 STORM = os.path.join(ROOT, "build", "bench", "connstorm")
@@ -82,36 +83,22 @@ def main():
     server = nltest.Proc(["ip", "netns", "exec", pair.b, STORM, "server", pair.B4, str(PORT), "2"])
     server.expect("READY")
 
-    results = {arm: [] for arm in arms}
     print(f"conns storm: {a.rounds} rounds x {a.seconds:g} s, {a.threads} client threads, "
           f"arms rotated each round: {', '.join(arms)}", flush=True)
-    for r in range(a.rounds):
-        order = arms[r % len(arms):] + arms[:r % len(arms)]
-        for arm in order:
-            results[arm].append(run_arm(pair, arm, a.seconds, a.threads))
-        print(f"  round {r + 1}: " + "  ".join(
-            f"{arm} {results[arm][-1][0]:.0f}/s" for arm in arms), flush=True)
+    results = interleaved(arms, a.rounds, lambda arm: run_arm(pair, arm, a.seconds, a.threads),
+                          fmt=".0f")
 
-    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
-    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    bare, noise = versus_bare(results)
     print(f"\n{'arm':10} {'median conn/s':>14} {'ratio (median, min..max)':>28} {'CPU us/conn':>12}")
-    print(f"{'bare':10} {statistics.median(bare):14.0f} "
-          f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
-          f"({min(noise):.3f}..{max(noise):.3f})")
+    print(f"{'bare':10} {statistics.median(bare):14.0f}      noise floor {spread(noise)}")
     for arm in arms[1:-1]:
-        ratios = [x[0] / b for x, b in zip(results[arm], bare)]
         cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results[arm])
-        print(f"{arm:10} {statistics.median(x[0] for x in results[arm]):14.0f} "
-              f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f}) "
+        print(f"{arm:10} {median_of(results, arm):14.0f} {spread(ratios(results, arm, bare)):>28} "
               f"{cpu_us:12.2f}")
 
     conns, progs = bpf_stats(pair, a.seconds, a.threads)
     print(f"\nbpf_stats over one netlens run ({conns} connections):")
-    for p in progs:
-        cnt = p.get("run_cnt", 0)
-        ns = p.get("run_time_ns", 0) / cnt if cnt else 0
-        print(f"  {p['name']:20} {ns:7.0f} ns/run  {cnt / conns:5.2f} runs/conn  "
-              f"{ns * cnt / conns:7.0f} ns/conn")
+    print_program_costs(progs, conns, "conn")
     server.kill()
     nltest.cleanup()
 

@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integ
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
 from dnsenv import ZONE, Resolver  # noqa: E402
-from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
+from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
+                      programs, ratios, spread, versus_bare)
 
 QUERIES = [f"a.{ZONE} A", f"a.{ZONE} AAAA", f"b.{ZONE} A", f"c.{ZONE} A",
            f"nothere.{ZONE} A"]
@@ -132,28 +133,17 @@ def main():
         qfile = f.name
     nltest.defer(lambda: os.unlink(qfile))
 
-    results = {arm: [] for arm in arms}
     print(f"dns flood: {a.rounds} rounds x {a.seconds:g} s, dnsperf {a.clients} clients, "
           f"{a.outstanding} outstanding, dnsmasq; arms rotated each round: {', '.join(arms)}",
           flush=True)
-    for r in range(a.rounds):
-        order = arms[r % len(arms):] + arms[:r % len(arms)]
-        for arm in order:
-            results[arm].append(run_arm(pair, arm, qfile, a))
-        print(f"  round {r + 1}: " + "  ".join(
-            f"{arm} {results[arm][-1][0]:.0f}/s" for arm in arms), flush=True)
+    results = interleaved(arms, a.rounds, lambda arm: run_arm(pair, arm, qfile, a), fmt=".0f")
 
-    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
-    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    bare, noise = versus_bare(results)
     print(f"\n{'arm':10} {'median q/s':>11} {'ratio (median, min..max)':>28} {'CPU us/query':>13}")
-    print(f"{'bare':10} {statistics.median(bare):11.0f} "
-          f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
-          f"({min(noise):.3f}..{max(noise):.3f})")
+    print(f"{'bare':10} {statistics.median(bare):11.0f}      noise floor {spread(noise)}")
     for arm in arms[3:] + ["netlens"]:
-        ratios = [x[0] / b for x, b in zip(results[arm], bare)]
         cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results[arm])
-        print(f"{arm:10} {statistics.median(x[0] for x in results[arm]):11.0f} "
-              f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f}) "
+        print(f"{arm:10} {median_of(results, arm):11.0f} {spread(ratios(results, arm, bare)):>28} "
               f"{cpu_us:13.2f}")
 
     done, runs, ok = bpf_stats(pair, qfile, a)

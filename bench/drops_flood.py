@@ -23,7 +23,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
+from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
+                      print_program_costs, programs, ratios, spread, versus_bare)
 
 FLOOD = os.path.join(nltest.ROOT, "build", "bench", "udpflood")
 PORT = 9   # nobody listens: every datagram is dropped with NO_SOCKET
@@ -74,40 +75,26 @@ def main():
 
     arms = ["bare", "netlens"] + ([] if a.no_bpftrace else ["bpftrace"]) + ["bare2"]
     pair = nltest.Pair()
-    results = {arm: [] for arm in arms}
     print(f"drops flood: {a.rounds} rounds x {a.seconds:g} s, {a.threads} sender thread(s), "
           f"UDP to a closed port, arms rotated each round: {', '.join(arms)}", flush=True)
-    for r in range(a.rounds):
-        order = arms[r % len(arms):] + arms[:r % len(arms)]
-        for arm in order:
-            results[arm].append(run_arm(pair, arm, a.seconds, a.threads))
-        print(f"  round {r + 1}: " + "  ".join(
-            f"{arm} {results[arm][-1][0]:.0f}/s" for arm in arms), flush=True)
+    results = interleaved(arms, a.rounds, lambda arm: run_arm(pair, arm, a.seconds, a.threads),
+                          fmt=".0f")
 
-    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
-    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    bare, noise = versus_bare(results)
     print(f"\n{'arm':10} {'median pkt/s':>13} {'ratio (median, min..max)':>28} "
           f"{'ns/pkt added':>13} {'CPU ns/pkt':>11}")
-    print(f"{'bare':10} {statistics.median(bare):13.0f} "
-          f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
-          f"({min(noise):.3f}..{max(noise):.3f})")
+    print(f"{'bare':10} {statistics.median(bare):13.0f}      noise floor {spread(noise)}")
     for arm in arms[1:-1]:
-        ratios = [x[0] / b for x, b in zip(results[arm], bare)]
         # Each sender thread spends 1/rate per packet: the difference is the hook's cost.
         added = statistics.median(a.threads * (1 / x[0] - 1 / b) * 1e9
                                   for x, b in zip(results[arm], bare))
         cpu_ns = statistics.median(x[2] / x[1] * 1e9 for x in results[arm])
-        print(f"{arm:10} {statistics.median(x[0] for x in results[arm]):13.0f} "
-              f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f}) "
+        print(f"{arm:10} {median_of(results, arm):13.0f} {spread(ratios(results, arm, bare)):>28} "
               f"{added:13.0f} {cpu_ns:11.1f}")
 
     sent, progs = bpf_stats(pair, a.seconds, a.threads)
     print(f"\nbpf_stats over one netlens run ({sent} datagrams):")
-    for p in progs:
-        cnt = p.get("run_cnt", 0)
-        ns = p.get("run_time_ns", 0) / cnt if cnt else 0
-        print(f"  {p['name']:24} {ns:7.0f} ns/run  {cnt / sent:6.3f} runs/pkt  "
-              f"{ns * cnt / sent:7.0f} ns/pkt")
+    print_program_costs(progs, sent, "pkt", width=24)
     nltest.cleanup()
 
 

@@ -24,7 +24,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
+from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
+                      programs, ratios, spread, versus_bare)
 from test_flows import ETH_IP, ETH_IP6, eth, ipv4, ipv6, tcp, udp  # noqa: E402
 
 TESTRUN = os.path.join(nltest.ROOT, "build", "tests", "flows_testrun")
@@ -46,16 +47,16 @@ def per_packet(rounds, repeat):
     arms = [("empty xdp", ["--empty"], "ipv4/udp")]
     for hook in ("xdp", "tc"):
         arms += [(f"{hook} {name}", ["--hook", hook], name) for name in PACKETS]
-    res = {a[0]: [] for a in arms}
-    for r in range(rounds):
-        for name, args, pkt in arms[r % len(arms):] + arms[:r % len(arms)]:
-            res[name].append(testrun_ns(args, PACKETS[pkt], repeat))
-    empty = statistics.median(res["empty xdp"])
+    how = {name: (args, pkt) for name, args, pkt in arms}
+    res = interleaved(list(how), rounds,
+                      lambda name: (testrun_ns(how[name][0], PACKETS[how[name][1]], repeat),),
+                      fmt=None)
+    empty = median_of(res, "empty xdp")
     print(f"per-packet cost, BPF_PROG_TEST_RUN x {repeat}, {rounds} rounds (median, min..max):")
-    for name, _, _ in arms:
-        med = statistics.median(res[name])
+    for name in how:
+        med, ns = median_of(res, name), [x[0] for x in res[name]]
         extra = "" if name == "empty xdp" else f"   flows alone {med - empty:5.0f} ns"
-        print(f"  {name:14} {med:5.0f} ns/packet ({min(res[name])}..{max(res[name])})  "
+        print(f"  {name:14} {med:5.0f} ns/packet ({min(ns)}..{max(ns)})  "
               f"{1e3 / med:6.1f} Mpps/core{extra}")
 
 
@@ -83,32 +84,23 @@ def run_arm(pair, arms, arm, seconds):
     gbps = iperf(pair, seconds)
     if mon:
         mon.stop()
-    return gbps
+    return (gbps,)
 
 
 def throughput(pair, rounds, seconds):
     monitors = arms_for(pair)
     arms = ["bare"] + list(monitors) + ["bare2"]
-    res = {a: [] for a in arms}
     print(f"\niperf3 TCP a -> b over veth: {rounds} rounds x {seconds:g} s, arms rotated: "
           f"{', '.join(arms)}", flush=True)
-    for r in range(rounds):
-        for arm in arms[r % len(arms):] + arms[:r % len(arms)]:
-            res[arm].append(run_arm(pair, monitors, arm, seconds))
-        print(f"  round {r + 1}: " + "  ".join(f"{a} {res[a][-1]:.2f}" for a in arms), flush=True)
-    bare = [(x + y) / 2 for x, y in zip(res["bare"], res["bare2"])]
-    noise = [y / x for x, y in zip(res["bare"], res["bare2"])]
+    res = interleaved(arms, rounds, lambda arm: run_arm(pair, monitors, arm, seconds))
+    bare, noise = versus_bare(res)
     print(f"\n{'arm':12} {'median Gbit/s':>12} {'ratio (median, min..max)':>28}")
-    print(f"{'bare':12} {statistics.median(bare):12.2f} {'noise floor':>16} "
-          f"{statistics.median(noise):.3f} ({min(noise):.3f}..{max(noise):.3f})")
+    print(f"{'bare':12} {statistics.median(bare):12.2f}      noise floor {spread(noise)}")
     for arm in monitors:
-        ratios = [x / b for x, b in zip(res[arm], bare)]
-        print(f"{arm:12} {statistics.median(res[arm]):12.2f} {statistics.median(ratios):16.3f} "
-              f"({min(ratios):.3f}..{max(ratios):.3f})")
+        print(f"{arm:12} {median_of(res, arm):12.2f} {spread(ratios(res, arm, bare)):>28}")
     # Native XDP on veth costs by itself (no GSO): flows' own share beside it.
-    ratios = [x / e for x, e in zip(res["flows-xdp"], res["empty-xdp"])]
-    print(f"flows-xdp / empty-xdp of the same round: {statistics.median(ratios):.3f} "
-          f"({min(ratios):.3f}..{max(ratios):.3f})")
+    own = [x[0] / e[0] for x, e in zip(res["flows-xdp"], res["empty-xdp"])]
+    print(f"flows-xdp / empty-xdp of the same round: {spread(own)}")
     return monitors
 
 

@@ -23,7 +23,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import Monitor, bpf_stats_enabled, programs  # noqa: E402
+from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
+                      print_program_costs, programs, ratios, spread, versus_bare)
 
 RR = os.path.join(nltest.ROOT, "build", "bench", "latency_rr")
 BULK_PORT, RR_PORT = 19200, 19201
@@ -77,16 +78,13 @@ def bpf_stats(pair, workload, seconds, a):
 
 def report(workload, arms, results):
     unit = WORKLOADS[workload][1]
-    bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
-    noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
+    bare, noise = versus_bare(results)
+    pad = " " * (len(workload) + 2)
     print(f"\n{workload}: {'arm':10} {'median ' + unit:>16} {'ratio (median, min..max)':>28}")
-    print(f"{'':{len(workload) + 2}}{'bare':10} {statistics.median(bare):16.2f} "
-          f"{'noise floor ' + format(statistics.median(noise), '.3f'):>16} "
-          f"({min(noise):.3f}..{max(noise):.3f})")
+    print(f"{pad}{'bare':10} {statistics.median(bare):16.2f}      noise floor {spread(noise)}")
     for arm in arms[1:-1]:
-        ratios = [x[0] / b for x, b in zip(results[arm], bare)]
-        print(f"{'':{len(workload) + 2}}{arm:10} {statistics.median(x[0] for x in results[arm]):16.2f} "
-              f"{statistics.median(ratios):16.3f} ({min(ratios):.3f}..{max(ratios):.3f})")
+        print(f"{pad}{arm:10} {median_of(results, arm):16.2f} "
+              f"{spread(ratios(results, arm, bare)):>28}")
 
 
 def main():
@@ -111,24 +109,15 @@ def main():
     rrsrv.expect("READY")
 
     for workload in a.workloads.split(","):
-        results = {arm: [] for arm in arms}
         print(f"{workload}: {a.rounds} rounds x {a.seconds:g} s, arms rotated each round: "
               f"{', '.join(arms)}", flush=True)
-        for r in range(a.rounds):
-            order = arms[r % len(arms):] + arms[:r % len(arms)]
-            for arm in order:
-                results[arm].append(run_arm(pair, workload, arm, a.seconds, a))
-            print(f"  round {r + 1}: " + "  ".join(
-                f"{arm} {results[arm][-1][0]:.2f}" for arm in arms), flush=True)
+        results = interleaved(arms, a.rounds,
+                              lambda arm: run_arm(pair, workload, arm, a.seconds, a))
         report(workload, arms, results)
         units, progs = bpf_stats(pair, workload, a.seconds, a)
         per = WORKLOADS[workload][2]
         print(f"\n{workload}: bpf_stats over one run of both commands ({units:.0f} {per}s):")
-        for p in sorted(progs, key=lambda p: p["name"]):
-            cnt = p.get("run_cnt", 0)
-            ns = p.get("run_time_ns", 0) / cnt if cnt else 0
-            print(f"  {p['name']:20} {ns:7.0f} ns/run  {cnt / units:9.2f} runs/{per}  "
-                  f"{ns * cnt / units:9.0f} ns/{per}")
+        print_program_costs(sorted(progs, key=lambda p: p["name"]), units, per)
         print(flush=True)
     iperf.kill()
     rrsrv.kill()

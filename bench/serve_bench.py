@@ -24,7 +24,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import Monitor  # noqa: E402
+from benchlib import (Monitor, interleaved, median_of, ratios, spread,  # noqa: E402
+                      versus_bare)
 
 STORM = os.path.join(nltest.ROOT, "build", "bench", "connstorm")
 STORM_PORT, BULK_PORT = 19100, 19101
@@ -123,24 +124,16 @@ def main():
     arms = ["bare", "serve", "serve_nostats", "bare2"]
     for workload in a.workloads.split(","):
         _, unit, per = WORKLOADS[workload]
-        results = {arm: [] for arm in arms}
         print(f"{workload}: {a.rounds} rounds x {a.seconds:g} s, arms rotated each round: "
               f"{', '.join(arms)}", flush=True)
-        for r in range(a.rounds):
-            for arm in arms[r % len(arms):] + arms[:r % len(arms)]:
-                results[arm].append(run_arm(pair, workload, arm, a.seconds, a.threads))
-            print(f"  round {r + 1}: " + "  ".join(
-                f"{arm} {results[arm][-1][0]:.2f}" for arm in arms), flush=True)
-        bare = [(x[0] + y[0]) / 2 for x, y in zip(results["bare"], results["bare2"])]
-        noise = [y[0] / x[0] for x, y in zip(results["bare"], results["bare2"])]
-        print(f"  bare  median {statistics.median(bare):.2f} {unit}, noise floor "
-              f"{statistics.median(noise):.3f} ({min(noise):.3f}..{max(noise):.3f})")
+        results = interleaved(arms, a.rounds,
+                              lambda arm: run_arm(pair, workload, arm, a.seconds, a.threads))
+        bare, noise = versus_bare(results)
+        print(f"  bare  median {statistics.median(bare):.2f} {unit}, noise floor {spread(noise)}")
         for arm in ARMS:
-            ratios = [x[0] / b for x, b in zip(results[arm], bare)]
             cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results[arm])
-            print(f"  {arm:13} median {statistics.median(x[0] for x in results[arm]):.2f} "
-                  f"{unit}, ratio {statistics.median(ratios):.3f} "
-                  f"({min(ratios):.3f}..{max(ratios):.3f}), agent CPU {cpu_us:.2f} us/{per}")
+            print(f"  {arm:13} median {median_of(results, arm):.2f} {unit}, ratio "
+                  f"{spread(ratios(results, arm, bare))}, agent CPU {cpu_us:.2f} us/{per}")
         print(flush=True)
 
     print("agent memory and BPF cost (one serve run each):")

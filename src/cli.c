@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -346,4 +347,32 @@ int nl_opt_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char 
 	}
 	*out = v;
 	return 0;
+}
+
+int nl_parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	bool v6 = s[0] == '[';
+	const char *end = v6 ? strchr(s, ']') : strchr(s, ':');
+	char host[INET6_ADDRSTRLEN];
+	uint64_t port;
+
+	if (!end || (v6 && end[1] != ':') || (size_t)(end - s - v6) >= sizeof(host))
+		return -1;
+	memcpy(host, s + v6, end - s - v6);
+	host[end - s - v6] = '\0';
+	if (nl_parse_u64(end + 1 + v6, 1, 65535, &port))
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1 ? 0 : -1;
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	*len = sizeof(*sin);
+	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }

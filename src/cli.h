@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include "netlens/common.h"
 
 #define NL_EXIT_USAGE 2   /* bad command line */
@@ -62,6 +63,8 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 /* Strict number parsing: the whole string, within [min, max]. 0 or -1. */
 int nl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int nl_parse_seconds(const char *s, double *out);
+/* "A.B.C.D:PORT" or "[IPv6]:PORT", numeric, port 1-65535, into ss; 0 or -1. */
+int nl_parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 /* A size: N, or N with k, M or G (binary: 64k = 65536), in [min, max]. 0 or -1. */
 int nl_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -208,40 +208,8 @@ void ipfix_end(struct ipfix *x)
 int ipfix_parse_dest(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 		     size_t errlen)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	char host[INET6_ADDRSTRLEN];
-	const char *end, *port;
-	bool v6 = s[0] == '[';
-	uint64_t num;
-
-	end = v6 ? strchr(s, ']') : strchr(s, ':');
-	port = end ? end + 1 + v6 : NULL;
-	if (!end || (v6 && *(end + 1) != ':') || (!v6 && strchr(port, ':')) ||
-	    (size_t)(end - s - v6) >= sizeof(host))
-		goto bad;
-	memcpy(host, s + v6, end - s - v6);
-	host[end - s - v6] = 0;
-	memset(ss, 0, sizeof(*ss));
-	if (v6) {
-		sin6->sin6_family = AF_INET6;
-		*sslen = sizeof(*sin6);
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			goto bad;
-	} else {
-		sin->sin_family = AF_INET;
-		*sslen = sizeof(*sin);
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			goto bad;
-	}
-	if (nl_parse_u64(port, 1, 65535, &num))
-		goto bad;
-	if (v6)
-		sin6->sin6_port = htons(num);
-	else
-		sin->sin_port = htons(num);
-	return 0;
-bad:
+	if (!nl_parse_endpoint(s, ss, sslen))
+		return 0;
 	snprintf(err, errlen, "'%s' is not a collector address: A.B.C.D:PORT or [IPv6]:PORT, "
 		 "numeric, port 1-65535", s);
 	return -1;

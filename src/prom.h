@@ -45,6 +45,7 @@ const char *nl_prom_labels(char *buf, size_t len, ...) __attribute__((sentinel))
 
 /* One sample of a declared family (an undeclared one is a bug: aborts). */
 void nl_prom_counter(struct nl_prom *p, const char *family, const char *labels, uint64_t v);
+/* A value with a fraction: a gauge, or a counter such as CPU seconds. */
 void nl_prom_gauge(struct nl_prom *p, const char *family, const char *labels, double v);
 /* A counter in seconds (CPU time, BPF run time) from nanoseconds. */
 void nl_prom_seconds(struct nl_prom *p, const char *family, const char *labels, uint64_t ns);

@@ -88,7 +88,11 @@ static int set_listen(void *ctx, const char *arg, char *err, size_t len)
 	struct serve_cfg *cfg = ctx;
 
 	cfg->listen = arg;
-	return nl_parse_listen(arg, &cfg->addr, &cfg->addrlen, err, len);
+	if (!nl_parse_endpoint(arg, &cfg->addr, &cfg->addrlen))
+		return 0;
+	snprintf(err, len, "'%s' is not ADDR:PORT, numeric (e.g. 127.0.0.1:9787 or [::1]:9787)",
+		 arg);
+	return -1;
 }
 
 /* Options that only keep their argument (argv outlives the run). */
@@ -464,9 +468,8 @@ int serve_main(int argc, char **argv)
 		.check = check,
 	};
 	struct nl_opts o;
-	char err[128];
 
-	nl_parse_listen(SERVE_DEFAULT_LISTEN, &cfg.addr, &cfg.addrlen, err, sizeof(err));
+	nl_parse_endpoint(SERVE_DEFAULT_LISTEN, &cfg.addr, &cfg.addrlen);
 	cfg.listen = SERVE_DEFAULT_LISTEN;
 	nl_cli_parse(&spec, argc, argv, &o);
 	return serve_run(&cfg, &o);

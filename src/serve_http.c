@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <microhttpd.h>
-#include "cli.h"
 #include "serve_http.h"
 
 /*
@@ -195,44 +194,4 @@ void nl_http_stop(struct nl_http *h)
 	free(h->metrics.text);
 	free(h->health.text);
 	free(h);
-}
-
-int nl_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
-		    size_t errlen)
-{
-	const char *colon = strrchr(s, ':');
-	char host[INET6_ADDRSTRLEN + 2];
-	size_t hlen = colon ? (size_t)(colon - s) : 0;
-	uint64_t port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (!colon || hlen == 0 || hlen >= sizeof(host) ||
-	    nl_parse_u64(colon + 1, 1, 65535, &port)) {
-		snprintf(err, errlen, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:9787 or [::1]:9787)", s);
-		return -1;
-	}
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (host[0] == '[' && host[hlen - 1] == ']') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-		host[hlen - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1) {
-			a6->sin6_family = AF_INET6;
-			a6->sin6_port = htons(port);
-			*len = sizeof(*a6);
-			return 0;
-		}
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-			a4->sin_family = AF_INET;
-			a4->sin_port = htons(port);
-			*len = sizeof(*a4);
-			return 0;
-		}
-	}
-	snprintf(err, errlen, "'%s' is not a numeric IPv4 address or [IPv6] address", host);
-	return -1;
 }

@@ -37,8 +37,4 @@ void nl_http_publish_health(struct nl_http *h, bool healthy, const char *text);
 void nl_http_answers(struct nl_http *h, uint64_t out[NL_HTTP_CODES]);
 void nl_http_stop(struct nl_http *h);
 
-/* Parses "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6), numeric only; 0 or -1 with err. */
-int nl_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
-		    size_t errlen);
-
 #endif
