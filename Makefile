@@ -9,29 +9,34 @@ CC         ?= gcc
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-SRCS       := $(wildcard src/*.c)
+# The layout is the architecture (docs/architecture.md): src/<part>/, one
+# folder per capability with its kernel program (*.bpf.c) beside its module.
+BPF_SRCS   := $(wildcard src/*/*.bpf.c)
+BPF_OBJS   := $(addprefix $(BUILD)/,$(notdir $(BPF_SRCS:.bpf.c=.bpf.o)))
+SKELS      := $(BPF_OBJS:.bpf.o=.skel.h)
+BPF_HDRS   := $(wildcard src/*/*.bpf.h src/*/*_abi.h)
+SRCS       := $(wildcard src/*.c $(filter-out %.bpf.c,$(wildcard src/*/*.c)))
+HDRS       := $(wildcard src/*/*.h)
 OBJS       := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS   := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+vpath %.bpf.c $(sort $(dir $(BPF_SRCS)))
 
 CFLAGS     ?= -O2 -g
-CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Isrc -I$(BUILD) \
+CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Isrc -I$(BUILD) \
               $(shell pkg-config --cflags json-c) -DNETLENS_VERSION='"$(VERSION)"'
 LDLIBS     += $(shell pkg-config --libs libbpf json-c libmicrohttpd libcap-ng) -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-              -Iinclude -Ibpf -I$(BUILD)
+              -Isrc -I$(BUILD)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # Programs the integration tests run (root: BPF_PROG_TEST_RUN).
 TEST_TOOLS := $(BUILD)/tests/flows_testrun
-# libFuzzer targets (clang, ASan + UBSan), linked with every src/ file but main.c.
+# libFuzzer targets (clang, ASan + UBSan), linked with every user-space file but main.c.
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -Iinclude -Isrc -I$(BUILD) $(shell pkg-config --cflags json-c)
+              -Isrc -I$(BUILD) $(shell pkg-config --cflags json-c)
 
 .PHONY: all deps run test unit integration fuzz bench install clean
 .DELETE_ON_ERROR:
@@ -42,21 +47,22 @@ all: $(BUILD)/netlens
 deps:
 	@scripts/deps.sh build
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests:
 	@mkdir -p $@
 
 # CO-RE: the types come from the running kernel's BTF when no vmlinux.h is given.
 $(BUILD)/vmlinux.h: | $(BUILD)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h include/netlens/*.h) $(BUILD)/vmlinux.h | $(BUILD)
+$(BUILD)/%.bpf.o: %.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h include/netlens/*.h) $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/netlens: $(OBJS)
@@ -68,7 +74,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) | $(BUIL
 $(BUILD)/tests/flows_testrun: tests/integration/flows_testrun.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out src/main.c,$(SRCS)) $(wildcard src/*.h include/netlens/*.h) $(SKELS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out src/main.c,$(SRCS)) $(HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) $< $(filter-out src/main.c,$(SRCS)) -o $@ $(LDLIBS)
 

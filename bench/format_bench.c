@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <json-c/json.h>
-#include "conns.h"
+#include "conns/conns.h"
 
 #define N 1000000
 

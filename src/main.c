@@ -3,16 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli.h"
-#include "conns.h"
-#include "dns.h"
-#include "drops.h"
-#include "flows.h"
-#include "latency.h"
-#include "module.h"
-#include "probe.h"
-#include "retrans.h"
-#include "serve.h"
+#include "framework/cli.h"
+#include "conns/conns.h"
+#include "dns/dns.h"
+#include "drops/drops.h"
+#include "flows/flows.h"
+#include "latency/latency.h"
+#include "framework/module.h"
+#include "probe/probe.h"
+#include "retrans/retrans.h"
+#include "agent/serve.h"
 
 static const struct command {
 	const char *name;

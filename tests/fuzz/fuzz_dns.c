@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "dns.h"
+#include "dns/dns.h"
 
 static struct dns_msg msg;
 

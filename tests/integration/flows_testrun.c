@@ -25,9 +25,9 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "flows.h"
-#include "module.h"
-#include "sys.h"
+#include "flows/flows.h"
+#include "framework/module.h"
+#include "framework/sys.h"
 
 #define MAX_PACKET 9000
 

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include "output.h"
+#include "output/output.h"
 
 struct capture {
 	char *buf;

@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "check.h"
-#include "cli.h"
+#include "framework/cli.h"
 
 static int extra_seen;
 

@@ -6,8 +6,8 @@
 #include <json-c/json.h>
 #include "capture.h"
 #include "check.h"
-#include "conns.h"
-#include "netlens/common.h"
+#include "conns/conns.h"
+#include "kernel/common_abi.h"
 
 static struct conn_event event(uint8_t type, uint8_t family)
 {

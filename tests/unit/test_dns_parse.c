@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "check.h"
-#include "dns_parse.h"
+#include "dns/dns_parse.h"
 
 /* A message under construction. */
 struct buf {

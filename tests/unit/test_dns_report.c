@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 #include "capture.h"
 #include "check.h"
-#include "dns.h"
+#include "dns/dns.h"
 
 #define MS 1000000ULL
 

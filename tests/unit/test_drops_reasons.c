@@ -10,7 +10,7 @@
 #include <string.h>
 #include <bpf/btf.h>
 #include "check.h"
-#include "drops.h"
+#include "drops/drops.h"
 
 /* NAME's value in the kernel's own enum, read independently of the decoder. */
 static long kernel_value(const struct btf *btf, const char *name)

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 #include "capture.h"
 #include "check.h"
-#include "drops.h"
+#include "drops/drops.h"
 
 #define SEC 1000000000ULL
 

@@ -6,9 +6,9 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "check.h"
-#include "cli.h"
-#include "eventlog.h"
-#include "output.h"
+#include "framework/cli.h"
+#include "output/eventlog.h"
+#include "output/output.h"
 
 #define NLINES 10000
 

@@ -7,9 +7,9 @@
 #include <json-c/json.h>
 #include "capture.h"
 #include "check.h"
-#include "flows.h"
-#include "ipfix.h"
-#include "prom.h"
+#include "flows/flows.h"
+#include "output/ipfix.h"
+#include "output/prom.h"
 
 #define SEC 1000000000ULL
 

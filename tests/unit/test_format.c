@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include "check.h"
-#include "format.h"
+#include "output/format.h"
 
 static const char *v6(const char *text, char *buf, size_t len)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The histogram shared by the latency and DNS reports. */
 #include "check.h"
-#include "hist.h"
+#include "output/hist.h"
 
 static void slots_are_log2_of_microseconds(void)
 {

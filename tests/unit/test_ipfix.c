@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "check.h"
-#include "flows.h"
-#include "ipfix.h"
-#include "sys.h"
+#include "flows/flows.h"
+#include "output/ipfix.h"
+#include "framework/sys.h"
 
 #define MAX_MSGS 16
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <json-c/json.h>
 #include "check.h"
-#include "jsonw.h"
+#include "output/jsonw.h"
 
 static struct json_object *parse(struct nl_jw *w)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "ksyms.h"
+#include "framework/ksyms.h"
 
 static int load(struct nl_ksyms *k, const char *text)
 {

@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include "check.h"
-#include "latency.h"
-#include "prom.h"
+#include "latency/latency.h"
+#include "output/prom.h"
 
 #define HS "netlens_tcp_handshake_seconds"
 #define RTT "netlens_tcp_rtt_seconds"

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <json-c/json.h>
 #include "check.h"
-#include "hist.h"
-#include "latency.h"
+#include "output/hist.h"
+#include "latency/latency.h"
 
 static struct lat_key key4(uint8_t metric)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cap-ng.h>
 #include "check.h"
-#include "privs.h"
+#include "framework/privs.h"
 
 #define NET_ADMIN_BIT (1ULL << CAP_NET_ADMIN)
 

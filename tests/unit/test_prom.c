@@ -2,7 +2,7 @@
 /* The Prometheus page writer and the --max-series fold. */
 #include <stdlib.h>
 #include "check.h"
-#include "prom.h"
+#include "output/prom.h"
 
 static void test_labels_escaped(void)
 {

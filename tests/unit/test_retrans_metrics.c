@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include "check.h"
-#include "prom.h"
-#include "retrans.h"
+#include "output/prom.h"
+#include "retrans/retrans.h"
 
 #define CALLS "netlens_tcp_retransmits_total"
 #define SEGS "netlens_tcp_retransmitted_segments_total"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <json-c/json.h>
 #include "check.h"
-#include "retrans.h"
+#include "retrans/retrans.h"
 
 static char *capture(enum nl_output kind, void (*fn)(struct nl_sink *, void *), void *arg)
 {

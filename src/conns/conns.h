@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef NETLENS_SRC_CONNS_H
+#define NETLENS_SRC_CONNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+#include "conns/conns_abi.h"
+#include "output/output.h"
+#include "output/prom.h"
+
+#define CONNS_DEFAULT_MAX 65536
+
+enum conns_hook { CONNS_HOOK_AUTO, CONNS_HOOK_RAW_TP, CONNS_HOOK_TRACEPOINT };
+
+/* conns' own options. */
+struct conns_cfg {
+	uint32_t max_conns;     /* connections tracked at once */
+	enum conns_hook hook;   /* for sock:inet_sock_set_state */
+};
+
+int conns_main(int argc, char **argv);
+
+/* Reporting, without BPF (src/conns/conns_report.c): records, rows and totals. */
+#define CONNS_MAX_DESTS   16384   /* destinations totalled one by one; then "other" */
+#define CONNS_TABLE_DESTS 20      /* rows of the summary table */
+
+/* The server side of a connection: remote for outbound, local for inbound. */
+struct conns_dest_key {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t family;              /* 0: the "other" bucket */
+	uint8_t inbound;
+};
+
+struct conns_dest {
+	struct conns_dest_key key;
+	uint64_t connects, accepts, failed, closes;
+	uint64_t bytes_sent, bytes_received, retransmits;
+	UT_hash_handle hh;
+};
+
+struct conns_report {
+	struct conns_dest *dests;    /* totals per destination, at most CONNS_MAX_DESTS */
+	struct conns_dest *last;     /* the one the previous record went to */
+	struct conns_dest other;     /* the records of every destination beyond those */
+	uint64_t folded;             /* records that went to other */
+	uint64_t bad_records;        /* short or unknown records from the kernel */
+	struct nl_fold *fold;        /* serve's --max-series guard over dests */
+};
+
+void conns_report_init(struct conns_report *r);
+void conns_report_free(struct conns_report *r);
+/* Checks, counts and writes one record as the kernel sent it. */
+void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *data, size_t len);
+/* The final "stats" record (JSON) or summary table, from the BPF counters. */
+void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats);
+/* serve: per-destination counters since start (netlens_tcp_*), folded by --max-series. */
+void conns_report_metrics(struct conns_report *r, struct nl_prom *p);
+
+#endif

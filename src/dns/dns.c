@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/* netlens dns: the module (BPF lifecycle) and the command (see src/dns/dns.bpf.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/libbpf.h>
+#include "dns/dns.h"
+#include "framework/module.h"
+#include "framework/sys.h"
+#include "dns.skel.h"
+
+#define DNS_CG_LINKS 6   /* cgroup_skb x2, connect4/6, sendmsg4/6 */
+
+struct dns {
+	struct dns_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[DNS_CG_LINKS];
+	struct bpf_tc_hook tc_hook;
+	struct bpf_tc_opts tc_in, tc_out;
+	bool tc_hook_ours;        /* we created the clsact qdisc: remove it at the end */
+	struct dns_report report;
+};
+
+static int dns_plan(const void *cfgp, char *buf, size_t len)
+{
+	const struct dns_cfg *cfg = cfgp;
+	char mnt[256];
+	bool cgroup = nl_cgroup2_mount(mnt, sizeof(mnt)) != NULL;
+
+	if (cfg && cfg->iface) {
+		snprintf(buf, len, "tc clsact ingress+egress on %s; %s%s", cfg->iface,
+			 cgroup ? "cgroup/connect4,6 sendmsg4,6 for the querying process on " :
+				  "no cgroup v2 mount here: pid/comm not known",
+			 cgroup ? mnt : "");
+		return 0;
+	}
+	if (!cgroup) {
+		snprintf(buf, len, "unavailable: cgroup v2 is not mounted");
+		return -ENOTSUP;
+	}
+	snprintf(buf, len, "cgroup_skb ingress+egress on %s (all namespaces, %s); "
+		 "cgroup/connect4,6 sendmsg4,6 for the querying process", mnt,
+		 cfg && cfg->server_side ? "clients' and servers' side" : "clients' side");
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct nl_module *m = ctx;
+	struct dns *d = m->priv;
+
+	dns_report_event(&d->report, m->sink, data, len);
+	return 0;
+}
+
+static uint32_t own_netns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+static int dns_open(struct nl_module *m, const struct nl_opts *o)
+{
+	const struct dns_cfg *cfg = m->cfg;
+	bool tc = cfg->iface != NULL;
+	struct dns *d;
+	int err;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	m->priv = d;
+	if (dns_plan(cfg, m->err, sizeof(m->err)))
+		return -ENOTSUP;
+	dns_report_init(&d->report, (uint64_t)(cfg->timeout * 1e9), cfg->top);
+
+	d->skel = dns_bpf__open();
+	if (!d->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
+	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
+	d->skel->rodata->dns_port = cfg->port;
+	d->skel->rodata->server_side = cfg->server_side;
+	d->skel->rodata->tc_netns = own_netns();
+	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
+	/* One packet hook: the interface's view with -i, else every local socket's. */
+	bpf_program__set_autoload(d->skel->progs.dns_cg_egress, !tc);
+	bpf_program__set_autoload(d->skel->progs.dns_cg_ingress, !tc);
+	bpf_program__set_autoload(d->skel->progs.dns_tc_egress, tc);
+	bpf_program__set_autoload(d->skel->progs.dns_tc_ingress, tc);
+
+	err = dns_bpf__load(d->skel);
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs "
+				      "(cgroup_skb, TC and bpf_rdonly_cast need Linux 6.2+)");
+	m->obj = d->skel->obj;
+	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
+}
+
+static int attach_cgroup(struct nl_module *m, bool packets)
+{
+	struct dns *d = m->priv;
+	struct dns_bpf *s = d->skel;
+	struct bpf_program *progs[DNS_CG_LINKS] = {
+		s->progs.dns_connect4, s->progs.dns_connect6, s->progs.dns_sendmsg4,
+		s->progs.dns_sendmsg6, s->progs.dns_cg_egress, s->progs.dns_cg_ingress,
+	};
+	/* The packet programs are the last two: with -i only the owner hooks. */
+	int n = packets ? DNS_CG_LINKS : DNS_CG_LINKS - 2;
+	char mnt[256];
+	int fd, err = 0;
+
+	if (!nl_cgroup2_mount(mnt, sizeof(mnt))) {
+		/* With -i the owner hooks are a bonus: `ip netns exec` hides the cgroup mount. */
+		if (!packets)
+			return 0;
+		snprintf(m->err, sizeof(m->err), "cgroup v2 is not mounted");
+		return -ENOENT;
+	}
+	fd = open(mnt, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return nl_module_fail(m, -errno, "cannot open the cgroup v2 root");
+	for (int i = 0; i < n; i++) {
+		d->links[i] = bpf_program__attach_cgroup(progs[i], fd);
+		if (!d->links[i]) {
+			err = nl_module_fail(m, -errno, "cannot attach %s to %.100s",
+					     bpf_program__name(progs[i]), mnt);
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * Attaches before any filter already there (priority 1), since one that
+ * classifies the packet ends the chain; ours always lets it go on. If that
+ * priority is taken, the kernel picks one.
+ */
+static int tc_attach_first(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts,
+			   const struct bpf_program *prog)
+{
+	int err;
+
+	*opts = (struct bpf_tc_opts){ .sz = sizeof(*opts), .prog_fd = bpf_program__fd(prog),
+				      .priority = 1, .handle = 1 };
+	err = bpf_tc_attach(hook, opts);
+	if (err == -EEXIST) {
+		opts->priority = opts->handle = 0;
+		err = bpf_tc_attach(hook, opts);
+	}
+	return err;
+}
+
+static int attach_tc(struct nl_module *m, const char *iface)
+{
+	struct dns *d = m->priv;
+	int err;
+
+	d->tc_hook = (struct bpf_tc_hook){ .sz = sizeof(d->tc_hook), .attach_point =
+					   BPF_TC_INGRESS | BPF_TC_EGRESS };
+	d->tc_hook.ifindex = if_nametoindex(iface);
+	if (!d->tc_hook.ifindex) {
+		snprintf(m->err, sizeof(m->err), "no interface %s", iface);
+		return -ENODEV;
+	}
+	/* An existing clsact qdisc (someone else's filters) is used, never removed. */
+	err = bpf_tc_hook_create(&d->tc_hook);
+	if (err && err != -EEXIST)
+		return nl_module_fail(m, err, "cannot add a clsact qdisc to %s", iface);
+	d->tc_hook_ours = !err;
+	d->tc_hook.attach_point = BPF_TC_INGRESS;
+	err = tc_attach_first(&d->tc_hook, &d->tc_in, d->skel->progs.dns_tc_ingress);
+	if (!err) {
+		d->tc_hook.attach_point = BPF_TC_EGRESS;
+		err = tc_attach_first(&d->tc_hook, &d->tc_out, d->skel->progs.dns_tc_egress);
+	}
+	return err ? nl_module_fail(m, err, "cannot attach to TC on %s", iface) : 0;
+}
+
+static int dns_attach(struct nl_module *m)
+{
+	const struct dns_cfg *cfg = m->cfg;
+	int err = cfg->iface ? attach_tc(m, cfg->iface) : 0;
+
+	return err ? err : attach_cgroup(m, !cfg->iface);
+}
+
+static int dns_poll(struct nl_module *m, int timeout_ms)
+{
+	struct dns *d = m->priv;
+	int n = nl_ringbuf_read(d->rb, timeout_ms);
+
+	if (n >= 0)
+		dns_report_expire(&d->report, m->sink, nl_now_mono());
+	return n;
+}
+
+static void dns_collect(struct nl_module *m, bool final)
+{
+	struct dns *d = m->priv;
+	uint64_t st[NL_STAT_MAX];
+
+	(void)final;   /* totals are cumulative: the same record at any time */
+	if (!nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
+		dns_report_summary(&d->report, m->sink, st);
+}
+
+static void dns_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	struct dns *d = m->priv;
+
+	dns_report_metrics(&d->report, p);
+}
+
+static void detach_tc(struct dns *d)
+{
+	struct bpf_tc_opts *opts[2] = { &d->tc_in, &d->tc_out };
+	enum bpf_tc_attach_point points[2] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+
+	if (!d->tc_hook.ifindex)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (!opts[i]->prog_id)
+			continue;   /* never attached */
+		/* Detach names the filter by handle and priority only. */
+		opts[i]->prog_fd = opts[i]->prog_id = 0;
+		opts[i]->flags = 0;
+		d->tc_hook.attach_point = points[i];
+		bpf_tc_detach(&d->tc_hook, opts[i]);
+	}
+	if (d->tc_hook_ours) {
+		d->tc_hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&d->tc_hook);
+	}
+}
+
+static void dns_destroy(struct nl_module *m)
+{
+	struct dns *d = m->priv;
+
+	if (!d)
+		return;
+	detach_tc(d);
+	for (int i = 0; i < DNS_CG_LINKS; i++)
+		bpf_link__destroy(d->links[i]);
+	ring_buffer__free(d->rb);
+	dns_bpf__destroy(d->skel);
+	dns_report_free(&d->report);
+	free(d);
+	m->priv = NULL;
+}
+
+static const struct nl_cmd_spec *dns_spec(void);
+
+const struct nl_module_ops nl_dns_ops = {
+	.spec = dns_spec,
+	.name = "dns",
+	.plan = dns_plan,
+	.open = dns_open,
+	.attach = dns_attach,
+	.poll = dns_poll,
+	.collect = dns_collect,
+	.metrics = dns_metrics,
+	.destroy = dns_destroy,
+};
+
+static int set_timeout(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct dns_cfg *cfg = ctx;
+
+	if (nl_parse_seconds(arg, &cfg->timeout) || cfg->timeout <= 0 || cfg->timeout > 3600) {
+		snprintf(err, len, "'%s' is not a number of seconds from 0 to 3600", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_top(void *ctx, const char *arg, char *err, size_t len)
+{
+	return nl_opt_u32(arg, 1, 10000, &((struct dns_cfg *)ctx)->top, err, len);
+}
+
+static int set_port(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct dns_cfg *cfg = ctx;
+	uint64_t v;
+
+	if (nl_parse_u64(arg, 1, 65535, &v)) {
+		snprintf(err, len, "'%s' is not a port from 1 to 65535", arg);
+		return -1;
+	}
+	cfg->port = v;
+	return 0;
+}
+
+static int set_server_side(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)arg, (void)err, (void)len;
+	((struct dns_cfg *)ctx)->server_side = true;
+	return 0;
+}
+
+static int set_iface(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct dns_cfg *cfg = ctx;
+
+	if (!if_nametoindex(arg)) {
+		snprintf(err, len, "no interface '%s' in this network namespace", arg);
+		return -1;
+	}
+	cfg->iface = arg;
+	return 0;
+}
+
+/* `netlens dns` */
+static void check_options(void *ctx, struct nl_opts *o)
+{
+	const struct dns_cfg *cfg = ctx;
+
+	if (cfg->iface && o->cgroup_path)
+		nl_die(NL_EXIT_USAGE, "dns: --cgroup does not apply with -i: TC sees packets, not sockets' cgroups");
+	if (cfg->iface && cfg->server_side)
+		nl_die(NL_EXIT_USAGE, "dns: --server-side does not apply with -i: TC sees both sides");
+}
+
+static const struct nl_cmd_spec *dns_spec(void)
+{
+	static struct dns_cfg cfg = { .timeout = DNS_DEFAULT_TIMEOUT_S, .top = DNS_DEFAULT_TOP,
+				      .port = DNS_DEFAULT_PORT };
+	static const struct nl_cmd_opt opts[] = {
+		{ "interface", 'i', "IFACE", "the DNS traffic crossing this interface (TC), not "
+		  "every local socket's", set_iface },
+		{ "timeout", NL_OPT_LONG_ONLY, "SECONDS", "a query unanswered this long is a TIMEOUT "
+		  "(default 5)", set_timeout },
+		{ "top", NL_OPT_LONG_ONLY + 1, "N", "qnames in the summary (default 10)", set_top },
+		{ "dns-port", NL_OPT_LONG_ONLY + 2, "PORT", "the DNS server port (default 53)", set_port },
+		{ "server-side", NL_OPT_LONG_ONLY + 3, NULL, "also local DNS servers' side, not only "
+		  "the clients'", set_server_side },
+		{ 0 },
+	};
+	static const struct nl_cmd_spec spec = {
+		.name = "dns",
+		.summary = "DNS queries and answers of every process in every network namespace\n"
+			   "(UDP and TCP): qname, type, rcode, answers, latency, timeouts.",
+		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
+		.opts = opts,
+		.ctx = &cfg,
+		.check = check_options,
+	};
+	return &spec;
+}
+
+int dns_main(int argc, char **argv)
+{
+	return nl_command(dns_spec(), &nl_dns_ops, argc, argv);
+}

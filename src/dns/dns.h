@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef NETLENS_SRC_DNS_H
+#define NETLENS_SRC_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+#include "dns/dns_abi.h"
+#include "output/hist_abi.h"
+#include "dns/dns_parse.h"
+#include "output/output.h"
+#include "output/prom.h"
+
+#define DNS_DEFAULT_TIMEOUT_S 5.0
+#define DNS_DEFAULT_TOP       10
+#define DNS_MAX_PENDING       65536   /* queries awaiting an answer */
+#define DNS_MAX_KEYS          16384   /* qnames, servers, sources totalled one by one */
+#define DNS_RCODE_TIMEOUT     16      /* rcodes[] slot for queries never answered */
+#define DNS_RCODE_SLOTS       17
+
+/* dns' own options. */
+struct dns_cfg {
+	double timeout;             /* seconds until an unanswered query is a TIMEOUT */
+	unsigned int top;           /* qnames in the summary */
+	uint16_t port;              /* the DNS port (default 53) */
+	const char *iface;          /* -i: TC on this interface instead of cgroup_skb */
+	bool server_side;           /* cgroup_skb: also local servers' side (--server-side) */
+};
+
+int dns_main(int argc, char **argv);
+
+/* One query and its answer: client and server ports and the message id. */
+struct dns_key {
+	uint8_t client[16], server[16];
+	uint16_t cport, sport, id;
+	uint8_t family, proto;
+};
+
+struct dns_txn {
+	struct dns_key key;
+	uint64_t ts_ns;             /* the query: leaving the client if seen there, else arriving */
+	struct nl_sock_id id;       /* client -> server */
+	struct nl_owner owner;
+	uint16_t qtype;
+	uint8_t seen_egress;        /* the query left a local socket: wait for it to get the answer */
+	UT_hash_handle hh;
+	char qname[];               /* sized to the name: up to 65536 queries wait at once */
+};
+
+/* The key of a server (address and port) or a source (address, port 0). */
+struct dns_endpoint {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t family;
+	uint8_t pad;
+};
+
+/* Totals for one qname, server (addr, port) or source address. */
+struct dns_agg {
+	char *name;                 /* as shown: the qname, or the address as text */
+	uint64_t queries;
+	uint64_t rcodes[DNS_RCODE_SLOTS];
+	struct nl_hist latency;
+	uint8_t *key;               /* right after the struct: the qname, or a struct dns_endpoint */
+	UT_hash_handle hh;
+};
+
+struct dns_table {
+	struct dns_agg *items;
+	struct dns_agg other;       /* beyond DNS_MAX_KEYS */
+	uint64_t folded;
+};
+
+struct dns_report {
+	uint64_t timeout_ns;
+	unsigned int top;
+	struct dns_txn *pending;    /* in arrival order: the oldest expire first */
+	struct dns_table qnames, servers, sources;
+	struct dns_msg msg;         /* scratch for the parser */
+	uint64_t messages, queries, responses, timeouts, unmatched, pending_full;
+	uint64_t tcp_split, partial, bad_records;
+	uint64_t parse_errors[DNS_ERR_COUNT_];
+	/* Totals of every transaction, for the metrics. */
+	uint64_t qtypes[DNS_TYPE_SLOTS];      /* queries */
+	uint64_t rcodes[DNS_RCODE_SLOTS];     /* answers (TIMEOUT is in timeouts) */
+	struct nl_hist latency;               /* answered queries */
+};
+
+/* Reporting, without BPF (src/dns/dns_report.c). */
+void dns_report_init(struct dns_report *r, uint64_t timeout_ns, unsigned int top);
+void dns_report_free(struct dns_report *r);
+/* Parses one captured packet (struct dns_event) and writes completed transactions. */
+void dns_report_event(struct dns_report *r, struct nl_sink *s, const void *data, size_t len);
+/* Writes the queries unanswered for longer than the timeout as TIMEOUT. */
+void dns_report_expire(struct dns_report *r, struct nl_sink *s, uint64_t now_ns);
+/* The "stats" record (JSON) or summary tables, with the BPF counters. */
+void dns_report_summary(struct dns_report *r, struct nl_sink *s, const uint64_t *stats);
+/* `serve`: the totals since start as Prometheus metrics (docs/dns.md). */
+void dns_report_metrics(const struct dns_report *r, struct nl_prom *p);
+
+#endif

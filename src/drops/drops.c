@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/* netlens drops: the module (BPF lifecycle) and the command (see src/drops/drops.bpf.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "drops/drops.h"
+#include "framework/module.h"
+#include "framework/sys.h"
+#include "drops.skel.h"
+
+#define EVENT_BURST 100   /* records a CPU may emit at once before the rate applies */
+
+struct drops {
+	struct drops_bpf *skel;
+	struct ring_buffer *rb;
+	struct drop_reasons reasons;
+	struct nl_ksyms ksyms;
+	struct drops_report report;
+	uint64_t *percpu;     /* one lookup's values, one per possible CPU */
+	int ncpu;
+	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
+};
+
+/* What the running kernel offers, read once from its BTF. */
+struct kernel_info {
+	bool reasons;          /* enum skb_drop_reason (Linux 5.17+) */
+	bool raw_tp;           /* raw tracepoints can be loaded */
+	bool raw_tp_rx_sk;     /* and raw kfree_skb has (skb, location, reason, rx_sk): 6.10+ */
+};
+
+/* The number of arguments of a tracepoint's btf_trace_* typedef, or -1. */
+static int tp_args(const struct btf *btf, const char *typedef_name)
+{
+	const struct btf_type *t;
+	int id = btf__find_by_name_kind(btf, typedef_name, BTF_KIND_TYPEDEF);
+
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	/* The first parameter is the probe's own data pointer. */
+	return t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : -1;
+}
+
+static const struct kernel_info *kernel_info(void)
+{
+	static struct kernel_info ki;
+	static bool done;
+	struct btf *btf;
+
+	if (done)
+		return &ki;
+	done = true;
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return &ki;
+	ki.reasons = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM) > 0;
+	ki.raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+	ki.raw_tp_rx_sk = ki.raw_tp && tp_args(btf, "btf_trace_kfree_skb") == 4;
+	btf__free(btf);
+	return &ki;
+}
+
+static const char *const hook_names[] = {
+	[DROPS_HOOK_TP_BTF] = "tp_btf", [DROPS_HOOK_RAW_TP] = "raw_tp",
+	[DROPS_HOOK_TRACEPOINT] = "tracepoint",
+};
+
+/*
+ * The skb:kfree_skb hook: the one loaded, else the one asked for, else the
+ * cheapest this kernel may take. tp_btf and the raw tracepoint need the
+ * Linux 6.10+ arguments; tp_btf reads the skb with plain loads instead of
+ * bpf_probe_read_kernel(), but a kernel may refuse it: then raw_tp.
+ */
+static enum drops_hook kfree_skb_hook(const struct drops_cfg *cfg)
+{
+	if (cfg && cfg->loaded != DROPS_HOOK_AUTO)
+		return cfg->loaded;
+	if (cfg && cfg->hook != DROPS_HOOK_AUTO)
+		return cfg->hook;
+	return kernel_info()->raw_tp_rx_sk ? DROPS_HOOK_TP_BTF : DROPS_HOOK_TRACEPOINT;
+}
+
+/* After a failure with hook: was it the automatic tp_btf, so raw_tp may follow? */
+static bool tp_btf_refused(const struct drops_cfg *cfg, enum drops_hook hook)
+{
+	return hook == DROPS_HOOK_TP_BTF && cfg->hook == DROPS_HOOK_AUTO;
+}
+
+/*
+ * The socket kinds need their raw tracepoints, whatever --hook says about
+ * kfree_skb: the classic ones carry neither the socket nor the packet.
+ */
+static bool want_kind(const struct drops_cfg *cfg, enum drop_kind kind)
+{
+	const char *tp = kind == DROP_KIND_RCVQUEUE_FULL ? "sock_rcvqueue_full"
+							  : "sock_exceed_buf_limit";
+	bool listed = !cfg || !cfg->nreasons;
+
+	for (unsigned int i = 0; cfg && i < cfg->nreasons; i++)
+		listed |= drop_kind_by_name(cfg->reasons[i]) == (int)kind;
+	return listed && kernel_info()->raw_tp && nl_tracepoint_exists("sock", tp);
+}
+
+static int drops_plan(const void *cfg_, char *buf, size_t len)
+{
+	const struct drops_cfg *cfg = cfg_;
+	bool rq = want_kind(cfg, DROP_KIND_RCVQUEUE_FULL), ex = want_kind(cfg, DROP_KIND_EXCEED_BUF);
+	enum drops_hook hook;
+
+	if (!nl_tracepoint_exists("skb", "kfree_skb") || !kernel_info()->reasons) {
+		snprintf(buf, len, "unavailable: skb:kfree_skb with drop reasons needs Linux 5.17+ "
+			 "and its BTF");
+		return -ENOTSUP;
+	}
+	hook = kfree_skb_hook(cfg);
+	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s", hook_names[hook],
+		 hook == DROPS_HOOK_TP_BTF && (!cfg || cfg->loaded == DROPS_HOOK_AUTO) &&
+		 (!cfg || cfg->hook == DROPS_HOOK_AUTO) ? " (raw_tp if refused)" : "",
+		 rq || ex ? "raw_tp " : "no socket kinds",
+		 rq ? "sock:sock_rcvqueue_full" : "", rq && ex ? ", " : "",
+		 ex ? "sock:sock_exceed_buf_limit" : "");
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct nl_module *m = ctx;
+	struct drops *d = m->priv;
+
+	drops_report_event(&d->report, m->sink, data, len);
+	return 0;
+}
+
+/* --reason names to kernel values (checked by drops_main(), so they resolve). */
+static void set_filter(struct drops_bpf *skel, const struct drops_cfg *cfg,
+		       const struct drop_reasons *reasons)
+{
+	struct drop_filter *f = (struct drop_filter *)&skel->rodata->drop_filter;
+	uint32_t v;
+
+	f->ignore_reason = ~0U;
+	if (!cfg->all && !drop_reason_value(reasons, "NOT_SPECIFIED", &v))
+		f->ignore_reason = v;
+	for (unsigned int i = 0; i < cfg->nreasons; i++)
+		if (!drop_reason_value(reasons, cfg->reasons[i], &v))
+			f->reasons[f->nreasons++] = v;
+	/* Only socket kinds named: no kfree_skb reason may pass. */
+	if (cfg->nreasons && !f->nreasons) {
+		f->reasons[0] = ~0U;
+		f->nreasons = 1;
+	}
+}
+
+/* Individual records per CPU: the command's rate split over the CPUs. */
+static void set_rate(struct drops_bpf *skel, const struct drops_cfg *cfg, int ncpu,
+		     const struct nl_sink *sink)
+{
+	uint64_t cost = 0, burst = cfg->events_per_sec / ncpu;
+
+	/* Tables show only the summary, and a discarding sink nothing: no record is needed. */
+	if (cfg->events_per_sec && sink->kind == NL_OUT_JSON && nl_sink_wants_records(sink))
+		cost = 1000000000ULL * ncpu / cfg->events_per_sec;
+	/* A second's worth at once, at least one record, at most EVENT_BURST. */
+	burst = burst < 1 ? 1 : burst > EVENT_BURST ? EVENT_BURST : burst;
+	skel->rodata->event_cost_ns = cost;
+	skel->rodata->event_burst_ns = cost * burst;
+}
+
+static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg,
+			 enum drops_hook hook)
+{
+	/* One program per tracepoint. */
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_btf, hook == DROPS_HOOK_TP_BTF);
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_raw, hook == DROPS_HOOK_RAW_TP);
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_tp, hook == DROPS_HOOK_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.drops_rcvqueue_full,
+				  want_kind(cfg, DROP_KIND_RCVQUEUE_FULL));
+	bpf_program__set_autoload(skel->progs.drops_exceed_buf_limit,
+				  want_kind(cfg, DROP_KIND_EXCEED_BUF));
+}
+
+static void unload(struct drops *d)
+{
+	ring_buffer__free(d->rb);
+	drops_bpf__destroy(d->skel);
+	d->rb = NULL;
+	d->skel = NULL;
+}
+
+/* Opens, configures and loads the object with this kfree_skb hook; maps the ring. */
+static int load(struct nl_module *m, enum drops_hook hook)
+{
+	struct drops_cfg *cfg = m->cfg;
+	struct drops *d = m->priv;
+	const struct nl_opts *o = d->opts;
+	int err;
+
+	d->skel = drops_bpf__open();
+	if (!d->skel)
+		return nl_module_fail(m, -errno, "cannot open the BPF object");
+	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
+	set_filter(d->skel, cfg, &d->reasons);
+	set_rate(d->skel, cfg, d->ncpu, m->sink);
+	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
+	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
+	choose_hooks(d->skel, cfg, hook);
+	err = drops_bpf__load(d->skel);
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)", hook_names[hook]);
+	m->obj = d->skel->obj;
+	cfg->loaded = hook;
+	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
+}
+
+static int drops_open(struct nl_module *m, const struct nl_opts *o)
+{
+	struct drops_cfg *cfg = m->cfg;
+	enum drops_hook hook;
+	struct drops *d;
+	int err;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	m->priv = d;
+	if (drops_plan(cfg, m->err, sizeof(m->err)))
+		return -ENOTSUP;
+	err = drop_reasons_load(&d->reasons);
+	if (err)
+		return nl_module_fail(m, err, "cannot read drop reasons from the kernel's BTF");
+	if (nl_ksyms_load(&d->ksyms) || d->ksyms.hidden)
+		fprintf(stderr, "netlens drops: /proc/kallsyms shows no addresses (kptr_restrict?): "
+			"locations are printed as addresses\n");
+	d->ncpu = libbpf_num_possible_cpus();
+	d->percpu = d->ncpu > 0 ? calloc(d->ncpu, sizeof(*d->percpu)) : NULL;
+	if (!d->percpu) {
+		snprintf(m->err, sizeof(m->err), "cannot count the CPUs");
+		return -ENOMEM;
+	}
+	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
+
+	d->opts = o;
+	hook = kfree_skb_hook(cfg);
+	err = load(m, hook);
+	if (err && tp_btf_refused(cfg, hook)) {
+		unload(d);
+		err = load(m, DROPS_HOOK_RAW_TP);
+	}
+	return err;
+}
+
+static int drops_attach(struct nl_module *m)
+{
+	struct drops_cfg *cfg = m->cfg;
+	struct drops *d = m->priv;
+	int err = drops_bpf__attach(d->skel);
+
+	/* Loaded but not attachable: the same fallback as a refused load. */
+	if (err && tp_btf_refused(cfg, cfg->loaded)) {
+		unload(d);
+		err = load(m, DROPS_HOOK_RAW_TP);
+		if (err)
+			return err;
+		err = drops_bpf__attach(d->skel);
+	}
+	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints (%s)",
+				    hook_names[cfg->loaded]) : 0;
+}
+
+static int drops_poll(struct nl_module *m, int timeout_ms)
+{
+	struct drops *d = m->priv;
+
+	return nl_ringbuf_read(d->rb, timeout_ms);
+}
+
+/* Every row's total, summed over the CPUs, into the report. */
+static void read_counts(struct drops *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.drop_counts);
+	struct drop_key key, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		uint64_t total = 0;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, d->percpu))
+			continue;
+		for (int c = 0; c < d->ncpu; c++)
+			total += d->percpu[c];
+		drops_report_set(&d->report, &key, total);
+	}
+}
+
+/*
+ * Tracepoint hits the kernel did not run a program for: it skips a program
+ * that fires again on a CPU where it is already running (a drop in an
+ * interrupt that came during the program, or after it was preempted).
+ */
+static uint64_t recursion_misses(struct drops *d)
+{
+	struct bpf_program *p;
+	uint64_t misses = 0;
+
+	bpf_object__for_each_program(p, d->skel->obj) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (bpf_program__fd(p) >= 0 &&
+		    !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			misses += info.recursion_misses;
+	}
+	return misses;
+}
+
+static void drops_collect(struct nl_module *m, bool final)
+{
+	struct drops *d = m->priv;
+	uint64_t st[NL_STAT_MAX];
+
+	read_counts(d);
+	drops_report_summary(&d->report, m->sink, nl_now_mono());
+	if (!final || nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
+		return;
+	d->report.missed = recursion_misses(d);
+	drops_report_stats(&d->report, m->sink, st);
+}
+
+static void drops_metrics(struct nl_module *m, struct nl_prom *p)
+{
+	struct drops *d = m->priv;
+	uint64_t st[NL_STAT_MAX];
+
+	if (nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
+		return;
+	read_counts(d);
+	drops_report_metrics(&d->report, p, st);
+}
+
+static void drops_destroy(struct nl_module *m)
+{
+	struct drops *d = m->priv;
+
+	if (!d)
+		return;
+	unload(d);
+	drops_report_free(&d->report);
+	nl_ksyms_free(&d->ksyms);
+	drop_reasons_free(&d->reasons);
+	free(d->percpu);
+	free(d);
+	m->priv = NULL;
+}
+
+static const struct nl_cmd_spec *drops_spec(void);
+
+const struct nl_module_ops nl_drops_ops = {
+	.spec = drops_spec,
+	.name = "drops",
+	.plan = drops_plan,
+	.open = drops_open,
+	.attach = drops_attach,
+	.poll = drops_poll,
+	.collect = drops_collect,
+	.metrics = drops_metrics,
+	.destroy = drops_destroy,
+};
+
+static int set_reason(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct drops_cfg *cfg = ctx;
+
+	if (cfg->nreasons == DROPS_MAX_REASONS) {
+		snprintf(err, len, "at most %d reasons", DROPS_MAX_REASONS);
+		return -1;
+	}
+	cfg->reasons[cfg->nreasons++] = arg;
+	return 0;
+}
+
+static int set_all(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)arg, (void)err, (void)len;
+	((struct drops_cfg *)ctx)->all = true;
+	return 0;
+}
+
+static int set_max_rows(void *ctx, const char *arg, char *err, size_t len)
+{
+	return nl_opt_u32(arg, 16, 1 << 22, &((struct drops_cfg *)ctx)->max_rows, err, len);
+}
+
+static int set_eps(void *ctx, const char *arg, char *err, size_t len)
+{
+	return nl_opt_u32(arg, 0, 1000000, &((struct drops_cfg *)ctx)->events_per_sec, err, len);
+}
+
+static int set_hook(void *ctx, const char *arg, char *err, size_t len)
+{
+	struct drops_cfg *cfg = ctx;
+
+	if (!strcmp(arg, "auto")) {
+		cfg->hook = DROPS_HOOK_AUTO;
+		return 0;
+	}
+	for (int h = DROPS_HOOK_TP_BTF; h <= DROPS_HOOK_TRACEPOINT; h++) {
+		if (!strcmp(arg, hook_names[h])) {
+			cfg->hook = h;
+			return 0;
+		}
+	}
+	snprintf(err, len, "'%s' is not auto, tp_btf, raw_tp or tracepoint", arg);
+	return -1;
+}
+
+/* Every --reason must name a reason of this kernel or a socket kind. */
+static void check_reasons(void *ctx, struct nl_opts *o)
+{
+	const struct drops_cfg *cfg = ctx;
+	struct drop_reasons reasons;
+	uint32_t v;
+	int err;
+
+	(void)o;
+	if (!cfg->nreasons)
+		return;
+	err = drop_reasons_load(&reasons);
+	if (err)
+		nl_die(NL_EXIT_ENV, "drops: cannot read drop reasons from the kernel's BTF: %s",
+		       strerror(-err));
+	for (unsigned int i = 0; i < cfg->nreasons; i++) {
+		const char *name = cfg->reasons[i];
+
+		if (drop_reason_value(&reasons, name, &v) && drop_kind_by_name(name) < 0) {
+			drop_reasons_free(&reasons);
+			nl_die(NL_EXIT_USAGE, "drops: --reason: '%s' is not a drop reason of this "
+			       "kernel (e.g. NO_SOCKET, NETFILTER_DROP; the list: "
+			       "/sys/kernel/tracing/events/skb/kfree_skb/format)", name);
+		}
+	}
+	drop_reasons_free(&reasons);
+}
+
+/* `netlens drops`'s options, also parsed by `netlens serve`. */
+static const struct nl_cmd_spec *drops_spec(void)
+{
+	static struct drops_cfg cfg = {
+		.max_rows = DROPS_DEFAULT_ROWS, .events_per_sec = DROPS_DEFAULT_EPS,
+	};
+	static const struct nl_cmd_opt opts[] = {
+		{ "reason", 'r', "NAME", "only this drop reason (NO_SOCKET) or socket kind; repeatable",
+		  set_reason },
+		{ "all", 'a', NULL, "also NOT_SPECIFIED drops (kfree_skb() callers that give no reason)",
+		  set_all },
+		{ "events-per-sec", NL_OPT_LONG_ONLY, "N",
+		  "JSON drop records a second at most, the rest counted (default 1000)",
+		  set_eps },
+		{ "max-rows", NL_OPT_LONG_ONLY + 1, "N",
+		  "distinct summary rows counted in the kernel (default 16384)", set_max_rows },
+		{ "hook", NL_OPT_LONG_ONLY + 2, "auto|tp_btf|raw_tp|tracepoint",
+		  "skb:kfree_skb hook (default auto)", set_hook },
+		{ 0 },
+	};
+	static const struct nl_cmd_spec spec = {
+		.name = "drops",
+		.summary = "Packets the kernel dropped, with the kernel's own drop reason, the code\n"
+			   "location and the packet's addresses; socket receive-buffer saturation.",
+		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
+		.opts = opts,
+		.ctx = &cfg,
+		.check = check_reasons,
+	};
+	return &spec;
+}
+
+int drops_main(int argc, char **argv)
+{
+	return nl_command(drops_spec(), &nl_drops_ops, argc, argv);
+}

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What every capability module does the same way: errors, ring buffer, its command. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "framework/module.h"
+
+int nl_module_fail(struct nl_module *m, int err, const char *fmt, ...)
+{
+	size_t len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->err, sizeof(m->err), fmt, ap);
+	va_end(ap);
+	len = strlen(m->err);
+	snprintf(m->err + len, sizeof(m->err) - len, ": %s", strerror(err < 0 ? -err : err));
+	return err < 0 ? err : -err;
+}
+
+int nl_module_ringbuf(struct nl_module *m, struct bpf_map *events, ring_buffer_sample_fn fn,
+		      struct ring_buffer **rb)
+{
+	*rb = ring_buffer__new(bpf_map__fd(events), fn, m, NULL);
+	return *rb ? 0 : nl_module_fail(m, -errno, "cannot map the ring buffer");
+}
+
+int nl_ringbuf_read(struct ring_buffer *rb, int timeout_ms)
+{
+	int n = ring_buffer__poll(rb, timeout_ms);
+	int more;
+
+	if (n < 0)
+		return n;
+	/* Records below the wake-up threshold do not wake epoll: take them too. */
+	more = ring_buffer__consume(rb);
+	return more < 0 ? more : n + more;
+}
+
+int nl_command(const struct nl_cmd_spec *spec, const struct nl_module_ops *ops, int argc,
+	       char **argv)
+{
+	struct nl_sink sink;
+	struct nl_opts o;
+	struct nl_module m = { .ops = ops, .sink = &sink, .cfg = spec->ctx };
+	int ret;
+
+	nl_cli_parse(spec, argc, argv, &o);
+	nl_sink_init(&sink, o.output, stdout);
+	ret = nl_run(&m, &o);
+	nl_sink_free(&sink);
+	return ret;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Counters and event emission shared by every netlens program: nothing is
+ * lost silently. A ring-buffer reserve that fails and a map insert that is
+ * refused both bump a per-CPU counter that user space reports.
+ */
+#ifndef NETLENS_EMIT_BPF_H
+#define NETLENS_EMIT_BPF_H
+
+#include "kernel/common_abi.h"
+
+#define NL_E2BIG  7
+#define NL_ENOMEM 12
+#define NL_EBUSY  16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NL_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 21);   /* resized by user space before load */
+} events SEC(".maps");
+
+/*
+ * Wake the reader only once this much is pending; it also polls on a short
+ * timer. Under a connection storm this turns one wake-up per record into one
+ * per batch (set by user space; 0 wakes on every record).
+ */
+const volatile __u32 nl_wakeup_bytes = 0;
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* bpf_map_update_elem() that counts why an insert was refused. */
+static __always_inline long map_insert(void *map, const void *key, const void *val, __u64 flags)
+{
+	long err = bpf_map_update_elem(map, key, val, flags);
+
+	if (err == -NL_E2BIG || err == -NL_ENOMEM)
+		stat_inc(NL_STAT_MAP_FULL);
+	else if (err == -NL_EBUSY)
+		stat_inc(NL_STAT_MAP_BUSY);
+	return err;
+}
+
+static __always_inline void *event_reserve(__u64 size)
+{
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!rec)
+		stat_inc(NL_STAT_LOST);
+	return rec;
+}
+
+static __always_inline void event_submit(void *rec)
+{
+	__u64 flags = 0;
+
+	if (nl_wakeup_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= nl_wakeup_bytes ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+	stat_inc(NL_STAT_EVENTS);
+}
+
+#endif

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading a struct sock with CO-RE: tuple, namespace, cgroup, owner. */
+#ifndef NETLENS_SOCK_BPF_H
+#define NETLENS_SOCK_BPF_H
+
+#include "kernel/common_abi.h"
+
+#define NL_AF_INET  2
+#define NL_AF_INET6 10
+#define NL_IPPROTO_TCP 6
+#define NL_MAX_CGROUP_DEPTH 32
+
+/*
+ * A field of a kernel object: a direct load where the program has a typed
+ * (BTF) pointer to it (tp_btf), else bpf_probe_read_kernel().
+ */
+#define READ(direct, p, f) ((direct) ? (p)->f : BPF_CORE_READ(p, f))
+
+static __always_inline bool is_v4_mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
+}
+
+static __always_inline bool is_unspecified(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return !(w[0] | w[1] | w[2] | w[3]);
+}
+
+/*
+ * Sets the family of a tuple read from IPv6 fields. An AF_INET6 socket
+ * talking to an IPv4-mapped address (dual-stack client or server) is
+ * reported as the IPv4 connection it is on the wire.
+ */
+static __always_inline void set_v6_family(struct nl_tuple *t)
+{
+	if (is_v4_mapped(t->daddr) && (is_v4_mapped(t->saddr) || is_unspecified(t->saddr))) {
+		t->family = 4;
+		__builtin_memcpy(t->saddr, &t->saddr[12], 4);
+		__builtin_memcpy(t->daddr, &t->daddr[12], 4);
+		__builtin_memset(&t->saddr[4], 0, 12);
+		__builtin_memset(&t->daddr[4], 0, 12);
+		return;
+	}
+	t->family = 6;
+}
+
+/* Fills t from the socket. */
+static __always_inline int read_tuple(const struct sock *sk, struct nl_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	/*
+	 * inet_sport, not skc_num: the tracepoint fires from inet_sk_state_store()
+	 * after tcp_set_state(TCP_CLOSE) has released the port (skc_num = 0).
+	 */
+	t->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == NL_AF_INET) {
+		/* skc_addrpair is skc_daddr then skc_rcv_saddr: one read for both. */
+		__u32 pair[2];
+
+		BPF_CORE_READ_INTO(&pair, sk, __sk_common.skc_addrpair);
+		t->family = 4;
+		*(__u32 *)t->daddr = pair[0];
+		*(__u32 *)t->saddr = pair[1];
+		return 0;
+	}
+	if (family != NL_AF_INET6)
+		return -1;
+	BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	set_v6_family(t);
+	return 0;
+}
+
+/*
+ * The destination a process passed to connect(2), from its sockaddr in user
+ * memory, into t->daddr/dport (t->family 4 or 6); -1 if not IPv4 or IPv6.
+ */
+static __always_inline int read_user_sockaddr(const void *uaddr, struct nl_tuple *t)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&sin6;
+
+	if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr) &&
+	    bpf_probe_read_user(sin, sizeof(*sin), uaddr))
+		return -1;
+	if (sin->sin_family == NL_AF_INET) {
+		t->family = 4;
+		t->dport = bpf_ntohs(sin->sin_port);
+		__builtin_memcpy(t->daddr, &sin->sin_addr, 4);
+		return 0;
+	}
+	if (sin6.sin6_family != NL_AF_INET6)
+		return -1;
+	t->dport = bpf_ntohs(sin6.sin6_port);
+	__builtin_memcpy(t->daddr, &sin6.sin6_addr, 16);
+	set_v6_family(t);
+	return 0;
+}
+
+static __always_inline __u32 sock_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* The cgroup v2 the socket was created in (inherited by accepted children). */
+static __always_inline struct cgroup *sock_cgroup(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+}
+
+static __always_inline __u64 cgroup_id(const struct cgroup *cg)
+{
+	return BPF_CORE_READ(cg, kn, id);
+}
+
+/* Before Linux 6.0 a cgroup kept its ancestors' ids, not pointers. */
+struct cgroup___old {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 ancestor_id(const struct cgroup *cg, int level)
+{
+	struct cgroup *anc;
+	__u64 id = 0;
+
+	if (bpf_core_field_exists(cg->ancestors)) {
+		if (!bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]))
+			id = cgroup_id(anc);
+	} else {
+		bpf_core_read(&id, sizeof(id), &((struct cgroup___old *)cg)->ancestor_ids[level]);
+	}
+	return id;
+}
+
+/* True if cg is the cgroup with this id or one of its descendants. */
+static __always_inline bool cgroup_under(const struct cgroup *cg, __u64 id)
+{
+	int level = BPF_CORE_READ(cg, level);
+
+	for (int i = 0; i < NL_MAX_CGROUP_DEPTH; i++) {
+		if (i > level)
+			break;
+		if (ancestor_id(cg, i) == id)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline int read_sock_id(const struct sock *sk, struct nl_sock_id *id)
+{
+	if (read_tuple(sk, &id->tuple))
+		return -1;
+	id->netns = sock_netns(sk);
+	id->cgroup_id = cgroup_id(sock_cgroup(sk));
+	return 0;
+}
+
+static __always_inline void owner_from_current(struct nl_owner *o)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	o->pid = id >> 32;
+	o->tid = (__u32)id;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/*
+ * The socket behind a file descriptor of the current process. Used at the
+ * exit of accept(2), whose return value is known to be a socket fd.
+ */
+static __always_inline struct sock *sock_from_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
+#endif

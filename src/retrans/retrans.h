@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef NETLENS_SRC_RETRANS_H
+#define NETLENS_SRC_RETRANS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "retrans/retrans_abi.h"
+#include "output/output.h"
+
+#define RETRANS_DEFAULT_MAX_CONNS 65536
+#define RETRANS_TABLE_DESTS 20    /* rows of the summary table */
+
+/* retrans' own options. */
+struct retrans_cfg {
+	uint32_t max_conns;     /* connections whose segments are totalled at once */
+	bool summary_only;      /* --summary: no record per retransmission */
+};
+
+int retrans_main(int argc, char **argv);
+
+/* Reporting, without BPF (src/retrans/retrans_report.c). */
+struct retrans_row {
+	struct retrans_dest_key key;
+	struct retrans_dest d;
+};
+
+/* Checks and writes one record as the kernel sent it; false if malformed. */
+bool retrans_report_event(struct nl_sink *s, const void *data, size_t len);
+/* retransmits / segments sent, or -1 when no segment count is known. */
+double retrans_ratio(const struct retrans_dest *d);
+/* Sorts worst first: highest ratio, then most retransmits. */
+void retrans_sort(struct retrans_row *rows, size_t n);
+/* The "stats" record (JSON) or the summary table; rows sorted here. */
+void retrans_report_summary(struct nl_sink *s, struct retrans_row *rows, size_t n,
+			    const uint64_t *stats, uint64_t bad_records);
+
+struct nl_prom;
+struct nl_fold;
+
+/*
+ * `serve`'s metrics (src/retrans/retrans_metrics.c) from the kernel's cumulative
+ * totals: per {daddr,dport} (both directions of a destination summed),
+ * through *fold (created on first use; weight: segments sent), and the
+ * records that could not be parsed.
+ */
+void retrans_metrics_write(struct nl_fold **fold, const struct retrans_row *rows, size_t n,
+			   uint64_t bad_records, struct nl_prom *p);
+
+#endif

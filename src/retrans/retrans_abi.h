@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* netlens retrans: one record per retransmission, totals per destination. */
+#ifndef NETLENS_RETRANS_H
+#define NETLENS_RETRANS_H
+
+#include "kernel/common_abi.h"
+
+enum retrans_kind {
+	RETRANS_DATA = 1,     /* anything after the handshake (data, FIN) */
+	RETRANS_SYN,          /* the active opener's SYN */
+	RETRANS_SYNACK,       /* a listener's SYN-ACK */
+};
+
+struct retrans_event {
+	__u64 ts_ns;            /* CLOCK_MONOTONIC */
+	struct nl_sock_id id;
+	struct nl_owner owner;
+	__u32 segments;         /* MSS-sized segments in the retransmitted buffer */
+	__u8  state;            /* TCP state of the socket (BPF_TCP_*) */
+	__u8  kind;             /* enum retrans_kind */
+	__u8  pad[2];
+};
+
+/* The server side of a connection, as conns totals it: remote if outbound, local if inbound. */
+struct retrans_dest_key {
+	__u8  addr[16];
+	__u16 port;
+	__u8  family;
+	__u8  inbound;
+};
+
+struct retrans_dest {
+	__u64 calls;            /* retransmissions (one record each), of one or more segments */
+	__u64 retransmits;      /* segments retransmitted */
+	__u64 segments;         /* segments sent (tcp_sock.segs_out), retransmissions included */
+};
+
+#endif
