@@ -200,20 +200,21 @@ static void configure(const struct serve_cfg *cfg, const struct nl_opts *o,
 	nl_cli_parse(ops->spec(), argc, argv, &unused);
 }
 
-/* Loads and attaches one module; a failure leaves it down with its reason said. */
-static void start_module(struct serve *s, struct serve_mod *sm)
+/* A module that failed is down, with its reason said; the others go on. */
+static void module_down(struct serve_mod *sm)
 {
 	struct nl_module *m = &sm->m;
 
-	if (m->ops->open(m, s->o) || m->ops->attach(m)) {
-		fprintf(stderr, "netlens serve: %s: %s\n", m->ops->name, m->err);
-		m->ops->destroy(m);
-		m->obj = NULL;
-		return;
-	}
-	sm->up = true;
+	fprintf(stderr, "netlens serve: %s: %s\n", m->ops->name, m->err);
+	m->ops->destroy(m);
+	m->obj = NULL;
+	sm->up = false;
 }
 
+/*
+ * Every module is opened before any attaches: modules that share one BPF
+ * object (the TCP core) configure it first, and it loads once.
+ */
 static void start_modules(struct serve *s)
 {
 	for (int i = 0; nl_modules[i]; i++) {
@@ -230,8 +231,13 @@ static void start_modules(struct serve *s)
 			nl_sink_init_eventlog(&sm->sink, s->events);
 		else
 			nl_sink_init_discard(&sm->sink);
-		start_module(s, sm);
+		sm->up = !sm->m.ops->open(&sm->m, s->o);
+		if (!sm->up)
+			module_down(sm);
 	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->mods[i].up && s->mods[i].m.ops->attach(&s->mods[i].m))
+			module_down(&s->mods[i]);
 }
 
 static void publish_health(struct serve *s)

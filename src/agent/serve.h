@@ -26,7 +26,7 @@ int serve_main(int argc, char **argv);
  * ring buffer and map counters, bpf_stats per program, process CPU and
  * memory. http_answers: counts by nl_http_code, or NULL.
  */
-void serve_self_metrics(struct nl_prom *p, const struct serve_mod *mods, size_t n,
+void serve_self_metrics(struct nl_prom *p, struct serve_mod *mods, size_t n,
 			const uint64_t *http_answers, bool bpf_stats);
 
 #endif

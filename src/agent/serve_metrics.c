@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* serve's own metrics: what the agent costs and whether it loses anything. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,51 +62,68 @@ static uint64_t map_memlock(int fd)
 	return v;
 }
 
-static void module_counters(struct nl_prom *p, const struct serve_mod *s)
+static int module_stats(struct nl_module *m, uint64_t *st)
 {
-	const char *name = s->m.ops->name;
-	struct bpf_map *stats, *map;
-	uint64_t st[NL_STAT_MAX], memlock = 0;
-	char l[128];
+	struct bpf_map *stats;
 
-	if (!s->m.obj)
-		return;
-	stats = bpf_object__find_map_by_name(s->m.obj, "stats");
-	if (stats && !nl_read_stats(bpf_map__fd(stats), st)) {
-		nl_prom_labels(l, sizeof(l), "module", name, NULL);
-		nl_prom_counter(p, "netlens_events_total", l, st[NL_STAT_EVENTS]);
-		nl_prom_counter(p, "netlens_events_lost_total", l, st[NL_STAT_LOST]);
-		nl_prom_labels(l, sizeof(l), "module", name, "reason", "full", NULL);
-		nl_prom_counter(p, "netlens_map_insert_failures_total", l, st[NL_STAT_MAP_FULL]);
-		nl_prom_labels(l, sizeof(l), "module", name, "reason", "busy", NULL);
-		nl_prom_counter(p, "netlens_map_insert_failures_total", l, st[NL_STAT_MAP_BUSY]);
-	}
-	bpf_object__for_each_map(map, s->m.obj)
-		if (bpf_map__fd(map) >= 0)
-			memlock += map_memlock(bpf_map__fd(map));
-	nl_prom_labels(l, sizeof(l), "module", name, NULL);
-	nl_prom_gauge(p, "netlens_bpf_map_memory_bytes", l, memlock);
+	if (m->ops->stats)
+		return m->ops->stats(m, st);
+	stats = bpf_object__find_map_by_name(m->obj, "stats");
+	return stats ? nl_read_stats(bpf_map__fd(stats), st) : -ENOENT;
 }
 
-static void program_stats(struct nl_prom *p, const struct serve_mod *s)
+static void module_counters(struct nl_prom *p, struct serve_mod *s)
+{
+	const char *name = s->m.ops->name;
+	uint64_t st[NL_STAT_MAX];
+	char l[128];
+
+	if (!s->m.obj || module_stats(&s->m, st))
+		return;
+	nl_prom_labels(l, sizeof(l), "module", name, NULL);
+	nl_prom_counter(p, "netlens_events_total", l, st[NL_STAT_EVENTS]);
+	nl_prom_counter(p, "netlens_events_lost_total", l, st[NL_STAT_LOST]);
+	nl_prom_labels(l, sizeof(l), "module", name, "reason", "full", NULL);
+	nl_prom_counter(p, "netlens_map_insert_failures_total", l, st[NL_STAT_MAP_FULL]);
+	nl_prom_labels(l, sizeof(l), "module", name, "reason", "busy", NULL);
+	nl_prom_counter(p, "netlens_map_insert_failures_total", l, st[NL_STAT_MAP_BUSY]);
+}
+
+/* The memory and programs of one object, under the label of the modules that load it. */
+static void object_costs(struct nl_prom *p, struct bpf_object *obj, const char *label,
+			 bool bpf_stats)
 {
 	struct bpf_program *prog;
+	uint64_t memlock = 0;
+	struct bpf_map *map;
 	char l[160];
 
-	if (!s->m.obj)
-		return;
-	bpf_object__for_each_program(prog, s->m.obj) {
+	bpf_object__for_each_map(map, obj)
+		if (bpf_map__fd(map) >= 0)
+			memlock += map_memlock(bpf_map__fd(map));
+	nl_prom_labels(l, sizeof(l), "module", label, NULL);
+	nl_prom_gauge(p, "netlens_bpf_map_memory_bytes", l, memlock);
+	bpf_object__for_each_program(prog, obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
 
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		if (!bpf_stats || fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
-		nl_prom_labels(l, sizeof(l), "module", s->m.ops->name, "program",
-			       bpf_program__name(prog), NULL);
+		nl_prom_labels(l, sizeof(l), "module", label, "program", bpf_program__name(prog),
+			       NULL);
 		nl_prom_counter(p, "netlens_bpf_program_runs_total", l, info.run_cnt);
 		nl_prom_seconds(p, "netlens_bpf_program_run_seconds_total", l, info.run_time_ns);
 	}
+}
+
+/* True if an earlier module that is up loaded the same object (the TCP core). */
+static bool object_seen(const struct serve_mod *mods, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (mods[j].up && mods[j].m.obj == mods[i].m.obj)
+			return true;
+	return false;
 }
 
 /* Seconds since the epoch when the system booted (/proc/stat btime). */
@@ -166,7 +184,7 @@ static void process_metrics(struct nl_prom *p)
 	nl_prom_gauge(p, "process_open_fds", "", open_fds());
 }
 
-void serve_self_metrics(struct nl_prom *p, const struct serve_mod *mods, size_t n,
+void serve_self_metrics(struct nl_prom *p, struct serve_mod *mods, size_t n,
 			const uint64_t *http_answers, bool bpf_stats)
 {
 	char l[128];
@@ -180,8 +198,9 @@ void serve_self_metrics(struct nl_prom *p, const struct serve_mod *mods, size_t 
 		if (!mods[i].up)
 			continue;
 		module_counters(p, &mods[i]);
-		if (bpf_stats)
-			program_stats(p, &mods[i]);
+		if (mods[i].m.obj && !object_seen(mods, i))
+			object_costs(p, mods[i].m.obj, mods[i].m.obj_label ?: mods[i].m.ops->name,
+				     bpf_stats);
 	}
 	for (int c = 0; http_answers && c < NL_HTTP_CODES; c++)
 		nl_prom_counter(p, "netlens_scrapes_total", nl_prom_labels(l, sizeof(l), "code",

@@ -1,51 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
-/* netlens conns: the module (BPF lifecycle) and the command (see src/conns/conns.bpf.c). */
+/* netlens conns: the module (a part of the TCP core) and the command (see src/conns/conns.bpf.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "conns/conns.h"
 #include "framework/module.h"
 #include "framework/sys.h"
-#include "conns.skel.h"
+#include "tcp/tcp_core.h"
+#include "tcp.skel.h"
 
 struct conns {
-	struct conns_bpf *skel;
 	struct ring_buffer *rb;
 	struct conns_report report;
+	bool records;             /* somebody reads the records (not serve's discarding sink) */
+	bool joined;
 };
 
-/* Kernel features, probed once (each probe loads a program). */
-static bool raw_tp_supported(void)
+/* --hook: auto (the core's choice), raw_tp or tracepoint for sock:inet_sock_set_state. */
+static enum tcp_hook asked_hook(const struct conns_cfg *cfg)
 {
-	static int supported = -1;
-
-	if (supported < 0)
-		supported = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
-	return supported;
-}
-
-/* The connect(2) exit reads the saved syscall registers (Linux 5.15+). */
-static bool connect_exit_usable(void)
-{
-	static int usable = -1;
-
-	if (usable < 0)
-		usable = nl_tracepoint_exists("syscalls", "sys_exit_connect") &&
-			 libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs,
-						 NULL) == 1 &&
-			 libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-						 BPF_FUNC_get_current_task_btf, NULL) == 1;
-	return usable;
-}
-
-/* The cheaper raw tracepoint when the kernel has it, unless --hook says otherwise. */
-static bool use_raw_tp(const struct conns_cfg *cfg)
-{
-	if (cfg && cfg->hook != CONNS_HOOK_AUTO)
-		return cfg->hook == CONNS_HOOK_RAW_TP;
-	return raw_tp_supported();
+	if (!cfg || cfg->hook == CONNS_HOOK_AUTO)
+		return TCP_HOOK_AUTO;
+	return cfg->hook == CONNS_HOOK_RAW_TP ? TCP_HOOK_RAW_TP : TCP_HOOK_TRACEPOINT;
 }
 
 static int conns_plan(const void *cfg, char *buf, size_t len)
@@ -56,12 +35,13 @@ static int conns_plan(const void *cfg, char *buf, size_t len)
 		snprintf(buf, len, "unavailable: no sock:inet_sock_set_state tracepoint (Linux 4.16+)");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "%s sock:inet_sock_set_state; %s; %s",
-		 use_raw_tp(cfg) ? "raw_tp" : "tracepoint",
+	snprintf(buf, len, "%s sock:inet_sock_set_state (TCP core); %s; %s",
+		 tcp_hook_names[tcp_core_hook(asked_hook(cfg))],
 		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process"
 			: "no accept tracepoints: accepted sockets have pid 0",
-		 connect_exit_usable() ? "syscalls:sys_exit_connect for failures before a SYN"
-				       : "failures before a SYN not seen (needs Linux 5.15+)");
+		 nl_tracepoint_exists("syscalls", "sys_exit_connect")
+			? "syscalls:sys_exit_connect for failures before a SYN"
+			: "failures before a SYN not seen (needs Linux 5.15+)");
 	return 0;
 }
 
@@ -74,23 +54,20 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static void choose_hooks(struct conns_bpf *skel, const struct conns_cfg *cfg)
+static void configure(struct tcp_bpf *skel, const void *ctx)
 {
-	bool raw = use_raw_tp(cfg);
+	const struct conns *c = ctx;
 
-	/* One hook per event. */
-	bpf_program__set_autoload(skel->progs.conns_state_raw, raw);
-	bpf_program__set_autoload(skel->progs.conns_state_tp, !raw);
-	bpf_program__set_autoload(skel->progs.conns_accept4_exit,
-				  nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
-	bpf_program__set_autoload(skel->progs.conns_accept_exit,
-				  nl_tracepoint_exists("syscalls", "sys_exit_accept"));
-	bpf_program__set_autoload(skel->progs.conns_connect_exit, connect_exit_usable());
+	skel->rodata->conns_records = c->records;
 }
 
 static int conns_open(struct nl_module *m, const struct nl_opts *o)
 {
 	const struct conns_cfg *cfg = m->cfg;
+	struct tcp_part part = {
+		.row = TCP_ROW_CONNS, .hook = asked_hook(cfg), .max_conns = cfg->max_conns,
+		.configure = configure,
+	};
 	struct conns *c;
 	int err;
 
@@ -101,28 +78,21 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	if (conns_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	conns_report_init(&c->report);
-
-	c->skel = conns_bpf__open();
-	if (!c->skel)
-		return nl_module_fail(m, -errno, "cannot open the BPF object");
-	memcpy((void *)&c->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
-	nl_ringbuf_setup(c->skel->maps.events, &c->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
-	bpf_map__set_max_entries(c->skel->maps.conns, cfg->max_conns);
-	choose_hooks(c->skel, cfg);
-
-	err = conns_bpf__load(c->skel);
-	if (err)
-		return nl_module_fail(m, err, "the kernel refused the BPF programs");
-	m->obj = c->skel->obj;
-	return nl_module_ringbuf(m, c->skel->maps.events, on_event, &c->rb);
+	c->records = nl_sink_wants_records(m->sink);
+	part.ctx = c;
+	err = tcp_core_join(m, o, &part);
+	c->joined = !err;
+	return err;
 }
 
 static int conns_attach(struct nl_module *m)
 {
 	struct conns *c = m->priv;
-	int err = conns_bpf__attach(c->skel);
+	int err = tcp_core_attach(m);
 
-	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints") : 0;
+	if (err)
+		return err;
+	return nl_module_ringbuf(m, tcp_core_skel()->maps.conns_events, on_event, &c->rb);
 }
 
 static int conns_poll(struct nl_module *m, int timeout_ms)
@@ -132,19 +102,45 @@ static int conns_poll(struct nl_module *m, int timeout_ms)
 	return nl_ringbuf_read(c->rb, timeout_ms);
 }
 
+static bool any_conns(const struct conns_dest_totals *t)
+{
+	return t->connects || t->accepts || t->failed || t->closes;
+}
+
+/* The report's totals, read again from the kernel's (cumulative) per-destination counters. */
+static void read_totals(struct conns *c)
+{
+	int fd = bpf_map__fd(tcp_core_skel()->maps.tcp_dests);
+	struct nl_dest_key key, cur, *prev = NULL;
+	struct tcp_dest d;
+
+	conns_report_clear(&c->report);
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		if (!bpf_map_lookup_elem(fd, &key, &d) && any_conns(&d.conns))
+			conns_report_add(&c->report, &key, &d.conns);
+		cur = key;
+		prev = &cur;
+	}
+}
+
 static void conns_collect(struct nl_module *m, bool final)
 {
 	struct conns *c = m->priv;
 	uint64_t st[NL_STAT_MAX];
 
 	(void)final;   /* totals are cumulative: the same record at any time */
-	if (!nl_read_stats(bpf_map__fd(c->skel->maps.stats), st))
-		conns_report_summary(&c->report, m->sink, st);
+	if (tcp_core_stats(TCP_ROW_CONNS, st))
+		return;
+	read_totals(c);
+	conns_report_summary(&c->report, m->sink, st);
 }
 
 static void conns_metrics(struct nl_module *m, struct nl_prom *p)
 {
-	conns_report_metrics(&((struct conns *)m->priv)->report, p);
+	struct conns *c = m->priv;
+
+	read_totals(c);
+	conns_report_metrics(&c->report, p);
 }
 
 static void conns_destroy(struct nl_module *m)
@@ -154,10 +150,18 @@ static void conns_destroy(struct nl_module *m)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
-	conns_bpf__destroy(c->skel);
+	if (c->joined)
+		tcp_core_leave(TCP_ROW_CONNS);
 	conns_report_free(&c->report);
 	free(c);
 	m->priv = NULL;
+	m->obj = NULL;
+}
+
+static int conns_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
+{
+	(void)m;
+	return tcp_core_stats(TCP_ROW_CONNS, out);
 }
 
 static const struct nl_cmd_spec *conns_spec(void);
@@ -171,6 +175,7 @@ const struct nl_module_ops nl_conns_ops = {
 	.poll = conns_poll,
 	.collect = conns_collect,
 	.metrics = conns_metrics,
+	.stats = conns_stats,
 	.destroy = conns_destroy,
 };
 

@@ -25,16 +25,8 @@ int conns_main(int argc, char **argv);
 #define CONNS_MAX_DESTS   16384   /* destinations totalled one by one; then "other" */
 #define CONNS_TABLE_DESTS 20      /* rows of the summary table */
 
-/* The server side of a connection: remote for outbound, local for inbound. */
-struct conns_dest_key {
-	uint8_t addr[16];
-	uint16_t port;
-	uint8_t family;              /* 0: the "other" bucket */
-	uint8_t inbound;
-};
-
 struct conns_dest {
-	struct conns_dest_key key;
+	struct nl_dest_key key;     /* family 0: the "other" bucket */
 	uint64_t connects, accepts, failed, closes;
 	uint64_t bytes_sent, bytes_received, retransmits;
 	UT_hash_handle hh;
@@ -42,18 +34,22 @@ struct conns_dest {
 
 struct conns_report {
 	struct conns_dest *dests;    /* totals per destination, at most CONNS_MAX_DESTS */
-	struct conns_dest *last;     /* the one the previous record went to */
 	struct conns_dest other;     /* the records of every destination beyond those */
-	uint64_t folded;             /* records that went to other */
+	uint64_t folded;             /* destinations that went to other */
 	uint64_t bad_records;        /* short or unknown records from the kernel */
 	struct nl_fold *fold;        /* serve's --max-series guard over dests */
 };
 
 void conns_report_init(struct conns_report *r);
 void conns_report_free(struct conns_report *r);
-/* Checks, counts and writes one record as the kernel sent it. */
+/* Empties the totals, before they are read again from the kernel. */
+void conns_report_clear(struct conns_report *r);
+/* Adds a destination's totals as the kernel counted them (struct tcp_dest's conns part). */
+void conns_report_add(struct conns_report *r, const struct nl_dest_key *k,
+		      const struct conns_dest_totals *t);
+/* Checks and writes one record as the kernel sent it (bad ones are counted). */
 void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *data, size_t len);
-/* The final "stats" record (JSON) or summary table, from the BPF counters. */
+/* The "stats" record (JSON) or summary table, from the BPF counters and totals. */
 void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats);
 /* serve: per-destination counters since start (netlens_tcp_*), folded by --max-series. */
 void conns_report_metrics(struct conns_report *r, struct nl_prom *p);

@@ -26,6 +26,24 @@ enum conn_stat {
 	CONN_STAT_UNACCEPTED,                       /* inbound connection closed before accept(2) */
 };
 
+/* Per destination (struct nl_dest_key), counted in the kernel: no record needed. */
+struct conns_dest_totals {
+	__u64 connects;
+	__u64 accepts;
+	__u64 failed;
+	__u64 closes;
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u64 retransmits;      /* segments retransmitted by connections that closed */
+};
+
+/* Failed connections per destination and errno. */
+struct conns_fail_key {
+	struct nl_dest_key dest;
+	__u16 error;
+	__u16 pad[3];
+};
+
 struct conn_event {
 	__u64 ts_ns;            /* CLOCK_MONOTONIC */
 	__u64 latency_ns;       /* connect/failed: since the SYN; accept: time in the accept queue */

@@ -19,28 +19,15 @@ void conns_report_init(struct conns_report *r)
 
 void conns_report_free(struct conns_report *r)
 {
-	struct conns_dest *d, *tmp;
-
 	nl_fold_free(r->fold);
-	HASH_ITER(hh, r->dests, d, tmp) {
-		HASH_DEL(r->dests, d);
-		free(d);
-	}
-}
-
-static bool is_inbound(const struct conn_event *e)
-{
-	return e->type == CONN_EV_ACCEPT || (e->flags & CONN_F_INBOUND);
+	conns_report_clear(r);
 }
 
 /* The totals for k: its own entry, or "other" once CONNS_MAX_DESTS are kept. */
-static struct conns_dest *dest_of(struct conns_report *r, const struct conns_dest_key *k)
+static struct conns_dest *dest_of(struct conns_report *r, const struct nl_dest_key *k)
 {
 	struct conns_dest *d;
 
-	/* Records come in runs for one service: try the last one first. */
-	if (r->last && !memcmp(&r->last->key, k, sizeof(*k)))
-		return r->last;
 	HASH_FIND(hh, r->dests, k, sizeof(*k), d);
 	if (!d && HASH_COUNT(r->dests) < CONNS_MAX_DESTS && (d = calloc(1, sizeof(*d)))) {
 		d->key = *k;
@@ -50,31 +37,33 @@ static struct conns_dest *dest_of(struct conns_report *r, const struct conns_des
 		r->folded++;
 		return &r->other;
 	}
-	r->last = d;
 	return d;
 }
 
-static void tally(struct conns_report *r, const struct conn_event *e)
+void conns_report_clear(struct conns_report *r)
 {
-	const struct nl_tuple *t = &e->id.tuple;
-	struct conns_dest_key k = { .family = t->family, .inbound = is_inbound(e) };
-	struct conns_dest *d;
+	struct conns_dest *d, *tmp;
 
-	/* Only an IPv4 address's 4 bytes: the rest of the kernel's field may hold anything. */
-	memcpy(k.addr, k.inbound ? t->saddr : t->daddr, t->family == 4 ? 4 : sizeof(k.addr));
-	k.port = k.inbound ? t->sport : t->dport;
-	d = dest_of(r, &k);
-	switch (e->type) {
-	case CONN_EV_CONNECT: d->connects++; break;
-	case CONN_EV_ACCEPT:  d->accepts++; break;
-	case CONN_EV_FAILED:  d->failed++; break;
-	case CONN_EV_CLOSE:
-		d->closes++;
-		d->bytes_sent += e->bytes_sent;
-		d->bytes_received += e->bytes_received;
-		d->retransmits += e->retransmits;
-		break;
+	HASH_ITER(hh, r->dests, d, tmp) {
+		HASH_DEL(r->dests, d);
+		free(d);
 	}
+	memset(&r->other, 0, sizeof(r->other));
+	r->folded = 0;
+}
+
+void conns_report_add(struct conns_report *r, const struct nl_dest_key *k,
+		      const struct conns_dest_totals *t)
+{
+	struct conns_dest *d = dest_of(r, k);
+
+	d->connects += t->connects;
+	d->accepts += t->accepts;
+	d->failed += t->failed;
+	d->closes += t->closes;
+	d->bytes_sent += t->bytes_sent;
+	d->bytes_received += t->bytes_received;
+	d->retransmits += t->retransmits;
 }
 
 static const char *direction_name(uint8_t flags)
@@ -199,7 +188,6 @@ void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *d
 		r->bad_records++;
 		return;
 	}
-	tally(r, e);
 	if (!nl_sink_wants_records(s))
 		return;
 	if (s->kind == NL_OUT_JSON)

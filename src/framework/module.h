@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <bpf/libbpf.h>
 #include "framework/cli.h"
 #include "output/output.h"
@@ -45,6 +46,11 @@ struct nl_module_ops {
 	 * concurrently with poll/collect. NULL: the module has none of its own.
 	 */
 	void (*metrics)(struct nl_module *m, struct nl_prom *p);
+	/*
+	 * The module's counters (enum nl_stat and its own); NULL: its object's
+	 * "stats" map, one row.
+	 */
+	int (*stats)(struct nl_module *m, uint64_t out[NL_STAT_MAX]);
 	/* Detaches everything and frees the module. */
 	void (*destroy)(struct nl_module *m);
 };
@@ -55,6 +61,8 @@ struct nl_module {
 	void *cfg;                /* the command's own options, read by open() */
 	void *priv;               /* module state */
 	struct bpf_object *obj;   /* set once loaded: its "stats" map and programs (serve) */
+	const char *obj_label;    /* serve's label of obj's programs and maps when modules share
+				   * it ("tcp": the TCP core); NULL: the module's name */
 	char err[256];            /* why open/attach failed: one sentence */
 };
 

@@ -123,6 +123,11 @@ void nl_ringbuf_setup(struct bpf_map *events, volatile const uint32_t *wakeup_by
 
 int nl_read_stats(int map_fd, uint64_t out[NL_STAT_MAX])
 {
+	return nl_read_stats_row(map_fd, 0, out);
+}
+
+int nl_read_stats_row(int map_fd, uint32_t row, uint64_t out[NL_STAT_MAX])
+{
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
 
@@ -132,8 +137,10 @@ int nl_read_stats(int map_fd, uint64_t out[NL_STAT_MAX])
 	if (!vals)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < NL_STAT_MAX; i++) {
+		uint32_t key = row * NL_STAT_MAX + i;
+
 		out[i] = 0;
-		if (bpf_map_lookup_elem(map_fd, &i, vals))
+		if (bpf_map_lookup_elem(map_fd, &key, vals))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			out[i] += vals[c];

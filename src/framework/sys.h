@@ -46,5 +46,7 @@ void nl_ringbuf_setup(struct bpf_map *events, volatile const uint32_t *wakeup_by
 
 /* Sums a per-CPU counter array map of NL_STAT_MAX entries into out. */
 int nl_read_stats(int map_fd, uint64_t out[NL_STAT_MAX]);
+/* The same for one row of an object that keeps a row per part (src/kernel/emit.bpf.h). */
+int nl_read_stats_row(int map_fd, uint32_t row, uint64_t out[NL_STAT_MAX]);
 
 #endif

@@ -28,6 +28,17 @@ struct nl_sock_id {
 	__u32 pad;
 };
 
+/*
+ * The server side of a connection, the key of every per-destination total:
+ * the remote end if outbound (or older than netlens), the local end if inbound.
+ */
+struct nl_dest_key {
+	__u8  addr[16];       /* IPv4 in the first 4 bytes, the rest zero */
+	__u16 port;
+	__u8  family;         /* 4 or 6; 0: user space's "other" bucket */
+	__u8  inbound;
+};
+
 /* The process a socket belongs to; pid 0 means "not known". */
 struct nl_owner {
 	__u32 pid;            /* thread group id */

@@ -13,17 +13,20 @@
 #define NL_ENOMEM 12
 #define NL_EBUSY  16
 
+/*
+ * An object that holds several capabilities (the TCP core) keeps one row of
+ * counters per capability; the others have one row.
+ */
+#ifndef NL_STAT_ROWS
+#define NL_STAT_ROWS 1
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NL_STAT_MAX);
+	__uint(max_entries, NL_STAT_MAX * NL_STAT_ROWS);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 21);   /* resized by user space before load */
-} events SEC(".maps");
 
 /*
  * Wake the reader only once this much is pending; it also polls on a short
@@ -32,44 +35,74 @@ struct {
  */
 const volatile __u32 nl_wakeup_bytes = 0;
 
-static __always_inline void stat_inc(__u32 idx)
+static __always_inline void stat_row_inc(__u32 row, __u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	__u32 key = row * NL_STAT_MAX + idx;
+	__u64 *v = bpf_map_lookup_elem(&stats, &key);
 
 	if (v)
 		*v += 1;
 }
 
-/* bpf_map_update_elem() that counts why an insert was refused. */
-static __always_inline long map_insert(void *map, const void *key, const void *val, __u64 flags)
+/* bpf_map_update_elem() that counts why an insert was refused, in row's counters. */
+static __always_inline long map_insert_row(__u32 row, void *map, const void *key,
+					   const void *val, __u64 flags)
 {
 	long err = bpf_map_update_elem(map, key, val, flags);
 
 	if (err == -NL_E2BIG || err == -NL_ENOMEM)
-		stat_inc(NL_STAT_MAP_FULL);
+		stat_row_inc(row, NL_STAT_MAP_FULL);
 	else if (err == -NL_EBUSY)
-		stat_inc(NL_STAT_MAP_BUSY);
+		stat_row_inc(row, NL_STAT_MAP_BUSY);
 	return err;
 }
 
-static __always_inline void *event_reserve(__u64 size)
+static __always_inline void *ring_reserve(void *ring, __u32 row, __u64 size)
 {
-	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+	void *rec = bpf_ringbuf_reserve(ring, size, 0);
 
 	if (!rec)
-		stat_inc(NL_STAT_LOST);
+		stat_row_inc(row, NL_STAT_LOST);
 	return rec;
 }
 
-static __always_inline void event_submit(void *rec)
+static __always_inline void ring_submit(void *ring, __u32 row, void *rec)
 {
 	__u64 flags = 0;
 
 	if (nl_wakeup_bytes)
-		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= nl_wakeup_bytes ?
+		flags = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= nl_wakeup_bytes ?
 			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(rec, flags);
-	stat_inc(NL_STAT_EVENTS);
+	stat_row_inc(row, NL_STAT_EVENTS);
 }
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	stat_row_inc(0, idx);
+}
+
+static __always_inline long map_insert(void *map, const void *key, const void *val, __u64 flags)
+{
+	return map_insert_row(0, map, key, val, flags);
+}
+
+/* One ring per object, unless the object declares its own (the TCP core: one per capability). */
+#ifndef NL_OWN_RINGS
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 21);   /* resized by user space before load */
+} events SEC(".maps");
+
+static __always_inline void *event_reserve(__u64 size)
+{
+	return ring_reserve(&events, 0, size);
+}
+
+static __always_inline void event_submit(void *rec)
+{
+	ring_submit(&events, 0, rec);
+}
+#endif
 
 #endif

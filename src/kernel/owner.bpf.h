@@ -7,13 +7,16 @@
  *   - CLOSE -> SYN_SENT runs inside connect(2);
  *   - CLOSE -> LISTEN runs inside listen(2) (the owner of SYN-ACKs);
  *   - accept(2)/accept4(2) return a child socket to the process that owns it.
- * These are the rules every module follows; a module that keeps a record per
- * socket stores the owner in it (conns), the others use owner_map.bpf.h.
+ * These are the rules the TCP core (src/tcp/tcp.bpf.c) follows and keeps the
+ * owner in its record of the socket.
  */
 #ifndef NETLENS_OWNER_BPF_H
 #define NETLENS_OWNER_BPF_H
 
 #include "kernel/sock.bpf.h"
+
+/* pid 0: netlens does not know the owner. */
+static const struct nl_owner nl_unknown_owner = {};
 
 /* True for the sock:inet_sock_set_state transitions made by the owner's own system call. */
 static __always_inline bool owner_is_current_at(int newstate)

@@ -171,6 +171,12 @@ static __always_inline void owner_from_current(struct nl_owner *o)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
+/* The TCP control block the kernel keeps in skb->cb (struct tcp_skb_cb). */
+static __always_inline const struct tcp_skb_cb *skb_tcp_cb(const struct sk_buff *skb)
+{
+	return (const struct tcp_skb_cb *)((const char *)skb + bpf_core_field_offset(skb->cb));
+}
+
 /*
  * The socket behind a file descriptor of the current process. Used at the
  * exit of accept(2), whose return value is known to be a socket fd.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* netlens latency: the module (BPF lifecycle) and the command (see src/latency/latency.bpf.c). */
+/* netlens latency: the module (a part of the TCP core) and the command (see src/latency/latency.bpf.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,19 +11,16 @@
 #include "latency/latency.h"
 #include "framework/module.h"
 #include "framework/sys.h"
-#include "latency.skel.h"
+#include "tcp/tcp_core.h"
+#include "tcp.skel.h"
 
 struct latency {
-	struct latency_bpf *skel;
 	struct lat_report report;
 	struct lat_metrics metrics;
 	bool metrics_on;          /* serve asked for metrics: keep running totals */
 	uint32_t max_keys;        /* entries of the hists map */
-	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
-};
-
-static const char *const hook_names[] = {
-	[LAT_HOOK_TP_BTF] = "tp_btf", [LAT_HOOK_RAW_TP] = "raw_tp",
+	enum lat_by by;
+	bool joined;
 };
 
 static const char *const tracepoints[][2] = {
@@ -31,41 +28,18 @@ static const char *const tracepoints[][2] = {
 	{ "sock", "sock_send_length" }, { "sock", "sock_recv_length" },
 };
 
-/* pid or comm in a key or a filter: softirq samples need the socket's owner. */
-static bool needs_owner(const struct latency_cfg *cfg, const struct nl_filter *f)
+/* --hook: auto (the core's choice: tp_btf, raw_tp if refused), tp_btf or raw_tp. */
+static enum tcp_hook asked_hook(const struct latency_cfg *c)
 {
-	return cfg->by == LAT_BY_PID || cfg->by == LAT_BY_COMM || f->pid || f->has_comm;
-}
-
-static bool owner_hooks(const struct latency_cfg *c)
-{
-	return c && (c->need_owner || c->by == LAT_BY_PID || c->by == LAT_BY_COMM);
-}
-
-/*
- * The set of programs: the one loaded, else the one asked for, else tp_btf
- * (plain loads and socket-local storage: cheaper per call); a kernel may
- * refuse tp_btf, then raw_tp.
- */
-static enum lat_hook chosen_hook(const struct latency_cfg *c)
-{
-	if (c && c->loaded != LAT_HOOK_AUTO)
-		return c->loaded;
-	if (c && c->hook != LAT_HOOK_AUTO)
-		return c->hook;
-	return LAT_HOOK_TP_BTF;
-}
-
-/* After a failure with hook: was it the automatic tp_btf, so raw_tp may follow? */
-static bool tp_btf_refused(const struct latency_cfg *c, enum lat_hook hook)
-{
-	return hook == LAT_HOOK_TP_BTF && c->hook == LAT_HOOK_AUTO;
+	if (!c || c->hook == LAT_HOOK_AUTO)
+		return TCP_HOOK_AUTO;
+	return c->hook == LAT_HOOK_TP_BTF ? TCP_HOOK_TP_BTF : TCP_HOOK_RAW_TP;
 }
 
 static int latency_plan(const void *cfg, char *buf, size_t len)
 {
 	const struct latency_cfg *c = cfg;
-	enum lat_hook hook = chosen_hook(c);
+	enum tcp_hook asked = asked_hook(c), hook = tcp_core_hook(asked);
 
 	for (size_t i = 0; i < sizeof(tracepoints) / sizeof(tracepoints[0]); i++) {
 		if (!nl_tracepoint_exists(tracepoints[i][0], tracepoints[i][1])) {
@@ -79,114 +53,50 @@ static int latency_plan(const void *cfg, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	snprintf(buf, len, "%s sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
-		 "sock:sock_recv_length%s%s; by %s", hook_names[hook],
-		 hook == LAT_HOOK_TP_BTF && (!c || c->loaded == LAT_HOOK_AUTO) &&
-		 (!c || c->hook == LAT_HOOK_AUTO) ? " (raw_tp if refused)" : "",
-		 owner_hooks(c) ? "; tracepoints syscalls:sys_exit_accept{,4} for owners" : "",
+		 "sock:sock_recv_length%s (TCP core: owners from its record); by %s",
+		 tcp_hook_names[hook],
+		 hook == TCP_HOOK_TP_BTF && asked == TCP_HOOK_AUTO && !tcp_core_skel()
+			? " (raw_tp if refused)" : "",
 		 lat_by_name(c ? c->by : LAT_BY_DADDR_DPORT));
 	return 0;
 }
 
-/* One program per tracepoint, all from one set: they share the per-socket state. */
-static void choose_hooks(struct latency_bpf *skel, const struct latency_cfg *cfg,
-			 enum lat_hook hook)
+static void configure(struct tcp_bpf *skel, const void *ctx)
 {
-	bool btf = hook == LAT_HOOK_TP_BTF;
+	const struct latency *l = ctx;
 
-	bpf_program__set_autoload(skel->progs.lat_state, !btf);
-	bpf_program__set_autoload(skel->progs.lat_state_btf, btf);
-	bpf_program__set_autoload(skel->progs.lat_probe, !btf);
-	bpf_program__set_autoload(skel->progs.lat_probe_btf, btf);
-	bpf_program__set_autoload(skel->progs.lat_send, !btf);
-	bpf_program__set_autoload(skel->progs.lat_send_btf, btf);
-	bpf_program__set_autoload(skel->progs.lat_recv, !btf);
-	bpf_program__set_autoload(skel->progs.lat_recv_btf, btf);
-	/* The per-socket state: socket-local storage (tp_btf) or the hash. */
-	bpf_map__set_autocreate(skel->maps.lat_sk, btf);
-	bpf_map__set_max_entries(skel->maps.lat_socks, btf ? 1 : cfg->max_conns);
-	skel->rodata->lat_max_conns = cfg->max_conns;
-	bpf_program__set_autoload(skel->progs.lat_accept4_exit,
-				  cfg->need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
-	bpf_program__set_autoload(skel->progs.lat_accept_exit,
-				  cfg->need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept"));
-}
-
-/* Opens, configures and loads the object with this set of programs. */
-static int load(struct nl_module *m, enum lat_hook hook)
-{
-	struct latency_cfg *cfg = m->cfg;
-	struct latency *l = m->priv;
-	const struct nl_opts *o = l->opts;
-	int err;
-
-	l->skel = latency_bpf__open();
-	if (!l->skel)
-		return nl_module_fail(m, -errno, "cannot open the BPF object");
-	memcpy((void *)&l->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
-	l->skel->rodata->lat_by = cfg->by;
-	l->skel->rodata->lat_need_owner = cfg->need_owner;
-	/* Histograms are read from maps: the ring buffer stays unused, at its minimum. */
-	bpf_map__set_max_entries(l->skel->maps.events, sysconf(_SC_PAGESIZE));
-	bpf_map__set_max_entries(l->skel->maps.sk_owners, cfg->need_owner ? cfg->max_conns : 1);
-	bpf_map__set_max_entries(l->skel->maps.hists, l->max_keys);
-	choose_hooks(l->skel, cfg, hook);
-	err = latency_bpf__load(l->skel);
-	if (err)
-		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)",
-				      hook_names[hook]);
-	m->obj = l->skel->obj;
-	cfg->loaded = hook;
-	return 0;
-}
-
-static void unload(struct latency *l)
-{
-	latency_bpf__destroy(l->skel);
-	l->skel = NULL;
+	skel->rodata->lat_by = l->by;
+	bpf_map__set_max_entries(skel->maps.hists, l->max_keys);
 }
 
 static int latency_open(struct nl_module *m, const struct nl_opts *o)
 {
 	struct latency_cfg *cfg = m->cfg;
-	enum lat_hook hook;
+	struct tcp_part part = {
+		.row = TCP_ROW_LATENCY, .hook = asked_hook(cfg), .max_conns = cfg->max_conns,
+		.configure = configure,
+	};
 	struct latency *l;
 	int err;
 
-	cfg->need_owner = needs_owner(cfg, &o->filter);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	m->priv = l;
 	if (latency_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
-	l->opts = o;
 	/* Two epochs: the one being filled and the one being read. */
 	l->max_keys = cfg->max_groups * 2;
-	hook = chosen_hook(cfg);
-	err = load(m, hook);
-	if (err && tp_btf_refused(cfg, hook)) {
-		unload(l);
-		err = load(m, LAT_HOOK_RAW_TP);
-	}
+	l->by = cfg->by;
+	part.ctx = l;
+	err = tcp_core_join(m, o, &part);
+	l->joined = !err;
 	return err;
 }
 
 static int latency_attach(struct nl_module *m)
 {
-	struct latency_cfg *cfg = m->cfg;
-	struct latency *l = m->priv;
-	int err = latency_bpf__attach(l->skel);
-
-	/* Loaded but not attachable: the same fallback as a refused load. */
-	if (err && tp_btf_refused(cfg, cfg->loaded)) {
-		unload(l);
-		err = load(m, LAT_HOOK_RAW_TP);
-		if (err)
-			return err;
-		err = latency_bpf__attach(l->skel);
-	}
-	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints (%s)",
-				    hook_names[cfg->loaded]) : 0;
+	return tcp_core_attach(m);
 }
 
 /*
@@ -195,7 +105,7 @@ static int latency_attach(struct nl_module *m)
  */
 static int drain(struct latency *l, bool final, uint32_t epoch)
 {
-	int fd = bpf_map__fd(l->skel->maps.hists), ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(tcp_core_skel()->maps.hists), ncpu = libbpf_num_possible_cpus();
 	struct lat_key *keys, key, cur, *prev = NULL;
 	struct nl_hist *vals;
 	uint32_t n = 0;
@@ -232,16 +142,17 @@ static void latency_collect(struct nl_module *m, bool final)
 {
 	const struct latency_cfg *cfg = m->cfg;
 	struct latency *l = m->priv;
-	uint32_t epoch = l->skel->bss->lat_epoch;
+	struct tcp_bpf *skel = tcp_core_skel();
+	uint32_t epoch = skel->bss->lat_epoch;
 	uint64_t st[NL_STAT_MAX];
 	struct timespec grace = { 0, 2000000 };
 
 	if (!final) {
 		/* New samples go to the other half; let programs that read the old value finish. */
-		l->skel->bss->lat_epoch = epoch ^ 1;
+		skel->bss->lat_epoch = epoch ^ 1;
 		nanosleep(&grace, NULL);
 	}
-	if (drain(l, final, epoch) || nl_read_stats(bpf_map__fd(l->skel->maps.stats), st)) {
+	if (drain(l, final, epoch) || tcp_core_stats(TCP_ROW_LATENCY, st)) {
 		lat_report_free(&l->report);
 		return;
 	}
@@ -271,11 +182,19 @@ static void latency_destroy(struct nl_module *m)
 
 	if (!l)
 		return;
-	unload(l);
+	if (l->joined)
+		tcp_core_leave(TCP_ROW_LATENCY);
+	m->obj = NULL;
 	lat_report_free(&l->report);
 	lat_metrics_free(&l->metrics);
 	free(l);
 	m->priv = NULL;
+}
+
+static int latency_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
+{
+	(void)m;
+	return tcp_core_stats(TCP_ROW_LATENCY, out);
 }
 
 static const struct nl_cmd_spec *latency_spec(void);
@@ -288,6 +207,7 @@ const struct nl_module_ops nl_latency_ops = {
 	.attach = latency_attach,
 	.collect = latency_collect,
 	.metrics = latency_metrics,
+	.stats = latency_stats,
 	.destroy = latency_destroy,
 };
 
@@ -320,11 +240,9 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 		cfg->hook = LAT_HOOK_AUTO;
 		return 0;
 	}
-	for (int h = LAT_HOOK_TP_BTF; h <= LAT_HOOK_RAW_TP; h++) {
-		if (!strcmp(arg, hook_names[h])) {
-			cfg->hook = h;
-			return 0;
-		}
+	if (!strcmp(arg, "tp_btf") || !strcmp(arg, "raw_tp")) {
+		cfg->hook = !strcmp(arg, "tp_btf") ? LAT_HOOK_TP_BTF : LAT_HOOK_RAW_TP;
+		return 0;
 	}
 	snprintf(err, len, "'%s' is not auto, tp_btf or raw_tp", arg);
 	return -1;

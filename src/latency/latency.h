@@ -15,7 +15,7 @@
 #define LATENCY_DEFAULT_MAX_GROUPS 4096
 #define LATENCY_TABLE_GROUPS 20   /* groups per metric in the table */
 
-/* --hook: which set of programs (src/latency/latency.bpf.c). */
+/* --hook: which set of the TCP core's programs (src/tcp/tcp.bpf.c). */
 enum lat_hook { LAT_HOOK_AUTO, LAT_HOOK_TP_BTF, LAT_HOOK_RAW_TP };
 
 /* latency's own options. */
@@ -24,8 +24,6 @@ struct latency_cfg {
 	uint32_t max_groups;      /* histograms (metric x group) per interval */
 	enum lat_by by;
 	enum lat_hook hook;       /* as asked */
-	enum lat_hook loaded;     /* the set open() loaded (AUTO before) */
-	bool need_owner;          /* set at open: -p/-c or --by pid|comm */
 };
 
 int latency_main(int argc, char **argv);

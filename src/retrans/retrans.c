@@ -1,53 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-/* netlens retrans: the module (BPF lifecycle) and the command (see src/retrans/retrans.bpf.c). */
+/* netlens retrans: the module (a part of the TCP core) and the command (see src/retrans/retrans.bpf.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "framework/module.h"
 #include "output/prom.h"
 #include "retrans/retrans.h"
 #include "framework/sys.h"
-#include "retrans.skel.h"
+#include "tcp/tcp_core.h"
+#include "tcp.skel.h"
 
 #define MAX_DESTS 16384
 
 struct retrans {
-	struct retrans_bpf *skel;
 	struct ring_buffer *rb;
 	uint64_t bad_records;
 	struct nl_fold *fold;     /* serve's metrics */
+	bool records;             /* a record per retransmission is wanted */
+	bool joined;
 };
-
-/* How many arguments a raw tracepoint passes, from its btf_trace_* typedef; -1 if unknown. */
-static int raw_tp_args(const char *name)
-{
-	static struct btf *vmlinux;
-	const struct btf_type *t;
-	char tname[128];
-	int id;
-
-	if (!vmlinux && !(vmlinux = btf__load_vmlinux_btf()))
-		return -1;
-	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
-	id = btf__find_by_name_kind(vmlinux, tname, BTF_KIND_TYPEDEF);
-	if (id < 0)
-		return -1;
-	t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);   /* pointer */
-	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;                      /* prototype */
-	if (!t || !btf_is_func_proto(t))
-		return -1;
-	return btf_vlen(t) - 1;   /* the first is the tracepoint's private data */
-}
-
-/* Recent kernels pass the transmit's result to tcp_retransmit_skb (a third argument). */
-static bool retransmit_has_err(void)
-{
-	return raw_tp_args("tcp_retransmit_skb") >= 3;
-}
 
 static int retrans_plan(const void *cfg, char *buf, size_t len)
 {
@@ -62,10 +36,11 @@ static int retrans_plan(const void *cfg, char *buf, size_t len)
 		snprintf(buf, len, "unavailable: needs raw tracepoints");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "raw_tp tcp:tcp_retransmit_skb%s, tcp:tcp_retransmit_synack%s, "
-		 "sock:inet_sock_set_state; tracepoints syscalls:sys_exit_accept{,4} for owners",
-		 retransmit_has_err() ? " (with err)" : "",
-		 nl_tracepoint_exists("tcp", "tcp_retransmit_synack") ? "" : " (absent)");
+	snprintf(buf, len, "raw_tp tcp:tcp_retransmit_skb, tcp:tcp_retransmit_synack%s; "
+		 "%s sock:inet_sock_set_state and tracepoints syscalls:sys_exit_accept{,4} "
+		 "(TCP core: owners from its record)",
+		 nl_tracepoint_exists("tcp", "tcp_retransmit_synack") ? "" : " (absent)",
+		 tcp_hook_names[tcp_core_hook(TCP_HOOK_AUTO)]);
 	return 0;
 }
 
@@ -79,23 +54,19 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static void choose_hooks(struct retrans_bpf *skel)
+static void configure(struct tcp_bpf *skel, const void *ctx)
 {
-	bool err_arg = retransmit_has_err();
+	const struct retrans *r = ctx;
 
-	bpf_program__set_autoload(skel->progs.retrans_skb_err, err_arg);
-	bpf_program__set_autoload(skel->progs.retrans_skb, !err_arg);
-	bpf_program__set_autoload(skel->progs.retrans_synack,
-				  nl_tracepoint_exists("tcp", "tcp_retransmit_synack"));
-	bpf_program__set_autoload(skel->progs.retrans_accept4_exit,
-				  nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
-	bpf_program__set_autoload(skel->progs.retrans_accept_exit,
-				  nl_tracepoint_exists("syscalls", "sys_exit_accept"));
+	skel->rodata->rt_records = r->records;
 }
 
 static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 {
 	const struct retrans_cfg *cfg = m->cfg;
+	struct tcp_part part = {
+		.row = TCP_ROW_RETRANS, .max_conns = cfg->max_conns, .configure = configure,
+	};
 	struct retrans *r;
 	int err;
 
@@ -105,30 +76,21 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 	m->priv = r;
 	if (retrans_plan(cfg, m->err, sizeof(m->err)))
 		return -ENOTSUP;
-	r->skel = retrans_bpf__open();
-	if (!r->skel)
-		return nl_module_fail(m, -errno, "cannot open the BPF object");
-	memcpy((void *)&r->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
-	r->skel->rodata->rt_summary_only = cfg->summary_only;
-	nl_ringbuf_setup(r->skel->maps.events, &r->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
-	bpf_map__set_max_entries(r->skel->maps.rt_socks, cfg->max_conns);
-	bpf_map__set_max_entries(r->skel->maps.sk_owners, cfg->max_conns);
-	bpf_map__set_max_entries(r->skel->maps.dests, MAX_DESTS);
-	choose_hooks(r->skel);
-
-	err = retrans_bpf__load(r->skel);
-	if (err)
-		return nl_module_fail(m, err, "the kernel refused the BPF programs");
-	m->obj = r->skel->obj;
-	return nl_module_ringbuf(m, r->skel->maps.events, on_event, &r->rb);
+	r->records = !cfg->summary_only && nl_sink_wants_records(m->sink);
+	part.ctx = r;
+	err = tcp_core_join(m, o, &part);
+	r->joined = !err;
+	return err;
 }
 
 static int retrans_attach(struct nl_module *m)
 {
 	struct retrans *r = m->priv;
-	int err = retrans_bpf__attach(r->skel);
+	int err = tcp_core_attach(m);
 
-	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints") : 0;
+	if (err)
+		return err;
+	return nl_module_ringbuf(m, tcp_core_skel()->maps.retrans_events, on_event, &r->rb);
 }
 
 static int retrans_poll(struct nl_module *m, int timeout_ms)
@@ -142,16 +104,21 @@ static int retrans_poll(struct nl_module *m, int timeout_ms)
 static size_t read_dests(struct retrans *r, struct retrans_row **out)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run);
-	int fd = bpf_map__fd(r->skel->maps.dests);
-	struct retrans_dest_key key, cur, *prev = NULL;
+	struct tcp_bpf *skel = tcp_core_skel();
+	int fd = bpf_map__fd(skel->maps.tcp_dests);
+	struct nl_dest_key key, cur, *prev = NULL;
 	struct retrans_row *rows;
+	struct tcp_dest d;
 	size_t n = 0;
 
-	bpf_prog_test_run_opts(bpf_program__fd(r->skel->progs.retrans_flush), &run);
+	(void)r;
+	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tcp_flush), &run);
 	rows = calloc(MAX_DESTS, sizeof(*rows));
 	while (rows && n < MAX_DESTS && !bpf_map_get_next_key(fd, prev, &key)) {
-		if (!bpf_map_lookup_elem(fd, &key, &rows[n].d))
-			rows[n++].key = key;
+		if (!bpf_map_lookup_elem(fd, &key, &d) && (d.rt.calls || d.rt.segments)) {
+			rows[n].key = key;
+			rows[n++].d = d.rt;
+		}
 		cur = key;
 		prev = &cur;
 	}
@@ -167,7 +134,7 @@ static void retrans_collect(struct nl_module *m, bool final)
 	size_t n;
 
 	(void)final;   /* totals are cumulative: the same record at any time */
-	if (nl_read_stats(bpf_map__fd(r->skel->maps.stats), st))
+	if (tcp_core_stats(TCP_ROW_RETRANS, st))
 		return;
 	n = read_dests(r, &rows);
 	retrans_report_summary(m->sink, rows, n, st, r->bad_records);
@@ -193,9 +160,17 @@ static void retrans_destroy(struct nl_module *m)
 		return;
 	nl_fold_free(r->fold);
 	ring_buffer__free(r->rb);
-	retrans_bpf__destroy(r->skel);
+	if (r->joined)
+		tcp_core_leave(TCP_ROW_RETRANS);
 	free(r);
 	m->priv = NULL;
+	m->obj = NULL;
+}
+
+static int retrans_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
+{
+	(void)m;
+	return tcp_core_stats(TCP_ROW_RETRANS, out);
 }
 
 static const struct nl_cmd_spec *retrans_spec(void);
@@ -209,6 +184,7 @@ const struct nl_module_ops nl_retrans_ops = {
 	.poll = retrans_poll,
 	.collect = retrans_collect,
 	.metrics = retrans_metrics,
+	.stats = retrans_stats,
 	.destroy = retrans_destroy,
 };
 

@@ -21,7 +21,7 @@ int retrans_main(int argc, char **argv);
 
 /* Reporting, without BPF (src/retrans/retrans_report.c). */
 struct retrans_row {
-	struct retrans_dest_key key;
+	struct nl_dest_key key;
 	struct retrans_dest d;
 };
 

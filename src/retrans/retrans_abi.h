@@ -21,14 +21,7 @@ struct retrans_event {
 	__u8  pad[2];
 };
 
-/* The server side of a connection, as conns totals it: remote if outbound, local if inbound. */
-struct retrans_dest_key {
-	__u8  addr[16];
-	__u16 port;
-	__u8  family;
-	__u8  inbound;
-};
-
+/* Per destination (struct nl_dest_key), counted in the kernel. */
 struct retrans_dest {
 	__u64 calls;            /* retransmissions (one record each), of one or more segments */
 	__u64 retransmits;      /* segments retransmitted */

@@ -18,7 +18,7 @@ def check_exchange(family, port, *nl_args):
     nl = Netlens("-P", port, *nl_args)
     spid, cpid, cport = exchange(pair, family, port)
     recs = nl.stop()
-    hook = "tracepoint" if "tracepoint" in nl_args else "raw_tp"
+    hook = "tracepoint" if "tracepoint" in nl_args else "tp_btf"   # the TCP core's default
     assert f"attached ({hook} sock:inet_sock_set_state" in nl.attached, nl.attached
     a, b = pair.addr("a", family), pair.addr("b", family)
 
@@ -410,7 +410,7 @@ def test_duration_exits_zero_with_stats():
 def test_sigterm_flushes_and_detaches():
     def ours():
         out = sh("bpftool", "-j", "prog", "show")
-        return [p for p in json.loads(out) if p.get("name", "").startswith("conns_")]
+        return [p for p in json.loads(out) if p.get("name", "").startswith("tcp_")]
     before = len(ours())
     nl = Netlens()
     assert len(ours()) > before, "programs not loaded"

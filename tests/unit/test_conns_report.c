@@ -201,28 +201,28 @@ static void test_table_row(void)
 	conns_report_free(&r);
 }
 
+/* A destination's key as the kernel builds it: IPv4 in the first 4 bytes. */
+static struct nl_dest_key dest(const char *addr, uint16_t port, bool inbound)
+{
+	struct nl_dest_key k = { .port = port, .family = 4, .inbound = inbound };
+
+	inet_pton(AF_INET, addr, k.addr);
+	return k;
+}
+
 static void test_totals(void)
 {
 	uint64_t stats[NL_STAT_MAX] = { [NL_STAT_EVENTS] = 5, [NL_STAT_LOST] = 2 };
+	struct nl_dest_key out = dest("10.231.0.2", 80, false), in = dest("10.231.0.1", 40000, true);
+	struct conns_dest_totals t = { .connects = 1, .closes = 2, .bytes_sent = 20,
+				       .bytes_received = 40 };
 	struct conns_report r;
-	struct conn_event e;
 	struct json_object *o, *dests, *d;
 	struct capture c;
 
 	conns_report_init(&r);
-	capture_open(&c, NL_OUT_JSON);
-	e = event(CONN_EV_CONNECT, 4);
-	conns_report_event(&r, &c.sink, &e, sizeof(e));
-	e.type = CONN_EV_CLOSE;
-	e.flags = CONN_F_OUTBOUND;
-	e.bytes_sent = 10;
-	e.bytes_received = 20;
-	conns_report_event(&r, &c.sink, &e, sizeof(e));
-	conns_report_event(&r, &c.sink, &e, sizeof(e));
-	e = event(CONN_EV_ACCEPT, 4);
-	conns_report_event(&r, &c.sink, &e, sizeof(e));
-	fclose(c.sink.out);
-	free(c.buf);
+	conns_report_add(&r, &out, &t);
+	conns_report_add(&r, &in, &(struct conns_dest_totals){ .accepts = 1 });
 
 	capture_open(&c, NL_OUT_JSON);
 	conns_report_summary(&r, &c.sink, stats);
@@ -247,6 +247,11 @@ static void test_totals(void)
 	}
 	json_object_put(o);
 	capture_close(&c);
+
+	/* Read again from the kernel: cleared first, never added twice. */
+	conns_report_clear(&r);
+	conns_report_add(&r, &out, &t);
+	CHECK(HASH_COUNT(r.dests) == 1 && r.dests->closes == 2);
 	conns_report_free(&r);
 }
 
@@ -255,20 +260,18 @@ static void test_destinations_bounded(void)
 {
 	uint64_t stats[NL_STAT_MAX] = { 0 };
 	struct json_object *o, *dests, *other;
-	struct conn_event e = event(CONN_EV_CONNECT, 4);
+	struct nl_dest_key k = dest("10.231.0.2", 80, false);
+	struct conns_dest_totals one = { .connects = 1 };
 	struct conns_report r;
 	struct capture c;
 
 	conns_report_init(&r);
-	capture_open(&c, NL_OUT_TABLE);
-	for (int i = 0; i < 5; i++)
-		conns_report_event(&r, &c.sink, &e, sizeof(e));
+	conns_report_add(&r, &k, &(struct conns_dest_totals){ .connects = 5 });
 	for (uint32_t i = 1; i <= CONNS_MAX_DESTS + 10; i++) {
-		e.id.tuple.dport = 1 + i % 60000;
-		e.id.tuple.daddr[3] = i / 60000 + 3;
-		conns_report_event(&r, &c.sink, &e, sizeof(e));
+		k.port = 1 + i % 60000;
+		k.addr[3] = i / 60000 + 3;
+		conns_report_add(&r, &k, &one);
 	}
-	capture_close(&c);
 
 	capture_open(&c, NL_OUT_JSON);
 	conns_report_summary(&r, &c.sink, stats);

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netlens TCP core: the one BPF object that follows TCP sockets for conns,
+ * latency and retrans. It owns the hooks they share (sock:inet_sock_set_state,
+ * the accept(2)/connect(2) exits) and one record per socket
+ * (src/tcp/tcp.bpf.h); each capability's logic is an inline step
+ * (src/<capability>/<capability>.bpf.h) switched on before load
+ * (tcp_conns, tcp_latency, tcp_retrans), so `netlens conns` carries no
+ * latency work and `serve` loads the core once.
+ *
+ * Hooks with a BTF-typed variant have two programs (user space loads one
+ * set): tp_btf (plain loads instead of bpf_probe_read_kernel()) and raw_tp,
+ * the fallback when the kernel refuses tp_btf; sock:inet_sock_set_state has
+ * a third, the classic tracepoint (conns --hook tracepoint).
+ */
+#define NL_STAT_ROWS TCP_ROWS
+#define NL_OWN_RINGS
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcp/tcp_abi.h"
+#include "conns/conns.bpf.h"
+#include "latency/latency.bpf.h"
+#include "retrans/retrans.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline void on_established(const struct sock *sk, int oldstate, __u64 now)
+{
+	struct tcp_rec *r = rec_of(sk);
+
+	if (r) {
+		r->ts_established = now;
+		r->flags |= CONN_F_BIRTH;
+	} else if (oldstate == BPF_TCP_SYN_RECV) {
+		/* Handshake began before we attached: followed from here on, without a birth. */
+		r = rec_create(sk, now, CONN_F_INBOUND, false, BPF_ANY);
+		if (!r)
+			return;
+	} else {
+		return;
+	}
+	rec_identify(sk, r);    /* now, while final: every later step reuses it */
+	if (tcp_conns)
+		conns_on_established(sk, r, oldstate, now);
+	if (tcp_latency)
+		lat_on_established(r, oldstate, now);
+	if (tcp_retrans)
+		rt_on_established(r);
+}
+
+static __always_inline void on_close(const struct sock *sk, int oldstate, __u64 now)
+{
+	struct tcp_rec local = {}, *r = rec_of(sk);
+
+	if (tcp_conns)
+		conns_on_close(sk, r ? r : &local, oldstate, now);
+	if (!r)
+		return;
+	if (tcp_retrans)
+		rt_flush(sk, r);
+	rec_delete(sk);
+}
+
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate,
+				    const bool btf)
+{
+	__u64 now;
+
+	/* Most transitions (FIN_WAIT*, CLOSE_WAIT, LAST_ACK...) need nothing: leave first. */
+	if (newstate != BPF_TCP_SYN_SENT && newstate != BPF_TCP_SYN_RECV &&
+	    newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE &&
+	    newstate != BPF_TCP_LISTEN)
+		return 0;
+	if (READ(btf, sk, sk_protocol) != NL_IPPROTO_TCP)
+		return 0;
+	now = bpf_ktime_get_ns();
+	switch (newstate) {
+	case BPF_TCP_SYN_SENT:      /* inside connect(2): the owner is current */
+		rec_create(sk, now, CONN_F_OUTBOUND, true, BPF_ANY);
+		break;
+	case BPF_TCP_LISTEN:        /* inside listen(2): the owner of its SYN-ACKs */
+		if (tcp_retrans)
+			rec_create(sk, now, TCP_F_LISTENER, true, BPF_ANY);
+		break;
+	case BPF_TCP_SYN_RECV:      /* child of a listener, created in softirq */
+		if (oldstate == BPF_TCP_LISTEN)
+			rec_create(sk, now, CONN_F_INBOUND, false, BPF_ANY);
+		break;
+	case BPF_TCP_ESTABLISHED:
+		on_established(sk, oldstate, now);
+		break;
+	case BPF_TCP_CLOSE:
+		on_close(sk, oldstate, now);
+		break;
+	}
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tcp_state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate, true);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(tcp_state_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate, false);
+}
+
+SEC("tp/sock/inet_sock_set_state")
+int tcp_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != NL_IPPROTO_TCP)
+		return 0;
+	return on_state(ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+}
+
+/* accept(2)/accept4(2) returned a connected socket to the process that owns it. */
+static __always_inline int on_accept_exit(long ret)
+{
+	struct sock *sk = owner_accepted_sock(ret);
+	struct tcp_rec *r;
+
+	if (!sk)
+		return 0;
+	r = rec_of(sk);
+	if (!r || (r->flags & CONN_F_ACCEPTED))
+		return 0;
+	owner_from_current(&r->owner);
+	r->flags |= CONN_F_ACCEPTED;
+	if (tcp_conns)
+		conns_emit_accept(sk, r, bpf_ktime_get_ns());
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int tcp_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int tcp_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_connect")
+int tcp_connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	conns_on_connect_exit(ctx->ret);
+	return 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(tcp_probe_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	lat_on_probe(sk, skb, true);
+	return 0;
+}
+
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(tcp_probe_raw, const struct sock *sk, const struct sk_buff *skb)
+{
+	lat_on_probe(sk, skb, false);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tcp_send_btf, const struct sock *sk, int ret, int flags)
+{
+	if (ret > 0)
+		lat_on_io(sk, true);
+	return 0;
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(tcp_send_raw, const struct sock *sk, int ret, int flags)
+{
+	if (ret > 0)
+		lat_on_io(sk, true);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tcp_recv_btf, const struct sock *sk, int ret, int flags)
+{
+	if (lat_recv_counts(ret, flags))
+		lat_on_io(sk, false);
+	return 0;
+}
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(tcp_recv_raw, const struct sock *sk, int ret, int flags)
+{
+	if (lat_recv_counts(ret, flags))
+		lat_on_io(sk, false);
+	return 0;
+}
+
+/* Recent kernels pass the transmit's result, and fire for failed attempts too. */
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_err, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	if (!err)   /* not sent: the kernel counts nothing either */
+		rt_on_retransmit(sk, skb);
+	return 0;
+}
+
+/* Older kernels: fired only for segments that left. */
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit, const struct sock *sk, const struct sk_buff *skb)
+{
+	rt_on_retransmit(sk, skb);
+	return 0;
+}
+
+SEC("raw_tp/tcp_retransmit_synack")
+int BPF_PROG(tcp_retransmit_synack, const struct sock *sk, const struct request_sock *req)
+{
+	rt_on_synack(sk, req);
+	return 0;
+}
+
+static long flush_one(struct bpf_map *map, __u64 *key, struct tcp_rec *r, void *ctx)
+{
+	rt_flush((const struct sock *)*key, r);
+	return 0;
+}
+
+/*
+ * Run by user space (BPF_PROG_TEST_RUN) before it reads retrans' totals:
+ * adds what every live connection sent since the last look. Never attached.
+ */
+SEC("raw_tp")
+int tcp_flush(void *ctx)
+{
+	bpf_for_each_map_elem(&tcp_socks, flush_one, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The TCP core's lifecycle in user space: join, load once, attach once, leave. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "framework/module.h"
+#include "framework/sys.h"
+#include "tcp/tcp_core.h"
+#include "tcp.skel.h"
+
+#define TCP_DEFAULT_DESTS 16384
+
+const char *const tcp_hook_names[] = {
+	[TCP_HOOK_AUTO] = "auto", [TCP_HOOK_TP_BTF] = "tp_btf",
+	[TCP_HOOK_RAW_TP] = "raw_tp", [TCP_HOOK_TRACEPOINT] = "tracepoint",
+};
+
+static const char *const row_names[] = {
+	[TCP_ROW_CONNS] = "conns", [TCP_ROW_LATENCY] = "latency", [TCP_ROW_RETRANS] = "retrans",
+};
+
+static struct {
+	struct tcp_bpf *skel;          /* loaded and attached once `attached` */
+	struct tcp_part parts[TCP_ROWS];
+	unsigned int joined;           /* bit per row */
+	struct nl_opts opts;           /* the first part's: filters and ring size are the process's */
+	enum tcp_hook loaded;          /* AUTO until loaded */
+	bool attached;
+} core;
+
+static bool joined(enum tcp_row row)
+{
+	return core.joined & (1u << row);
+}
+
+/* Recent kernels pass the transmit's result to tcp_retransmit_skb (a third argument). */
+static bool retransmit_has_err(void)
+{
+	static int has = -1;
+	struct btf *vmlinux;
+	const struct btf_type *t;
+	int id;
+
+	if (has >= 0)
+		return has;
+	has = 0;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return has;
+	/* btf_trace_<name>: a pointer to a prototype whose first argument is the tracepoint's data. */
+	id = btf__find_by_name_kind(vmlinux, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF);
+	t = id < 0 ? NULL : btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;
+	has = t && btf_is_func_proto(t) && btf_vlen(t) - 1 >= 3;
+	btf__free(vmlinux);
+	return has;
+}
+
+/* The connect(2) exit reads the saved syscall registers (Linux 5.15+). */
+static bool connect_exit_usable(void)
+{
+	static int usable = -1;
+
+	if (usable < 0)
+		usable = nl_tracepoint_exists("syscalls", "sys_exit_connect") &&
+			 libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs,
+						 NULL) == 1 &&
+			 libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						 BPF_FUNC_get_current_task_btf, NULL) == 1;
+	return usable;
+}
+
+enum tcp_hook tcp_core_hook(enum tcp_hook asked)
+{
+	if (core.loaded != TCP_HOOK_AUTO)
+		return core.loaded;
+	return asked != TCP_HOOK_AUTO ? asked : TCP_HOOK_TP_BTF;
+}
+
+/* The hooks the joined parts asked for: the first that asked one wins. */
+static enum tcp_hook asked_hook(void)
+{
+	for (int row = 0; row < TCP_ROWS; row++)
+		if (joined(row) && core.parts[row].hook != TCP_HOOK_AUTO)
+			return core.parts[row].hook;
+	return TCP_HOOK_AUTO;
+}
+
+static void choose_programs(struct tcp_bpf *skel, enum tcp_hook hook)
+{
+	bool btf = hook == TCP_HOOK_TP_BTF, lat = joined(TCP_ROW_LATENCY);
+	bool rt = joined(TCP_ROW_RETRANS), err_arg = retransmit_has_err();
+
+	bpf_program__set_autoload(skel->progs.tcp_state_btf, btf);
+	bpf_program__set_autoload(skel->progs.tcp_state_raw, hook == TCP_HOOK_RAW_TP);
+	bpf_program__set_autoload(skel->progs.tcp_state_tp, hook == TCP_HOOK_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.tcp_accept4_exit,
+				  nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
+	bpf_program__set_autoload(skel->progs.tcp_accept_exit,
+				  nl_tracepoint_exists("syscalls", "sys_exit_accept"));
+	bpf_program__set_autoload(skel->progs.tcp_connect_exit,
+				  joined(TCP_ROW_CONNS) && connect_exit_usable());
+	bpf_program__set_autoload(skel->progs.tcp_probe_btf, lat && btf);
+	bpf_program__set_autoload(skel->progs.tcp_send_btf, lat && btf);
+	bpf_program__set_autoload(skel->progs.tcp_recv_btf, lat && btf);
+	bpf_program__set_autoload(skel->progs.tcp_probe_raw, lat && !btf);
+	bpf_program__set_autoload(skel->progs.tcp_send_raw, lat && !btf);
+	bpf_program__set_autoload(skel->progs.tcp_recv_raw, lat && !btf);
+	bpf_program__set_autoload(skel->progs.tcp_retransmit_err, rt && err_arg);
+	bpf_program__set_autoload(skel->progs.tcp_retransmit, rt && !err_arg);
+	bpf_program__set_autoload(skel->progs.tcp_retransmit_synack,
+				  rt && nl_tracepoint_exists("tcp", "tcp_retransmit_synack"));
+	bpf_program__set_autoload(skel->progs.tcp_flush, rt);
+}
+
+/* Opens the object and lets every joined part configure it; the maps a part leaves out stay small. */
+static int open_configured(struct nl_module *m, enum tcp_hook hook)
+{
+	uint32_t page = sysconf(_SC_PAGESIZE), max_conns = 64;
+	struct tcp_bpf *skel = tcp_bpf__open();
+
+	if (!skel)
+		return nl_module_fail(m, -errno, "cannot open the TCP core's BPF object");
+	memcpy((void *)&skel->rodata->nl_filter, &core.opts.filter, sizeof(core.opts.filter));
+	skel->rodata->tcp_conns = joined(TCP_ROW_CONNS);
+	skel->rodata->tcp_latency = joined(TCP_ROW_LATENCY);
+	skel->rodata->tcp_retrans = joined(TCP_ROW_RETRANS);
+	/* The parts' rings are of one size (the process's --ringbuf-kb): one wake-up threshold. */
+	bpf_map__set_max_entries(skel->maps.conns_events, page);
+	bpf_map__set_max_entries(skel->maps.retrans_events, page);
+	if (joined(TCP_ROW_CONNS))
+		nl_ringbuf_setup(skel->maps.conns_events, &skel->rodata->nl_wakeup_bytes,
+				 core.opts.ringbuf_bytes);
+	if (joined(TCP_ROW_RETRANS))
+		nl_ringbuf_setup(skel->maps.retrans_events, &skel->rodata->nl_wakeup_bytes,
+				 core.opts.ringbuf_bytes);
+	bpf_map__set_max_entries(skel->maps.hists, 1);
+	if (!joined(TCP_ROW_CONNS)) {
+		bpf_map__set_max_entries(skel->maps.conns_failures, 1);
+		bpf_map__set_max_entries(skel->maps.conns_reported, 1);
+	}
+	bpf_map__set_max_entries(skel->maps.tcp_dests,
+				 joined(TCP_ROW_CONNS) || joined(TCP_ROW_RETRANS) ? TCP_DEFAULT_DESTS : 1);
+	for (int row = 0; row < TCP_ROWS; row++) {
+		if (!joined(row))
+			continue;
+		if (core.parts[row].max_conns > max_conns)
+			max_conns = core.parts[row].max_conns;
+		core.parts[row].configure(skel, core.parts[row].ctx);
+	}
+	bpf_map__set_max_entries(skel->maps.tcp_socks, max_conns);
+	choose_programs(skel, hook);
+	core.skel = skel;
+	return 0;
+}
+
+static void unload(void)
+{
+	tcp_bpf__destroy(core.skel);
+	core.skel = NULL;
+	core.loaded = TCP_HOOK_AUTO;
+}
+
+static int load_and_attach(struct nl_module *m, enum tcp_hook hook)
+{
+	int err = open_configured(m, hook);
+
+	if (err)
+		return err;
+	err = tcp_bpf__load(core.skel);
+	if (err)
+		return nl_module_fail(m, err, "the kernel refused the TCP core's BPF programs (%s)",
+				      tcp_hook_names[hook]);
+	core.loaded = hook;
+	err = tcp_bpf__attach(core.skel);
+	if (err)
+		return nl_module_fail(m, err, "cannot attach the TCP core to the tracepoints (%s)",
+				      tcp_hook_names[hook]);
+	return 0;
+}
+
+int tcp_core_join(struct nl_module *m, const struct nl_opts *o, const struct tcp_part *part)
+{
+	if (core.attached)
+		return nl_module_fail(m, EBUSY, "the TCP core is already attached");
+	if (!core.joined)
+		core.opts = *o;
+	core.parts[part->row] = *part;
+	core.joined |= 1u << part->row;
+	return 0;
+}
+
+int tcp_core_attach(struct nl_module *m)
+{
+	enum tcp_hook asked = asked_hook(), hook = tcp_core_hook(asked);
+	int err;
+
+	if (core.attached)
+		goto shared;
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) != 1)
+		return nl_module_fail(m, ENOTSUP, "the TCP core needs raw tracepoints");
+	err = load_and_attach(m, hook);
+	/* Refused at load or at attach: raw_tp, unless the command asked for tp_btf. */
+	if (err && hook == TCP_HOOK_TP_BTF && asked == TCP_HOOK_AUTO) {
+		unload();
+		err = load_and_attach(m, TCP_HOOK_RAW_TP);
+	}
+	if (err) {
+		unload();
+		return err;
+	}
+	core.attached = true;
+shared:
+	m->obj = core.skel->obj;
+	m->obj_label = "tcp";
+	return 0;
+}
+
+struct tcp_bpf *tcp_core_skel(void)
+{
+	return core.attached ? core.skel : NULL;
+}
+
+int tcp_core_stats(enum tcp_row row, uint64_t out[NL_STAT_MAX])
+{
+	uint64_t own[NL_STAT_MAX];
+	int fd, err;
+
+	if (!core.skel)
+		return -ENOENT;
+	fd = bpf_map__fd(core.skel->maps.stats);
+	err = nl_read_stats_row(fd, TCP_ROW_CORE, out) ?: nl_read_stats_row(fd, row, own);
+	if (err)
+		return err;
+	/* The core's row holds only its refused inserts: a socket none of the parts follows. */
+	for (int i = 0; i < NL_STAT_MAX; i++)
+		out[i] += own[i];
+	return 0;
+}
+
+void tcp_core_leave(enum tcp_row row)
+{
+	core.joined &= ~(1u << row);
+	if (core.joined)
+		return;
+	if (core.skel)
+		unload();
+	core.attached = false;
+}
+
+const char *tcp_core_parts(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int row = TCP_ROW_CONNS; row < TCP_ROWS && n < len; row++)
+		if (joined(row))
+			n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "", row_names[row]);
+	return buf;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The TCP core in user space: one BPF object per process (src/tcp/tcp.bpf.c)
+ * shared by the capabilities that follow TCP sockets (conns, latency,
+ * retrans). Each joins it from its open() with the part of the object it
+ * configures; the first attach() loads and attaches it with every part
+ * joined so far, the last leave() destroys it.
+ */
+#ifndef NETLENS_TCP_CORE_H
+#define NETLENS_TCP_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "framework/cli.h"
+#include "tcp/tcp_abi.h"
+
+struct tcp_bpf;
+struct nl_module;
+
+/* Which programs follow the tracepoints that have several (see src/tcp/tcp.bpf.c). */
+enum tcp_hook { TCP_HOOK_AUTO, TCP_HOOK_TP_BTF, TCP_HOOK_RAW_TP, TCP_HOOK_TRACEPOINT };
+
+extern const char *const tcp_hook_names[];   /* "auto", "tp_btf", "raw_tp", "tracepoint" */
+
+struct tcp_part {
+	enum tcp_row row;                 /* TCP_ROW_CONNS, _LATENCY or _RETRANS */
+	enum tcp_hook hook;               /* as the command asked (AUTO: the core chooses) */
+	uint32_t max_conns;               /* sockets followed at once: the largest part's wins */
+	/* Writes the part's rodata and map sizes into a freshly opened object. */
+	void (*configure)(struct tcp_bpf *skel, const void *ctx);
+	const void *ctx;
+};
+
+/* Joins the process's core with a part (opening the core on first use); 0 or -errno (m->err). */
+int tcp_core_join(struct nl_module *m, const struct nl_opts *o, const struct tcp_part *part);
+/*
+ * Loads (tp_btf, else raw_tp when the choice was automatic) and attaches,
+ * once; sets m->obj to the shared object. 0 or -errno.
+ */
+int tcp_core_attach(struct nl_module *m);
+/* The loaded object, for reading its maps; NULL before the first attach. */
+struct tcp_bpf *tcp_core_skel(void);
+/* The hooks loaded (AUTO before load), and the one a load would choose for a command's ask. */
+enum tcp_hook tcp_core_hook(enum tcp_hook asked);
+/* A part's counters: its own row plus the core's (a socket the core could not follow). */
+int tcp_core_stats(enum tcp_row row, uint64_t out[NL_STAT_MAX]);
+/* Leaves the core; the last part to leave destroys it. */
+void tcp_core_leave(enum tcp_row row);
+/* "conns, latency" : the parts joined, for `probe` and the start line. */
+const char *tcp_core_parts(char *buf, size_t len);
+
+#endif
