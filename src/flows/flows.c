@@ -13,6 +13,7 @@
 #include "output/ipfix.h"
 #include "framework/module.h"
 #include "framework/sys.h"
+#include "framework/tc.h"
 #include "flows.skel.h"
 
 #define DRAIN_BATCH 1024
@@ -26,10 +27,7 @@ struct flows {
 	/* XDP */
 	__u32 xdp_flags;              /* the mode we got: XDP_FLAGS_DRV_MODE or _SKB_MODE */
 	bool xdp_attached;
-	/* TC */
-	bool clsact_created;          /* we made the clsact qdisc, so we remove it */
-	bool tc_attached[2];          /* per enum flow_direction */
-	struct bpf_tc_opts tc_opts[2];
+	struct nl_tc tc;
 	/* drain buffers */
 	struct flow_key *keys;
 	struct flow_val *vals;
@@ -155,44 +153,24 @@ static int attach_xdp(struct nl_module *m, struct flows *f, struct flows_cfg *cf
 	return 0;
 }
 
-static int attach_tc_dir(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg,
-			 int dir)
-{
-	struct bpf_program *prog = dir == FLOW_DIR_INGRESS ? f->skel->progs.flows_tc_ingress
-							    : f->skel->progs.flows_tc_egress;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex,
-		    .attach_point = dir == FLOW_DIR_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-	int err;
-
-	f->tc_opts[dir] = (struct bpf_tc_opts){ .sz = sizeof(struct bpf_tc_opts),
-						 .prog_fd = bpf_program__fd(prog) };
-	err = bpf_tc_attach(&hook, &f->tc_opts[dir]);
-	if (err)
-		return nl_module_fail(m, err, "cannot attach the TC %s program to %s",
-				      dir == FLOW_DIR_INGRESS ? "ingress" : "egress", cfg->ifname);
-	f->tc_attached[dir] = true;
-	return 0;
-}
-
 static int attach_tc(struct nl_module *m, struct flows *f, struct flows_cfg *cfg)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex, .attach_point = BPF_TC_INGRESS);
-	int err = bpf_tc_hook_create(&hook);
+	struct bpf_program *progs[2] = { f->skel->progs.flows_tc_ingress,
+					 f->skel->progs.flows_tc_egress };
+	int err;
 
-	/* A clsact qdisc that was there before us stays after us. */
-	if (err && err != -EEXIST)
-		return nl_module_fail(m, err, "cannot add a clsact qdisc to %s", cfg->ifname);
-	f->clsact_created = !err;
 	for (int dir = FLOW_DIR_INGRESS; dir <= FLOW_DIR_EGRESS; dir++) {
 		if (!(cfg->directions & (1u << dir)))
 			continue;
-		err = attach_tc_dir(m, f, cfg, dir);
+		err = nl_tc_attach(m, &f->tc, cfg->ifindex, cfg->ifname,
+				   dir == FLOW_DIR_INGRESS ? NL_TC_INGRESS : NL_TC_EGRESS,
+				   bpf_program__fd(progs[dir]));
 		if (err)
 			return err;
 	}
 	snprintf(cfg->attached, sizeof(cfg->attached), "TC clsact %s on %s%s",
 		 dirs_name(cfg->directions), cfg->ifname,
-		 f->clsact_created ? "" : ", clsact qdisc already there");
+		 f->tc.qdisc_ours ? "" : ", clsact qdisc already there");
 	return 0;
 }
 
@@ -284,23 +262,7 @@ static void detach(struct flows *f, const struct flows_cfg *cfg)
 			fprintf(stderr, "netlens flows: XDP program on %s was replaced by another; "
 				"left alone\n", cfg->ifname);
 	}
-	for (int dir = FLOW_DIR_INGRESS; dir <= FLOW_DIR_EGRESS; dir++) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex,
-			    .attach_point = dir == FLOW_DIR_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts);
-
-		if (!f->tc_attached[dir])
-			continue;
-		opts.handle = f->tc_opts[dir].handle;
-		opts.priority = f->tc_opts[dir].priority;
-		bpf_tc_detach(&hook, &opts);
-	}
-	if (f->clsact_created) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-		bpf_tc_hook_destroy(&hook);
-	}
+	nl_tc_detach(&f->tc);
 }
 
 static void flows_destroy(struct nl_module *m)
