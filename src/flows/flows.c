@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "flows/flows.h"
@@ -168,9 +172,11 @@ static int attach_tc(struct nl_module *m, struct flows *f, struct flows_cfg *cfg
 		if (err)
 			return err;
 	}
-	snprintf(cfg->attached, sizeof(cfg->attached), "TC clsact %s on %s%s",
+	snprintf(cfg->attached, sizeof(cfg->attached), "TC clsact %s on %s%s%s",
 		 dirs_name(cfg->directions), cfg->ifname,
-		 f->tc.qdisc_ours ? "" : ", clsact qdisc already there");
+		 f->tc.qdisc_ours ? "" : ", clsact qdisc already there",
+		 cfg->hook_set || cfg->directions & FLOWS_DIR_OUT ? "" :
+		 " (default on veth: native XDP would turn off the peer's GSO)");
 	return 0;
 }
 
@@ -450,6 +456,36 @@ static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static bool is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&info };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool veth;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	veth = !ioctl(fd, SIOCETHTOOL, &ifr) && !strcmp(info.driver, "veth");
+	close(fd);
+	return veth;
+}
+
+/*
+ * TC for egress, and on a veth: native XDP there turns off the peer's GSO
+ * (drivers/net/veth.c, veth_xdp_set(), Linux 6.18), which cost a bulk TCP
+ * stream 70% of its throughput (docs/flows.md). Else XDP, the cheapest
+ * hook (native where the driver has it); --xdp-mode and --force ask for it.
+ */
+static enum flows_hook default_hook(const struct flows_cfg *cfg)
+{
+	if (cfg->xdp_mode != FLOWS_XDP_AUTO || cfg->force)
+		return FLOWS_HOOK_XDP;
+	if (cfg->directions & FLOWS_DIR_OUT || is_veth(cfg->ifname))
+		return FLOWS_HOOK_TC;
+	return FLOWS_HOOK_XDP;
+}
+
 /* What the options mean together; exits 2 with one line if they conflict. */
 static void resolve(void *ctx, struct nl_opts *o)
 {
@@ -462,10 +498,11 @@ static void resolve(void *ctx, struct nl_opts *o)
 		nl_die(NL_EXIT_USAGE, "flows: -i %s: no such interface in this network namespace "
 		       "(for another namespace: ip netns exec NS netlens flows ...)", cfg->ifname);
 	if (!cfg->hook_set)
-		cfg->hook = cfg->directions & FLOWS_DIR_OUT ? FLOWS_HOOK_TC : FLOWS_HOOK_XDP;
+		cfg->hook = default_hook(cfg);
+	/* --hook tc means both directions; a default hook, ingress as XDP would. */
 	if (!cfg->directions)
-		cfg->directions = cfg->hook == FLOWS_HOOK_TC ? FLOWS_DIR_IN | FLOWS_DIR_OUT
-							     : FLOWS_DIR_IN;
+		cfg->directions = cfg->hook_set && cfg->hook == FLOWS_HOOK_TC ?
+				  FLOWS_DIR_IN | FLOWS_DIR_OUT : FLOWS_DIR_IN;
 	if (cfg->hook == FLOWS_HOOK_XDP && cfg->directions != FLOWS_DIR_IN)
 		nl_die(NL_EXIT_USAGE, "flows: XDP sees ingress only; use --hook tc for %s",
 		       dirs_name(cfg->directions));
@@ -486,7 +523,7 @@ static const struct nl_cmd_spec *flows_spec(void)
 	static const struct nl_cmd_opt opts[] = {
 		{ "interface", 'i', "IFACE", "the interface to count packets on (required)", set_iface },
 		{ "hook", NL_OPT_LONG_ONLY, "xdp|tc",
-		  "XDP (ingress only, cheapest) or TC clsact; default xdp, tc for egress",
+		  "XDP (ingress only) or TC clsact; default xdp, tc on a veth or for egress",
 		  set_hook },
 		{ "direction", NL_OPT_LONG_ONLY + 1, "ingress|egress|both",
 		  "which traffic (default: ingress for xdp, both for tc)", set_direction },
