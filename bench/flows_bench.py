@@ -8,9 +8,9 @@
 2. Throughput: iperf3 (TCP, one stream) from one namespace to another over
    veth, in interleaved rounds: bare, an empty native XDP program (what
    any XDP program costs on veth: it turns off the peer's GSO), flows at XDP
-   native and generic, flows at TC (both directions), tcpdump -w /dev/null,
-   bare again. Ratios to the mean
-   of the round's two bare runs, noise floor = bare2 / bare.
+   native and generic, flows at TC (both directions), flows with the default
+   hook (TC ingress on a veth), tcpdump -w /dev/null, bare again. Ratios to
+   the mean of the round's two bare runs, noise floor = bare2 / bare.
 3. Each flows program's ns per run from kernel.bpf_stats_enabled, in a
    separate iperf3 run per hook.
 """
@@ -68,6 +68,7 @@ def arms_for(pair):
         "flows-xdp": (ns + flows + ["--hook", "xdp", "--xdp-mode", "native"], "attached"),
         "flows-xdpgen": (ns + flows + ["--hook", "xdp", "--xdp-mode", "generic"], "attached"),
         "flows-tc": (ns + flows + ["--hook", "tc"], "attached"),
+        "flows-default": (ns + flows, "attached"),   # on a veth: TC ingress
         "tcpdump": (ns + ["tcpdump", "-i", "nltb", "-n", "-Z", "root", "-w", "/dev/null"],
                     "listening"),
     }
@@ -107,13 +108,15 @@ def throughput(pair, rounds, seconds):
 def bpf_stats(pair, monitors, seconds):
     print("\nbpf_stats (one iperf3 run per hook):")
     with bpf_stats_enabled():
-        for arm in ("flows-xdp", "flows-xdpgen", "flows-tc"):
+        for arm in ("flows-xdp", "flows-xdpgen", "flows-tc", "flows-default"):
+            # Only the programs this run loaded: other sessions' may be loaded too.
+            old = {p["id"] for p in programs()}
             mon = Monitor(*monitors[arm])
             iperf(pair, seconds)
             for p in programs("flows_"):
-                if p.get("run_cnt"):
-                    print(f"  {p['name']:18} {p['run_time_ns'] / p['run_cnt']:6.0f} ns/run  "
-                          f"{p['run_cnt']} runs")
+                if p["id"] not in old and p.get("run_cnt"):
+                    print(f"  {arm:14} {p['name']:18} {p['run_time_ns'] / p['run_cnt']:6.0f} "
+                          f"ns/run  {p['run_cnt']} runs")
             mon.stop()
 
 

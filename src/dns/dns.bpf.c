@@ -328,6 +328,46 @@ static __always_inline bool wanted(const struct nl_tuple *t, __u8 dir, __u8 hook
 	return dir == DNS_DIR_EGRESS ? t->dport == dns_port : t->sport == dns_port;
 }
 
+/*
+ * The port check for the common case, before any other work: an unfragmented
+ * IPv4 or IPv6 (no extension header) UDP or TCP packet whose headers are in
+ * the linear data. Reads the protocol and the two ports in place; true when
+ * the packet is surely not one to copy. Anything else (fragments, IPv6
+ * extension headers, headers in a paged fragment) is left to capture().
+ */
+static __always_inline bool not_dns(struct __sk_buff *skb, __u32 l3, __u8 dir, __u8 hook)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct nl_tuple t;
+	__u16 *ports;
+	__u8 *ip = data + l3;
+	__u32 l4;
+
+	if (skb->protocol == bpf_htons(NL_ETH_P_IP)) {
+		if ((void *)ip + sizeof(struct iphdr) > end)
+			return false;
+		if (ip[9] != NL_IPPROTO_UDP && ip[9] != NL_IPPROTO_TCP)
+			return true;
+		if (((struct iphdr *)ip)->frag_off & bpf_htons(NL_IP_OFFSET))
+			return false;
+		l4 = (ip[0] & 0xf) * 4;
+	} else if (skb->protocol == bpf_htons(NL_ETH_P_IPV6)) {
+		if ((void *)ip + sizeof(struct ipv6hdr) > end)
+			return false;
+		if (ip[6] != NL_IPPROTO_UDP && ip[6] != NL_IPPROTO_TCP)
+			return false;
+		l4 = sizeof(struct ipv6hdr);
+	} else {
+		return true;
+	}
+	ports = (void *)ip + l4;
+	if ((void *)(ports + 2) > end)
+		return false;
+	t.sport = bpf_ntohs(ports[0]);
+	t.dport = bpf_ntohs(ports[1]);
+	return !wanted(&t, dir, hook);
+}
+
 /* Copies a DNS packet (see wanted()) to the ring buffer. */
 static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, __u8 hook)
 {
@@ -366,14 +406,16 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 SEC("cgroup_skb/egress")
 int dns_cg_egress(struct __sk_buff *skb)
 {
-	capture(skb, 0, DNS_DIR_EGRESS, DNS_HOOK_CGROUP);
+	if (!not_dns(skb, 0, DNS_DIR_EGRESS, DNS_HOOK_CGROUP))
+		capture(skb, 0, DNS_DIR_EGRESS, DNS_HOOK_CGROUP);
 	return 1;
 }
 
 SEC("cgroup_skb/ingress")
 int dns_cg_ingress(struct __sk_buff *skb)
 {
-	capture(skb, 0, DNS_DIR_INGRESS, DNS_HOOK_CGROUP);
+	if (!not_dns(skb, 0, DNS_DIR_INGRESS, DNS_HOOK_CGROUP))
+		capture(skb, 0, DNS_DIR_INGRESS, DNS_HOOK_CGROUP);
 	return 1;
 }
 
@@ -381,13 +423,15 @@ int dns_cg_ingress(struct __sk_buff *skb)
 SEC("tc")
 int dns_tc_egress(struct __sk_buff *skb)
 {
-	capture(skb, NL_ETH_HLEN, DNS_DIR_EGRESS, DNS_HOOK_TC);
+	if (!not_dns(skb, NL_ETH_HLEN, DNS_DIR_EGRESS, DNS_HOOK_TC))
+		capture(skb, NL_ETH_HLEN, DNS_DIR_EGRESS, DNS_HOOK_TC);
 	return NL_TC_ACT_UNSPEC;
 }
 
 SEC("tc")
 int dns_tc_ingress(struct __sk_buff *skb)
 {
-	capture(skb, NL_ETH_HLEN, DNS_DIR_INGRESS, DNS_HOOK_TC);
+	if (!not_dns(skb, NL_ETH_HLEN, DNS_DIR_INGRESS, DNS_HOOK_TC))
+		capture(skb, NL_ETH_HLEN, DNS_DIR_INGRESS, DNS_HOOK_TC);
 	return NL_TC_ACT_UNSPEC;
 }

@@ -12,6 +12,7 @@
 #include "dns/dns.h"
 #include "framework/module.h"
 #include "framework/sys.h"
+#include "framework/tc.h"
 #include "dns.skel.h"
 
 #define DNS_CG_LINKS 6   /* cgroup_skb x2, connect4/6, sendmsg4/6 */
@@ -20,9 +21,7 @@ struct dns {
 	struct dns_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *links[DNS_CG_LINKS];
-	struct bpf_tc_hook tc_hook;
-	struct bpf_tc_opts tc_in, tc_out;
-	bool tc_hook_ours;        /* we created the clsact qdisc: remove it at the end */
+	struct nl_tc tc;          /* -i */
 	struct dns_report report;
 };
 
@@ -137,50 +136,20 @@ static int attach_cgroup(struct nl_module *m, bool packets)
 	return err;
 }
 
-/*
- * Attaches before any filter already there (priority 1), since one that
- * classifies the packet ends the chain; ours always lets it go on. If that
- * priority is taken, the kernel picks one.
- */
-static int tc_attach_first(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts,
-			   const struct bpf_program *prog)
-{
-	int err;
-
-	*opts = (struct bpf_tc_opts){ .sz = sizeof(*opts), .prog_fd = bpf_program__fd(prog),
-				      .priority = 1, .handle = 1 };
-	err = bpf_tc_attach(hook, opts);
-	if (err == -EEXIST) {
-		opts->priority = opts->handle = 0;
-		err = bpf_tc_attach(hook, opts);
-	}
-	return err;
-}
-
 static int attach_tc(struct nl_module *m, const char *iface)
 {
 	struct dns *d = m->priv;
+	int ifindex = if_nametoindex(iface);
 	int err;
 
-	d->tc_hook = (struct bpf_tc_hook){ .sz = sizeof(d->tc_hook), .attach_point =
-					   BPF_TC_INGRESS | BPF_TC_EGRESS };
-	d->tc_hook.ifindex = if_nametoindex(iface);
-	if (!d->tc_hook.ifindex) {
+	if (!ifindex) {
 		snprintf(m->err, sizeof(m->err), "no interface %s", iface);
 		return -ENODEV;
 	}
-	/* An existing clsact qdisc (someone else's filters) is used, never removed. */
-	err = bpf_tc_hook_create(&d->tc_hook);
-	if (err && err != -EEXIST)
-		return nl_module_fail(m, err, "cannot add a clsact qdisc to %s", iface);
-	d->tc_hook_ours = !err;
-	d->tc_hook.attach_point = BPF_TC_INGRESS;
-	err = tc_attach_first(&d->tc_hook, &d->tc_in, d->skel->progs.dns_tc_ingress);
-	if (!err) {
-		d->tc_hook.attach_point = BPF_TC_EGRESS;
-		err = tc_attach_first(&d->tc_hook, &d->tc_out, d->skel->progs.dns_tc_egress);
-	}
-	return err ? nl_module_fail(m, err, "cannot attach to TC on %s", iface) : 0;
+	err = nl_tc_attach(m, &d->tc, ifindex, iface, NL_TC_INGRESS,
+			   bpf_program__fd(d->skel->progs.dns_tc_ingress));
+	return err ? err : nl_tc_attach(m, &d->tc, ifindex, iface, NL_TC_EGRESS,
+					bpf_program__fd(d->skel->progs.dns_tc_egress));
 }
 
 static int dns_attach(struct nl_module *m)
@@ -218,35 +187,13 @@ static void dns_metrics(struct nl_module *m, struct nl_prom *p)
 	dns_report_metrics(&d->report, p);
 }
 
-static void detach_tc(struct dns *d)
-{
-	struct bpf_tc_opts *opts[2] = { &d->tc_in, &d->tc_out };
-	enum bpf_tc_attach_point points[2] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
-
-	if (!d->tc_hook.ifindex)
-		return;
-	for (int i = 0; i < 2; i++) {
-		if (!opts[i]->prog_id)
-			continue;   /* never attached */
-		/* Detach names the filter by handle and priority only. */
-		opts[i]->prog_fd = opts[i]->prog_id = 0;
-		opts[i]->flags = 0;
-		d->tc_hook.attach_point = points[i];
-		bpf_tc_detach(&d->tc_hook, opts[i]);
-	}
-	if (d->tc_hook_ours) {
-		d->tc_hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&d->tc_hook);
-	}
-}
-
 static void dns_destroy(struct nl_module *m)
 {
 	struct dns *d = m->priv;
 
 	if (!d)
 		return;
-	detach_tc(d);
+	nl_tc_detach(&d->tc);
 	for (int i = 0; i < DNS_CG_LINKS; i++)
 		bpf_link__destroy(d->links[i]);
 	ring_buffer__free(d->rb);

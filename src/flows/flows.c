@@ -5,14 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "flows/flows.h"
 #include "output/ipfix.h"
 #include "framework/module.h"
 #include "framework/sys.h"
+#include "framework/tc.h"
 #include "flows.skel.h"
 
 #define DRAIN_BATCH 1024
@@ -26,10 +31,7 @@ struct flows {
 	/* XDP */
 	__u32 xdp_flags;              /* the mode we got: XDP_FLAGS_DRV_MODE or _SKB_MODE */
 	bool xdp_attached;
-	/* TC */
-	bool clsact_created;          /* we made the clsact qdisc, so we remove it */
-	bool tc_attached[2];          /* per enum flow_direction */
-	struct bpf_tc_opts tc_opts[2];
+	struct nl_tc tc;
 	/* drain buffers */
 	struct flow_key *keys;
 	struct flow_val *vals;
@@ -155,44 +157,26 @@ static int attach_xdp(struct nl_module *m, struct flows *f, struct flows_cfg *cf
 	return 0;
 }
 
-static int attach_tc_dir(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg,
-			 int dir)
-{
-	struct bpf_program *prog = dir == FLOW_DIR_INGRESS ? f->skel->progs.flows_tc_ingress
-							    : f->skel->progs.flows_tc_egress;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex,
-		    .attach_point = dir == FLOW_DIR_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-	int err;
-
-	f->tc_opts[dir] = (struct bpf_tc_opts){ .sz = sizeof(struct bpf_tc_opts),
-						 .prog_fd = bpf_program__fd(prog) };
-	err = bpf_tc_attach(&hook, &f->tc_opts[dir]);
-	if (err)
-		return nl_module_fail(m, err, "cannot attach the TC %s program to %s",
-				      dir == FLOW_DIR_INGRESS ? "ingress" : "egress", cfg->ifname);
-	f->tc_attached[dir] = true;
-	return 0;
-}
-
 static int attach_tc(struct nl_module *m, struct flows *f, struct flows_cfg *cfg)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex, .attach_point = BPF_TC_INGRESS);
-	int err = bpf_tc_hook_create(&hook);
+	struct bpf_program *progs[2] = { f->skel->progs.flows_tc_ingress,
+					 f->skel->progs.flows_tc_egress };
+	int err;
 
-	/* A clsact qdisc that was there before us stays after us. */
-	if (err && err != -EEXIST)
-		return nl_module_fail(m, err, "cannot add a clsact qdisc to %s", cfg->ifname);
-	f->clsact_created = !err;
 	for (int dir = FLOW_DIR_INGRESS; dir <= FLOW_DIR_EGRESS; dir++) {
 		if (!(cfg->directions & (1u << dir)))
 			continue;
-		err = attach_tc_dir(m, f, cfg, dir);
+		err = nl_tc_attach(m, &f->tc, cfg->ifindex, cfg->ifname,
+				   dir == FLOW_DIR_INGRESS ? NL_TC_INGRESS : NL_TC_EGRESS,
+				   bpf_program__fd(progs[dir]));
 		if (err)
 			return err;
 	}
-	snprintf(cfg->attached, sizeof(cfg->attached), "TC clsact %s on %s%s",
+	snprintf(cfg->attached, sizeof(cfg->attached), "TC clsact %s on %s%s%s",
 		 dirs_name(cfg->directions), cfg->ifname,
-		 f->clsact_created ? "" : ", clsact qdisc already there");
+		 f->tc.qdisc_ours ? "" : ", clsact qdisc already there",
+		 cfg->hook_set || cfg->directions & FLOWS_DIR_OUT ? "" :
+		 " (default on veth: native XDP would turn off the peer's GSO)");
 	return 0;
 }
 
@@ -284,23 +268,7 @@ static void detach(struct flows *f, const struct flows_cfg *cfg)
 			fprintf(stderr, "netlens flows: XDP program on %s was replaced by another; "
 				"left alone\n", cfg->ifname);
 	}
-	for (int dir = FLOW_DIR_INGRESS; dir <= FLOW_DIR_EGRESS; dir++) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex,
-			    .attach_point = dir == FLOW_DIR_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts);
-
-		if (!f->tc_attached[dir])
-			continue;
-		opts.handle = f->tc_opts[dir].handle;
-		opts.priority = f->tc_opts[dir].priority;
-		bpf_tc_detach(&hook, &opts);
-	}
-	if (f->clsact_created) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = cfg->ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-		bpf_tc_hook_destroy(&hook);
-	}
+	nl_tc_detach(&f->tc);
 }
 
 static void flows_destroy(struct nl_module *m)
@@ -488,6 +456,36 @@ static int set_ipfix(void *ctx, const char *arg, char *err, size_t len)
 	return 0;
 }
 
+static bool is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&info };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool veth;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	veth = !ioctl(fd, SIOCETHTOOL, &ifr) && !strcmp(info.driver, "veth");
+	close(fd);
+	return veth;
+}
+
+/*
+ * TC for egress, and on a veth: native XDP there turns off the peer's GSO
+ * (drivers/net/veth.c, veth_xdp_set(), Linux 6.18), which cost a bulk TCP
+ * stream 70% of its throughput (docs/flows.md). Else XDP, the cheapest
+ * hook (native where the driver has it); --xdp-mode and --force ask for it.
+ */
+static enum flows_hook default_hook(const struct flows_cfg *cfg)
+{
+	if (cfg->xdp_mode != FLOWS_XDP_AUTO || cfg->force)
+		return FLOWS_HOOK_XDP;
+	if (cfg->directions & FLOWS_DIR_OUT || is_veth(cfg->ifname))
+		return FLOWS_HOOK_TC;
+	return FLOWS_HOOK_XDP;
+}
+
 /* What the options mean together; exits 2 with one line if they conflict. */
 static void resolve(void *ctx, struct nl_opts *o)
 {
@@ -500,10 +498,11 @@ static void resolve(void *ctx, struct nl_opts *o)
 		nl_die(NL_EXIT_USAGE, "flows: -i %s: no such interface in this network namespace "
 		       "(for another namespace: ip netns exec NS netlens flows ...)", cfg->ifname);
 	if (!cfg->hook_set)
-		cfg->hook = cfg->directions & FLOWS_DIR_OUT ? FLOWS_HOOK_TC : FLOWS_HOOK_XDP;
+		cfg->hook = default_hook(cfg);
+	/* --hook tc means both directions; a default hook, ingress as XDP would. */
 	if (!cfg->directions)
-		cfg->directions = cfg->hook == FLOWS_HOOK_TC ? FLOWS_DIR_IN | FLOWS_DIR_OUT
-							     : FLOWS_DIR_IN;
+		cfg->directions = cfg->hook_set && cfg->hook == FLOWS_HOOK_TC ?
+				  FLOWS_DIR_IN | FLOWS_DIR_OUT : FLOWS_DIR_IN;
 	if (cfg->hook == FLOWS_HOOK_XDP && cfg->directions != FLOWS_DIR_IN)
 		nl_die(NL_EXIT_USAGE, "flows: XDP sees ingress only; use --hook tc for %s",
 		       dirs_name(cfg->directions));
@@ -524,7 +523,7 @@ static const struct nl_cmd_spec *flows_spec(void)
 	static const struct nl_cmd_opt opts[] = {
 		{ "interface", 'i', "IFACE", "the interface to count packets on (required)", set_iface },
 		{ "hook", NL_OPT_LONG_ONLY, "xdp|tc",
-		  "XDP (ingress only, cheapest) or TC clsact; default xdp, tc for egress",
+		  "XDP (ingress only) or TC clsact; default xdp, tc on a veth or for egress",
 		  set_hook },
 		{ "direction", NL_OPT_LONG_ONLY + 1, "ingress|egress|both",
 		  "which traffic (default: ingress for xdp, both for tc)", set_direction },

@@ -405,7 +405,7 @@ def test_xdp_refuses_another_program_and_detaches():
     assert "XDP ingress on nltb, generic mode" in first.attached, first.attached
     theirs = xdp_prog_id(pair.b, "nltb")
     assert theirs
-    r = run_flows(pair.b, "-i", "nltb", "-d", "1")
+    r = run_flows(pair.b, "-i", "nltb", "--hook", "xdp", "-d", "1")
     assert r.returncode == 1 and "already has an XDP program" in r.stderr, r.stderr
     assert xdp_prog_id(pair.b, "nltb") == theirs
     first.stop()
@@ -432,6 +432,20 @@ def test_tc_keeps_a_clsact_it_did_not_create():
     assert "clsact" in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
     assert not sh("tc", "filter", "show", "dev", "nltb", "ingress", ns=pair.b).strip()
     assert not sh("tc", "filter", "show", "dev", "nltb", "egress", ns=pair.b).strip()
+
+
+def test_default_hook_on_veth_is_tc():
+    """On a veth the default is TC ingress, and the start line says why: native
+    XDP there would turn off the peer's GSO. --xdp-mode asks for XDP."""
+    pair = Pair()
+    nl = Flows(pair.b, "-i", "nltb")
+    assert "TC clsact ingress on nltb (default on veth: native XDP would turn off the " \
+        "peer's GSO)" in nl.attached, nl.attached
+    assert not xdp_prog_id(pair.b, "nltb")
+    nl.stop()
+    nl = Flows(pair.b, "-i", "nltb", "--xdp-mode", "native")
+    assert "XDP ingress on nltb, native mode" in nl.attached, nl.attached
+    nl.stop()
 
 
 def test_xdp_auto_falls_back_to_generic():

@@ -206,7 +206,8 @@ def test_bad_http_requests_get_errors_and_agent_carries_on():
 def test_healthz_503_when_a_module_cannot_attach():
     pair = Pair()
     # Another XDP program already on the interface: serve's flows refuses to replace it.
-    other = Proc(["ip", "netns", "exec", pair.b, NETLENS, "flows", "-i", "nltb", "-o", "json"])
+    other = Proc(["ip", "netns", "exec", pair.b, NETLENS, "flows", "-i", "nltb", "--hook", "xdp",
+                  "-o", "json"])
     deadline = time.time() + 15
     while "xdp" not in sh("ip", "link", "show", "nltb", ns=pair.b) and time.time() < deadline:
         time.sleep(0.1)
