@@ -87,8 +87,9 @@ def run_arm(pair, workload, arm, seconds, threads):
 def memory_report(pair, workload, seconds, threads):
     """One serve run: its memory and each program's ns per run after the workload."""
     agent = Agent(pair)
+    units = 0
     if workload:
-        WORKLOADS[workload][0](pair, seconds, threads)
+        units = WORKLOADS[workload][0](pair, seconds, threads)[1]
     else:
         time.sleep(seconds)
     page = agent.page()
@@ -98,8 +99,9 @@ def memory_report(pair, workload, seconds, threads):
     for (name, labels), runs in page.items():
         if name == "netlens_bpf_program_runs_total" and runs:
             secs = page[("netlens_bpf_program_run_seconds_total", labels)]
-            progs.append((dict(labels)["program"], runs, secs * 1e9 / runs))
-    return rss, hwm, map_bytes(page), cpu_s, sorted(progs, key=lambda p: -p[1] * p[2])
+            label = f'{dict(labels)["module"]}/{dict(labels)["program"]}'
+            progs.append((label, runs, secs * 1e9 / runs))
+    return rss, hwm, map_bytes(page), cpu_s, units, sorted(progs, key=lambda p: -p[1] * p[2])
 
 
 def main():
@@ -139,12 +141,18 @@ def main():
     print("agent memory and BPF cost (one serve run each):")
     for workload in [None] + a.workloads.split(","):
         secs = a.rest if workload is None else a.seconds
-        rss, hwm, maps, cpu, progs = memory_report(pair, workload, secs, a.threads)
+        rss, hwm, maps, cpu, units, progs = memory_report(pair, workload, secs, a.threads)
         print(f"  {workload or 'at rest'} ({secs:g} s): VmRSS {rss / 2**20:.1f} MiB, "
               f"VmHWM {hwm / 2**20:.1f} MiB, BPF maps {maps / 2**20:.1f} MiB, "
               f"agent CPU {cpu:.3f} s ({cpu / secs * 100:.2f}% of a core)")
-        for name, runs, ns in progs[:8]:
-            print(f"      {name:24} {runs:10.0f} runs {ns:7.0f} ns/run")
+        if units:
+            per = WORKLOADS[workload][2]
+            total = sum(runs * ns for _, runs, ns in progs) / units / 1000
+            print(f"    BPF {total:.2f} us/{per} ({units:.0f} {per}), by program:")
+        for name, runs, ns in progs:
+            print(f"      {name:34} {runs:10.0f} runs {ns:7.0f} ns/run"
+                  + (f" {runs * ns / units / 1000:6.2f} us/{WORKLOADS[workload][2]}"
+                     if units else ""))
     server.kill()
     iperf.kill()
     nltest.cleanup()

@@ -127,48 +127,52 @@ static __always_inline void conns_send(const struct conn_event *e)
  * not follow (older than netlens, or refused by a full map).
  */
 static __always_inline bool conns_start(const struct sock *sk, struct tcp_rec *r, __u8 type,
-					__u64 ts, struct conn_event *e, struct nl_dest_key *k)
+					__u64 ts, struct conn_event *e, struct nl_dest_key *k,
+					const bool btf)
 {
-	if (!rec_identify(sk, r) || !filter_owner(&r->owner))
+	if (!rec_identify(sk, r, btf) || !filter_owner(&r->owner))
 		return false;
 	conns_fill(e, type, ts, &r->id, &r->owner, r->flags);
 	rec_dest(r, k);
 	return true;
 }
 
-static __always_inline void conns_emit_connect(const struct sock *sk, struct tcp_rec *r, __u64 now)
+static __always_inline void conns_emit_connect(const struct sock *sk, struct tcp_rec *r, __u64 now,
+					       const bool btf)
 {
 	struct nl_dest_key k;
 	struct conn_event e;
 
-	if (!conns_start(sk, r, CONN_EV_CONNECT, now, &e, &k))
+	if (!conns_start(sk, r, CONN_EV_CONNECT, now, &e, &k, btf))
 		return;
 	e.latency_ns = now - r->ts_start;
 	conns_count(&k, CONNS_CONNECT, NULL);
 	conns_send(&e);
 }
 
-static __always_inline void conns_emit_accept(const struct sock *sk, struct tcp_rec *r, __u64 now)
+static __always_inline void conns_emit_accept(const struct sock *sk, struct tcp_rec *r, __u64 now,
+					      const bool btf)
 {
 	__u64 established = r->ts_established ? r->ts_established : now;
 	struct nl_dest_key k;
 	struct conn_event e;
 
-	if (!conns_start(sk, r, CONN_EV_ACCEPT, established, &e, &k))
+	if (!conns_start(sk, r, CONN_EV_ACCEPT, established, &e, &k, btf))
 		return;
 	e.latency_ns = now - established;
 	conns_count(&k, CONNS_ACCEPT, NULL);
 	conns_send(&e);
 }
 
-static __always_inline void conns_emit_failed(const struct sock *sk, struct tcp_rec *r, __u64 now)
+static __always_inline void conns_emit_failed(const struct sock *sk, struct tcp_rec *r, __u64 now,
+					      const bool btf)
 {
 	__u64 key = (__u64)sk;
 	struct nl_dest_key k;
 	struct conn_event e;
 
 	map_insert_row(TCP_ROW_CONNS, &conns_reported, &key, &now, BPF_ANY);
-	if (!conns_start(sk, r, CONN_EV_FAILED, now, &e, &k))
+	if (!conns_start(sk, r, CONN_EV_FAILED, now, &e, &k, btf))
 		return;
 	if (r->ts_start)
 		e.latency_ns = now - r->ts_start;
@@ -179,18 +183,17 @@ static __always_inline void conns_emit_failed(const struct sock *sk, struct tcp_
 	 * SYN_SENT, when no local port or 4-tuple was free. Zero after a SYN:
 	 * the application closed the socket while the handshake was in flight.
 	 */
-	e.error = BPF_CORE_READ(sk, sk_err);
+	e.error = READ(btf, sk, sk_err);
 	if (!e.error)
-		e.error = BPF_CORE_READ((const struct tcp_sock *)sk, segs_out) ?
-			  NL_ECONNABORTED : NL_EADDRNOTAVAIL;
+		e.error = tcp_segs_out(sk, btf) ? NL_ECONNABORTED : NL_EADDRNOTAVAIL;
 	conns_count_failure(&k, e.error);
 	conns_send(&e);
 }
 
-static __always_inline bool fin_received(const struct sock *sk)
+static __always_inline bool fin_received(const struct sock *sk, const bool btf)
 {
 	/* tcp_fin() sets SOCK_DONE; nothing else in TCP does. */
-	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	unsigned long flags = READ(btf, sk, __sk_common.skc_flags);
 
 	return flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE));
 }
@@ -200,31 +203,34 @@ static __always_inline bool fin_received(const struct sock *sk)
  * includes the SYN and FIN flags. Report payload bytes only.
  */
 static __always_inline void read_close_counters(const struct sock *sk, int oldstate,
-						struct conn_event *e)
+						struct conn_event *e, const bool btf)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
-	__u64 received = BPF_CORE_READ(tp, bytes_received);
+	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
+	__u64 acked, received;
 	bool fin_sent = oldstate == BPF_TCP_FIN_WAIT1 || oldstate == BPF_TCP_FIN_WAIT2 ||
 			oldstate == BPF_TCP_CLOSING || oldstate == BPF_TCP_LAST_ACK;
 
+	if (!tp)
+		return;
+	acked = READ(btf, tp, bytes_acked);
+	received = READ(btf, tp, bytes_received);
 	/* The active opener's SYN is acked through tcp_ack(); a SYN-ACK is not. */
 	if ((e->flags & CONN_F_OUTBOUND) && acked)
 		acked--;
-	if (fin_sent && acked && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+	if (fin_sent && acked && READ(btf, tp, snd_una) == READ(btf, tp, write_seq))
 		acked--;
-	if (fin_received(sk) && received)
+	if (fin_received(sk, btf) && received)
 		received--;
 	e->bytes_sent = acked;
 	e->bytes_received = received;
-	e->retransmits = BPF_CORE_READ(tp, total_retrans);
-	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	e->error = BPF_CORE_READ(sk, sk_err);
+	e->retransmits = READ(btf, tp, total_retrans);
+	e->srtt_us = READ(btf, tp, srtt_us) >> 3;
+	e->error = READ(btf, sk, sk_err);
 	e->state = oldstate;
 }
 
 static __always_inline void conns_emit_close(const struct sock *sk, int oldstate,
-					     struct tcp_rec *r, __u64 now)
+					     struct tcp_rec *r, __u64 now, const bool btf)
 {
 	struct nl_dest_key k;
 	struct conn_event e;
@@ -232,30 +238,30 @@ static __always_inline void conns_emit_close(const struct sock *sk, int oldstate
 	/* Older than netlens: not followed, or followed since another step met it (no direction). */
 	if (!(r->flags & TCP_F_DIRECTION))
 		stat_row_inc(TCP_ROW_CONNS, CONN_STAT_UNTRACKED_CLOSE);
-	if (!conns_start(sk, r, CONN_EV_CLOSE, now, &e, &k))
+	if (!conns_start(sk, r, CONN_EV_CLOSE, now, &e, &k, btf))
 		return;
 	if (r->ts_established)
 		e.duration_ns = now - r->ts_established;
-	read_close_counters(sk, oldstate, &e);
+	read_close_counters(sk, oldstate, &e, btf);
 	conns_count(&k, CONNS_CLOSE, &e);
 	conns_send(&e);
 }
 
 /* ESTABLISHED: an outbound connection's record; an inbound one waits for accept(2). */
 static __always_inline void conns_on_established(const struct sock *sk, struct tcp_rec *r,
-						 int oldstate, __u64 now)
+						 int oldstate, __u64 now, const bool btf)
 {
 	if (oldstate == BPF_TCP_SYN_SENT)
-		conns_emit_connect(sk, r, now);
+		conns_emit_connect(sk, r, now, btf);
 }
 
 /* CLOSE; r is the core's record or a zeroed one (see conns_start()). */
 static __always_inline void conns_on_close(const struct sock *sk, struct tcp_rec *r,
-					   int oldstate, __u64 now)
+					   int oldstate, __u64 now, const bool btf)
 {
 	switch (oldstate) {
 	case BPF_TCP_SYN_SENT:
-		conns_emit_failed(sk, r, now);
+		conns_emit_failed(sk, r, now, btf);
 		break;
 	case BPF_TCP_SYN_RECV:      /* handshake never completed: not a connection */
 	case BPF_TCP_LISTEN:
@@ -264,9 +270,9 @@ static __always_inline void conns_on_close(const struct sock *sk, struct tcp_rec
 	default:
 		if ((r->flags & CONN_F_INBOUND) && !(r->flags & CONN_F_ACCEPTED)) {
 			stat_row_inc(TCP_ROW_CONNS, CONN_STAT_UNACCEPTED);
-			conns_emit_accept(sk, r, now);
+			conns_emit_accept(sk, r, now, btf);
 		}
-		conns_emit_close(sk, oldstate, r, now);
+		conns_emit_close(sk, oldstate, r, now, btf);
 	}
 }
 

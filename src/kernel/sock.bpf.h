@@ -48,33 +48,69 @@ static __always_inline void set_v6_family(struct nl_tuple *t)
 	t->family = 6;
 }
 
-/* Fills t from the socket. */
-static __always_inline int read_tuple(const struct sock *sk, struct nl_tuple *t)
+/*
+ * A TCP socket as a tcp_sock (and so an inet_sock). tp_btf: the verifier
+ * lets a typed struct sock be read as a tcp_sock only through the helper.
+ */
+static __always_inline const struct tcp_sock *tcp_sk_of(const struct sock *sk, const bool btf)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return btf ? bpf_skc_to_tcp_sock((void *)sk) : (const struct tcp_sock *)sk;
+}
 
+/* Fills t from an inet socket (btf: sk is a typed tp_btf argument, and a TCP socket). */
+static __always_inline int read_tuple_as(const struct sock *sk, struct nl_tuple *t, const bool btf)
+{
+	const struct inet_sock *inet = (const struct inet_sock *)tcp_sk_of(sk, btf);
+	__u16 family;
+
+	if (!inet)
+		return -1;
+	family = READ(btf, sk, __sk_common.skc_family);
 	/*
 	 * inet_sport, not skc_num: the tracepoint fires from inet_sk_state_store()
 	 * after tcp_set_state(TCP_CLOSE) has released the port (skc_num = 0).
 	 */
-	t->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
-	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	t->sport = bpf_ntohs(READ(btf, inet, inet_sport));
+	t->dport = bpf_ntohs(READ(btf, sk, __sk_common.skc_dport));
 	if (family == NL_AF_INET) {
-		/* skc_addrpair is skc_daddr then skc_rcv_saddr: one read for both. */
-		__u32 pair[2];
-
-		BPF_CORE_READ_INTO(&pair, sk, __sk_common.skc_addrpair);
 		t->family = 4;
-		*(__u32 *)t->daddr = pair[0];
-		*(__u32 *)t->saddr = pair[1];
+		if (btf) {
+			*(__u32 *)t->daddr = sk->__sk_common.skc_daddr;
+			*(__u32 *)t->saddr = sk->__sk_common.skc_rcv_saddr;
+		} else {
+			/* skc_addrpair is skc_daddr then skc_rcv_saddr: one read for both. */
+			__u32 pair[2];
+
+			BPF_CORE_READ_INTO(&pair, sk, __sk_common.skc_addrpair);
+			*(__u32 *)t->daddr = pair[0];
+			*(__u32 *)t->saddr = pair[1];
+		}
 		return 0;
 	}
 	if (family != NL_AF_INET6)
 		return -1;
-	BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-	BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	if (btf) {
+		__builtin_memcpy(t->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(t->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	} else {
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
 	set_v6_family(t);
 	return 0;
+}
+
+static __always_inline int read_tuple(const struct sock *sk, struct nl_tuple *t)
+{
+	return read_tuple_as(sk, t, false);
+}
+
+/* Segments the socket sent (tcp_sock.segs_out), retransmissions included; 0 if unknown. */
+static __always_inline __u32 tcp_segs_out(const struct sock *sk, const bool btf)
+{
+	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
+
+	return tp ? READ(btf, tp, segs_out) : 0;
 }
 
 /*
@@ -103,9 +139,15 @@ static __always_inline int read_user_sockaddr(const void *uaddr, struct nl_tuple
 	return 0;
 }
 
+static __always_inline __u32 sock_netns_as(const struct sock *sk, const bool btf)
+{
+	return btf ? sk->__sk_common.skc_net.net->ns.inum
+		   : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
 static __always_inline __u32 sock_netns(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return sock_netns_as(sk, false);
 }
 
 /* The cgroup v2 the socket was created in (inherited by accepted children). */
@@ -117,6 +159,12 @@ static __always_inline struct cgroup *sock_cgroup(const struct sock *sk)
 static __always_inline __u64 cgroup_id(const struct cgroup *cg)
 {
 	return BPF_CORE_READ(cg, kn, id);
+}
+
+/* The id of the socket's cgroup v2 (btf: sk is a typed tp_btf argument). */
+static __always_inline __u64 sock_cgroup_id_as(const struct sock *sk, const bool btf)
+{
+	return btf ? sk->sk_cgrp_data.cgroup->kn->id : cgroup_id(sock_cgroup(sk));
 }
 
 /* Before Linux 6.0 a cgroup kept its ancestors' ids, not pointers. */
@@ -153,13 +201,19 @@ static __always_inline bool cgroup_under(const struct cgroup *cg, __u64 id)
 	return false;
 }
 
+static __always_inline int read_sock_id_as(const struct sock *sk, struct nl_sock_id *id,
+					   const bool btf)
+{
+	if (read_tuple_as(sk, &id->tuple, btf))
+		return -1;
+	id->netns = sock_netns_as(sk, btf);
+	id->cgroup_id = sock_cgroup_id_as(sk, btf);
+	return 0;
+}
+
 static __always_inline int read_sock_id(const struct sock *sk, struct nl_sock_id *id)
 {
-	if (read_tuple(sk, &id->tuple))
-		return -1;
-	id->netns = sock_netns(sk);
-	id->cgroup_id = cgroup_id(sock_cgroup(sk));
-	return 0;
+	return read_sock_id_as(sk, id, false);
 }
 
 static __always_inline void owner_from_current(struct nl_owner *o)

@@ -150,9 +150,7 @@ static __always_inline bool lat_recv_counts(int ret, int flags)
 static __always_inline void lat_on_probe(const struct sock *sk, const struct sk_buff *skb,
 					 const bool btf)
 {
-	/* tp_btf: the verifier lets a struct sock be read as a tcp_sock only through the helper. */
-	const struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk)
-					: (const struct tcp_sock *)sk;
+	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
 	struct tcp_rec *r;
 	__u32 srtt;
 
@@ -161,7 +159,7 @@ static __always_inline void lat_on_probe(const struct sock *sk, const struct sk_
 	r = rec_of(sk);
 	if (!r)     /* a connection older than netlens: direction unknown */
 		r = rec_create(sk, 0, 0, false, BPF_NOEXIST);
-	if (!r || !rec_identify(sk, r))
+	if (!r || !rec_identify(sk, r, btf))
 		return;
 	srtt = READ(btf, tp, srtt_us) >> 3;
 	if (srtt)

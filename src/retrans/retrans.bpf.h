@@ -48,14 +48,14 @@ static __always_inline void rt_start(struct tcp_rec *r, __u32 counted)
 }
 
 /* Adds what r's socket sent since the last look to its destination. */
-static __always_inline void rt_flush(const struct sock *sk, struct tcp_rec *r)
+static __always_inline void rt_flush(const struct sock *sk, struct tcp_rec *r, const bool btf)
 {
 	__u32 segs, delta;
 	struct nl_dest_key k;
 
 	if (!r->rt.counting)
 		return;
-	segs = BPF_CORE_READ((const struct tcp_sock *)sk, segs_out);
+	segs = tcp_segs_out(sk, btf);
 	delta = segs - r->rt.counted;
 	r->rt.counted = segs;
 	if (delta && r->match && rec_owner_kept(r)) {
@@ -113,9 +113,8 @@ static __always_inline void rt_on_retransmit(const struct sock *sk, const struct
 	 * netlens from this retransmission on, so that its ratio covers the
 	 * same window as its retransmits.
 	 */
-	rt_start(r, state == BPF_TCP_SYN_SENT ? 0 :
-		 BPF_CORE_READ((const struct tcp_sock *)sk, segs_out) - segs);
-	if (!rec_identify(sk, r) || !rec_owner_kept(r))
+	rt_start(r, state == BPF_TCP_SYN_SENT ? 0 : tcp_segs_out(sk, false) - segs);
+	if (!rec_identify(sk, r, false) || !rec_owner_kept(r))
 		return;
 	rec_dest(r, &k);
 	rt_count(&k, segs, 0);

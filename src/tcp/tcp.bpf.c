@@ -27,7 +27,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline void on_established(const struct sock *sk, int oldstate, __u64 now)
+static __always_inline void on_established(const struct sock *sk, int oldstate, __u64 now,
+					   const bool btf)
 {
 	struct tcp_rec *r = rec_of(sk);
 
@@ -42,25 +43,25 @@ static __always_inline void on_established(const struct sock *sk, int oldstate, 
 	} else {
 		return;
 	}
-	rec_identify(sk, r);    /* now, while final: every later step reuses it */
+	rec_identify(sk, r, btf);   /* now, while final: every later step reuses it */
 	if (tcp_conns)
-		conns_on_established(sk, r, oldstate, now);
+		conns_on_established(sk, r, oldstate, now, btf);
 	if (tcp_latency)
 		lat_on_established(r, oldstate, now);
 	if (tcp_retrans)
 		rt_on_established(r);
 }
 
-static __always_inline void on_close(const struct sock *sk, int oldstate, __u64 now)
+static __always_inline void on_close(const struct sock *sk, int oldstate, __u64 now, const bool btf)
 {
 	struct tcp_rec local = {}, *r = rec_of(sk);
 
 	if (tcp_conns)
-		conns_on_close(sk, r ? r : &local, oldstate, now);
+		conns_on_close(sk, r ? r : &local, oldstate, now, btf);
 	if (!r)
 		return;
 	if (tcp_retrans)
-		rt_flush(sk, r);
+		rt_flush(sk, r, btf);
 	rec_delete(sk);
 }
 
@@ -90,10 +91,10 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			rec_create(sk, now, CONN_F_INBOUND, false, BPF_ANY);
 		break;
 	case BPF_TCP_ESTABLISHED:
-		on_established(sk, oldstate, now);
+		on_established(sk, oldstate, now, btf);
 		break;
 	case BPF_TCP_CLOSE:
-		on_close(sk, oldstate, now);
+		on_close(sk, oldstate, now, btf);
 		break;
 	}
 	return 0;
@@ -133,7 +134,7 @@ static __always_inline int on_accept_exit(long ret)
 	owner_from_current(&r->owner);
 	r->flags |= CONN_F_ACCEPTED;
 	if (tcp_conns)
-		conns_emit_accept(sk, r, bpf_ktime_get_ns());
+		conns_emit_accept(sk, r, bpf_ktime_get_ns(), false);
 	return 0;
 }
 
@@ -228,7 +229,7 @@ int BPF_PROG(tcp_retransmit_synack, const struct sock *sk, const struct request_
 
 static long flush_one(struct bpf_map *map, __u64 *key, struct tcp_rec *r, void *ctx)
 {
-	rt_flush((const struct sock *)*key, r);
+	rt_flush((const struct sock *)*key, r, false);
 	return 0;
 }
 

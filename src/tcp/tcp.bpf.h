@@ -89,12 +89,15 @@ static __always_inline void rec_delete(const struct sock *sk)
 	bpf_map_delete_elem(&tcp_socks, &key);
 }
 
-/* Reads r's identity once (when its ports and addresses are final) and says if the filters keep it. */
-static __always_inline bool rec_identify(const struct sock *sk, struct tcp_rec *r)
+/*
+ * Reads r's identity once (when its ports and addresses are final) and says
+ * if the filters keep it. btf: sk is a typed tp_btf argument (plain loads).
+ */
+static __always_inline bool rec_identify(const struct sock *sk, struct tcp_rec *r, const bool btf)
 {
 	if (r->identified)
 		return r->match;
-	if (read_sock_id(sk, &r->id))
+	if (read_sock_id_as(sk, &r->id, btf))
 		return false;
 	r->match = filter_sock(sk, &r->id);
 	r->identified = 1;

@@ -15,7 +15,8 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NETLENS = os.path.join(ROOT, "build", "netlens")
+# NETLENS_BIN: another build of netlens, for benchmarks that compare two builds.
+NETLENS = os.environ.get("NETLENS_BIN", os.path.join(ROOT, "build", "netlens"))
 PEER = os.path.join(os.path.dirname(__file__), "peer.py")
 PREFIX = "nlt"
 
