@@ -48,8 +48,9 @@ static bool use_raw_tp(const struct conns_cfg *cfg)
 	return raw_tp_supported();
 }
 
-static int conns_plan(const void *cfg, char *buf, size_t len)
+static int conns_plan(const struct nl_module *m, char *buf, size_t len)
 {
+	const struct conns_cfg *cfg = m->cfg;
 	bool accept = nl_tracepoint_exists("syscalls", "sys_exit_accept4");
 
 	if (!nl_tracepoint_exists("sock", "inet_sock_set_state")) {
@@ -98,7 +99,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	if (!c)
 		return -ENOMEM;
 	m->priv = c;
-	if (conns_plan(cfg, m->err, sizeof(m->err)))
+	if (conns_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	conns_report_init(&c->report);
 
@@ -160,20 +161,6 @@ static void conns_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
-static const struct nl_cmd_spec *conns_spec(void);
-
-const struct nl_module_ops nl_conns_ops = {
-	.spec = conns_spec,
-	.name = "conns",
-	.plan = conns_plan,
-	.open = conns_open,
-	.attach = conns_attach,
-	.poll = conns_poll,
-	.collect = conns_collect,
-	.metrics = conns_metrics,
-	.destroy = conns_destroy,
-};
-
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
 {
 	return nl_opt_u32(arg, 64, 1 << 24, &((struct conns_cfg *)ctx)->max_conns, err, len);
@@ -199,7 +186,6 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 /* `netlens conns`'s options, also parsed by `netlens serve`. */
 static const struct nl_cmd_spec *conns_spec(void)
 {
-	static struct conns_cfg cfg = { .max_conns = CONNS_DEFAULT_MAX };
 	static const struct nl_cmd_opt opts[] = {
 		{ "max-conns", NL_OPT_LONG_ONLY, "N", "connections tracked at once (default 65536)", set_max_conns },
 		{ "hook", NL_OPT_LONG_ONLY + 1, "auto|raw_tp|tracepoint",
@@ -212,12 +198,23 @@ static const struct nl_cmd_spec *conns_spec(void)
 			   "accept, failed (with the errno) and close (duration, bytes, retransmits).",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 	};
 	return &spec;
 }
 
-int conns_main(int argc, char **argv)
-{
-	return nl_command(conns_spec(), &nl_conns_ops, argc, argv);
-}
+static const struct conns_cfg defaults = { .max_conns = CONNS_DEFAULT_MAX };
+
+const struct nl_module_ops nl_conns_ops = {
+	.name = "conns",
+	.help = "TCP connection lifecycle: connect, accept, failed, close",
+	.spec = conns_spec,
+	.cfg_size = sizeof(struct conns_cfg),
+	.cfg_defaults = &defaults,
+	.plan = conns_plan,
+	.open = conns_open,
+	.attach = conns_attach,
+	.poll = conns_poll,
+	.collect = conns_collect,
+	.metrics = conns_metrics,
+	.destroy = conns_destroy,
+};

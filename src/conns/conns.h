@@ -19,7 +19,8 @@ struct conns_cfg {
 	enum conns_hook hook;   /* for sock:inet_sock_set_state */
 };
 
-int conns_main(int argc, char **argv);
+struct nl_module_ops;
+extern const struct nl_module_ops nl_conns_ops;
 
 /* Reporting, without BPF (src/conns/conns_report.c): records, rows and totals. */
 #define CONNS_MAX_DESTS   16384   /* destinations totalled one by one; then "other" */

@@ -19,12 +19,13 @@ struct latency {
 	struct lat_metrics metrics;
 	bool metrics_on;          /* serve asked for metrics: keep running totals */
 	uint32_t max_keys;        /* entries of the hists map */
+	bool need_owner;          /* -p/-c or --by pid|comm: softirq samples need the owner */
+	struct nl_module *m;
 	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
+	struct nl_fallback fb;        /* which set of programs got loaded */
 };
 
-static const char *const hook_names[] = {
-	[LAT_HOOK_TP_BTF] = "tp_btf", [LAT_HOOK_RAW_TP] = "raw_tp",
-};
+#define LAT_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP))
 
 static const char *const tracepoints[][2] = {
 	{ "sock", "inet_sock_set_state" }, { "tcp", "tcp_probe" },
@@ -37,35 +38,26 @@ static bool needs_owner(const struct latency_cfg *cfg, const struct nl_filter *f
 	return cfg->by == LAT_BY_PID || cfg->by == LAT_BY_COMM || f->pid || f->has_comm;
 }
 
-static bool owner_hooks(const struct latency_cfg *c)
+static bool owner_hooks(const struct nl_module *m)
 {
-	return c && (c->need_owner || c->by == LAT_BY_PID || c->by == LAT_BY_COMM);
+	const struct latency_cfg *c = m->cfg;
+	const struct latency *l = m->priv;
+
+	return (l && l->need_owner) || (c && (c->by == LAT_BY_PID || c->by == LAT_BY_COMM));
 }
 
 /*
- * The set of programs: the one loaded, else the one asked for, else tp_btf
- * (plain loads and socket-local storage: cheaper per call); a kernel may
- * refuse tp_btf, then raw_tp.
+ * The set of programs: tp_btf by default (plain loads and socket-local
+ * storage: cheaper per call); a kernel may refuse it, then raw_tp
+ * (src/framework/fallback.h).
  */
-static enum lat_hook chosen_hook(const struct latency_cfg *c)
+static int latency_plan(const struct nl_module *m, char *buf, size_t len)
 {
-	if (c && c->loaded != LAT_HOOK_AUTO)
-		return c->loaded;
-	if (c && c->hook != LAT_HOOK_AUTO)
-		return c->hook;
-	return LAT_HOOK_TP_BTF;
-}
-
-/* After a failure with hook: was it the automatic tp_btf, so raw_tp may follow? */
-static bool tp_btf_refused(const struct latency_cfg *c, enum lat_hook hook)
-{
-	return hook == LAT_HOOK_TP_BTF && c->hook == LAT_HOOK_AUTO;
-}
-
-static int latency_plan(const void *cfg, char *buf, size_t len)
-{
-	const struct latency_cfg *c = cfg;
-	enum lat_hook hook = chosen_hook(c);
+	const struct latency_cfg *c = m->cfg;
+	const struct latency *l = m->priv;
+	enum nl_hook loaded = l ? l->fb.loaded : NL_HOOK_AUTO;
+	enum nl_hook asked = c ? c->hook : NL_HOOK_AUTO;
+	enum nl_hook hook = nl_hook_pick(loaded, asked, NL_HOOK_TP_BTF);
 
 	for (size_t i = 0; i < sizeof(tracepoints) / sizeof(tracepoints[0]); i++) {
 		if (!nl_tracepoint_exists(tracepoints[i][0], tracepoints[i][1])) {
@@ -79,19 +71,18 @@ static int latency_plan(const void *cfg, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	snprintf(buf, len, "%s sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
-		 "sock:sock_recv_length%s%s; by %s", hook_names[hook],
-		 hook == LAT_HOOK_TP_BTF && (!c || c->loaded == LAT_HOOK_AUTO) &&
-		 (!c || c->hook == LAT_HOOK_AUTO) ? " (raw_tp if refused)" : "",
-		 owner_hooks(c) ? "; tracepoints syscalls:sys_exit_accept{,4} for owners" : "",
+		 "sock:sock_recv_length%s%s; by %s", nl_hook_name(hook),
+		 nl_hook_may_fall_back(loaded, asked, hook) ? " (raw_tp if refused)" : "",
+		 owner_hooks(m) ? "; tracepoints syscalls:sys_exit_accept{,4} for owners" : "",
 		 lat_by_name(c ? c->by : LAT_BY_DADDR_DPORT));
 	return 0;
 }
 
 /* One program per tracepoint, all from one set: they share the per-socket state. */
 static void choose_hooks(struct latency_bpf *skel, const struct latency_cfg *cfg,
-			 enum lat_hook hook)
+			 bool need_owner, enum nl_hook hook)
 {
-	bool btf = hook == LAT_HOOK_TP_BTF;
+	bool btf = hook == NL_HOOK_TP_BTF;
 
 	bpf_program__set_autoload(skel->progs.lat_state, !btf);
 	bpf_program__set_autoload(skel->progs.lat_state_btf, btf);
@@ -106,16 +97,17 @@ static void choose_hooks(struct latency_bpf *skel, const struct latency_cfg *cfg
 	bpf_map__set_max_entries(skel->maps.lat_socks, btf ? 1 : cfg->max_conns);
 	skel->rodata->lat_max_conns = cfg->max_conns;
 	bpf_program__set_autoload(skel->progs.lat_accept4_exit,
-				  cfg->need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
+				  need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
 	bpf_program__set_autoload(skel->progs.lat_accept_exit,
-				  cfg->need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept"));
+				  need_owner && nl_tracepoint_exists("syscalls", "sys_exit_accept"));
 }
 
 /* Opens, configures and loads the object with this set of programs. */
-static int load(struct nl_module *m, enum lat_hook hook)
+static int load(void *ctx, enum nl_hook hook)
 {
-	struct latency_cfg *cfg = m->cfg;
-	struct latency *l = m->priv;
+	struct latency *l = ctx;
+	struct nl_module *m = l->m;
+	const struct latency_cfg *cfg = m->cfg;
 	const struct nl_opts *o = l->opts;
 	int err;
 
@@ -124,69 +116,63 @@ static int load(struct nl_module *m, enum lat_hook hook)
 		return nl_module_fail(m, -errno, "cannot open the BPF object");
 	memcpy((void *)&l->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	l->skel->rodata->lat_by = cfg->by;
-	l->skel->rodata->lat_need_owner = cfg->need_owner;
+	l->skel->rodata->lat_need_owner = l->need_owner;
 	/* Histograms are read from maps: the ring buffer stays unused, at its minimum. */
 	bpf_map__set_max_entries(l->skel->maps.events, sysconf(_SC_PAGESIZE));
-	bpf_map__set_max_entries(l->skel->maps.sk_owners, cfg->need_owner ? cfg->max_conns : 1);
+	bpf_map__set_max_entries(l->skel->maps.sk_owners, l->need_owner ? cfg->max_conns : 1);
 	bpf_map__set_max_entries(l->skel->maps.hists, l->max_keys);
-	choose_hooks(l->skel, cfg, hook);
+	choose_hooks(l->skel, cfg, l->need_owner, hook);
 	err = latency_bpf__load(l->skel);
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)",
-				      hook_names[hook]);
+				      nl_hook_name(hook));
 	m->obj = l->skel->obj;
-	cfg->loaded = hook;
 	return 0;
 }
 
-static void unload(struct latency *l)
+static int attach(void *ctx)
 {
+	struct latency *l = ctx;
+	int err = latency_bpf__attach(l->skel);
+
+	return err ? nl_module_fail(l->m, err, "cannot attach to the tracepoints (%s)",
+				    nl_hook_name(l->fb.loaded)) : 0;
+}
+
+static void unload(void *ctx)
+{
+	struct latency *l = ctx;
+
 	latency_bpf__destroy(l->skel);
 	l->skel = NULL;
 }
 
 static int latency_open(struct nl_module *m, const struct nl_opts *o)
 {
-	struct latency_cfg *cfg = m->cfg;
-	enum lat_hook hook;
+	const struct latency_cfg *cfg = m->cfg;
 	struct latency *l;
-	int err;
 
-	cfg->need_owner = needs_owner(cfg, &o->filter);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	m->priv = l;
-	if (latency_plan(cfg, m->err, sizeof(m->err)))
-		return -ENOTSUP;
+	l->m = m;
 	l->opts = o;
+	l->need_owner = needs_owner(cfg, &o->filter);
+	l->fb = (struct nl_fallback){ .asked = cfg->hook, .ctx = l, .load = load,
+				      .attach = attach, .unload = unload };
+	if (latency_plan(m, m->err, sizeof(m->err)))
+		return -ENOTSUP;
 	/* Two epochs: the one being filled and the one being read. */
 	l->max_keys = cfg->max_groups * 2;
-	hook = chosen_hook(cfg);
-	err = load(m, hook);
-	if (err && tp_btf_refused(cfg, hook)) {
-		unload(l);
-		err = load(m, LAT_HOOK_RAW_TP);
-	}
-	return err;
+	return nl_load_fallback(&l->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, NL_HOOK_TP_BTF));
 }
 
 static int latency_attach(struct nl_module *m)
 {
-	struct latency_cfg *cfg = m->cfg;
 	struct latency *l = m->priv;
-	int err = latency_bpf__attach(l->skel);
 
-	/* Loaded but not attachable: the same fallback as a refused load. */
-	if (err && tp_btf_refused(cfg, cfg->loaded)) {
-		unload(l);
-		err = load(m, LAT_HOOK_RAW_TP);
-		if (err)
-			return err;
-		err = latency_bpf__attach(l->skel);
-	}
-	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints (%s)",
-				    hook_names[cfg->loaded]) : 0;
+	return nl_attach_fallback(&l->fb);
 }
 
 /*
@@ -278,19 +264,6 @@ static void latency_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
-static const struct nl_cmd_spec *latency_spec(void);
-
-const struct nl_module_ops nl_latency_ops = {
-	.spec = latency_spec,
-	.name = "latency",
-	.plan = latency_plan,
-	.open = latency_open,
-	.attach = latency_attach,
-	.collect = latency_collect,
-	.metrics = latency_metrics,
-	.destroy = latency_destroy,
-};
-
 static int set_by(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct latency_cfg *cfg = ctx;
@@ -314,28 +287,12 @@ static int set_max_groups(void *ctx, const char *arg, char *err, size_t len)
 
 static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 {
-	struct latency_cfg *cfg = ctx;
-
-	if (!strcmp(arg, "auto")) {
-		cfg->hook = LAT_HOOK_AUTO;
-		return 0;
-	}
-	for (int h = LAT_HOOK_TP_BTF; h <= LAT_HOOK_RAW_TP; h++) {
-		if (!strcmp(arg, hook_names[h])) {
-			cfg->hook = h;
-			return 0;
-		}
-	}
-	snprintf(err, len, "'%s' is not auto, tp_btf or raw_tp", arg);
-	return -1;
+	return nl_hook_parse(arg, LAT_HOOKS, &((struct latency_cfg *)ctx)->hook, err, len);
 }
 
 /* `netlens latency`'s options, also parsed by `netlens serve`. */
 static const struct nl_cmd_spec *latency_spec(void)
 {
-	static struct latency_cfg cfg = {
-		.max_conns = LATENCY_DEFAULT_MAX_CONNS, .max_groups = LATENCY_DEFAULT_MAX_GROUPS,
-	};
 	static const struct nl_cmd_opt opts[] = {
 		{ "by", NL_OPT_LONG_ONLY, "GROUP",
 		  "daddr:dport (default; the server side), daddr, dport, comm, pid or cgroup", set_by },
@@ -355,12 +312,24 @@ static const struct nl_cmd_spec *latency_spec(void)
 			   "and a log2 histogram every --interval and at exit.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 	};
 	return &spec;
 }
 
-int latency_main(int argc, char **argv)
-{
-	return nl_command(latency_spec(), &nl_latency_ops, argc, argv);
-}
+static const struct latency_cfg defaults = {
+	.max_conns = LATENCY_DEFAULT_MAX_CONNS, .max_groups = LATENCY_DEFAULT_MAX_GROUPS,
+};
+
+const struct nl_module_ops nl_latency_ops = {
+	.name = "latency",
+	.help = "TCP handshake, RTT, request and service time distributions",
+	.spec = latency_spec,
+	.cfg_size = sizeof(struct latency_cfg),
+	.cfg_defaults = &defaults,
+	.plan = latency_plan,
+	.open = latency_open,
+	.attach = latency_attach,
+	.collect = latency_collect,
+	.metrics = latency_metrics,
+	.destroy = latency_destroy,
+};

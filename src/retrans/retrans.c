@@ -49,9 +49,9 @@ static bool retransmit_has_err(void)
 	return raw_tp_args("tcp_retransmit_skb") >= 3;
 }
 
-static int retrans_plan(const void *cfg, char *buf, size_t len)
+static int retrans_plan(const struct nl_module *m, char *buf, size_t len)
 {
-	(void)cfg;
+	(void)m;
 	if (!nl_tracepoint_exists("tcp", "tcp_retransmit_skb") ||
 	    !nl_tracepoint_exists("sock", "inet_sock_set_state")) {
 		snprintf(buf, len, "unavailable: needs tcp:tcp_retransmit_skb and "
@@ -103,7 +103,7 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 	if (!r)
 		return -ENOMEM;
 	m->priv = r;
-	if (retrans_plan(cfg, m->err, sizeof(m->err)))
+	if (retrans_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	r->skel = retrans_bpf__open();
 	if (!r->skel)
@@ -198,20 +198,6 @@ static void retrans_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
-static const struct nl_cmd_spec *retrans_spec(void);
-
-const struct nl_module_ops nl_retrans_ops = {
-	.spec = retrans_spec,
-	.name = "retrans",
-	.plan = retrans_plan,
-	.open = retrans_open,
-	.attach = retrans_attach,
-	.poll = retrans_poll,
-	.collect = retrans_collect,
-	.metrics = retrans_metrics,
-	.destroy = retrans_destroy,
-};
-
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
 {
 	return nl_opt_u32(arg, 64, 1 << 24, &((struct retrans_cfg *)ctx)->max_conns, err, len);
@@ -229,7 +215,6 @@ static int set_summary(void *ctx, const char *arg, char *err, size_t len)
 /* `netlens retrans`'s options, also parsed by `netlens serve`. */
 static const struct nl_cmd_spec *retrans_spec(void)
 {
-	static struct retrans_cfg cfg = { .max_conns = RETRANS_DEFAULT_MAX_CONNS };
 	static const struct nl_cmd_opt opts[] = {
 		{ "summary", NL_OPT_LONG_ONLY, NULL,
 		  "only the per-destination totals (at exit and every --interval), no record "
@@ -245,12 +230,23 @@ static const struct nl_cmd_spec *retrans_spec(void)
 			   "and their ratio, worst first.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 	};
 	return &spec;
 }
 
-int retrans_main(int argc, char **argv)
-{
-	return nl_command(retrans_spec(), &nl_retrans_ops, argc, argv);
-}
+static const struct retrans_cfg defaults = { .max_conns = RETRANS_DEFAULT_MAX_CONNS };
+
+const struct nl_module_ops nl_retrans_ops = {
+	.name = "retrans",
+	.help = "TCP retransmissions with their owner; per destination ratio",
+	.spec = retrans_spec,
+	.cfg_size = sizeof(struct retrans_cfg),
+	.cfg_defaults = &defaults,
+	.plan = retrans_plan,
+	.open = retrans_open,
+	.attach = retrans_attach,
+	.poll = retrans_poll,
+	.collect = retrans_collect,
+	.metrics = retrans_metrics,
+	.destroy = retrans_destroy,
+};
