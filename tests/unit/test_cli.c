@@ -168,6 +168,18 @@ static void test_help_exits_zero(void)
 	CHECK(lines == 0);
 }
 
+/* One option by name, as serve sets its modules': the command line's messages. */
+static void test_set_by_name(void)
+{
+	char err[128];
+
+	CHECK(nl_cli_set(&spec, NULL, "extra", "5", err, sizeof(err)) == 0 && extra_seen == 5);
+	CHECK(nl_cli_set(&spec, NULL, "extra", "-1", err, sizeof(err)) == -1);
+	CHECK_STR(err, "--extra: negative");
+	CHECK(nl_cli_set(&spec, NULL, "nope", "1", err, sizeof(err)) == -1);
+	CHECK_STR(err, "--nope: no such option");
+}
+
 int main(void)
 {
 	RUN(test_defaults);
@@ -176,5 +188,6 @@ int main(void)
 	RUN(test_numbers);
 	RUN(test_errors);
 	RUN(test_help_exits_zero);
+	RUN(test_set_by_name);
 	return TEST_SUMMARY();
 }
