@@ -5,26 +5,16 @@
 #include <string.h>
 #include "framework/cli.h"
 #include "conns/conns.h"
-#include "dns/dns.h"
-#include "drops/drops.h"
-#include "flows/flows.h"
-#include "latency/latency.h"
 #include "framework/module.h"
 #include "probe/probe.h"
-#include "retrans/retrans.h"
 #include "agent/serve.h"
 
+/* The commands that are not a capability (those come from nl_modules[]). */
 static const struct command {
 	const char *name;
 	int (*main)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "conns", conns_main, "TCP connection lifecycle: connect, accept, failed, close" },
-	{ "latency", latency_main, "TCP handshake, RTT, request and service time distributions" },
-	{ "retrans", retrans_main, "TCP retransmissions with their owner; per destination ratio" },
-	{ "drops", drops_main, "packets the kernel dropped, with the kernel's reason and location" },
-	{ "flows", flows_main, "unsampled per-flow packet and byte counts at XDP or TC" },
-	{ "dns", dns_main, "DNS queries and answers: qname, rcode, answers, latency, timeouts" },
 	{ "serve", serve_main, "the agent: all modules, Prometheus /metrics, events file, IPFIX" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };
@@ -35,6 +25,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: netlens [command] [options]\n"
 		     "Kernel-level network observability with eBPF.\n\nCommands:\n");
+	for (size_t i = 0; nl_modules[i]; i++)
+		fprintf(out, "  %-8s %s\n", nl_modules[i]->name, nl_modules[i]->help);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\nWithout a command, netlens runs 'conns'. "
@@ -44,6 +36,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int mod;
 
 	if (cmd && (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))) {
 		usage(stdout);
@@ -56,8 +49,11 @@ int main(int argc, char **argv)
 	/* No command, or options only: the main job. */
 	if (!cmd || cmd[0] == '-') {
 		argv[0] = (char *)"conns";
-		return conns_main(argc, argv);
+		return nl_command(&nl_conns_ops, argc, argv);
 	}
+	mod = nl_module_index(cmd);
+	if (mod >= 0)
+		return nl_command(nl_modules[mod], argc - 1, argv + 1);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].main(argc - 1, argv + 1);

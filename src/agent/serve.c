@@ -47,12 +47,14 @@ struct serve {
 	struct nl_eventlog *events;   /* NULL: records are not built (discarding sinks) */
 };
 
-static int module_index(const char *name)
+/* "conns, latency, ...": every module's name. */
+static void module_names(char *buf, size_t len)
 {
-	for (int i = 0; nl_modules[i]; i++)
-		if (!strcmp(nl_modules[i]->name, name))
-			return i;
-	return -1;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; nl_modules[i] && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", i ? ", " : "", nl_modules[i]->name);
 }
 
 static int set_enable(void *ctx, const char *arg, char *err, size_t len)
@@ -65,11 +67,13 @@ static int set_enable(void *ctx, const char *arg, char *err, size_t len)
 		return -1;
 	cfg->enable = 0;
 	for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		int i = module_index(name);
+		int i = nl_module_index(name);
 
 		if (i < 0) {
-			snprintf(err, len, "unknown module '%s' (conns, latency, retrans, drops, "
-				 "flows, dns)", name);
+			char names[128];
+
+			module_names(names, sizeof(names));
+			snprintf(err, len, "unknown module '%s' (%s)", name, names);
 			ret = -1;
 			break;
 		}
@@ -151,56 +155,70 @@ static int set_events_keep(void *ctx, const char *arg, char *err, size_t len)
 			  err, len);
 }
 
+/* The modules that say flag (enum nl_serve_flags), as bits of nl_modules[]. */
+static unsigned int modules_with(unsigned int flag)
+{
+	unsigned int set = 0;
+
+	for (int i = 0; nl_modules[i]; i++)
+		if (nl_modules[i]->serve_flags & flag)
+			set |= 1u << i;
+	return set;
+}
+
+/* The first module of a non-empty set. */
+static const char *first_name(unsigned int set)
+{
+	return nl_modules[__builtin_ctz(set)]->name;
+}
+
 /* Defaults that depend on other options: the modules, the interval. */
 static void check(void *ctx, struct nl_opts *o)
 {
 	struct serve_cfg *cfg = ctx;
-	int flows = module_index("flows"), n = 0;
+	unsigned int need_iface = modules_with(NL_SERVE_NEEDS_IFACE);
+	unsigned int ipfix = modules_with(NL_SERVE_IPFIX);
+	int n = 0;
 
 	while (nl_modules[n])
 		n++;
 	if (!cfg->enable)
-		cfg->enable = ((1u << n) - 1) & ~(cfg->ifname ? 0 : 1u << flows);
-	if ((cfg->enable & (1u << flows)) && !cfg->ifname)
-		nl_die(NL_EXIT_USAGE, "serve: flows needs -i IFACE (or leave it out of --enable)");
-	if (cfg->ipfix && !(cfg->enable & (1u << flows)))
-		nl_die(NL_EXIT_USAGE, "serve: --ipfix exports flows: give -i IFACE");
+		cfg->enable = ((1u << n) - 1) & ~(cfg->ifname ? 0 : need_iface);
+	if ((cfg->enable & need_iface) && !cfg->ifname)
+		nl_die(NL_EXIT_USAGE, "serve: %s needs -i IFACE (or leave it out of --enable)",
+		       first_name(cfg->enable & need_iface));
+	if (cfg->ipfix && !(cfg->enable & ipfix))
+		nl_die(NL_EXIT_USAGE, "serve: --ipfix exports %s: give -i IFACE",
+		       ipfix ? first_name(ipfix) : "nothing");
 	if (!o->interval)
 		o->interval = SERVE_DEFAULT_INTERVAL;
 }
 
-/* Parses a module's own options as its command would, from serve's. */
-static void configure(const struct serve_cfg *cfg, const struct nl_opts *o,
-		      const struct nl_module_ops *ops)
+/*
+ * A module's options: its defaults, what it takes from serve's, then the
+ * checks its command would make; exits 2 with one line on bad options.
+ */
+static void *configure(const struct serve_cfg *cfg, const struct nl_opts *o,
+		       const struct nl_module_ops *ops)
 {
-	char interval[32];
-	char *argv[16];
-	int argc = 0;
-	struct nl_opts unused;
+	const struct nl_serve_env env = {
+		.ifname = cfg->ifname, .flows_hook = cfg->flows_hook, .ipfix = cfg->ipfix,
+	};
+	const struct nl_cmd_spec *spec = ops->spec();
+	void *mcfg = nl_module_cfg_new(ops);
+	struct nl_opts scratch = *o;   /* a check may set defaults of its command's own */
+	char err[512];
 
-	snprintf(interval, sizeof(interval), "%g", o->interval);
-	argv[argc++] = (char *)ops->name;
-	argv[argc++] = (char *)"--interval";
-	argv[argc++] = interval;
-	if (!strcmp(ops->name, "flows")) {
-		argv[argc++] = (char *)"-i";
-		argv[argc++] = (char *)cfg->ifname;
-		argv[argc++] = (char *)"--hook";
-		argv[argc++] = (char *)cfg->flows_hook;
-		if (!strcmp(cfg->flows_hook, "tc")) {
-			argv[argc++] = (char *)"--direction";
-			argv[argc++] = (char *)"both";
-		}
-		if (cfg->ipfix) {
-			argv[argc++] = (char *)"--ipfix";
-			argv[argc++] = (char *)cfg->ipfix;
-		}
-	}
-	argv[argc] = NULL;
-	nl_cli_parse(ops->spec(), argc, argv, &unused);
+	if (!mcfg)
+		nl_die(NL_EXIT_ENV, "serve: out of memory");
+	if (ops->serve_config && ops->serve_config(mcfg, &env, err, sizeof(err)))
+		nl_die(NL_EXIT_USAGE, "%s: %s", ops->name, err);
+	if (spec->check)
+		spec->check(mcfg, &scratch);
+	return mcfg;
 }
 
-/* A module that failed is down, with its reason said; the others go on. */
+/* A module that failed to open or attach: down, with its reason said. */
 static void module_down(struct serve_mod *sm)
 {
 	struct nl_module *m = &sm->m;
@@ -212,8 +230,8 @@ static void module_down(struct serve_mod *sm)
 }
 
 /*
- * Every module is opened before any attaches: modules that share one BPF
- * object (the TCP core) configure it first, and it loads once.
+ * Opens every enabled module, then attaches them all: modules that share
+ * a BPF object are all configured before the first attach loads it.
  */
 static void start_modules(struct serve *s)
 {
@@ -225,14 +243,13 @@ static void start_modules(struct serve *s)
 		sm = &s->mods[s->n++];
 		sm->m.ops = nl_modules[i];
 		sm->m.sink = &sm->sink;
-		sm->m.cfg = nl_modules[i]->spec()->ctx;
-		configure(s->cfg, s->o, nl_modules[i]);
+		sm->m.cfg = configure(s->cfg, s->o, nl_modules[i]);
 		if (s->events)
 			nl_sink_init_eventlog(&sm->sink, s->events);
 		else
 			nl_sink_init_discard(&sm->sink);
-		sm->up = !sm->m.ops->open(&sm->m, s->o);
-		if (!sm->up)
+		sm->up = true;
+		if (sm->m.ops->open(&sm->m, s->o))
 			module_down(sm);
 	}
 	for (size_t i = 0; i < s->n; i++)
@@ -361,6 +378,7 @@ static void stop_modules(struct serve *s)
 		if (s->mods[i].up)
 			s->mods[i].m.ops->destroy(&s->mods[i].m);
 		nl_sink_free(&s->mods[i].sink);
+		free(s->mods[i].m.cfg);
 	}
 }
 
@@ -371,7 +389,8 @@ static void drop_privileges(struct serve *s)
 	char err[256];
 
 	for (size_t i = 0; i < s->n; i++)
-		need.netlink_detach |= s->mods[i].up && !strcmp(s->mods[i].m.ops->name, "flows");
+		need.netlink_detach |= s->mods[i].up &&
+				       (s->mods[i].m.ops->serve_flags & NL_SERVE_NETLINK_DETACH);
 	if (nl_privs_drop(&need, s->cfg->user, err, sizeof(err))) {
 		stop_modules(s);
 		nl_die(NL_EXIT_ENV, "serve: %s", err);
@@ -470,13 +489,12 @@ int serve_main(int argc, char **argv)
 			   "(default 10 s), until SIGINT/SIGTERM.",
 		.sets = NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 		.check = check,
 	};
 	struct nl_opts o;
 
 	nl_parse_endpoint(SERVE_DEFAULT_LISTEN, &cfg.addr, &cfg.addrlen);
 	cfg.listen = SERVE_DEFAULT_LISTEN;
-	nl_cli_parse(&spec, argc, argv, &o);
+	nl_cli_parse(&spec, &cfg, argc, argv, &o);
 	return serve_run(&cfg, &o);
 }

@@ -19,16 +19,17 @@ struct conns {
 	bool joined;
 };
 
-/* --hook: auto (the core's choice), raw_tp or tracepoint for sock:inet_sock_set_state. */
-static enum tcp_hook asked_hook(const struct conns_cfg *cfg)
+#define CONNS_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP) | \
+		     NL_HOOK_BIT(NL_HOOK_TRACEPOINT))
+
+static enum nl_hook asked_hook(const struct conns_cfg *cfg)
 {
-	if (!cfg || cfg->hook == CONNS_HOOK_AUTO)
-		return TCP_HOOK_AUTO;
-	return cfg->hook == CONNS_HOOK_RAW_TP ? TCP_HOOK_RAW_TP : TCP_HOOK_TRACEPOINT;
+	return cfg ? cfg->hook : NL_HOOK_AUTO;
 }
 
-static int conns_plan(const void *cfg, char *buf, size_t len)
+static int conns_plan(const struct nl_module *m, char *buf, size_t len)
 {
+	const struct conns_cfg *cfg = m->cfg;
 	bool accept = nl_tracepoint_exists("syscalls", "sys_exit_accept4");
 
 	if (!nl_tracepoint_exists("sock", "inet_sock_set_state")) {
@@ -36,7 +37,7 @@ static int conns_plan(const void *cfg, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	snprintf(buf, len, "%s sock:inet_sock_set_state (TCP core); %s; %s",
-		 tcp_hook_names[tcp_core_hook(asked_hook(cfg))],
+		 nl_hook_name(tcp_core_hook(asked_hook(cfg))),
 		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process"
 			: "no accept tracepoints: accepted sockets have pid 0",
 		 nl_tracepoint_exists("syscalls", "sys_exit_connect")
@@ -75,7 +76,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	if (!c)
 		return -ENOMEM;
 	m->priv = c;
-	if (conns_plan(cfg, m->err, sizeof(m->err)))
+	if (conns_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	conns_report_init(&c->report);
 	c->records = nl_sink_wants_records(m->sink);
@@ -164,11 +165,44 @@ static int conns_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
 	return tcp_core_stats(TCP_ROW_CONNS, out);
 }
 
-static const struct nl_cmd_spec *conns_spec(void);
+static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
+{
+	return nl_opt_u32(arg, 64, 1 << 24, &((struct conns_cfg *)ctx)->max_conns, err, len);
+}
+
+static int set_hook(void *ctx, const char *arg, char *err, size_t len)
+{
+	return nl_hook_parse(arg, CONNS_HOOKS, &((struct conns_cfg *)ctx)->hook, err, len);
+}
+
+/* `netlens conns`'s options, also parsed by `netlens serve`. */
+static const struct nl_cmd_spec *conns_spec(void)
+{
+	static const struct nl_cmd_opt opts[] = {
+		{ "max-conns", NL_OPT_LONG_ONLY, "N", "connections tracked at once (default 65536)", set_max_conns },
+		{ "hook", NL_OPT_LONG_ONLY + 1, "auto|tp_btf|raw_tp|tracepoint",
+		  "the TCP core's programs (tracepoint: sock:inet_sock_set_state only; "
+		  "default auto: tp_btf, raw_tp if refused)", set_hook },
+		{ 0 },
+	};
+	static const struct nl_cmd_spec spec = {
+		.name = "conns",
+		.summary = "TCP connections of every process in every network namespace: connect,\n"
+			   "accept, failed (with the errno) and close (duration, bytes, retransmits).",
+		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
+		.opts = opts,
+	};
+	return &spec;
+}
+
+static const struct conns_cfg defaults = { .max_conns = CONNS_DEFAULT_MAX };
 
 const struct nl_module_ops nl_conns_ops = {
-	.spec = conns_spec,
 	.name = "conns",
+	.help = "TCP connection lifecycle: connect, accept, failed, close",
+	.spec = conns_spec,
+	.cfg_size = sizeof(struct conns_cfg),
+	.cfg_defaults = &defaults,
 	.plan = conns_plan,
 	.open = conns_open,
 	.attach = conns_attach,
@@ -178,51 +212,3 @@ const struct nl_module_ops nl_conns_ops = {
 	.stats = conns_stats,
 	.destroy = conns_destroy,
 };
-
-static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
-{
-	return nl_opt_u32(arg, 64, 1 << 24, &((struct conns_cfg *)ctx)->max_conns, err, len);
-}
-
-static int set_hook(void *ctx, const char *arg, char *err, size_t len)
-{
-	struct conns_cfg *cfg = ctx;
-
-	if (!strcmp(arg, "auto"))
-		cfg->hook = CONNS_HOOK_AUTO;
-	else if (!strcmp(arg, "raw_tp"))
-		cfg->hook = CONNS_HOOK_RAW_TP;
-	else if (!strcmp(arg, "tracepoint"))
-		cfg->hook = CONNS_HOOK_TRACEPOINT;
-	else {
-		snprintf(err, len, "'%s' is not auto, raw_tp or tracepoint", arg);
-		return -1;
-	}
-	return 0;
-}
-
-/* `netlens conns`'s options, also parsed by `netlens serve`. */
-static const struct nl_cmd_spec *conns_spec(void)
-{
-	static struct conns_cfg cfg = { .max_conns = CONNS_DEFAULT_MAX };
-	static const struct nl_cmd_opt opts[] = {
-		{ "max-conns", NL_OPT_LONG_ONLY, "N", "connections tracked at once (default 65536)", set_max_conns },
-		{ "hook", NL_OPT_LONG_ONLY + 1, "auto|raw_tp|tracepoint",
-		  "how to attach to sock:inet_sock_set_state (default auto)", set_hook },
-		{ 0 },
-	};
-	static const struct nl_cmd_spec spec = {
-		.name = "conns",
-		.summary = "TCP connections of every process in every network namespace: connect,\n"
-			   "accept, failed (with the errno) and close (duration, bytes, retransmits).",
-		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
-		.opts = opts,
-		.ctx = &cfg,
-	};
-	return &spec;
-}
-
-int conns_main(int argc, char **argv)
-{
-	return nl_command(conns_spec(), &nl_conns_ops, argc, argv);
-}

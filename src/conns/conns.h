@@ -6,20 +6,20 @@
 #include <stdint.h>
 #include <uthash.h>
 #include "conns/conns_abi.h"
+#include "framework/fallback.h"
 #include "output/output.h"
 #include "output/prom.h"
 
 #define CONNS_DEFAULT_MAX 65536
 
-enum conns_hook { CONNS_HOOK_AUTO, CONNS_HOOK_RAW_TP, CONNS_HOOK_TRACEPOINT };
-
 /* conns' own options. */
 struct conns_cfg {
 	uint32_t max_conns;     /* connections tracked at once */
-	enum conns_hook hook;   /* for sock:inet_sock_set_state */
+	enum nl_hook hook;      /* --hook: the TCP core's programs (AUTO: tp_btf, raw_tp if refused) */
 };
 
-int conns_main(int argc, char **argv);
+struct nl_module_ops;
+extern const struct nl_module_ops nl_conns_ops;
 
 /* Reporting, without BPF (src/conns/conns_report.c): records, rows and totals. */
 #define CONNS_MAX_DESTS   16384   /* destinations totalled one by one; then "other" */

@@ -25,9 +25,9 @@ struct dns {
 	struct dns_report report;
 };
 
-static int dns_plan(const void *cfgp, char *buf, size_t len)
+static int dns_plan(const struct nl_module *m, char *buf, size_t len)
 {
-	const struct dns_cfg *cfg = cfgp;
+	const struct dns_cfg *cfg = m->cfg;
 	char mnt[256];
 	bool cgroup = nl_cgroup2_mount(mnt, sizeof(mnt)) != NULL;
 
@@ -75,7 +75,7 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 	if (!d)
 		return -ENOMEM;
 	m->priv = d;
-	if (dns_plan(cfg, m->err, sizeof(m->err)))
+	if (dns_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	dns_report_init(&d->report, (uint64_t)(cfg->timeout * 1e9), cfg->top);
 
@@ -205,9 +205,15 @@ static void dns_destroy(struct nl_module *m)
 
 static const struct nl_cmd_spec *dns_spec(void);
 
+static const struct dns_cfg defaults = { .timeout = DNS_DEFAULT_TIMEOUT_S,
+					 .top = DNS_DEFAULT_TOP, .port = DNS_DEFAULT_PORT };
+
 const struct nl_module_ops nl_dns_ops = {
-	.spec = dns_spec,
 	.name = "dns",
+	.help = "DNS queries and answers: qname, rcode, answers, latency, timeouts",
+	.spec = dns_spec,
+	.cfg_size = sizeof(struct dns_cfg),
+	.cfg_defaults = &defaults,
 	.plan = dns_plan,
 	.open = dns_open,
 	.attach = dns_attach,
@@ -278,8 +284,6 @@ static void check_options(void *ctx, struct nl_opts *o)
 
 static const struct nl_cmd_spec *dns_spec(void)
 {
-	static struct dns_cfg cfg = { .timeout = DNS_DEFAULT_TIMEOUT_S, .top = DNS_DEFAULT_TOP,
-				      .port = DNS_DEFAULT_PORT };
 	static const struct nl_cmd_opt opts[] = {
 		{ "interface", 'i', "IFACE", "the DNS traffic crossing this interface (TC), not "
 		  "every local socket's", set_iface },
@@ -297,13 +301,7 @@ static const struct nl_cmd_spec *dns_spec(void)
 			   "(UDP and TCP): qname, type, rcode, answers, latency, timeouts.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 		.check = check_options,
 	};
 	return &spec;
-}
-
-int dns_main(int argc, char **argv)
-{
-	return nl_command(dns_spec(), &nl_dns_ops, argc, argv);
 }

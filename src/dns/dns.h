@@ -28,7 +28,8 @@ struct dns_cfg {
 	bool server_side;           /* cgroup_skb: also local servers' side (--server-side) */
 };
 
-int dns_main(int argc, char **argv);
+struct nl_module_ops;
+extern const struct nl_module_ops nl_dns_ops;
 
 /* One query and its answer: client and server ports and the message id. */
 struct dns_key {

@@ -22,7 +22,9 @@ struct drops {
 	struct drops_report report;
 	uint64_t *percpu;     /* one lookup's values, one per possible CPU */
 	int ncpu;
+	struct nl_module *m;
 	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
+	struct nl_fallback fb;        /* the skb:kfree_skb hook: which one got loaded */
 };
 
 /* What the running kernel offers, read once from its BTF. */
@@ -67,30 +69,18 @@ static const struct kernel_info *kernel_info(void)
 	return &ki;
 }
 
-static const char *const hook_names[] = {
-	[DROPS_HOOK_TP_BTF] = "tp_btf", [DROPS_HOOK_RAW_TP] = "raw_tp",
-	[DROPS_HOOK_TRACEPOINT] = "tracepoint",
-};
+#define DROPS_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP) | \
+		     NL_HOOK_BIT(NL_HOOK_TRACEPOINT))
 
 /*
- * The skb:kfree_skb hook: the one loaded, else the one asked for, else the
- * cheapest this kernel may take. tp_btf and the raw tracepoint need the
- * Linux 6.10+ arguments; tp_btf reads the skb with plain loads instead of
- * bpf_probe_read_kernel(), but a kernel may refuse it: then raw_tp.
+ * The cheapest skb:kfree_skb hook this kernel may take. tp_btf and the raw
+ * tracepoint need the Linux 6.10+ arguments; tp_btf reads the skb with
+ * plain loads instead of bpf_probe_read_kernel(), but a kernel may refuse
+ * it: then raw_tp (src/framework/fallback.h).
  */
-static enum drops_hook kfree_skb_hook(const struct drops_cfg *cfg)
+static enum nl_hook auto_hook(void)
 {
-	if (cfg && cfg->loaded != DROPS_HOOK_AUTO)
-		return cfg->loaded;
-	if (cfg && cfg->hook != DROPS_HOOK_AUTO)
-		return cfg->hook;
-	return kernel_info()->raw_tp_rx_sk ? DROPS_HOOK_TP_BTF : DROPS_HOOK_TRACEPOINT;
-}
-
-/* After a failure with hook: was it the automatic tp_btf, so raw_tp may follow? */
-static bool tp_btf_refused(const struct drops_cfg *cfg, enum drops_hook hook)
-{
-	return hook == DROPS_HOOK_TP_BTF && cfg->hook == DROPS_HOOK_AUTO;
+	return kernel_info()->raw_tp_rx_sk ? NL_HOOK_TP_BTF : NL_HOOK_TRACEPOINT;
 }
 
 /*
@@ -108,21 +98,23 @@ static bool want_kind(const struct drops_cfg *cfg, enum drop_kind kind)
 	return listed && kernel_info()->raw_tp && nl_tracepoint_exists("sock", tp);
 }
 
-static int drops_plan(const void *cfg_, char *buf, size_t len)
+static int drops_plan(const struct nl_module *m, char *buf, size_t len)
 {
-	const struct drops_cfg *cfg = cfg_;
+	const struct drops_cfg *cfg = m->cfg;
+	const struct drops *d = m->priv;
 	bool rq = want_kind(cfg, DROP_KIND_RCVQUEUE_FULL), ex = want_kind(cfg, DROP_KIND_EXCEED_BUF);
-	enum drops_hook hook;
+	enum nl_hook loaded = d ? d->fb.loaded : NL_HOOK_AUTO;
+	enum nl_hook asked = cfg ? cfg->hook : NL_HOOK_AUTO;
+	enum nl_hook hook;
 
 	if (!nl_tracepoint_exists("skb", "kfree_skb") || !kernel_info()->reasons) {
 		snprintf(buf, len, "unavailable: skb:kfree_skb with drop reasons needs Linux 5.17+ "
 			 "and its BTF");
 		return -ENOTSUP;
 	}
-	hook = kfree_skb_hook(cfg);
-	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s", hook_names[hook],
-		 hook == DROPS_HOOK_TP_BTF && (!cfg || cfg->loaded == DROPS_HOOK_AUTO) &&
-		 (!cfg || cfg->hook == DROPS_HOOK_AUTO) ? " (raw_tp if refused)" : "",
+	hook = nl_hook_pick(loaded, asked, auto_hook());
+	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s", nl_hook_name(hook),
+		 nl_hook_may_fall_back(loaded, asked, hook) ? " (raw_tp if refused)" : "",
 		 rq || ex ? "raw_tp " : "no socket kinds",
 		 rq ? "sock:sock_rcvqueue_full" : "", rq && ex ? ", " : "",
 		 ex ? "sock:sock_exceed_buf_limit" : "");
@@ -173,21 +165,22 @@ static void set_rate(struct drops_bpf *skel, const struct drops_cfg *cfg, int nc
 	skel->rodata->event_burst_ns = cost * burst;
 }
 
-static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg,
-			 enum drops_hook hook)
+static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg, enum nl_hook hook)
 {
 	/* One program per tracepoint. */
-	bpf_program__set_autoload(skel->progs.drops_kfree_skb_btf, hook == DROPS_HOOK_TP_BTF);
-	bpf_program__set_autoload(skel->progs.drops_kfree_skb_raw, hook == DROPS_HOOK_RAW_TP);
-	bpf_program__set_autoload(skel->progs.drops_kfree_skb_tp, hook == DROPS_HOOK_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_btf, hook == NL_HOOK_TP_BTF);
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_raw, hook == NL_HOOK_RAW_TP);
+	bpf_program__set_autoload(skel->progs.drops_kfree_skb_tp, hook == NL_HOOK_TRACEPOINT);
 	bpf_program__set_autoload(skel->progs.drops_rcvqueue_full,
 				  want_kind(cfg, DROP_KIND_RCVQUEUE_FULL));
 	bpf_program__set_autoload(skel->progs.drops_exceed_buf_limit,
 				  want_kind(cfg, DROP_KIND_EXCEED_BUF));
 }
 
-static void unload(struct drops *d)
+static void unload(void *ctx)
 {
+	struct drops *d = ctx;
+
 	ring_buffer__free(d->rb);
 	drops_bpf__destroy(d->skel);
 	d->rb = NULL;
@@ -195,10 +188,11 @@ static void unload(struct drops *d)
 }
 
 /* Opens, configures and loads the object with this kfree_skb hook; maps the ring. */
-static int load(struct nl_module *m, enum drops_hook hook)
+static int load(void *ctx, enum nl_hook hook)
 {
-	struct drops_cfg *cfg = m->cfg;
-	struct drops *d = m->priv;
+	struct drops *d = ctx;
+	struct nl_module *m = d->m;
+	const struct drops_cfg *cfg = m->cfg;
 	const struct nl_opts *o = d->opts;
 	int err;
 
@@ -213,16 +207,24 @@ static int load(struct nl_module *m, enum drops_hook hook)
 	choose_hooks(d->skel, cfg, hook);
 	err = drops_bpf__load(d->skel);
 	if (err)
-		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)", hook_names[hook]);
+		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)",
+				      nl_hook_name(hook));
 	m->obj = d->skel->obj;
-	cfg->loaded = hook;
 	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
+}
+
+static int attach(void *ctx)
+{
+	struct drops *d = ctx;
+	int err = drops_bpf__attach(d->skel);
+
+	return err ? nl_module_fail(d->m, err, "cannot attach to the tracepoints (%s)",
+				    nl_hook_name(d->fb.loaded)) : 0;
 }
 
 static int drops_open(struct nl_module *m, const struct nl_opts *o)
 {
-	struct drops_cfg *cfg = m->cfg;
-	enum drops_hook hook;
+	const struct drops_cfg *cfg = m->cfg;
 	struct drops *d;
 	int err;
 
@@ -230,7 +232,11 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 	if (!d)
 		return -ENOMEM;
 	m->priv = d;
-	if (drops_plan(cfg, m->err, sizeof(m->err)))
+	d->m = m;
+	d->opts = o;
+	d->fb = (struct nl_fallback){ .asked = cfg->hook, .ctx = d, .load = load,
+				      .attach = attach, .unload = unload };
+	if (drops_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	err = drop_reasons_load(&d->reasons);
 	if (err)
@@ -245,33 +251,14 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 		return -ENOMEM;
 	}
 	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
-
-	d->opts = o;
-	hook = kfree_skb_hook(cfg);
-	err = load(m, hook);
-	if (err && tp_btf_refused(cfg, hook)) {
-		unload(d);
-		err = load(m, DROPS_HOOK_RAW_TP);
-	}
-	return err;
+	return nl_load_fallback(&d->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, auto_hook()));
 }
 
 static int drops_attach(struct nl_module *m)
 {
-	struct drops_cfg *cfg = m->cfg;
 	struct drops *d = m->priv;
-	int err = drops_bpf__attach(d->skel);
 
-	/* Loaded but not attachable: the same fallback as a refused load. */
-	if (err && tp_btf_refused(cfg, cfg->loaded)) {
-		unload(d);
-		err = load(m, DROPS_HOOK_RAW_TP);
-		if (err)
-			return err;
-		err = drops_bpf__attach(d->skel);
-	}
-	return err ? nl_module_fail(m, err, "cannot attach to the tracepoints (%s)",
-				    hook_names[cfg->loaded]) : 0;
+	return nl_attach_fallback(&d->fb);
 }
 
 static int drops_poll(struct nl_module *m, int timeout_ms)
@@ -361,20 +348,6 @@ static void drops_destroy(struct nl_module *m)
 	m->priv = NULL;
 }
 
-static const struct nl_cmd_spec *drops_spec(void);
-
-const struct nl_module_ops nl_drops_ops = {
-	.spec = drops_spec,
-	.name = "drops",
-	.plan = drops_plan,
-	.open = drops_open,
-	.attach = drops_attach,
-	.poll = drops_poll,
-	.collect = drops_collect,
-	.metrics = drops_metrics,
-	.destroy = drops_destroy,
-};
-
 static int set_reason(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct drops_cfg *cfg = ctx;
@@ -406,20 +379,7 @@ static int set_eps(void *ctx, const char *arg, char *err, size_t len)
 
 static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 {
-	struct drops_cfg *cfg = ctx;
-
-	if (!strcmp(arg, "auto")) {
-		cfg->hook = DROPS_HOOK_AUTO;
-		return 0;
-	}
-	for (int h = DROPS_HOOK_TP_BTF; h <= DROPS_HOOK_TRACEPOINT; h++) {
-		if (!strcmp(arg, hook_names[h])) {
-			cfg->hook = h;
-			return 0;
-		}
-	}
-	snprintf(err, len, "'%s' is not auto, tp_btf, raw_tp or tracepoint", arg);
-	return -1;
+	return nl_hook_parse(arg, DROPS_HOOKS, &((struct drops_cfg *)ctx)->hook, err, len);
 }
 
 /* Every --reason must name a reason of this kernel or a socket kind. */
@@ -453,9 +413,6 @@ static void check_reasons(void *ctx, struct nl_opts *o)
 /* `netlens drops`'s options, also parsed by `netlens serve`. */
 static const struct nl_cmd_spec *drops_spec(void)
 {
-	static struct drops_cfg cfg = {
-		.max_rows = DROPS_DEFAULT_ROWS, .events_per_sec = DROPS_DEFAULT_EPS,
-	};
 	static const struct nl_cmd_opt opts[] = {
 		{ "reason", 'r', "NAME", "only this drop reason (NO_SOCKET) or socket kind; repeatable",
 		  set_reason },
@@ -476,13 +433,26 @@ static const struct nl_cmd_spec *drops_spec(void)
 			   "location and the packet's addresses; socket receive-buffer saturation.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 		.check = check_reasons,
 	};
 	return &spec;
 }
 
-int drops_main(int argc, char **argv)
-{
-	return nl_command(drops_spec(), &nl_drops_ops, argc, argv);
-}
+static const struct drops_cfg defaults = {
+	.max_rows = DROPS_DEFAULT_ROWS, .events_per_sec = DROPS_DEFAULT_EPS,
+};
+
+const struct nl_module_ops nl_drops_ops = {
+	.name = "drops",
+	.help = "packets the kernel dropped, with the kernel's reason and location",
+	.spec = drops_spec,
+	.cfg_size = sizeof(struct drops_cfg),
+	.cfg_defaults = &defaults,
+	.plan = drops_plan,
+	.open = drops_open,
+	.attach = drops_attach,
+	.poll = drops_poll,
+	.collect = drops_collect,
+	.metrics = drops_metrics,
+	.destroy = drops_destroy,
+};

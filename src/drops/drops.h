@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <uthash.h>
 #include "drops/drops_abi.h"
+#include "framework/fallback.h"
 #include "framework/ksyms.h"
 #include "output/output.h"
 #include "output/prom.h"
@@ -15,8 +16,6 @@
 #define DROPS_DEFAULT_EPS    1000   /* individual records per second */
 #define DROPS_TABLE_ROWS     20     /* rows of the summary table */
 
-enum drops_hook { DROPS_HOOK_AUTO, DROPS_HOOK_TP_BTF, DROPS_HOOK_RAW_TP, DROPS_HOOK_TRACEPOINT };
-
 /* drops' own options. */
 struct drops_cfg {
 	const char *reasons[DROPS_MAX_REASONS];  /* --reason, as typed */
@@ -24,11 +23,11 @@ struct drops_cfg {
 	bool all;                 /* --all: NOT_SPECIFIED too */
 	uint32_t max_rows;        /* --max-rows */
 	uint32_t events_per_sec;  /* --events-per-sec; 0: summaries only */
-	enum drops_hook hook;     /* for skb:kfree_skb, as asked */
-	enum drops_hook loaded;   /* the one open() loaded (AUTO before) */
+	enum nl_hook hook;        /* --hook for skb:kfree_skb: tp_btf, raw_tp, tracepoint or AUTO */
 };
 
-int drops_main(int argc, char **argv);
+struct nl_module_ops;
+extern const struct nl_module_ops nl_drops_ops;
 
 /*
  * Drop reason names from the running kernel's BTF (enum skb_drop_reason),

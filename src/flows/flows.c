@@ -32,6 +32,7 @@ struct flows {
 	__u32 xdp_flags;              /* the mode we got: XDP_FLAGS_DRV_MODE or _SKB_MODE */
 	bool xdp_attached;
 	struct nl_tc tc;
+	char attached[192];           /* what attach() got (XDP mode, clsact), for the start line */
 	/* drain buffers */
 	struct flow_key *keys;
 	struct flow_val *vals;
@@ -43,9 +44,10 @@ static const char *dirs_name(unsigned int dirs)
 	       dirs == FLOWS_DIR_OUT ? "egress" : "ingress";
 }
 
-static int flows_plan(const void *cfgp, char *buf, size_t len)
+static int flows_plan(const struct nl_module *m, char *buf, size_t len)
 {
-	const struct flows_cfg *cfg = cfgp;
+	const struct flows_cfg *cfg = m->cfg;
+	const struct flows *f = m->priv;
 
 	if (!cfg) {
 		bool xdp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) == 1;
@@ -59,8 +61,8 @@ static int flows_plan(const void *cfgp, char *buf, size_t len)
 			 xdp && tc ? ", " : "", tc ? "TC clsact ingress and egress" : "");
 		return 0;
 	}
-	if (cfg->attached[0]) {
-		snprintf(buf, len, "%s", cfg->attached);
+	if (f && f->attached[0]) {
+		snprintf(buf, len, "%s", f->attached);
 		return 0;
 	}
 	snprintf(buf, len, "%s %s on %s", cfg->hook == FLOWS_HOOK_XDP ? "XDP" : "TC clsact",
@@ -125,7 +127,7 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 	return open_ipfix(m, f, cfg);
 }
 
-static int attach_xdp(struct nl_module *m, struct flows *f, struct flows_cfg *cfg)
+static int attach_xdp(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg)
 {
 	int fd = bpf_program__fd(f->skel->progs.flows_xdp);
 	__u32 base = cfg->force ? 0 : XDP_FLAGS_UPDATE_IF_NOEXIST;
@@ -152,12 +154,12 @@ static int attach_xdp(struct nl_module *m, struct flows *f, struct flows_cfg *cf
 				      f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native",
 				      cfg->ifname);
 	f->xdp_attached = true;
-	snprintf(cfg->attached, sizeof(cfg->attached), "XDP ingress on %s, %s mode", cfg->ifname,
+	snprintf(f->attached, sizeof(f->attached), "XDP ingress on %s, %s mode", cfg->ifname,
 		 f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native");
 	return 0;
 }
 
-static int attach_tc(struct nl_module *m, struct flows *f, struct flows_cfg *cfg)
+static int attach_tc(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg)
 {
 	struct bpf_program *progs[2] = { f->skel->progs.flows_tc_ingress,
 					 f->skel->progs.flows_tc_egress };
@@ -172,7 +174,7 @@ static int attach_tc(struct nl_module *m, struct flows *f, struct flows_cfg *cfg
 		if (err)
 			return err;
 	}
-	snprintf(cfg->attached, sizeof(cfg->attached), "TC clsact %s on %s%s%s",
+	snprintf(f->attached, sizeof(f->attached), "TC clsact %s on %s%s%s",
 		 dirs_name(cfg->directions), cfg->ifname,
 		 f->tc.qdisc_ours ? "" : ", clsact qdisc already there",
 		 cfg->hook_set || cfg->directions & FLOWS_DIR_OUT ? "" :
@@ -182,7 +184,7 @@ static int attach_tc(struct nl_module *m, struct flows *f, struct flows_cfg *cfg
 
 static int flows_attach(struct nl_module *m)
 {
-	struct flows_cfg *cfg = m->cfg;
+	const struct flows_cfg *cfg = m->cfg;
 	struct flows *f = m->priv;
 
 	return cfg->hook == FLOWS_HOOK_XDP ? attach_xdp(m, f, cfg) : attach_tc(m, f, cfg);
@@ -308,9 +310,31 @@ static void flows_metrics(struct nl_module *m, struct nl_prom *p)
 
 static const struct nl_cmd_spec *flows_spec(void);
 
+/* `netlens serve`: -i, --flows-hook (tc: both directions) and --ipfix, as flows' options. */
+static int flows_serve_config(void *cfg, const struct nl_serve_env *env, char *err, size_t len)
+{
+	const struct nl_cmd_spec *spec = flows_spec();
+
+	if (nl_cli_set(spec, cfg, "interface", env->ifname, err, len) ||
+	    nl_cli_set(spec, cfg, "hook", env->flows_hook, err, len))
+		return -1;
+	if (!strcmp(env->flows_hook, "tc") && nl_cli_set(spec, cfg, "direction", "both", err, len))
+		return -1;
+	return env->ipfix ? nl_cli_set(spec, cfg, "ipfix", env->ipfix, err, len) : 0;
+}
+
+static const struct flows_cfg defaults = {
+	.max_flows = FLOWS_DEFAULT_MAX, .idle_timeout = FLOWS_DEFAULT_IDLE, .top = FLOWS_DEFAULT_TOP,
+};
+
 const struct nl_module_ops nl_flows_ops = {
-	.spec = flows_spec,
 	.name = "flows",
+	.help = "unsampled per-flow packet and byte counts at XDP or TC",
+	.spec = flows_spec,
+	.cfg_size = sizeof(struct flows_cfg),
+	.cfg_defaults = &defaults,
+	.serve_flags = NL_SERVE_NEEDS_IFACE | NL_SERVE_IPFIX | NL_SERVE_NETLINK_DETACH,
+	.serve_config = flows_serve_config,
 	.plan = flows_plan,
 	.open = flows_open,
 	.attach = flows_attach,
@@ -516,10 +540,6 @@ static void resolve(void *ctx, struct nl_opts *o)
 /* `netlens flows`'s options, also parsed by `netlens serve`. */
 static const struct nl_cmd_spec *flows_spec(void)
 {
-	static struct flows_cfg cfg = {
-		.max_flows = FLOWS_DEFAULT_MAX, .idle_timeout = FLOWS_DEFAULT_IDLE,
-		.top = FLOWS_DEFAULT_TOP,
-	};
 	static const struct nl_cmd_opt opts[] = {
 		{ "interface", 'i', "IFACE", "the interface to count packets on (required)", set_iface },
 		{ "hook", NL_OPT_LONG_ONLY, "xdp|tc",
@@ -557,13 +577,7 @@ static const struct nl_cmd_spec *flows_spec(void)
 			   "kernel and reported every --interval (default 10 s) as deltas.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 		.check = resolve,
 	};
 	return &spec;
-}
-
-int flows_main(int argc, char **argv)
-{
-	return nl_command(flows_spec(), &nl_flows_ops, argc, argv);
 }

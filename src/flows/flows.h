@@ -38,13 +38,13 @@ struct flows_cfg {
 	enum flows_sort sort;
 	uint32_t top;              /* rows per table and records per --top-sources report */
 	uint16_t top_sources_port; /* 0: the flow view */
-	char attached[192];        /* what attach() got (XDP mode, clsact), for the start line */
 	char ipfix[64];            /* --ipfix HOST:PORT as given; "": no export */
 	struct sockaddr_storage ipfix_dest;
 	socklen_t ipfix_dest_len;
 };
 
-int flows_main(int argc, char **argv);
+struct nl_module_ops;
+extern const struct nl_module_ops nl_flows_ops;
 
 struct nl_module;
 /* The loaded (not attached) program, for BPF_PROG_TEST_RUN in tests and benchmarks. */

@@ -271,7 +271,30 @@ static void set_shared(int key, const char *arg, struct nl_opts *o, const char *
 	}
 }
 
-void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct nl_opts *o)
+/* Calls opt's setter; on error err says "--name: why". */
+static int set_own(const struct nl_cmd_opt *c, void *cfg, const char *arg, char *err,
+		   size_t errlen)
+{
+	char why[384] = "";
+
+	if (!c->set(cfg, arg, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "--%s: %s", c->name, why);
+	return -1;
+}
+
+int nl_cli_set(const struct nl_cmd_spec *spec, void *cfg, const char *name, const char *arg,
+	       char *err, size_t errlen)
+{
+	for (const struct nl_cmd_opt *c = spec->opts; c && c->name; c++)
+		if (!strcmp(c->name, name))
+			return set_own(c, cfg, arg, err, errlen);
+	snprintf(err, errlen, "--%s: no such option", name);
+	return -1;
+}
+
+void nl_cli_parse(const struct nl_cmd_spec *spec, void *cfg, int argc, char **argv,
+		  struct nl_opts *o)
 {
 	struct option lopts[MAX_OPTS + 1];
 	const struct nl_cmd_opt *c;
@@ -321,8 +344,8 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 			if (c->key == key)
 				break;
 		if (c && c->name) {
-			if (c->set(spec->ctx, optarg, err, sizeof(err)))
-				nl_die(NL_EXIT_USAGE, "%s: --%s: %s", spec->name, c->name, err);
+			if (set_own(c, cfg, optarg, err, sizeof(err)))
+				nl_die(NL_EXIT_USAGE, "%s: %s", spec->name, err);
 			continue;
 		}
 		set_shared(key, optarg, o, spec->name);
@@ -332,7 +355,7 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct 
 	/* -4 alone, -6 alone, or both (which is no filter at all). */
 	o->filter.family = o->filter.family == 1 ? 4 : o->filter.family == 2 ? 6 : 0;
 	if (spec->check)
-		spec->check(spec->ctx, o);
+		spec->check(cfg, o);
 }
 
 int nl_opt_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char *err,

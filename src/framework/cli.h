@@ -35,13 +35,16 @@ struct nl_opts {
 /* Keys of a command's long-only options (shared ones use 256 and up). */
 #define NL_OPT_LONG_ONLY 1024
 
-/* A command's own option; set() returns 0 or writes a message into err. */
+/*
+ * A command's own option: set() writes it into the command's options (the
+ * instance nl_cli_parse() was given); returns 0 or writes a message into err.
+ */
 struct nl_cmd_opt {
 	const char *name;          /* long name */
 	int key;                   /* short letter, or NL_OPT_LONG_ONLY + n if none */
 	const char *arg;           /* argument name, NULL for a flag */
 	const char *help;
-	int (*set)(void *ctx, const char *arg, char *err, size_t errlen);
+	int (*set)(void *cfg, const char *arg, char *err, size_t errlen);
 };
 
 struct nl_cmd_spec {
@@ -49,16 +52,21 @@ struct nl_cmd_spec {
 	const char *summary;       /* one line for the help */
 	unsigned int sets;         /* enum nl_opt_set */
 	const struct nl_cmd_opt *opts;   /* terminated by a zeroed entry; may be NULL */
-	void *ctx;                 /* passed to set() */
 	/* Optional: checks options that depend on each other; nl_die()s on error. */
-	void (*check)(void *ctx, struct nl_opts *o);
+	void (*check)(void *cfg, struct nl_opts *o);
 };
 
 /*
- * Parses argv (argv[0] is the command name) into o. Prints the help and
+ * Parses argv (argv[0] is the command name): the shared options into o,
+ * the command's own into cfg (NULL if it has none). Prints the help and
  * exits 0 for -h; prints one line and exits NL_EXIT_USAGE on any error.
  */
-void nl_cli_parse(const struct nl_cmd_spec *spec, int argc, char **argv, struct nl_opts *o);
+void nl_cli_parse(const struct nl_cmd_spec *spec, void *cfg, int argc, char **argv,
+		  struct nl_opts *o);
+
+/* Sets spec's option --name in cfg as the command line would; 0, or -1 with "--name: why" in err. */
+int nl_cli_set(const struct nl_cmd_spec *spec, void *cfg, const char *name, const char *arg,
+	       char *err, size_t errlen);
 
 /* Strict number parsing: the whole string, within [min, max]. 0 or -1. */
 int nl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

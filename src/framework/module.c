@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "framework/module.h"
 
@@ -38,17 +39,37 @@ int nl_ringbuf_read(struct ring_buffer *rb, int timeout_ms)
 	return more < 0 ? more : n + more;
 }
 
-int nl_command(const struct nl_cmd_spec *spec, const struct nl_module_ops *ops, int argc,
-	       char **argv)
+int nl_module_index(const char *name)
+{
+	for (int i = 0; nl_modules[i]; i++)
+		if (!strcmp(nl_modules[i]->name, name))
+			return i;
+	return -1;
+}
+
+void *nl_module_cfg_new(const struct nl_module_ops *ops)
+{
+	/* One byte at least: a module without options still gets a distinct instance. */
+	void *cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
+
+	if (cfg && ops->cfg_defaults)
+		memcpy(cfg, ops->cfg_defaults, ops->cfg_size);
+	return cfg;
+}
+
+int nl_command(const struct nl_module_ops *ops, int argc, char **argv)
 {
 	struct nl_sink sink;
 	struct nl_opts o;
-	struct nl_module m = { .ops = ops, .sink = &sink, .cfg = spec->ctx };
+	struct nl_module m = { .ops = ops, .sink = &sink, .cfg = nl_module_cfg_new(ops) };
 	int ret;
 
-	nl_cli_parse(spec, argc, argv, &o);
+	if (!m.cfg)
+		nl_die(NL_EXIT_ENV, "%s: out of memory", ops->name);
+	nl_cli_parse(ops->spec(), m.cfg, argc, argv, &o);
 	nl_sink_init(&sink, o.output, stdout);
 	ret = nl_run(&m, &o);
 	nl_sink_free(&sink);
+	free(m.cfg);
 	return ret;
 }

@@ -17,17 +17,45 @@
 struct nl_module;
 struct nl_prom;
 
+/* What `serve` hands the modules that ask for it (ops->serve_config). */
+struct nl_serve_env {
+	const char *ifname;        /* -i IFACE, or NULL */
+	const char *flows_hook;    /* --flows-hook: "tc" (both directions) or "xdp" */
+	const char *ipfix;         /* --ipfix HOST:PORT, or NULL */
+};
+
+/* What a module needs from `serve` (ops->serve_flags). */
+enum nl_serve_flags {
+	NL_SERVE_NEEDS_IFACE    = 1 << 0,  /* runs only with -i: left out by default without */
+	NL_SERVE_IPFIX          = 1 << 1,  /* exports --ipfix */
+	NL_SERVE_NETLINK_DETACH = 1 << 2,  /* removes an XDP/TC attachment at exit (CAP_NET_ADMIN) */
+};
+
 struct nl_module_ops {
 	const char *name;
-	/* The command's options (`netlens NAME`); `serve` parses its modules' with them too. */
+	const char *help;          /* its line in `netlens --help` */
+	/* The command's options (`netlens NAME`); their setters write into a cfg instance. */
 	const struct nl_cmd_spec *(*spec)(void);
+	size_t cfg_size;           /* the module's options, one instance per nl_module */
+	const void *cfg_defaults;  /* cfg_size bytes copied into a new instance; NULL: zeroes */
+	unsigned int serve_flags;  /* enum nl_serve_flags */
 	/*
-	 * Says in buf which hooks the module will use on this kernel with the
-	 * command's options (NULL: defaults, for `netlens probe`); returns 0 if
-	 * it can run here, -ENOTSUP if not.
+	 * `serve`: sets the module's options from serve's; 0, or -1 with
+	 * "--option: why" in err. NULL: serve runs the module with its defaults.
+	 * Then serve runs spec()->check, as the command would.
 	 */
-	int (*plan)(const void *cfg, char *buf, size_t len);
-	/* Opens and loads the BPF object with the options; nothing attached yet. */
+	int (*serve_config)(void *cfg, const struct nl_serve_env *env, char *err, size_t len);
+	/*
+	 * Says in buf which hooks the module will use on this kernel: with m->cfg
+	 * NULL the defaults (`netlens probe`), once attached what it got.
+	 * Returns 0 if it can run here, -ENOTSUP if not.
+	 */
+	int (*plan)(const struct nl_module *m, char *buf, size_t len);
+	/*
+	 * Prepares the module with its options: run-time state in m->priv; the
+	 * BPF object loaded, or configured for a load at attach. Nothing attached
+	 * yet: serve opens every module before it attaches any.
+	 */
 	int (*open)(struct nl_module *m, const struct nl_opts *o);
 	int (*attach)(struct nl_module *m);
 	/*
@@ -51,30 +79,29 @@ struct nl_module_ops {
 	 * "stats" map, one row.
 	 */
 	int (*stats)(struct nl_module *m, uint64_t out[NL_STAT_MAX]);
-	/* Detaches everything and frees the module. */
+	/* Detaches everything and frees m->priv (not m->cfg: its owner frees it). */
 	void (*destroy)(struct nl_module *m);
 };
 
 struct nl_module {
 	const struct nl_module_ops *ops;
 	struct nl_sink *sink;
-	void *cfg;                /* the command's own options, read by open() */
-	void *priv;               /* module state */
+	void *cfg;                /* this instance's options (nl_module_cfg_new), read-only after parsing */
+	void *priv;               /* module state, run-time facts included */
 	struct bpf_object *obj;   /* set once loaded: its "stats" map and programs (serve) */
 	const char *obj_label;    /* serve's label of obj's programs and maps when modules share
 				   * it ("tcp": the TCP core); NULL: the module's name */
 	char err[256];            /* why open/attach failed: one sentence */
 };
 
-extern const struct nl_module_ops nl_conns_ops;
-extern const struct nl_module_ops nl_retrans_ops;
-extern const struct nl_module_ops nl_latency_ops;
-extern const struct nl_module_ops nl_flows_ops;
-extern const struct nl_module_ops nl_drops_ops;
-extern const struct nl_module_ops nl_dns_ops;
-
-/* Every capability, in the order `netlens probe` lists them. */
+/* Every capability, in the order `netlens --help` and `netlens probe` list them (src/registry.c). */
 extern const struct nl_module_ops *const nl_modules[];
+
+/* nl_modules[]'s index of the module called name, or -1. */
+int nl_module_index(const char *name);
+
+/* A new instance of ops' options with their defaults, or NULL; free() it. */
+void *nl_module_cfg_new(const struct nl_module_ops *ops);
 
 /* Writes "<what>: <strerror(err)>" into m->err; returns -|err|. */
 int nl_module_fail(struct nl_module *m, int err, const char *fmt, ...)
@@ -88,11 +115,10 @@ int nl_module_ringbuf(struct nl_module *m, struct bpf_map *events, ring_buffer_s
 int nl_ringbuf_read(struct ring_buffer *rb, int timeout_ms);
 
 /*
- * A capability's command: parses argv with spec (spec->ctx is the module's
- * cfg), runs the module with nl_run() and returns the exit code.
+ * A capability's command (`netlens NAME`): parses argv into a new instance
+ * of its options, runs the module with nl_run() and returns the exit code.
  */
-int nl_command(const struct nl_cmd_spec *spec, const struct nl_module_ops *ops, int argc,
-	       char **argv);
+int nl_command(const struct nl_module_ops *ops, int argc, char **argv);
 
 /*
  * Runs one module as an event command: load, attach, poll until -d or a

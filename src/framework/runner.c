@@ -9,16 +9,6 @@
 
 #define POLL_MS 50
 
-const struct nl_module_ops *const nl_modules[] = {
-	&nl_conns_ops,
-	&nl_latency_ops,
-	&nl_retrans_ops,
-	&nl_drops_ops,
-	&nl_flows_ops,
-	&nl_dns_ops,
-	NULL,
-};
-
 static volatile sig_atomic_t stop_signal, hup_signal;
 
 static void on_signal(int sig)
@@ -115,7 +105,7 @@ int nl_run(struct nl_module *m, const struct nl_opts *o)
 		nl_die(NL_EXIT_ENV, "%s: %s", m->ops->name, m->err);
 	}
 	nl_signals_install(false);
-	if (m->ops->plan(m->cfg, plan, sizeof(plan)) == 0)
+	if (m->ops->plan(m, plan, sizeof(plan)) == 0)
 		fprintf(stderr, "netlens %s: attached (%s); Ctrl-C to stop\n", m->ops->name, plan);
 	err = run_loop(m, o, &what);
 	if (!err) {

@@ -23,23 +23,23 @@ struct latency {
 	bool joined;
 };
 
+#define LAT_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP))
+
 static const char *const tracepoints[][2] = {
 	{ "sock", "inet_sock_set_state" }, { "tcp", "tcp_probe" },
 	{ "sock", "sock_send_length" }, { "sock", "sock_recv_length" },
 };
 
 /* --hook: auto (the core's choice: tp_btf, raw_tp if refused), tp_btf or raw_tp. */
-static enum tcp_hook asked_hook(const struct latency_cfg *c)
+static enum nl_hook asked_hook(const struct latency_cfg *c)
 {
-	if (!c || c->hook == LAT_HOOK_AUTO)
-		return TCP_HOOK_AUTO;
-	return c->hook == LAT_HOOK_TP_BTF ? TCP_HOOK_TP_BTF : TCP_HOOK_RAW_TP;
+	return c ? c->hook : NL_HOOK_AUTO;
 }
 
-static int latency_plan(const void *cfg, char *buf, size_t len)
+static int latency_plan(const struct nl_module *m, char *buf, size_t len)
 {
-	const struct latency_cfg *c = cfg;
-	enum tcp_hook asked = asked_hook(c), hook = tcp_core_hook(asked);
+	const struct latency_cfg *c = m->cfg;
+	enum nl_hook asked = asked_hook(c), hook = tcp_core_hook(asked);
 
 	for (size_t i = 0; i < sizeof(tracepoints) / sizeof(tracepoints[0]); i++) {
 		if (!nl_tracepoint_exists(tracepoints[i][0], tracepoints[i][1])) {
@@ -54,9 +54,8 @@ static int latency_plan(const void *cfg, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
 		 "sock:sock_recv_length%s (TCP core: owners from its record); by %s",
-		 tcp_hook_names[hook],
-		 hook == TCP_HOOK_TP_BTF && asked == TCP_HOOK_AUTO && !tcp_core_skel()
-			? " (raw_tp if refused)" : "",
+		 nl_hook_name(hook),
+		 tcp_core_may_fall_back(asked) ? " (raw_tp if refused)" : "",
 		 lat_by_name(c ? c->by : LAT_BY_DADDR_DPORT));
 	return 0;
 }
@@ -71,7 +70,7 @@ static void configure(struct tcp_bpf *skel, const void *ctx)
 
 static int latency_open(struct nl_module *m, const struct nl_opts *o)
 {
-	struct latency_cfg *cfg = m->cfg;
+	const struct latency_cfg *cfg = m->cfg;
 	struct tcp_part part = {
 		.row = TCP_ROW_LATENCY, .hook = asked_hook(cfg), .max_conns = cfg->max_conns,
 		.configure = configure,
@@ -83,7 +82,7 @@ static int latency_open(struct nl_module *m, const struct nl_opts *o)
 	if (!l)
 		return -ENOMEM;
 	m->priv = l;
-	if (latency_plan(cfg, m->err, sizeof(m->err)))
+	if (latency_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	/* Two epochs: the one being filled and the one being read. */
 	l->max_keys = cfg->max_groups * 2;
@@ -197,20 +196,6 @@ static int latency_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
 	return tcp_core_stats(TCP_ROW_LATENCY, out);
 }
 
-static const struct nl_cmd_spec *latency_spec(void);
-
-const struct nl_module_ops nl_latency_ops = {
-	.spec = latency_spec,
-	.name = "latency",
-	.plan = latency_plan,
-	.open = latency_open,
-	.attach = latency_attach,
-	.collect = latency_collect,
-	.metrics = latency_metrics,
-	.stats = latency_stats,
-	.destroy = latency_destroy,
-};
-
 static int set_by(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct latency_cfg *cfg = ctx;
@@ -234,26 +219,12 @@ static int set_max_groups(void *ctx, const char *arg, char *err, size_t len)
 
 static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 {
-	struct latency_cfg *cfg = ctx;
-
-	if (!strcmp(arg, "auto")) {
-		cfg->hook = LAT_HOOK_AUTO;
-		return 0;
-	}
-	if (!strcmp(arg, "tp_btf") || !strcmp(arg, "raw_tp")) {
-		cfg->hook = !strcmp(arg, "tp_btf") ? LAT_HOOK_TP_BTF : LAT_HOOK_RAW_TP;
-		return 0;
-	}
-	snprintf(err, len, "'%s' is not auto, tp_btf or raw_tp", arg);
-	return -1;
+	return nl_hook_parse(arg, LAT_HOOKS, &((struct latency_cfg *)ctx)->hook, err, len);
 }
 
 /* `netlens latency`'s options, also parsed by `netlens serve`. */
 static const struct nl_cmd_spec *latency_spec(void)
 {
-	static struct latency_cfg cfg = {
-		.max_conns = LATENCY_DEFAULT_MAX_CONNS, .max_groups = LATENCY_DEFAULT_MAX_GROUPS,
-	};
 	static const struct nl_cmd_opt opts[] = {
 		{ "by", NL_OPT_LONG_ONLY, "GROUP",
 		  "daddr:dport (default; the server side), daddr, dport, comm, pid or cgroup", set_by },
@@ -273,12 +244,25 @@ static const struct nl_cmd_spec *latency_spec(void)
 			   "and a log2 histogram every --interval and at exit.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 	};
 	return &spec;
 }
 
-int latency_main(int argc, char **argv)
-{
-	return nl_command(latency_spec(), &nl_latency_ops, argc, argv);
-}
+static const struct latency_cfg defaults = {
+	.max_conns = LATENCY_DEFAULT_MAX_CONNS, .max_groups = LATENCY_DEFAULT_MAX_GROUPS,
+};
+
+const struct nl_module_ops nl_latency_ops = {
+	.name = "latency",
+	.help = "TCP handshake, RTT, request and service time distributions",
+	.spec = latency_spec,
+	.cfg_size = sizeof(struct latency_cfg),
+	.cfg_defaults = &defaults,
+	.plan = latency_plan,
+	.open = latency_open,
+	.attach = latency_attach,
+	.collect = latency_collect,
+	.metrics = latency_metrics,
+	.stats = latency_stats,
+	.destroy = latency_destroy,
+};

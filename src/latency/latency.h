@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include <uthash.h>
+#include "framework/fallback.h"
 #include "output/hist_abi.h"
 #include "latency/latency_abi.h"
 #include "output/output.h"
@@ -15,18 +16,16 @@
 #define LATENCY_DEFAULT_MAX_GROUPS 4096
 #define LATENCY_TABLE_GROUPS 20   /* groups per metric in the table */
 
-/* --hook: which set of the TCP core's programs (src/tcp/tcp.bpf.c). */
-enum lat_hook { LAT_HOOK_AUTO, LAT_HOOK_TP_BTF, LAT_HOOK_RAW_TP };
-
 /* latency's own options. */
 struct latency_cfg {
 	uint32_t max_conns;       /* sockets followed at once */
 	uint32_t max_groups;      /* histograms (metric x group) per interval */
 	enum lat_by by;
-	enum lat_hook hook;       /* as asked */
+	enum nl_hook hook;        /* --hook: the set of programs, tp_btf, raw_tp or AUTO */
 };
 
-int latency_main(int argc, char **argv);
+struct nl_module_ops;
+extern const struct nl_module_ops nl_latency_ops;
 
 /* Reporting, without BPF (src/latency/latency_report.c). */
 int lat_by_parse(const char *s, enum lat_by *by);

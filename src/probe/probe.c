@@ -318,6 +318,14 @@ static void run_checks(struct check *c, const char *cg_root)
 	check_cgroup_hook(&c[C_CGROUP_SKB], "probe_cgroup_skb", BPF_CGROUP_INET_INGRESS, cg_root);
 }
 
+/* What a capability would use with its default options: a module without cfg. */
+static int default_plan(const struct nl_module_ops *ops, char *buf, size_t len)
+{
+	struct nl_module defaults = { .ops = ops };
+
+	return ops->plan(&defaults, buf, len);
+}
+
 static void print_table(const struct utsname *u, bool btf, const char *lockdown,
 			const char *cg_root, const char *tracefs, const struct check *c)
 {
@@ -339,7 +347,7 @@ static void print_table(const struct utsname *u, bool btf, const char *lockdown,
 	}
 	printf("CAPABILITIES\n");
 	for (int i = 0; nl_modules[i]; i++) {
-		int err = nl_modules[i]->plan(NULL, plan, sizeof(plan));
+		int err = default_plan(nl_modules[i], plan, sizeof(plan));
 
 		printf("  %-10s %-4s %s\n", nl_modules[i]->name, err ? "no" : "yes", plan);
 	}
@@ -379,7 +387,7 @@ static void print_json(const struct utsname *u, bool btf, const char *lockdown,
 	json_object_object_add(o, "tracepoints", tps);
 	for (int i = 0; nl_modules[i]; i++) {
 		struct json_object *cap = json_object_new_object();
-		int err = nl_modules[i]->plan(NULL, plan, sizeof(plan));
+		int err = default_plan(nl_modules[i], plan, sizeof(plan));
 
 		json_object_object_add(cap, "ok", json_object_new_boolean(!err));
 		json_object_object_add(cap, "method", json_object_new_string(plan));
@@ -407,7 +415,7 @@ int probe_main(int argc, char **argv)
 	bool btf;
 	int err;
 
-	nl_cli_parse(&spec, argc, argv, &o);
+	nl_cli_parse(&spec, NULL, argc, argv, &o);
 	nl_libbpf_logging(o.verbose);
 	if (nl_bpf_usable(why, sizeof(why)))
 		nl_die(NL_EXIT_ENV, "eBPF cannot be used: %s", why);

@@ -23,9 +23,9 @@ struct retrans {
 	bool joined;
 };
 
-static int retrans_plan(const void *cfg, char *buf, size_t len)
+static int retrans_plan(const struct nl_module *m, char *buf, size_t len)
 {
-	(void)cfg;
+	(void)m;
 	if (!nl_tracepoint_exists("tcp", "tcp_retransmit_skb") ||
 	    !nl_tracepoint_exists("sock", "inet_sock_set_state")) {
 		snprintf(buf, len, "unavailable: needs tcp:tcp_retransmit_skb and "
@@ -36,11 +36,12 @@ static int retrans_plan(const void *cfg, char *buf, size_t len)
 		snprintf(buf, len, "unavailable: needs raw tracepoints");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "raw_tp tcp:tcp_retransmit_skb, tcp:tcp_retransmit_synack%s; "
+	snprintf(buf, len, "raw_tp tcp:tcp_retransmit_skb%s, tcp:tcp_retransmit_synack%s; "
 		 "%s sock:inet_sock_set_state and tracepoints syscalls:sys_exit_accept{,4} "
 		 "(TCP core: owners from its record)",
+		 tcp_core_retransmit_has_err() ? " (with err)" : "",
 		 nl_tracepoint_exists("tcp", "tcp_retransmit_synack") ? "" : " (absent)",
-		 tcp_hook_names[tcp_core_hook(TCP_HOOK_AUTO)]);
+		 nl_hook_name(tcp_core_hook(NL_HOOK_AUTO)));
 	return 0;
 }
 
@@ -74,7 +75,7 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 	if (!r)
 		return -ENOMEM;
 	m->priv = r;
-	if (retrans_plan(cfg, m->err, sizeof(m->err)))
+	if (retrans_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	r->records = !cfg->summary_only && nl_sink_wants_records(m->sink);
 	part.ctx = r;
@@ -173,21 +174,6 @@ static int retrans_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
 	return tcp_core_stats(TCP_ROW_RETRANS, out);
 }
 
-static const struct nl_cmd_spec *retrans_spec(void);
-
-const struct nl_module_ops nl_retrans_ops = {
-	.spec = retrans_spec,
-	.name = "retrans",
-	.plan = retrans_plan,
-	.open = retrans_open,
-	.attach = retrans_attach,
-	.poll = retrans_poll,
-	.collect = retrans_collect,
-	.metrics = retrans_metrics,
-	.stats = retrans_stats,
-	.destroy = retrans_destroy,
-};
-
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
 {
 	return nl_opt_u32(arg, 64, 1 << 24, &((struct retrans_cfg *)ctx)->max_conns, err, len);
@@ -205,7 +191,6 @@ static int set_summary(void *ctx, const char *arg, char *err, size_t len)
 /* `netlens retrans`'s options, also parsed by `netlens serve`. */
 static const struct nl_cmd_spec *retrans_spec(void)
 {
-	static struct retrans_cfg cfg = { .max_conns = RETRANS_DEFAULT_MAX_CONNS };
 	static const struct nl_cmd_opt opts[] = {
 		{ "summary", NL_OPT_LONG_ONLY, NULL,
 		  "only the per-destination totals (at exit and every --interval), no record "
@@ -221,12 +206,24 @@ static const struct nl_cmd_spec *retrans_spec(void)
 			   "and their ratio, worst first.",
 		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS | NL_OPTS_INTERVAL,
 		.opts = opts,
-		.ctx = &cfg,
 	};
 	return &spec;
 }
 
-int retrans_main(int argc, char **argv)
-{
-	return nl_command(retrans_spec(), &nl_retrans_ops, argc, argv);
-}
+static const struct retrans_cfg defaults = { .max_conns = RETRANS_DEFAULT_MAX_CONNS };
+
+const struct nl_module_ops nl_retrans_ops = {
+	.name = "retrans",
+	.help = "TCP retransmissions with their owner; per destination ratio",
+	.spec = retrans_spec,
+	.cfg_size = sizeof(struct retrans_cfg),
+	.cfg_defaults = &defaults,
+	.plan = retrans_plan,
+	.open = retrans_open,
+	.attach = retrans_attach,
+	.poll = retrans_poll,
+	.collect = retrans_collect,
+	.metrics = retrans_metrics,
+	.stats = retrans_stats,
+	.destroy = retrans_destroy,
+};

@@ -17,7 +17,8 @@ struct retrans_cfg {
 	bool summary_only;      /* --summary: no record per retransmission */
 };
 
-int retrans_main(int argc, char **argv);
+struct nl_module_ops;
+extern const struct nl_module_ops nl_retrans_ops;
 
 /* Reporting, without BPF (src/retrans/retrans_report.c). */
 struct retrans_row {

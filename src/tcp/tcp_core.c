@@ -14,11 +14,6 @@
 
 #define TCP_DEFAULT_DESTS 16384
 
-const char *const tcp_hook_names[] = {
-	[TCP_HOOK_AUTO] = "auto", [TCP_HOOK_TP_BTF] = "tp_btf",
-	[TCP_HOOK_RAW_TP] = "raw_tp", [TCP_HOOK_TRACEPOINT] = "tracepoint",
-};
-
 static const char *const row_names[] = {
 	[TCP_ROW_CONNS] = "conns", [TCP_ROW_LATENCY] = "latency", [TCP_ROW_RETRANS] = "retrans",
 };
@@ -28,7 +23,8 @@ static struct {
 	struct tcp_part parts[TCP_ROWS];
 	unsigned int joined;           /* bit per row */
 	struct nl_opts opts;           /* the first part's: filters and ring size are the process's */
-	enum tcp_hook loaded;          /* AUTO until loaded */
+	struct nl_fallback fb;         /* which set of programs got loaded */
+	struct nl_module *m;           /* the part attaching: the one whose err a failure fills */
 	bool attached;
 } core;
 
@@ -37,8 +33,7 @@ static bool joined(enum tcp_row row)
 	return core.joined & (1u << row);
 }
 
-/* Recent kernels pass the transmit's result to tcp_retransmit_skb (a third argument). */
-static bool retransmit_has_err(void)
+bool tcp_core_retransmit_has_err(void)
 {
 	static int has = -1;
 	struct btf *vmlinux;
@@ -74,30 +69,33 @@ static bool connect_exit_usable(void)
 	return usable;
 }
 
-enum tcp_hook tcp_core_hook(enum tcp_hook asked)
+enum nl_hook tcp_core_hook(enum nl_hook asked)
 {
-	if (core.loaded != TCP_HOOK_AUTO)
-		return core.loaded;
-	return asked != TCP_HOOK_AUTO ? asked : TCP_HOOK_TP_BTF;
+	return nl_hook_pick(core.fb.loaded, asked, NL_HOOK_TP_BTF);
+}
+
+bool tcp_core_may_fall_back(enum nl_hook asked)
+{
+	return nl_hook_may_fall_back(core.fb.loaded, asked, tcp_core_hook(asked));
 }
 
 /* The hooks the joined parts asked for: the first that asked one wins. */
-static enum tcp_hook asked_hook(void)
+static enum nl_hook asked_hook(void)
 {
 	for (int row = 0; row < TCP_ROWS; row++)
-		if (joined(row) && core.parts[row].hook != TCP_HOOK_AUTO)
+		if (joined(row) && core.parts[row].hook != NL_HOOK_AUTO)
 			return core.parts[row].hook;
-	return TCP_HOOK_AUTO;
+	return NL_HOOK_AUTO;
 }
 
-static void choose_programs(struct tcp_bpf *skel, enum tcp_hook hook)
+static void choose_programs(struct tcp_bpf *skel, enum nl_hook hook)
 {
-	bool btf = hook == TCP_HOOK_TP_BTF, lat = joined(TCP_ROW_LATENCY);
-	bool rt = joined(TCP_ROW_RETRANS), err_arg = retransmit_has_err();
+	bool btf = hook == NL_HOOK_TP_BTF, lat = joined(TCP_ROW_LATENCY);
+	bool rt = joined(TCP_ROW_RETRANS), err_arg = tcp_core_retransmit_has_err();
 
 	bpf_program__set_autoload(skel->progs.tcp_state_btf, btf);
-	bpf_program__set_autoload(skel->progs.tcp_state_raw, hook == TCP_HOOK_RAW_TP);
-	bpf_program__set_autoload(skel->progs.tcp_state_tp, hook == TCP_HOOK_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.tcp_state_raw, hook == NL_HOOK_RAW_TP);
+	bpf_program__set_autoload(skel->progs.tcp_state_tp, hook == NL_HOOK_TRACEPOINT);
 	bpf_program__set_autoload(skel->progs.tcp_accept4_exit,
 				  nl_tracepoint_exists("syscalls", "sys_exit_accept4"));
 	bpf_program__set_autoload(skel->progs.tcp_accept_exit,
@@ -118,13 +116,13 @@ static void choose_programs(struct tcp_bpf *skel, enum tcp_hook hook)
 }
 
 /* Opens the object and lets every joined part configure it; the maps a part leaves out stay small. */
-static int open_configured(struct nl_module *m, enum tcp_hook hook)
+static struct tcp_bpf *open_configured(enum nl_hook hook)
 {
 	uint32_t page = sysconf(_SC_PAGESIZE), max_conns = 64;
 	struct tcp_bpf *skel = tcp_bpf__open();
 
 	if (!skel)
-		return nl_module_fail(m, -errno, "cannot open the TCP core's BPF object");
+		return NULL;
 	memcpy((void *)&skel->rodata->nl_filter, &core.opts.filter, sizeof(core.opts.filter));
 	skel->rodata->tcp_conns = joined(TCP_ROW_CONNS);
 	skel->rodata->tcp_latency = joined(TCP_ROW_LATENCY);
@@ -154,33 +152,37 @@ static int open_configured(struct nl_module *m, enum tcp_hook hook)
 	}
 	bpf_map__set_max_entries(skel->maps.tcp_socks, max_conns);
 	choose_programs(skel, hook);
-	core.skel = skel;
-	return 0;
+	return skel;
 }
 
-static void unload(void)
+/* nl_fallback's steps (src/framework/fallback.h): the failing one fills core.m's err. */
+static int load(void *ctx, enum nl_hook hook)
 {
+	int err;
+
+	(void)ctx;
+	core.skel = open_configured(hook);
+	if (!core.skel)
+		return nl_module_fail(core.m, -errno, "cannot open the TCP core's BPF object");
+	err = tcp_bpf__load(core.skel);
+	return err ? nl_module_fail(core.m, err, "the kernel refused the TCP core's BPF programs (%s)",
+				    nl_hook_name(hook)) : 0;
+}
+
+static int attach(void *ctx)
+{
+	int err = tcp_bpf__attach(core.skel);
+
+	(void)ctx;
+	return err ? nl_module_fail(core.m, err, "cannot attach the TCP core to the tracepoints (%s)",
+				    nl_hook_name(core.fb.loaded)) : 0;
+}
+
+static void unload(void *ctx)
+{
+	(void)ctx;
 	tcp_bpf__destroy(core.skel);
 	core.skel = NULL;
-	core.loaded = TCP_HOOK_AUTO;
-}
-
-static int load_and_attach(struct nl_module *m, enum tcp_hook hook)
-{
-	int err = open_configured(m, hook);
-
-	if (err)
-		return err;
-	err = tcp_bpf__load(core.skel);
-	if (err)
-		return nl_module_fail(m, err, "the kernel refused the TCP core's BPF programs (%s)",
-				      tcp_hook_names[hook]);
-	core.loaded = hook;
-	err = tcp_bpf__attach(core.skel);
-	if (err)
-		return nl_module_fail(m, err, "cannot attach the TCP core to the tracepoints (%s)",
-				      tcp_hook_names[hook]);
-	return 0;
 }
 
 int tcp_core_join(struct nl_module *m, const struct nl_opts *o, const struct tcp_part *part)
@@ -196,21 +198,21 @@ int tcp_core_join(struct nl_module *m, const struct nl_opts *o, const struct tcp
 
 int tcp_core_attach(struct nl_module *m)
 {
-	enum tcp_hook asked = asked_hook(), hook = tcp_core_hook(asked);
 	int err;
 
 	if (core.attached)
 		goto shared;
 	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) != 1)
 		return nl_module_fail(m, ENOTSUP, "the TCP core needs raw tracepoints");
-	err = load_and_attach(m, hook);
-	/* Refused at load or at attach: raw_tp, unless the command asked for tp_btf. */
-	if (err && hook == TCP_HOOK_TP_BTF && asked == TCP_HOOK_AUTO) {
-		unload();
-		err = load_and_attach(m, TCP_HOOK_RAW_TP);
-	}
+	core.m = m;
+	core.fb = (struct nl_fallback){ .asked = asked_hook(), .load = load, .attach = attach,
+					.unload = unload };
+	err = nl_load_fallback(&core.fb, tcp_core_hook(core.fb.asked));
+	if (!err)
+		err = nl_attach_fallback(&core.fb);
 	if (err) {
-		unload();
+		unload(NULL);
+		core.fb.loaded = NL_HOOK_AUTO;
 		return err;
 	}
 	core.attached = true;
@@ -247,8 +249,8 @@ void tcp_core_leave(enum tcp_row row)
 	core.joined &= ~(1u << row);
 	if (core.joined)
 		return;
-	if (core.skel)
-		unload();
+	unload(NULL);
+	core.fb.loaded = NL_HOOK_AUTO;
 	core.attached = false;
 }
 

@@ -13,19 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "framework/cli.h"
+#include "framework/fallback.h"
 #include "tcp/tcp_abi.h"
 
 struct tcp_bpf;
 struct nl_module;
 
-/* Which programs follow the tracepoints that have several (see src/tcp/tcp.bpf.c). */
-enum tcp_hook { TCP_HOOK_AUTO, TCP_HOOK_TP_BTF, TCP_HOOK_RAW_TP, TCP_HOOK_TRACEPOINT };
-
-extern const char *const tcp_hook_names[];   /* "auto", "tp_btf", "raw_tp", "tracepoint" */
-
 struct tcp_part {
 	enum tcp_row row;                 /* TCP_ROW_CONNS, _LATENCY or _RETRANS */
-	enum tcp_hook hook;               /* as the command asked (AUTO: the core chooses) */
+	enum nl_hook hook;                /* --hook: tp_btf, raw_tp, tracepoint (state only) or AUTO */
 	uint32_t max_conns;               /* sockets followed at once: the largest part's wins */
 	/* Writes the part's rodata and map sizes into a freshly opened object. */
 	void (*configure)(struct tcp_bpf *skel, const void *ctx);
@@ -41,8 +37,12 @@ int tcp_core_join(struct nl_module *m, const struct nl_opts *o, const struct tcp
 int tcp_core_attach(struct nl_module *m);
 /* The loaded object, for reading its maps; NULL before the first attach. */
 struct tcp_bpf *tcp_core_skel(void);
-/* The hooks loaded (AUTO before load), and the one a load would choose for a command's ask. */
-enum tcp_hook tcp_core_hook(enum tcp_hook asked);
+/* The hooks loaded, else the ones a load would choose for a command's --hook. */
+enum nl_hook tcp_core_hook(enum nl_hook asked);
+/* Whether that choice is an automatic tp_btf that raw_tp would replace if refused. */
+bool tcp_core_may_fall_back(enum nl_hook asked);
+/* Recent kernels pass tcp_retransmit_skb the transmit's result (a third argument). */
+bool tcp_core_retransmit_has_err(void);
 /* A part's counters: its own row plus the core's (a socket the core could not follow). */
 int tcp_core_stats(enum tcp_row row, uint64_t out[NL_STAT_MAX]);
 /* Leaves the core; the last part to leave destroys it. */

@@ -30,7 +30,7 @@ static const struct nl_cmd_spec spec = {
 
 static void parse(struct nl_opts *o, int argc, char **argv)
 {
-	nl_cli_parse(&spec, argc, argv, o);
+	nl_cli_parse(&spec, NULL, argc, argv, o);
 }
 
 #define ARGV(...) (char *[]){ "test", __VA_ARGS__, NULL }
@@ -41,7 +41,7 @@ static void test_defaults(void)
 {
 	struct nl_opts o;
 
-	nl_cli_parse(&spec, 1, (char *[]){ "test", NULL }, &o);
+	nl_cli_parse(&spec, NULL, 1, (char *[]){ "test", NULL }, &o);
 	CHECK(o.output == NL_OUT_TABLE);
 	CHECK(o.duration == 0 && !o.verbose);
 	CHECK(o.filter.pid == 0 && o.filter.family == 0 && o.filter.nports == 0);
@@ -115,7 +115,7 @@ static int parse_in_child(int argc, char **argv, int *lines)
 		dup2(pipefd[1], 2);
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(99);
-		nl_cli_parse(&spec, argc, argv, &o);
+		nl_cli_parse(&spec, NULL, argc, argv, &o);
 		_exit(0);
 	}
 	close(pipefd[1]);
@@ -168,6 +168,18 @@ static void test_help_exits_zero(void)
 	CHECK(lines == 0);
 }
 
+/* One option by name, as serve sets its modules': the command line's messages. */
+static void test_set_by_name(void)
+{
+	char err[128];
+
+	CHECK(nl_cli_set(&spec, NULL, "extra", "5", err, sizeof(err)) == 0 && extra_seen == 5);
+	CHECK(nl_cli_set(&spec, NULL, "extra", "-1", err, sizeof(err)) == -1);
+	CHECK_STR(err, "--extra: negative");
+	CHECK(nl_cli_set(&spec, NULL, "nope", "1", err, sizeof(err)) == -1);
+	CHECK_STR(err, "--nope: no such option");
+}
+
 int main(void)
 {
 	RUN(test_defaults);
@@ -176,5 +188,6 @@ int main(void)
 	RUN(test_numbers);
 	RUN(test_errors);
 	RUN(test_help_exits_zero);
+	RUN(test_set_by_name);
 	return TEST_SUMMARY();
 }
