@@ -63,7 +63,7 @@ def bpf_stats(pair, seconds, threads):
     with bpf_stats_enabled():
         mon = Monitor(*ARMS["netlens"])
         _, conns = storm(pair, seconds, threads)
-        mine = programs("conns_")
+        mine = programs(("tcp_", "conns_"))   # the TCP core; before it, conns' own
         mon.stop()
     return conns, mine
 

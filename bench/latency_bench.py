@@ -6,8 +6,10 @@ Two workloads, each in interleaved rounds (arm order rotated every round):
   rr    bench/latency_rr.c, CONNS persistent connections doing SIZE-byte
         request/response ping-pong (every exchange is a sendmsg and a
         recvmsg on each side, the per-call hot path): exchanges/s.
-Arms: bare; both commands attached (-o json > /dev/null); bare again
-(noise floor = second bare / first bare). With --split, also each command
+Arms: bare; both commands attached (-o json > /dev/null: two processes,
+two TCP cores); both in one `netlens serve --enable latency,retrans
+--no-bpf-stats` (one TCP core, as the agent runs them); bare again (noise
+floor = second bare / first bare). With --split, also each command
 alone, and latency with --hook raw_tp (its fallback programs). Each arm is
 divided by the mean of the two bare runs of the same round; the median
 ratio is printed with min..max beside the noise floor.
@@ -28,15 +30,18 @@ from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noq
 
 RR = os.path.join(nltest.ROOT, "build", "bench", "latency_rr")
 BULK_PORT, RR_PORT = 19200, 19201
-PROG_PREFIXES = ("lat_", "retrans_")
+PROG_PREFIXES = ("tcp_", "lat_", "retrans_")   # the TCP core; before it, their own
 
 COMMANDS = {
     "latency": [nltest.NETLENS, "latency", "-o", "json"],
     "retrans": [nltest.NETLENS, "retrans", "-o", "json"],
     "latency_raw": [nltest.NETLENS, "latency", "-o", "json", "--hook", "raw_tp"],
+    # Both in one process, as the agent runs them: one TCP core for the two.
+    "serve_lr": [nltest.NETLENS, "serve", "--enable", "latency,retrans", "--no-bpf-stats",
+                 "--listen", f"127.0.0.1:{nltest.free_port()}"],
 }
-ARMS = {"both": ("latency", "retrans"), "latency": ("latency",), "retrans": ("retrans",),
-        "lat_raw_tp": ("latency_raw",)}
+ARMS = {"both": ("latency", "retrans"), "serve_lr": ("serve_lr",), "latency": ("latency",),
+        "retrans": ("retrans",), "lat_raw_tp": ("latency_raw",)}
 
 
 def bulk(pair, seconds, _a):
@@ -100,7 +105,8 @@ def main():
     a = ap.parse_args()
     COMMANDS["latency"] += ["--hook", a.latency_hook]
 
-    arms = ["bare", "both"] + (["latency", "lat_raw_tp", "retrans"] if a.split else []) + ["bare2"]
+    arms = ["bare", "both", "serve_lr"] + (["latency", "lat_raw_tp", "retrans"] if a.split else []) \
+        + ["bare2"]
     pair = nltest.Pair()
     iperf = nltest.Proc(["ip", "netns", "exec", pair.b, "iperf3", "-s", "--forceflush",
                          "-p", str(BULK_PORT)])

@@ -199,7 +199,7 @@ void serve_self_metrics(struct nl_prom *p, struct serve_mod *mods, size_t n,
 			continue;
 		module_counters(p, &mods[i]);
 		if (mods[i].m.obj && !object_seen(mods, i))
-			object_costs(p, mods[i].m.obj, mods[i].m.obj_label ?: mods[i].m.ops->name,
+			object_costs(p, mods[i].m.obj, mods[i].m.ops->shared_object ?: mods[i].m.ops->name,
 				     bpf_stats);
 	}
 	for (int c = 0; http_answers && c < NL_HTTP_CODES; c++)

@@ -16,7 +16,6 @@ struct conns {
 	struct ring_buffer *rb;
 	struct conns_report report;
 	bool records;             /* somebody reads the records (not serve's discarding sink) */
-	bool joined;
 };
 
 #define CONNS_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP) | \
@@ -36,8 +35,9 @@ static int conns_plan(const struct nl_module *m, char *buf, size_t len)
 		snprintf(buf, len, "unavailable: no sock:inet_sock_set_state tracepoint (Linux 4.16+)");
 		return -ENOTSUP;
 	}
-	snprintf(buf, len, "%s sock:inet_sock_set_state (TCP core); %s; %s",
+	snprintf(buf, len, "%s sock:inet_sock_set_state%s; %s; %s (TCP core)",
 		 nl_hook_name(tcp_core_hook(asked_hook(cfg))),
+		 tcp_core_may_fall_back(asked_hook(cfg)) ? " (raw_tp if refused)" : "",
 		 accept ? "tracepoints syscalls:sys_exit_accept{,4} for the accepting process"
 			: "no accept tracepoints: accepted sockets have pid 0",
 		 nl_tracepoint_exists("syscalls", "sys_exit_connect")
@@ -70,7 +70,6 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 		.configure = configure,
 	};
 	struct conns *c;
-	int err;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -81,9 +80,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	conns_report_init(&c->report);
 	c->records = nl_sink_wants_records(m->sink);
 	part.ctx = c;
-	err = tcp_core_join(m, o, &part);
-	c->joined = !err;
-	return err;
+	return tcp_core_join(m, o, &part);
 }
 
 static int conns_attach(struct nl_module *m)
@@ -151,8 +148,7 @@ static void conns_destroy(struct nl_module *m)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
-	if (c->joined)
-		tcp_core_leave(TCP_ROW_CONNS);
+	tcp_core_leave(TCP_ROW_CONNS);
 	conns_report_free(&c->report);
 	free(c);
 	m->priv = NULL;
@@ -200,6 +196,7 @@ static const struct conns_cfg defaults = { .max_conns = CONNS_DEFAULT_MAX };
 const struct nl_module_ops nl_conns_ops = {
 	.name = "conns",
 	.help = "TCP connection lifecycle: connect, accept, failed, close",
+	.shared_object = "tcp",
 	.spec = conns_spec,
 	.cfg_size = sizeof(struct conns_cfg),
 	.cfg_defaults = &defaults,

@@ -13,6 +13,7 @@
 #include "drops.skel.h"
 
 #define EVENT_BURST 100   /* records a CPU may emit at once before the rate applies */
+#define READ_BATCH  1024  /* rows per bpf_map_lookup_batch(): serve reads them every second */
 
 struct drops {
 	struct drops_bpf *skel;
@@ -20,7 +21,8 @@ struct drops {
 	struct drop_reasons reasons;
 	struct nl_ksyms ksyms;
 	struct drops_report report;
-	uint64_t *percpu;     /* one lookup's values, one per possible CPU */
+	struct drop_key *keys;        /* one batch of rows: READ_BATCH keys */
+	uint64_t *percpu;             /* their values, one per possible CPU each */
 	int ncpu;
 	struct nl_module *m;
 	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
@@ -245,8 +247,9 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 		fprintf(stderr, "netlens drops: /proc/kallsyms shows no addresses (kptr_restrict?): "
 			"locations are printed as addresses\n");
 	d->ncpu = libbpf_num_possible_cpus();
-	d->percpu = d->ncpu > 0 ? calloc(d->ncpu, sizeof(*d->percpu)) : NULL;
-	if (!d->percpu) {
+	d->keys = calloc(READ_BATCH, sizeof(*d->keys));
+	d->percpu = d->ncpu > 0 ? calloc((size_t)READ_BATCH * d->ncpu, sizeof(*d->percpu)) : NULL;
+	if (!d->keys || !d->percpu) {
 		snprintf(m->err, sizeof(m->err), "cannot count the CPUs");
 		return -ENOMEM;
 	}
@@ -268,24 +271,32 @@ static int drops_poll(struct nl_module *m, int timeout_ms)
 	return nl_ringbuf_read(d->rb, timeout_ms);
 }
 
-/* Every row's total, summed over the CPUs, into the report. */
+/*
+ * Every row's total, summed over the CPUs, into the report: READ_BATCH rows
+ * per system call (a full table is 16384 rows, and serve reads it every
+ * second).
+ */
 static void read_counts(struct drops *d)
 {
-	int fd = bpf_map__fd(d->skel->maps.drop_counts);
-	struct drop_key key, next;
-	void *prev = NULL;
+	int fd = bpf_map__fd(d->skel->maps.drop_counts), err;
+	struct drop_key token;
+	void *in = NULL;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		uint64_t total = 0;
+	do {
+		__u32 n = READ_BATCH;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, d->percpu))
-			continue;
-		for (int c = 0; c < d->ncpu; c++)
-			total += d->percpu[c];
-		drops_report_set(&d->report, &key, total);
-	}
+		err = bpf_map_lookup_batch(fd, in, &token, d->keys, d->percpu, &n, NULL);
+		if (err && err != -ENOENT)
+			break;
+		for (__u32 i = 0; i < n; i++) {
+			uint64_t total = 0;
+
+			for (int c = 0; c < d->ncpu; c++)
+				total += d->percpu[(size_t)i * d->ncpu + c];
+			drops_report_set(&d->report, &d->keys[i], total);
+		}
+		in = &token;
+	} while (!err);
 }
 
 /*
@@ -344,6 +355,7 @@ static void drops_destroy(struct nl_module *m)
 	nl_ksyms_free(&d->ksyms);
 	drop_reasons_free(&d->reasons);
 	free(d->percpu);
+	free(d->keys);
 	free(d);
 	m->priv = NULL;
 }

@@ -34,6 +34,12 @@ enum nl_serve_flags {
 struct nl_module_ops {
 	const char *name;
 	const char *help;          /* its line in `netlens --help` */
+	/*
+	 * The BPF object it shares with other modules ("tcp": the TCP core), for
+	 * `probe` and serve's labels of that object's programs and maps; NULL:
+	 * an object of its own.
+	 */
+	const char *shared_object;
 	/* The command's options (`netlens NAME`); their setters write into a cfg instance. */
 	const struct nl_cmd_spec *(*spec)(void);
 	size_t cfg_size;           /* the module's options, one instance per nl_module */
@@ -89,8 +95,6 @@ struct nl_module {
 	void *cfg;                /* this instance's options (nl_module_cfg_new), read-only after parsing */
 	void *priv;               /* module state, run-time facts included */
 	struct bpf_object *obj;   /* set once loaded: its "stats" map and programs (serve) */
-	const char *obj_label;    /* serve's label of obj's programs and maps when modules share
-				   * it ("tcp": the TCP core); NULL: the module's name */
 	char err[256];            /* why open/attach failed: one sentence */
 };
 

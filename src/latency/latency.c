@@ -20,7 +20,6 @@ struct latency {
 	bool metrics_on;          /* serve asked for metrics: keep running totals */
 	uint32_t max_keys;        /* entries of the hists map */
 	enum lat_by by;
-	bool joined;
 };
 
 #define LAT_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP))
@@ -53,7 +52,7 @@ static int latency_plan(const struct nl_module *m, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	snprintf(buf, len, "%s sock:inet_sock_set_state, tcp:tcp_probe, sock:sock_send_length, "
-		 "sock:sock_recv_length%s (TCP core: owners from its record); by %s",
+		 "sock:sock_recv_length%s; by %s (TCP core)",
 		 nl_hook_name(hook),
 		 tcp_core_may_fall_back(asked) ? " (raw_tp if refused)" : "",
 		 lat_by_name(c ? c->by : LAT_BY_DADDR_DPORT));
@@ -76,7 +75,6 @@ static int latency_open(struct nl_module *m, const struct nl_opts *o)
 		.configure = configure,
 	};
 	struct latency *l;
-	int err;
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -88,9 +86,7 @@ static int latency_open(struct nl_module *m, const struct nl_opts *o)
 	l->max_keys = cfg->max_groups * 2;
 	l->by = cfg->by;
 	part.ctx = l;
-	err = tcp_core_join(m, o, &part);
-	l->joined = !err;
-	return err;
+	return tcp_core_join(m, o, &part);
 }
 
 static int latency_attach(struct nl_module *m)
@@ -181,8 +177,7 @@ static void latency_destroy(struct nl_module *m)
 
 	if (!l)
 		return;
-	if (l->joined)
-		tcp_core_leave(TCP_ROW_LATENCY);
+	tcp_core_leave(TCP_ROW_LATENCY);
 	m->obj = NULL;
 	lat_report_free(&l->report);
 	lat_metrics_free(&l->metrics);
@@ -255,6 +250,7 @@ static const struct latency_cfg defaults = {
 const struct nl_module_ops nl_latency_ops = {
 	.name = "latency",
 	.help = "TCP handshake, RTT, request and service time distributions",
+	.shared_object = "tcp",
 	.spec = latency_spec,
 	.cfg_size = sizeof(struct latency_cfg),
 	.cfg_defaults = &defaults,

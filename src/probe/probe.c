@@ -326,6 +326,30 @@ static int default_plan(const struct nl_module_ops *ops, char *buf, size_t len)
 	return ops->plan(&defaults, buf, len);
 }
 
+/* "SHARED OBJECTS": the modules that load one BPF object together (the TCP core). */
+static void print_shared(void)
+{
+	bool header = false;
+
+	for (int i = 0; nl_modules[i]; i++) {
+		const char *obj = nl_modules[i]->shared_object;
+		bool first = true;
+
+		for (int j = 0; obj && j < i; j++)
+			first &= !nl_modules[j]->shared_object || strcmp(nl_modules[j]->shared_object, obj);
+		if (!obj || !first)
+			continue;
+		if (!header)
+			printf("SHARED OBJECTS\n");
+		header = true;
+		printf("  %-10s", obj);
+		for (int j = i; nl_modules[j]; j++)
+			if (nl_modules[j]->shared_object && !strcmp(nl_modules[j]->shared_object, obj))
+				printf(" %s", nl_modules[j]->name);
+		printf(": one BPF object, loaded once per process, one record per socket\n");
+	}
+}
+
 static void print_table(const struct utsname *u, bool btf, const char *lockdown,
 			const char *cg_root, const char *tracefs, const struct check *c)
 {
@@ -351,6 +375,7 @@ static void print_table(const struct utsname *u, bool btf, const char *lockdown,
 
 		printf("  %-10s %-4s %s\n", nl_modules[i]->name, err ? "no" : "yes", plan);
 	}
+	print_shared();
 }
 
 static void print_json(const struct utsname *u, bool btf, const char *lockdown,
@@ -391,6 +416,9 @@ static void print_json(const struct utsname *u, bool btf, const char *lockdown,
 
 		json_object_object_add(cap, "ok", json_object_new_boolean(!err));
 		json_object_object_add(cap, "method", json_object_new_string(plan));
+		if (nl_modules[i]->shared_object)
+			json_object_object_add(cap, "shared_object",
+					       json_object_new_string(nl_modules[i]->shared_object));
 		json_object_object_add(caps, nl_modules[i]->name, cap);
 	}
 	json_object_object_add(o, "capabilities", caps);

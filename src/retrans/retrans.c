@@ -20,7 +20,6 @@ struct retrans {
 	uint64_t bad_records;
 	struct nl_fold *fold;     /* serve's metrics */
 	bool records;             /* a record per retransmission is wanted */
-	bool joined;
 };
 
 static int retrans_plan(const struct nl_module *m, char *buf, size_t len)
@@ -37,11 +36,12 @@ static int retrans_plan(const struct nl_module *m, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	snprintf(buf, len, "raw_tp tcp:tcp_retransmit_skb%s, tcp:tcp_retransmit_synack%s; "
-		 "%s sock:inet_sock_set_state and tracepoints syscalls:sys_exit_accept{,4} "
-		 "(TCP core: owners from its record)",
+		 "%s sock:inet_sock_set_state%s, tracepoints syscalls:sys_exit_accept{,4} for "
+		 "owners (TCP core)",
 		 tcp_core_retransmit_has_err() ? " (with err)" : "",
 		 nl_tracepoint_exists("tcp", "tcp_retransmit_synack") ? "" : " (absent)",
-		 nl_hook_name(tcp_core_hook(NL_HOOK_AUTO)));
+		 nl_hook_name(tcp_core_hook(NL_HOOK_AUTO)),
+		 tcp_core_may_fall_back(NL_HOOK_AUTO) ? " (raw_tp if refused)" : "");
 	return 0;
 }
 
@@ -69,7 +69,6 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 		.row = TCP_ROW_RETRANS, .max_conns = cfg->max_conns, .configure = configure,
 	};
 	struct retrans *r;
-	int err;
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -79,9 +78,7 @@ static int retrans_open(struct nl_module *m, const struct nl_opts *o)
 		return -ENOTSUP;
 	r->records = !cfg->summary_only && nl_sink_wants_records(m->sink);
 	part.ctx = r;
-	err = tcp_core_join(m, o, &part);
-	r->joined = !err;
-	return err;
+	return tcp_core_join(m, o, &part);
 }
 
 static int retrans_attach(struct nl_module *m)
@@ -161,8 +158,7 @@ static void retrans_destroy(struct nl_module *m)
 		return;
 	nl_fold_free(r->fold);
 	ring_buffer__free(r->rb);
-	if (r->joined)
-		tcp_core_leave(TCP_ROW_RETRANS);
+	tcp_core_leave(TCP_ROW_RETRANS);
 	free(r);
 	m->priv = NULL;
 	m->obj = NULL;
@@ -215,6 +211,7 @@ static const struct retrans_cfg defaults = { .max_conns = RETRANS_DEFAULT_MAX_CO
 const struct nl_module_ops nl_retrans_ops = {
 	.name = "retrans",
 	.help = "TCP retransmissions with their owner; per destination ratio",
+	.shared_object = "tcp",
 	.spec = retrans_spec,
 	.cfg_size = sizeof(struct retrans_cfg),
 	.cfg_defaults = &defaults,

@@ -133,7 +133,8 @@ static __always_inline int on_accept_exit(long ret)
 		return 0;
 	owner_from_current(&r->owner);
 	r->flags |= CONN_F_ACCEPTED;
-	if (tcp_conns)
+	/* A child seen from its birth; not one met later (handshake older than netlens). */
+	if (tcp_conns && (r->flags & CONN_F_INBOUND))
 		conns_emit_accept(sk, r, bpf_ktime_get_ns(), false);
 	return 0;
 }

@@ -218,7 +218,6 @@ int tcp_core_attach(struct nl_module *m)
 	core.attached = true;
 shared:
 	m->obj = core.skel->obj;
-	m->obj_label = "tcp";
 	return 0;
 }
 

@@ -45,7 +45,7 @@ bool tcp_core_may_fall_back(enum nl_hook asked);
 bool tcp_core_retransmit_has_err(void);
 /* A part's counters: its own row plus the core's (a socket the core could not follow). */
 int tcp_core_stats(enum tcp_row row, uint64_t out[NL_STAT_MAX]);
-/* Leaves the core; the last part to leave destroys it. */
+/* Leaves the core (nothing if row never joined); the last part to leave destroys it. */
 void tcp_core_leave(enum tcp_row row);
 /* "conns, latency" : the parts joined, for `probe` and the start line. */
 const char *tcp_core_parts(char *buf, size_t len);
