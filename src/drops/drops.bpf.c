@@ -354,6 +354,19 @@ static __always_inline struct drop_event *scratch_event(__u32 kind)
  * Only what the summary's key and the filters need is read for every drop;
  * the rest waits until a record is going to be written.
  */
+/*
+ * A socket's unread queue freed when it closes (QUEUE_PURGE, from
+ * sk_stream_kill_queues() and inet_csk_destroy_sock()) is summed per
+ * address, not per port: a client's port is ephemeral, and a row per closed
+ * connection would fill the table with rows of one drop each.
+ */
+static __always_inline bool keyed_by_port(const struct drop_event *e)
+{
+	return e->kind != DROP_KIND_SKB ||
+	       !bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) ||
+	       e->reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE);
+}
+
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
 				    const struct sk_buff *skb,
 				    const struct net_device *dev, const struct sock *sk)
@@ -374,7 +387,7 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.netns = e->id.netns;
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
-	key.dport = e->id.tuple.dport;
+	key.dport = keyed_by_port(e) ? e->id.tuple.dport : 0;
 	key.proto = e->proto;
 	key.l3proto = e->id.tuple.family ? 0 : e->l3proto;
 	key.kind = e->kind;
