@@ -29,10 +29,7 @@
 /* False when nobody reads the records (serve without an events file): totals only. */
 const volatile bool conns_records = true;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 21);   /* resized by user space before load */
-} conns_events SEC(".maps");
+NL_RING(conns_events);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

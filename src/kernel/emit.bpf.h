@@ -87,12 +87,16 @@ static __always_inline long map_insert(void *map, const void *key, const void *v
 	return map_insert_row(0, map, key, val, flags);
 }
 
+/* A ring buffer of records, resized by user space before load (nl_ringbuf_setup()). */
+#define NL_RING(name)                                   \
+	struct {                                        \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);     \
+		__uint(max_entries, 1 << 21);           \
+	} name SEC(".maps")
+
 /* One ring per object, unless the object declares its own (the TCP core: one per capability). */
 #ifndef NL_OWN_RINGS
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 21);   /* resized by user space before load */
-} events SEC(".maps");
+NL_RING(events);
 
 static __always_inline void *event_reserve(__u64 size)
 {

@@ -18,10 +18,7 @@
 /* --summary, or serve without an events file: totals only, no record per retransmission. */
 const volatile bool rt_records = true;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 21);   /* resized by user space before load */
-} retrans_events SEC(".maps");
+NL_RING(retrans_events);
 
 /* One retransmission of retrans segments (retrans 0: only segs sent). */
 static __always_inline void rt_count(const struct nl_dest_key *k, __u64 retrans, __u64 segs)
