@@ -57,5 +57,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].main(argc - 1, argv + 1);
-	nl_die(NL_EXIT_USAGE, "unknown command '%s' (try 'netlens --help')", cmd);
+	nl_die(NL_EXIT_USAGE, "unknown command '%s' (try 'netlens --help')", nl_echo(cmd));
 }

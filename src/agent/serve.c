@@ -57,31 +57,32 @@ static void module_names(char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "%s%s", i ? ", " : "", nl_modules[i]->name);
 }
 
+/* NAME,NAME...: each a module, none empty, none twice. */
 static int set_enable(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct serve_cfg *cfg = ctx;
-	char *list = strdup(arg), *save = NULL, *name;
+	char *list = strdup(arg), *next, *name;
 	int ret = 0;
 
 	if (!list)
 		return -1;
 	cfg->enable = 0;
-	for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+	for (next = list; (name = strsep(&next, ",")) && !ret;) {
 		int i = nl_module_index(name);
+		char names[128];
 
-		if (i < 0) {
-			char names[128];
-
-			module_names(names, sizeof(names));
-			snprintf(err, len, "unknown module '%s' (%s)", name, names);
+		if (!*name) {
+			snprintf(err, len, "'%s' has an empty module name", nl_echo(arg));
 			ret = -1;
-			break;
+		} else if (i < 0) {
+			module_names(names, sizeof(names));
+			snprintf(err, len, "unknown module '%s' (%s)", nl_echo(name), names);
+			ret = -1;
+		} else if (cfg->enable & (1u << i)) {
+			snprintf(err, len, "'%s' is named twice", name);
+			ret = -1;
 		}
-		cfg->enable |= 1u << i;
-	}
-	if (!ret && !cfg->enable) {
-		snprintf(err, len, "no module named");
-		ret = -1;
+		cfg->enable |= ret ? 0 : 1u << i;
 	}
 	free(list);
 	return ret;
@@ -95,7 +96,7 @@ static int set_listen(void *ctx, const char *arg, char *err, size_t len)
 	if (!nl_parse_endpoint(arg, &cfg->addr, &cfg->addrlen))
 		return 0;
 	snprintf(err, len, "'%s' is not ADDR:PORT, numeric (e.g. 127.0.0.1:9787 or [::1]:9787)",
-		 arg);
+		 nl_echo(arg));
 	return -1;
 }
 
@@ -116,7 +117,7 @@ STRING_OPTION(set_events_file, events_file)
 static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
 {
 	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
-		snprintf(err, len, "'%s' is not tc or xdp", arg);
+		snprintf(err, len, "'%s' is not tc or xdp", nl_echo(arg));
 		return -1;
 	}
 	((struct serve_cfg *)ctx)->flows_hook = arg;
@@ -145,7 +146,7 @@ static int set_events_max_size(void *ctx, const char *arg, char *err, size_t len
 	if (!nl_parse_size(arg, 0, 1ULL << 40, v) && (*v == 0 || *v >= 4096))
 		return 0;
 	snprintf(err, len, "'%s' is not 0 or a size from 4k to 1024G (k, M, G: binary units)",
-		 arg);
+		 nl_echo(arg));
 	return -1;
 }
 
@@ -335,7 +336,7 @@ static void reopen_events(struct serve *s)
 
 	if (err)
 		fprintf(stderr, "netlens serve: cannot reopen %s: %s (records are counted lost "
-			"until it can be)\n", s->cfg->events_file, strerror(-err));
+			"until it can be)\n", nl_echo(s->cfg->events_file), strerror(-err));
 }
 
 static int run_loop(struct serve *s)
@@ -417,7 +418,7 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 	s.prom = nl_prom_new(cfg->max_series);
 	if (cfg->events_file &&
 	    !(s.events = nl_eventlog_open(cfg->events_file, cfg->events_max_size, cfg->events_keep)))
-		nl_die(NL_EXIT_ENV, "serve: cannot open the events file %s: %s", cfg->events_file,
+		nl_die(NL_EXIT_ENV, "serve: cannot open the events file %s: %s", nl_echo(cfg->events_file),
 		       strerror(errno));
 	nl_signals_install(true);
 	start_modules(&s);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* netlens conns: the module (a part of the TCP core) and the command (see src/conns/conns.bpf.h). */
+/* netlens conns: the module (a part of the TCP core) and the command. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +175,8 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 static const struct nl_cmd_spec *conns_spec(void)
 {
 	static const struct nl_cmd_opt opts[] = {
-		{ "max-conns", NL_OPT_LONG_ONLY, "N", "connections tracked at once (default 65536)", set_max_conns },
+		{ "max-conns", NL_OPT_LONG_ONLY, "N", "connections tracked at once (default 65536)",
+		  set_max_conns },
 		{ "hook", NL_OPT_LONG_ONLY + 1, "auto|tp_btf|raw_tp|tracepoint",
 		  "the TCP core's programs (tracepoint: sock:inet_sock_set_state only; "
 		  "default auto: tp_btf, raw_tp if refused)", set_hook },

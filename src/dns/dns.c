@@ -228,7 +228,7 @@ static int set_timeout(void *ctx, const char *arg, char *err, size_t len)
 	struct dns_cfg *cfg = ctx;
 
 	if (nl_parse_seconds(arg, &cfg->timeout) || cfg->timeout <= 0 || cfg->timeout > 3600) {
-		snprintf(err, len, "'%s' is not a number of seconds from 0 to 3600", arg);
+		snprintf(err, len, "'%s' is not a number of seconds from 0 to 3600", nl_echo(arg));
 		return -1;
 	}
 	return 0;
@@ -245,7 +245,7 @@ static int set_port(void *ctx, const char *arg, char *err, size_t len)
 	uint64_t v;
 
 	if (nl_parse_u64(arg, 1, 65535, &v)) {
-		snprintf(err, len, "'%s' is not a port from 1 to 65535", arg);
+		snprintf(err, len, "'%s' is not a port from 1 to 65535", nl_echo(arg));
 		return -1;
 	}
 	cfg->port = v;
@@ -264,7 +264,7 @@ static int set_iface(void *ctx, const char *arg, char *err, size_t len)
 	struct dns_cfg *cfg = ctx;
 
 	if (!if_nametoindex(arg)) {
-		snprintf(err, len, "no interface '%s' in this network namespace", arg);
+		snprintf(err, len, "no interface '%s' in this network namespace", nl_echo(arg));
 		return -1;
 	}
 	cfg->iface = arg;

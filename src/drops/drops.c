@@ -416,7 +416,7 @@ static void check_reasons(void *ctx, struct nl_opts *o)
 			drop_reasons_free(&reasons);
 			nl_die(NL_EXIT_USAGE, "drops: --reason: '%s' is not a drop reason of this "
 			       "kernel (e.g. NO_SOCKET, NETFILTER_DROP; the list: "
-			       "/sys/kernel/tracing/events/skb/kfree_skb/format)", name);
+			       "/sys/kernel/tracing/events/skb/kfree_skb/format)", nl_echo(name));
 		}
 	}
 	drop_reasons_free(&reasons);

@@ -350,7 +350,7 @@ static int set_iface(void *ctx, const char *arg, char *err, size_t len)
 	struct flows_cfg *cfg = ctx;
 
 	if (!*arg || strlen(arg) >= IF_NAMESIZE) {
-		snprintf(err, len, "'%s' is not an interface name", arg);
+		snprintf(err, len, "'%s' is not an interface name", nl_echo(arg));
 		return -1;
 	}
 	snprintf(cfg->ifname, sizeof(cfg->ifname), "%s", arg);
@@ -366,7 +366,7 @@ static int set_hook(void *ctx, const char *arg, char *err, size_t len)
 	else if (!strcmp(arg, "tc"))
 		cfg->hook = FLOWS_HOOK_TC;
 	else {
-		snprintf(err, len, "'%s' is not xdp or tc", arg);
+		snprintf(err, len, "'%s' is not xdp or tc", nl_echo(arg));
 		return -1;
 	}
 	cfg->hook_set = true;
@@ -384,7 +384,7 @@ static int set_direction(void *ctx, const char *arg, char *err, size_t len)
 	else if (!strcmp(arg, "both"))
 		cfg->directions = FLOWS_DIR_IN | FLOWS_DIR_OUT;
 	else {
-		snprintf(err, len, "'%s' is not ingress, egress or both", arg);
+		snprintf(err, len, "'%s' is not ingress, egress or both", nl_echo(arg));
 		return -1;
 	}
 	return 0;
@@ -401,7 +401,7 @@ static int set_xdp_mode(void *ctx, const char *arg, char *err, size_t len)
 	else if (!strcmp(arg, "generic"))
 		cfg->xdp_mode = FLOWS_XDP_GENERIC;
 	else {
-		snprintf(err, len, "'%s' is not auto, native or generic", arg);
+		snprintf(err, len, "'%s' is not auto, native or generic", nl_echo(arg));
 		return -1;
 	}
 	return 0;
@@ -422,7 +422,7 @@ static int set_max_flows(void *ctx, const char *arg, char *err, size_t len)
 static int set_seconds(double *out, const char *arg, char *err, size_t len)
 {
 	if (nl_parse_seconds(arg, out)) {
-		snprintf(err, len, "'%s' is not a positive number of seconds", arg);
+		snprintf(err, len, "'%s' is not a positive number of seconds", nl_echo(arg));
 		return -1;
 	}
 	return 0;
@@ -447,7 +447,7 @@ static int set_sort(void *ctx, const char *arg, char *err, size_t len)
 	else if (!strcmp(arg, "packets"))
 		cfg->sort = FLOWS_SORT_PACKETS;
 	else {
-		snprintf(err, len, "'%s' is not bytes or packets", arg);
+		snprintf(err, len, "'%s' is not bytes or packets", nl_echo(arg));
 		return -1;
 	}
 	return 0;
@@ -463,7 +463,7 @@ static int set_top_sources(void *ctx, const char *arg, char *err, size_t len)
 	uint64_t v;
 
 	if (nl_parse_u64(arg, 1, 65535, &v)) {
-		snprintf(err, len, "'%s' is not a port number (1-65535)", arg);
+		snprintf(err, len, "'%s' is not a port number (1-65535)", nl_echo(arg));
 		return -1;
 	}
 	((struct flows_cfg *)ctx)->top_sources_port = v;

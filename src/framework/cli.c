@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <linux/nsfs.h>
 #include "framework/cli.h"
 
 #ifndef NETLENS_VERSION
@@ -70,6 +76,20 @@ void nl_die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+const char *nl_echo(const char *s)
+{
+	static char bufs[4][NL_ECHO_MAX + 4];
+	static unsigned int next;
+	char *b = bufs[next++ % 4];
+
+	if (!s)
+		return "(null)";
+	if (strlen(s) <= NL_ECHO_MAX)
+		return s;
+	snprintf(b, sizeof(bufs[0]), "%.*s...", NL_ECHO_MAX, s);
+	return b;
+}
+
 int nl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
@@ -110,12 +130,28 @@ int nl_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Decimal digits with at most one point: no sign, exponent, hex, "inf" or spaces. */
+static bool is_decimal(const char *s)
+{
+	bool digit = false, point = false;
+
+	for (; *s; s++) {
+		if (*s == '.' && !point)
+			point = true;
+		else if (*s >= '0' && *s <= '9')
+			digit = true;
+		else
+			return false;
+	}
+	return digit;
+}
+
 int nl_parse_seconds(const char *s, double *out)
 {
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	if (!s || !is_decimal(s))
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
@@ -143,21 +179,71 @@ const char *nl_cgroup2_mount(char *buf, size_t len)
 	return NULL;
 }
 
+/* The inode of the network namespace file at path; 0 if it is not one. */
+static uint64_t netns_file_inode(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct statfs sfs;
+	struct stat st;
+	uint64_t ino = 0;
+
+	if (fd < 0)
+		return 0;
+	/* nsfs, and a network namespace among its kinds (NS_GET_NSTYPE, Linux 4.11+). */
+	if (!fstatfs(fd, &sfs) && sfs.f_type == NSFS_MAGIC && !fstat(fd, &st) &&
+	    ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET)
+		ino = st.st_ino;
+	close(fd);
+	return ino;
+}
+
+/* True if a process's network namespace, or a named one, has this inode. */
+static bool netns_exists(uint64_t inode)
+{
+	const char *dirs[] = { "/proc", "/run/netns" };
+	char path[300];
+	bool found = false;
+
+	for (size_t d = 0; d < 2 && !found; d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *e;
+
+		while (dir && !found && (e = readdir(dir))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), d ? "%s/%s" : "%s/%s/ns/net", dirs[d], e->d_name);
+			found = netns_file_inode(path) == inode;
+		}
+		if (dir)
+			closedir(dir);
+	}
+	return found;
+}
+
 int nl_netns_inode(const char *ns, uint64_t *inode, char *err, size_t errlen)
 {
 	char path[4096];
-	struct stat st;
 
-	if (!nl_parse_u64(ns, 1, UINT32_MAX, inode))
-		return 0;
-	/* A bare name is one of iproute2's named namespaces. */
-	snprintf(path, sizeof(path), "%s%s", strchr(ns, '/') ? "" : "/run/netns/", ns);
-	if (stat(path, &st)) {
-		snprintf(err, errlen, "'%s': no such network namespace (%s)", ns, strerror(errno));
+	if (!nl_parse_u64(ns, 1, UINT32_MAX, inode)) {
+		if (netns_exists(*inode))
+			return 0;
+		snprintf(err, errlen, "'%s': no network namespace has this inode (in /proc/*/ns/net "
+			 "or /run/netns)", nl_echo(ns));
 		return -1;
 	}
-	*inode = st.st_ino;
-	return 0;
+	/* A bare name is one of iproute2's named namespaces. */
+	snprintf(path, sizeof(path), "%s%s", strchr(ns, '/') ? "" : "/run/netns/", ns);
+	if (access(path, F_OK)) {
+		snprintf(err, errlen, "'%s': no such network namespace (%s)", nl_echo(ns),
+			 strerror(errno));
+		return -1;
+	}
+	*inode = netns_file_inode(path);
+	if (*inode)
+		return 0;
+	snprintf(err, errlen, "'%s' is not a network namespace (an 'ip netns' name, "
+		 "/proc/PID/ns/net, or an inode)", nl_echo(ns));
+	return -1;
 }
 
 int nl_cgroup_id(const char *path, uint64_t *id, char *err, size_t errlen)
@@ -170,7 +256,7 @@ int nl_cgroup_id(const char *path, uint64_t *id, char *err, size_t errlen)
 	    sfs.f_type != CGROUP2_SUPER_MAGIC) {
 		const char *m = nl_cgroup2_mount(mnt, sizeof(mnt));
 
-		snprintf(err, errlen, "--cgroup %s: not a cgroup v2 directory%s%s%s", path,
+		snprintf(err, errlen, "--cgroup %s: not a cgroup v2 directory%s%s%s", nl_echo(path),
 			 m ? " (cgroup v2 is mounted at " : "", m ? m : "", m ? ")" : "");
 		return -1;
 	}
@@ -214,15 +300,16 @@ static void set_shared(int key, const char *arg, struct nl_opts *o, const char *
 		else if (!strcmp(arg, "table"))
 			o->output = NL_OUT_TABLE;
 		else
-			nl_die(NL_EXIT_USAGE, "%s: --output must be table or json, not '%s'", cmd, arg);
+			nl_die(NL_EXIT_USAGE, "%s: --output must be table or json, not '%s'", cmd, nl_echo(arg));
 		break;
 	case 'd':
 		if (nl_parse_seconds(arg, &o->duration))
-			nl_die(NL_EXIT_USAGE, "%s: --duration: '%s' is not a positive number of seconds", cmd, arg);
+			nl_die(NL_EXIT_USAGE, "%s: --duration: '%s' is not a positive number of seconds",
+			       cmd, nl_echo(arg));
 		break;
 	case 'p':
 		if (nl_parse_u64(arg, 1, 4194304, &v))
-			nl_die(NL_EXIT_USAGE, "%s: --pid: '%s' is not a process id", cmd, arg);
+			nl_die(NL_EXIT_USAGE, "%s: --pid: '%s' is not a process id", cmd, nl_echo(arg));
 		f->pid = v;
 		break;
 	case 'c':
@@ -234,7 +321,7 @@ static void set_shared(int key, const char *arg, struct nl_opts *o, const char *
 		break;
 	case 'P':
 		if (nl_parse_u64(arg, 1, 65535, &v))
-			nl_die(NL_EXIT_USAGE, "%s: --port: '%s' is not a port number (1-65535)", cmd, arg);
+			nl_die(NL_EXIT_USAGE, "%s: --port: '%s' is not a port number (1-65535)", cmd, nl_echo(arg));
 		if (f->nports == NL_MAX_PORTS)
 			nl_die(NL_EXIT_USAGE, "%s: --port: at most %d ports", cmd, NL_MAX_PORTS);
 		f->ports[f->nports++] = v;
@@ -258,12 +345,13 @@ static void set_shared(int key, const char *arg, struct nl_opts *o, const char *
 	case OPT_RINGBUF:
 		if (nl_parse_u64(arg, 4, 1 << 20, &v) || (v & (v - 1)))
 			nl_die(NL_EXIT_USAGE, "%s: --ringbuf-kb: '%s' is not a power of two from 4 to 1048576",
-			       cmd, arg);
+			       cmd, nl_echo(arg));
 		o->ringbuf_bytes = v * 1024;
 		break;
 	case OPT_INTERVAL:
 		if (nl_parse_seconds(arg, &o->interval))
-			nl_die(NL_EXIT_USAGE, "%s: --interval: '%s' is not a positive number of seconds", cmd, arg);
+			nl_die(NL_EXIT_USAGE, "%s: --interval: '%s' is not a positive number of seconds",
+			       cmd, nl_echo(arg));
 		break;
 	case 'v':
 		o->verbose = true;
@@ -328,10 +416,12 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, void *cfg, int argc, char **ar
 		if (key == '?') {
 			if (optopt && optopt < 256)
 				nl_die(NL_EXIT_USAGE, "%s: unknown option '-%c' (see --help)", spec->name, optopt);
-			nl_die(NL_EXIT_USAGE, "%s: unknown option '%s' (see --help)", spec->name, argv[optind - 1]);
+			nl_die(NL_EXIT_USAGE, "%s: unknown option '%s' (see --help)", spec->name,
+			       nl_echo(argv[optind - 1]));
 		}
 		if (key == ':')
-			nl_die(NL_EXIT_USAGE, "%s: option '%s' needs an argument", spec->name, argv[optind - 1]);
+			nl_die(NL_EXIT_USAGE, "%s: option '%s' needs an argument", spec->name,
+			       nl_echo(argv[optind - 1]));
 		if (key == 'h') {
 			print_help(spec);
 			exit(0);
@@ -351,7 +441,8 @@ void nl_cli_parse(const struct nl_cmd_spec *spec, void *cfg, int argc, char **ar
 		set_shared(key, optarg, o, spec->name);
 	}
 	if (optind < argc)
-		nl_die(NL_EXIT_USAGE, "%s: unexpected argument '%s' (see --help)", spec->name, argv[optind]);
+		nl_die(NL_EXIT_USAGE, "%s: unexpected argument '%s' (see --help)", spec->name,
+		       nl_echo(argv[optind]));
 	/* -4 alone, -6 alone, or both (which is no filter at all). */
 	o->filter.family = o->filter.family == 1 ? 4 : o->filter.family == 2 ? 6 : 0;
 	if (spec->check)
@@ -364,7 +455,7 @@ int nl_opt_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char 
 	uint64_t v;
 
 	if (nl_parse_u64(arg, min, max, &v)) {
-		snprintf(err, errlen, "'%s' is not a number from %llu to %llu", arg,
+		snprintf(err, errlen, "'%s' is not a number from %llu to %llu", nl_echo(arg),
 			 (unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}

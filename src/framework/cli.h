@@ -89,6 +89,14 @@ int nl_netns_inode(const char *ns, uint64_t *inode, char *err, size_t errlen);
 /* Resolves a cgroup v2 directory to its id; 0 or -1 with err filled. */
 int nl_cgroup_id(const char *path, uint64_t *id, char *err, size_t errlen);
 
+/*
+ * A value the user gave, for an error message: whole up to NL_ECHO_MAX
+ * characters, else its first ones and "...". The result lasts until the
+ * fourth call after it.
+ */
+#define NL_ECHO_MAX 48
+const char *nl_echo(const char *s);
+
 /* Prints "netlens: <msg>" on stderr and exits with code. */
 void nl_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 #include <string.h>
+#include "framework/cli.h"
 #include "framework/fallback.h"
 
 static const char *const hook_names[] = {
@@ -43,7 +44,7 @@ int nl_hook_parse(const char *arg, unsigned int allowed, enum nl_hook *out, char
 		}
 	}
 	list_hooks(allowed, names, sizeof(names));
-	snprintf(err, len, "'%s' is not %s", arg, names);
+	snprintf(err, len, "'%s' is not %s", nl_echo(arg), names);
 	return -1;
 }
 

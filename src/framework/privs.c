@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <cap-ng.h>
+#include "framework/cli.h"
 #include "framework/privs.h"
 
 static bool permitted(unsigned int cap)
@@ -22,14 +23,14 @@ static int change_user(const char *user, bool bounds, char *err, size_t len)
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw) {
-		snprintf(err, len, "no user '%s'%s%s", user, errno ? ": " : "",
+		snprintf(err, len, "no user '%s'%s%s", nl_echo(user), errno ? ": " : "",
 			 errno ? strerror(errno) : "");
 		return -1;
 	}
 	rc = capng_change_id(pw->pw_uid, pw->pw_gid, CAPNG_INIT_SUPP_GRP | CAPNG_CLEAR_AMBIENT |
 			     (bounds ? CAPNG_CLEAR_BOUNDING : 0));
 	if (rc) {
-		snprintf(err, len, "cannot switch to user '%s' (libcap-ng error %d): %s", user, rc,
+		snprintf(err, len, "cannot switch to user '%s' (libcap-ng error %d): %s", nl_echo(user), rc,
 			 strerror(errno));
 		return -1;
 	}
@@ -58,7 +59,7 @@ int nl_privs_drop(const struct nl_privs_need *need, const char *user, char *err,
 		return -1;
 	}
 	if (user && (!permitted(CAP_SETUID) || !permitted(CAP_SETGID))) {
-		snprintf(err, len, "switching to user '%s' needs CAP_SETUID and CAP_SETGID", user);
+		snprintf(err, len, "switching to user '%s' needs CAP_SETUID and CAP_SETGID", nl_echo(user));
 		return -1;
 	}
 	net_admin = need->netlink_detach && permitted(CAP_NET_ADMIN);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* netlens latency: the module (a part of the TCP core) and the command (see src/latency/latency.bpf.h). */
+/* netlens latency: the module (a part of the TCP core) and the command. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +196,7 @@ static int set_by(void *ctx, const char *arg, char *err, size_t len)
 	struct latency_cfg *cfg = ctx;
 
 	if (lat_by_parse(arg, &cfg->by)) {
-		snprintf(err, len, "'%s' is not daddr:dport, daddr, dport, comm, pid or cgroup", arg);
+		snprintf(err, len, "'%s' is not daddr:dport, daddr, dport, comm, pid or cgroup", nl_echo(arg));
 		return -1;
 	}
 	return 0;

@@ -211,7 +211,7 @@ int ipfix_parse_dest(const char *s, struct sockaddr_storage *ss, socklen_t *ssle
 	if (!nl_parse_endpoint(s, ss, sslen))
 		return 0;
 	snprintf(err, errlen, "'%s' is not a collector address: A.B.C.D:PORT or [IPv6]:PORT, "
-		 "numeric, port 1-65535", s);
+		 "numeric, port 1-65535", nl_echo(s));
 	return -1;
 }
 

@@ -150,7 +150,8 @@ static __always_inline int read_request_id(const struct request_sock *req,
 }
 
 /* A SYN-ACK retransmitted by listener for req: the listener's owner answers it. */
-static __always_inline void rt_on_synack(const struct sock *listener, const struct request_sock *req)
+static __always_inline void rt_on_synack(const struct sock *listener,
+					 const struct request_sock *req)
 {
 	struct tcp_rec *lr = rec_of(listener);
 	const struct nl_owner *owner = lr ? &lr->owner : &nl_unknown_owner;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* netlens retrans: the module (a part of the TCP core) and the command (see src/retrans/retrans.bpf.h). */
+/* netlens retrans: the module (a part of the TCP core) and the command. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -69,7 +69,7 @@ static __always_inline struct tcp_rec *rec_of(const struct sock *sk)
 	return bpf_map_lookup_elem(&tcp_socks, &key);
 }
 
-/* Starts following sk; NULL when --max-conns sockets are followed (counted once, in the core row). */
+/* Starts following sk; NULL when --max-conns sockets are followed (counted in the core's row). */
 static __always_inline struct tcp_rec *rec_create(const struct sock *sk, __u64 now, __u8 flags,
 						  bool owner_is_current, __u64 how)
 {

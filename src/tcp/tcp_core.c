@@ -115,7 +115,7 @@ static void choose_programs(struct tcp_bpf *skel, enum nl_hook hook)
 	bpf_program__set_autoload(skel->progs.tcp_flush, rt);
 }
 
-/* Opens the object and lets every joined part configure it; the maps a part leaves out stay small. */
+/* Opens the object and lets every joined part configure it; maps of parts left out stay small. */
 static struct tcp_bpf *open_configured(enum nl_hook hook)
 {
 	uint32_t page = sysconf(_SC_PAGESIZE), max_conns = 64;

@@ -2,7 +2,7 @@
 import json
 import subprocess
 
-from nltest import NETLENS
+from nltest import NETLENS, free_port
 
 
 def run(*args, user=None):
@@ -100,3 +100,33 @@ def test_interval_repeats_the_summary():
     assert r.returncode == 0, r.stderr
     stats = [json.loads(line) for line in r.stdout.splitlines()]
     assert [s["type"] for s in stats] == ["stats"] * 5, r.stdout   # 4 intervals + exit
+
+
+def test_netns_must_be_a_network_namespace():
+    """A file that is not a namespace, or an inode no namespace has, is refused."""
+    assert_usage_error("conns", "--netns", "/etc/passwd", words=("not a network namespace",))
+    assert_usage_error("conns", "--netns", "/proc/self/ns/mnt", words=("not a network namespace",))
+    assert_usage_error("conns", "--netns", "12345", words=("no network namespace has this inode",))
+
+
+def test_numbers_are_decimal_and_lists_have_no_empty_or_repeated_items():
+    assert_usage_error("conns", "-d", "0x10", words=("--duration", "0x10"))
+    assert_usage_error("conns", "-d", "1e1", words=("--duration",))
+    assert_usage_error("conns", "--interval", "inf", words=("--interval",))
+    assert_usage_error("serve", "--enable", "conns,,dns", words=("--enable", "empty module name"))
+    assert_usage_error("serve", "--enable", "conns,conns", words=("--enable", "named twice"))
+    assert_usage_error("serve", "--enable", ",", words=("empty module name",))
+
+
+def test_long_values_are_echoed_as_a_short_prefix():
+    """A 100 KB argument is named by its first characters, never echoed whole."""
+    long = "x" * 100000
+    for args in (("conns", "--" + long), ("conns", "-p", long), ("conns", "--netns", long),
+                 ("drops", "--reason", long), ("serve", "--enable", long), (long,)):
+        r = run(*args)
+        assert r.returncode == 2, (args[:1], r.returncode)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and len(lines[0]) < 400 and "xxx..." in lines[0], lines[0][:500]
+    r = run("serve", "--listen", f"127.0.0.1:{free_port()}", "--enable", "drops",
+            "--events-file", "/nonexistent/" + long)
+    assert r.returncode == 1 and len(r.stderr) < 400 and "xxx..." in r.stderr, r.stderr[:500]
