@@ -232,11 +232,14 @@ static __always_inline void conns_emit_close(const struct sock *sk, int oldstate
 	struct nl_dest_key k;
 	struct conn_event e;
 
-	/* Older than netlens: not followed, or followed since another step met it (no direction). */
-	if (!(r->flags & TCP_F_DIRECTION))
-		stat_row_inc(TCP_ROW_CONNS, CONN_STAT_UNTRACKED_CLOSE);
 	if (!conns_start(sk, r, CONN_EV_CLOSE, now, &e, &k, btf))
 		return;
+	/*
+	 * Older than netlens: not followed, or followed since another step met
+	 * it (no direction). Counted among the sockets the filters keep.
+	 */
+	if (!(r->flags & TCP_F_DIRECTION))
+		stat_row_inc(TCP_ROW_CONNS, CONN_STAT_UNTRACKED_CLOSE);
 	if (r->ts_established)
 		e.duration_ns = now - r->ts_established;
 	read_close_counters(sk, oldstate, &e, btf);

@@ -436,3 +436,21 @@ def test_table_output():
     assert row[1:4] == ["connect", str(cpid), "nlt-client"], row
     assert row[4] == f"{pair.A4}:{cport}" and row[5] == f"{pair.B4}:18019", row
     assert any(l.startswith("10.231.0.2:18019") and "outbound" in l for l in lines), out
+
+
+def test_untracked_closes_follow_the_filters():
+    """Closes of connections older than netlens are counted only in the namespace asked for."""
+    pair, empty = Pair(), Pair()
+    srv = peer(pair.b, "server", pair.B4, 18031, "--no-accept")
+    srv.expect("READY")
+    hold = peer(pair.a, "hold", pair.B4, 18031, "--count", 5)
+    assert hold.expect("HELD") == ["5"]
+    nls = [Netlens("--netns", pair.b), Netlens("--netns", empty.a)]
+    for p in (hold, srv):
+        p.p.stdin.write("\n")
+        p.p.stdin.flush()
+        p.expect("DONE")
+    in_b, in_empty = (nl.stop()[-1] for nl in nls)
+    # The server's 5 sockets (never accepted) close in b; the clients' in a.
+    assert in_b["untracked_closes"] == 5, in_b
+    assert in_empty["untracked_closes"] == 0, in_empty
