@@ -81,10 +81,22 @@ static __always_inline void rt_emit(const struct nl_sock_id *id, const struct nl
 	ring_submit(&retrans_events, TCP_ROW_RETRANS, e);
 }
 
-/* ESTABLISHED after a handshake we saw: counted from the connection's birth. */
-static __always_inline void rt_on_established(struct tcp_rec *r)
+/*
+ * ESTABLISHED after a handshake: counted from the connection's birth. A
+ * listener's child starts with segs_out 0, its SYN-ACK having left from the
+ * request socket (tcp_v4_send_synack()), and inherits the SYN-ACK's
+ * retransmissions as total_retrans (tcp_create_openreq_child()): those are
+ * segments the server sent too.
+ */
+static __always_inline void rt_on_established(const struct sock *sk, struct tcp_rec *r,
+					      int oldstate, const bool btf)
 {
-	rt_start(r, 0);
+	const struct tcp_sock *tp;
+	__u32 synacks = 0;
+
+	if (oldstate == BPF_TCP_SYN_RECV && (tp = tcp_sk_of(sk, btf)))
+		synacks = 1 + READ(btf, tp, total_retrans);
+	rt_start(r, -synacks);
 }
 
 static __always_inline void rt_on_retransmit(const struct sock *sk, const struct sk_buff *skb)

@@ -49,7 +49,7 @@ static __always_inline void on_established(const struct sock *sk, int oldstate, 
 	if (tcp_latency)
 		lat_on_established(r, oldstate, now);
 	if (tcp_retrans)
-		rt_on_established(r);
+		rt_on_established(sk, r, oldstate, btf);
 }
 
 static __always_inline void on_close(const struct sock *sk, int oldstate, __u64 now, const bool btf)

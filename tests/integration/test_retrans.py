@@ -223,3 +223,30 @@ def test_connection_older_than_netlens():
     d = dest(recs[-1], pair.B4, 23109)
     assert d["retransmits"] == retrans > 0, (d, retrans)
     assert retrans <= d["segments"] <= segs_after - segs_before, (d, segs_before, segs_after)
+
+
+def out_segs(ns):
+    out = sh("nstat", "-az", "TcpOutSegs", ns=ns)
+    return int(re.search(r"TcpOutSegs\s+(\d+)", out).group(1))
+
+
+def test_server_segments_include_its_synacks():
+    """A server's segments sent count its SYN-ACK and the SYN-ACK's retransmission,
+    which leave from the request socket: equal to the kernel's TcpOutSegs."""
+    pair = Pair()
+    # The first SYN-ACK is dropped on its way to the client: the listener sends it again.
+    nft_input(pair.a, "tcp sport 23110 tcp flags & (syn | ack) == syn | ack "
+              "numgen inc mod 1000 == 0 drop")
+    srv = lpeer(pair.b, "server", pair.B4, 23110, "--req", 1000, "--resp", 1000, "--count", 3)
+    srv.expect("READY")
+    before = out_segs(pair.b)
+    nl = Netlens("-P", 23110, command="retrans")
+    cli = lpeer(pair.a, "client", pair.B4, 23110, "--req", 1000, "--resp", 1000, "--count", 3,
+                "--hold")
+    cli.expect("CONNECTED", timeout=10)
+    cli.expect("DONE")
+    time.sleep(0.3)     # the last delayed ACK
+    sent = out_segs(pair.b) - before
+    recs = nl.stop()
+    d = dest(recs[-1], pair.B4, 23110, "inbound")
+    assert d["retransmits"] >= 1 and d["segments"] == sent, (d, sent)
