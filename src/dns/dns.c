@@ -31,16 +31,14 @@ static int dns_plan(const struct nl_module *m, char *buf, size_t len)
 	char mnt[256];
 	bool cgroup = nl_cgroup2_mount(mnt, sizeof(mnt)) != NULL;
 
+	/* Not visible in this mount namespace (`ip netns exec`): open() mounts it. */
+	if (!cgroup || !strcmp(mnt, NL_CGROUP2_DIR))
+		snprintf(mnt, sizeof(mnt), "%s (mounted by netlens: none visible here)",
+			 NL_CGROUP2_DIR);
 	if (cfg && cfg->iface) {
-		snprintf(buf, len, "tc clsact ingress+egress on %s; %s%s", cfg->iface,
-			 cgroup ? "cgroup/connect4,6 sendmsg4,6 for the querying process on " :
-				  "no cgroup v2 mount here: pid/comm not known",
-			 cgroup ? mnt : "");
+		snprintf(buf, len, "tc clsact ingress+egress on %s; cgroup/connect4,6 sendmsg4,6 "
+			 "for the querying process on %s", cfg->iface, mnt);
 		return 0;
-	}
-	if (!cgroup) {
-		snprintf(buf, len, "unavailable: cgroup v2 is not mounted");
-		return -ENOTSUP;
 	}
 	snprintf(buf, len, "cgroup_skb ingress+egress on %s (all namespaces, %s); "
 		 "cgroup/connect4,6 sendmsg4,6 for the querying process", mnt,
@@ -68,6 +66,7 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 {
 	const struct dns_cfg *cfg = m->cfg;
 	bool tc = cfg->iface != NULL;
+	char mnt[256];
 	struct dns *d;
 	int err;
 
@@ -75,8 +74,9 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 	if (!d)
 		return -ENOMEM;
 	m->priv = d;
-	if (dns_plan(m, m->err, sizeof(m->err)))
-		return -ENOTSUP;
+	if (!nl_cgroup2_root(mnt, sizeof(mnt)))
+		return nl_module_fail(m, -errno, "cgroup v2 is not mounted and mounting it at %s failed",
+				      NL_CGROUP2_DIR);
 	dns_report_init(&d->report, (uint64_t)(cfg->timeout * 1e9), cfg->top);
 
 	d->skel = dns_bpf__open();
@@ -115,9 +115,6 @@ static int attach_cgroup(struct nl_module *m, bool packets)
 	int fd, err = 0;
 
 	if (!nl_cgroup2_mount(mnt, sizeof(mnt))) {
-		/* With -i the owner hooks are a bonus: `ip netns exec` hides the cgroup mount. */
-		if (!packets)
-			return 0;
 		snprintf(m->err, sizeof(m->err), "cgroup v2 is not mounted");
 		return -ENOENT;
 	}
@@ -199,6 +196,7 @@ static void dns_destroy(struct nl_module *m)
 	ring_buffer__free(d->rb);
 	dns_bpf__destroy(d->skel);
 	dns_report_free(&d->report);
+	nl_cgroup2_release();
 	free(d);
 	m->priv = NULL;
 }

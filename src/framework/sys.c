@@ -43,6 +43,27 @@ int nl_tracefs_mount(void)
 	return 0;
 }
 
+static bool cgroup2_mounted_here;
+
+const char *nl_cgroup2_root(char *buf, size_t len)
+{
+	if (nl_cgroup2_mount(buf, len))
+		return buf;
+	if ((mkdir("/run/netlens", 0700) && errno != EEXIST) ||
+	    (mkdir(NL_CGROUP2_DIR, 0700) && errno != EEXIST) ||
+	    mount("cgroup2", NL_CGROUP2_DIR, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		return NULL;
+	cgroup2_mounted_here = true;
+	snprintf(buf, len, "%s", NL_CGROUP2_DIR);
+	return buf;
+}
+
+void nl_cgroup2_release(void)
+{
+	if (cgroup2_mounted_here && !umount2(NL_CGROUP2_DIR, MNT_DETACH))
+		cgroup2_mounted_here = false;
+}
+
 bool nl_tracepoint_exists(const char *category, const char *name)
 {
 	char path[256];

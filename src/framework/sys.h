@@ -15,6 +15,16 @@ void nl_libbpf_logging(bool verbose);
 
 /* Mounts tracefs at NL_TRACEFS when it is not; 0 or -errno. */
 int nl_tracefs_mount(void);
+
+/*
+ * Where cgroup v2 is mounted in this mount namespace; when none is (`ip
+ * netns exec` remounts /sys in a mount namespace of its own), a mount of it
+ * made at NL_CGROUP2_DIR: the hierarchy is the same wherever it is mounted.
+ * NULL if neither. nl_cgroup2_release() removes the mount it made.
+ */
+#define NL_CGROUP2_DIR "/run/netlens/cgroup2"
+const char *nl_cgroup2_root(char *buf, size_t len);
+void nl_cgroup2_release(void);
 bool nl_tracepoint_exists(const char *category, const char *name);
 
 /*

@@ -202,10 +202,11 @@ def exchange(pair, family, port, name_c="nlt-client", name_s="nlt-server",
 
 
 class Netlens:
-    """build/netlens COMMAND -o json ARGS, started and stopped with SIGINT."""
+    """build/netlens COMMAND -o json ARGS, started and stopped with SIGINT; prefix
+    runs before it and must exec it (e.g. ip netns exec NS)."""
 
-    def __init__(self, *args, command="conns"):
-        self.argv = [NETLENS, command, "-o", "json"] + [str(a) for a in args]
+    def __init__(self, *args, command="conns", prefix=()):
+        self.argv = list(prefix) + [NETLENS, command, "-o", "json"] + [str(a) for a in args]
         self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         defer(self._kill)

@@ -250,13 +250,15 @@ def test_interface_server_view_and_clean_detach():
     nl = NetlensIn(pair.b, "-i", "nltb")
     assert "tc clsact ingress+egress on nltb" in nl.attached, nl.attached
     assert clsact(pair)
-    _, msg_id, _ = dig(pair, pair.B4, f"a.{ZONE}", "A")
+    pid, msg_id, _ = dig(pair, pair.B4, f"a.{ZONE}", "A")
     recs = nl.stop()
     rec = one(recs, type="dns", qname=f"a.{ZONE}")
     # Seen on the server's interface: the query came in, the answer went out.
     assert rec["id"] == msg_id and rec["netns"] == pair.netns_b, rec
     assert (rec["saddr"], rec["daddr"], rec["rcode"]) == (pair.A4, pair.B4, "NOERROR"), rec
-    assert rec["pid"] == 0 and rec["answers"][0]["data"] == A_ADDR, rec
+    # Under `ip netns exec` netlens mounts cgroup v2 itself, so the owner hooks
+    # attach and the querying process is known (it was pid 0 before).
+    assert rec["pid"] == pid and rec["answers"][0]["data"] == A_ADDR, rec
     assert not clsact(pair), "the clsact qdisc netlens added was left behind"
 
     # A clsact qdisc that was there before stays, with its own filter.
@@ -297,3 +299,17 @@ def test_bad_options_exit_2():
     r = subprocess.run([NETLENS, "dns", "-i", "lo", "--server-side", "-d", "3"],
                        capture_output=True, text=True, timeout=20)
     assert "--server-side does not apply with -i" in r.stderr, r.stderr
+
+
+def test_ip_netns_exec_mounts_cgroup2():
+    """`ip netns exec` remounts /sys and hides the cgroup v2 mount: dns mounts its own
+    (in that command's private mount namespace) and sees the queries all the same."""
+    pair = Pair()
+    Resolver(pair)
+    nl = Netlens("--netns", pair.a, command="dns", prefix=("ip", "netns", "exec", pair.a))
+    assert "mounted by netlens" in nl.attached, nl.attached
+    pid, msg_id, _ = dig(pair, pair.B4, f"a.{ZONE}", "A")
+    recs = nl.stop()
+    check_client_record(one(recs, type="dns", qname=f"a.{ZONE}"), pair, 4, pid, msg_id)
+    # The mount was the command's own: none is left on the host.
+    assert "/run/netlens/cgroup2" not in open("/proc/self/mounts").read()
