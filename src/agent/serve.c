@@ -57,33 +57,42 @@ static void module_names(char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "%s%s", i ? ", " : "", nl_modules[i]->name);
 }
 
+/* One name of --enable: a module not named before; 0, or -1 with err. */
+static int enable_one(struct serve_cfg *cfg, const char *name, const char *arg, char *err,
+		      size_t len)
+{
+	int i = nl_module_index(name);
+	char names[128];
+
+	if (!*name) {
+		snprintf(err, len, "'%s' has an empty module name", nl_echo(arg));
+		return -1;
+	}
+	if (i < 0) {
+		module_names(names, sizeof(names));
+		snprintf(err, len, "unknown module '%s' (%s)", nl_echo(name), names);
+		return -1;
+	}
+	if (cfg->enable & (1u << i)) {
+		snprintf(err, len, "'%s' is named twice", name);
+		return -1;
+	}
+	cfg->enable |= 1u << i;
+	return 0;
+}
+
 /* NAME,NAME...: each a module, none empty, none twice. */
 static int set_enable(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct serve_cfg *cfg = ctx;
-	char *list = strdup(arg), *next, *name;
+	char *list = strdup(arg), *next = list, *name;
 	int ret = 0;
 
 	if (!list)
 		return -1;
 	cfg->enable = 0;
-	for (next = list; (name = strsep(&next, ",")) && !ret;) {
-		int i = nl_module_index(name);
-		char names[128];
-
-		if (!*name) {
-			snprintf(err, len, "'%s' has an empty module name", nl_echo(arg));
-			ret = -1;
-		} else if (i < 0) {
-			module_names(names, sizeof(names));
-			snprintf(err, len, "unknown module '%s' (%s)", nl_echo(name), names);
-			ret = -1;
-		} else if (cfg->enable & (1u << i)) {
-			snprintf(err, len, "'%s' is named twice", name);
-			ret = -1;
-		}
-		cfg->enable |= ret ? 0 : 1u << i;
-	}
+	while (!ret && (name = strsep(&next, ",")))
+		ret = enable_one(cfg, name, arg, err, len);
 	free(list);
 	return ret;
 }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "conns/conns.h"
 #include "framework/module.h"
@@ -100,25 +99,20 @@ static int conns_poll(struct nl_module *m, int timeout_ms)
 	return nl_ringbuf_read(c->rb, timeout_ms);
 }
 
-static bool any_conns(const struct conns_dest_totals *t)
+/* A destination conns counted (retrans may have made the entry alone). */
+static void add_totals(void *ctx, const struct nl_dest_key *k, const struct tcp_dest *d)
 {
-	return t->connects || t->accepts || t->failed || t->closes;
+	const struct conns_dest_totals *t = &d->conns;
+
+	if (t->connects || t->accepts || t->failed || t->closes)
+		conns_report_add(ctx, k, t);
 }
 
 /* The report's totals, read again from the kernel's (cumulative) per-destination counters. */
 static void read_totals(struct conns *c)
 {
-	int fd = bpf_map__fd(tcp_core_skel()->maps.tcp_dests);
-	struct nl_dest_key key, cur, *prev = NULL;
-	struct tcp_dest d;
-
 	conns_report_clear(&c->report);
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		if (!bpf_map_lookup_elem(fd, &key, &d) && any_conns(&d.conns))
-			conns_report_add(&c->report, &key, &d.conns);
-		cur = key;
-		prev = &cur;
-	}
+	tcp_core_each_dest(add_totals, &c->report);
 }
 
 static void conns_collect(struct nl_module *m, bool final)
@@ -127,7 +121,7 @@ static void conns_collect(struct nl_module *m, bool final)
 	uint64_t st[NL_STAT_MAX];
 
 	(void)final;   /* totals are cumulative: the same record at any time */
-	if (tcp_core_stats(TCP_ROW_CONNS, st))
+	if (tcp_core_stats(m, st))
 		return;
 	read_totals(c);
 	conns_report_summary(&c->report, m->sink, st);
@@ -148,17 +142,11 @@ static void conns_destroy(struct nl_module *m)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
-	tcp_core_leave(TCP_ROW_CONNS);
+	tcp_core_leave(m);
 	conns_report_free(&c->report);
 	free(c);
 	m->priv = NULL;
 	m->obj = NULL;
-}
-
-static int conns_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
-{
-	(void)m;
-	return tcp_core_stats(TCP_ROW_CONNS, out);
 }
 
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
@@ -207,6 +195,6 @@ const struct nl_module_ops nl_conns_ops = {
 	.poll = conns_poll,
 	.collect = conns_collect,
 	.metrics = conns_metrics,
-	.stats = conns_stats,
+	.stats = tcp_core_stats,
 	.destroy = conns_destroy,
 };

@@ -36,22 +36,6 @@ struct kernel_info {
 	bool raw_tp_rx_sk;     /* and raw kfree_skb has (skb, location, reason, rx_sk): 6.10+ */
 };
 
-/* The number of arguments of a tracepoint's btf_trace_* typedef, or -1. */
-static int tp_args(const struct btf *btf, const char *typedef_name)
-{
-	const struct btf_type *t;
-	int id = btf__find_by_name_kind(btf, typedef_name, BTF_KIND_TYPEDEF);
-
-	if (id < 0)
-		return -1;
-	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);
-	/* The first parameter is the probe's own data pointer. */
-	return t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : -1;
-}
-
 static const struct kernel_info *kernel_info(void)
 {
 	static struct kernel_info ki;
@@ -66,7 +50,7 @@ static const struct kernel_info *kernel_info(void)
 		return &ki;
 	ki.reasons = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM) > 0;
 	ki.raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
-	ki.raw_tp_rx_sk = ki.raw_tp && tp_args(btf, "btf_trace_kfree_skb") == 4;
+	ki.raw_tp_rx_sk = ki.raw_tp && nl_tracepoint_args(btf, "kfree_skb") == 4;
 	btf__free(btf);
 	return &ki;
 }
@@ -271,32 +255,27 @@ static int drops_poll(struct nl_module *m, int timeout_ms)
 	return nl_ringbuf_read(d->rb, timeout_ms);
 }
 
-/*
- * Every row's total, summed over the CPUs, into the report: READ_BATCH rows
- * per system call (a full table is 16384 rows, and serve reads it every
- * second).
- */
+/* One batch of rows: each row's total, summed over the CPUs, into the report. */
+static void add_counts(void *ctx, uint32_t n)
+{
+	struct drops *d = ctx;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t total = 0;
+
+		for (int c = 0; c < d->ncpu; c++)
+			total += d->percpu[(size_t)i * d->ncpu + c];
+		drops_report_set(&d->report, &d->keys[i], total);
+	}
+}
+
+/* Every row, READ_BATCH per system call: serve reads a full table (16384 rows) every second. */
 static void read_counts(struct drops *d)
 {
-	int fd = bpf_map__fd(d->skel->maps.drop_counts), err;
 	struct drop_key token;
-	void *in = NULL;
 
-	do {
-		__u32 n = READ_BATCH;
-
-		err = bpf_map_lookup_batch(fd, in, &token, d->keys, d->percpu, &n, NULL);
-		if (err && err != -ENOENT)
-			break;
-		for (__u32 i = 0; i < n; i++) {
-			uint64_t total = 0;
-
-			for (int c = 0; c < d->ncpu; c++)
-				total += d->percpu[(size_t)i * d->ncpu + c];
-			drops_report_set(&d->report, &d->keys[i], total);
-		}
-		in = &token;
-	} while (!err);
+	nl_map_read_batches(bpf_map__fd(d->skel->maps.drop_counts), d->keys, d->percpu, READ_BATCH,
+			    &token, add_counts, d);
 }
 
 /*

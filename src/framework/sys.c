@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "framework/cli.h"
 #include "framework/sys.h"
@@ -140,6 +141,43 @@ void nl_ringbuf_setup(struct bpf_map *events, volatile const uint32_t *wakeup_by
 {
 	bpf_map__set_max_entries(events, bytes);
 	*(volatile uint32_t *)wakeup_bytes = bytes / 16;
+}
+
+int nl_tracepoint_args(const struct btf *vmlinux, const char *name)
+{
+	char tname[128];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(vmlinux, tname, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id));
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(vmlinux, t->type);
+	/* The first parameter is the probe's own data pointer. */
+	return t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : -1;
+}
+
+int nl_map_read_batches(int map_fd, void *keys, void *vals, uint32_t batch, void *token,
+			void (*fn)(void *ctx, uint32_t n), void *ctx)
+{
+	void *in = NULL;
+	int err;
+
+	do {
+		__u32 n = batch;
+
+		/* -ENOENT: the last batch, which may still hold entries. */
+		err = bpf_map_lookup_batch(map_fd, in, token, keys, vals, &n, NULL);
+		if (err && err != -ENOENT)
+			return err;
+		fn(ctx, n);
+		in = token;
+	} while (!err);
+	return 0;
 }
 
 int nl_read_stats(int map_fd, uint64_t out[NL_STAT_MAX])

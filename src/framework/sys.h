@@ -59,4 +59,17 @@ int nl_read_stats(int map_fd, uint64_t out[NL_STAT_MAX]);
 /* The same for one row of an object that keeps a row per part (src/kernel/emit.bpf.h). */
 int nl_read_stats_row(int map_fd, uint32_t row, uint64_t out[NL_STAT_MAX]);
 
+struct btf;
+
+/* How many arguments the raw tracepoint passes, from vmlinux's btf_trace_<name>; -1 if unknown. */
+int nl_tracepoint_args(const struct btf *vmlinux, const char *name);
+
+/*
+ * Reads every entry of a hash map, `batch` at a time (bpf_map_lookup_batch),
+ * into keys and vals (room for `batch` of each; a per-CPU map gives a value
+ * per possible CPU), calling fn for each batch read. 0 or -errno.
+ */
+int nl_map_read_batches(int map_fd, void *keys, void *vals, uint32_t batch, void *token,
+			void (*fn)(void *ctx, uint32_t n), void *ctx);
+
 #endif

@@ -158,7 +158,7 @@ static __always_inline void lat_on_probe(const struct sock *sk, const struct sk_
 		return;
 	r = rec_of(sk);
 	if (!r)     /* a connection older than netlens: direction unknown */
-		r = rec_create(sk, 0, 0, false, BPF_NOEXIST);
+		r = rec_create(sk, 0, 0, BPF_NOEXIST);
 	if (!r || !rec_identify(sk, r, btf))
 		return;
 	srtt = READ(btf, tp, srtt_us) >> 3;

@@ -147,7 +147,7 @@ static void latency_collect(struct nl_module *m, bool final)
 		skel->bss->lat_epoch = epoch ^ 1;
 		nanosleep(&grace, NULL);
 	}
-	if (drain(l, final, epoch) || tcp_core_stats(TCP_ROW_LATENCY, st)) {
+	if (drain(l, final, epoch) || tcp_core_stats(m, st)) {
 		lat_report_free(&l->report);
 		return;
 	}
@@ -177,18 +177,12 @@ static void latency_destroy(struct nl_module *m)
 
 	if (!l)
 		return;
-	tcp_core_leave(TCP_ROW_LATENCY);
+	tcp_core_leave(m);
 	m->obj = NULL;
 	lat_report_free(&l->report);
 	lat_metrics_free(&l->metrics);
 	free(l);
 	m->priv = NULL;
-}
-
-static int latency_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
-{
-	(void)m;
-	return tcp_core_stats(TCP_ROW_LATENCY, out);
 }
 
 static int set_by(void *ctx, const char *arg, char *err, size_t len)
@@ -259,6 +253,6 @@ const struct nl_module_ops nl_latency_ops = {
 	.attach = latency_attach,
 	.collect = latency_collect,
 	.metrics = latency_metrics,
-	.stats = latency_stats,
+	.stats = tcp_core_stats,
 	.destroy = latency_destroy,
 };

@@ -114,7 +114,7 @@ static __always_inline void rt_on_retransmit(const struct sock *sk, const struct
 		segs = 1;
 	r = rec_of(sk);
 	if (!r)     /* older than netlens: its segments are counted from here */
-		r = rec_create(sk, 0, 0, false, BPF_NOEXIST);
+		r = rec_create(sk, 0, 0, BPF_NOEXIST);
 	if (!r)     /* not followed (--max-conns): still counted, from the socket itself */
 		r = &local;
 	/*

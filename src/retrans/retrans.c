@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "framework/module.h"
 #include "output/prom.h"
@@ -12,8 +11,6 @@
 #include "framework/sys.h"
 #include "tcp/tcp_core.h"
 #include "tcp.skel.h"
-
-#define MAX_DESTS 16384
 
 struct retrans {
 	struct ring_buffer *rb;
@@ -98,30 +95,37 @@ static int retrans_poll(struct nl_module *m, int timeout_ms)
 	return nl_ringbuf_read(r->rb, timeout_ms);
 }
 
-/* Every destination's totals, after the kernel added what live connections sent. */
-static size_t read_dests(struct retrans *r, struct retrans_row **out)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, run);
-	struct tcp_bpf *skel = tcp_core_skel();
-	int fd = bpf_map__fd(skel->maps.tcp_dests);
-	struct nl_dest_key key, cur, *prev = NULL;
-	struct retrans_row *rows;
-	struct tcp_dest d;
-	size_t n = 0;
+struct rows {
+	struct retrans_row *v;
+	size_t n, cap;
+};
 
-	(void)r;
-	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.tcp_flush), &run);
-	rows = calloc(MAX_DESTS, sizeof(*rows));
-	while (rows && n < MAX_DESTS && !bpf_map_get_next_key(fd, prev, &key)) {
-		if (!bpf_map_lookup_elem(fd, &key, &d) && (d.rt.calls || d.rt.segments)) {
-			rows[n].key = key;
-			rows[n++].d = d.rt;
-		}
-		cur = key;
-		prev = &cur;
+/* A destination retrans counted (conns may have made the entry alone). */
+static void add_row(void *ctx, const struct nl_dest_key *k, const struct tcp_dest *d)
+{
+	struct rows *rows = ctx;
+	struct retrans_row *v;
+
+	if (!d->rt.calls && !d->rt.segments)
+		return;
+	if (rows->n == rows->cap) {
+		v = realloc(rows->v, (rows->cap * 2 + 64) * sizeof(*v));
+		if (!v)
+			return;
+		rows->v = v;
+		rows->cap = rows->cap * 2 + 64;
 	}
-	*out = rows;
-	return n;
+	rows->v[rows->n++] = (struct retrans_row){ .key = *k, .d = d->rt };
+}
+
+/* Every destination's totals, after the kernel added what live connections sent. */
+static size_t read_dests(struct retrans_row **out)
+{
+	struct rows rows = {};
+
+	tcp_core_each_dest(add_row, &rows);
+	*out = rows.v;
+	return rows.n;
 }
 
 static void retrans_collect(struct nl_module *m, bool final)
@@ -132,9 +136,9 @@ static void retrans_collect(struct nl_module *m, bool final)
 	size_t n;
 
 	(void)final;   /* totals are cumulative: the same record at any time */
-	if (tcp_core_stats(TCP_ROW_RETRANS, st))
+	if (tcp_core_stats(m, st))
 		return;
-	n = read_dests(r, &rows);
+	n = read_dests(&rows);
 	retrans_report_summary(m->sink, rows, n, st, r->bad_records);
 	free(rows);
 }
@@ -144,7 +148,7 @@ static void retrans_metrics(struct nl_module *m, struct nl_prom *p)
 {
 	struct retrans *r = m->priv;
 	struct retrans_row *rows;
-	size_t n = read_dests(r, &rows);
+	size_t n = read_dests(&rows);
 
 	retrans_metrics_write(&r->fold, rows, n, r->bad_records, p);
 	free(rows);
@@ -158,16 +162,10 @@ static void retrans_destroy(struct nl_module *m)
 		return;
 	nl_fold_free(r->fold);
 	ring_buffer__free(r->rb);
-	tcp_core_leave(TCP_ROW_RETRANS);
+	tcp_core_leave(m);
 	free(r);
 	m->priv = NULL;
 	m->obj = NULL;
-}
-
-static int retrans_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
-{
-	(void)m;
-	return tcp_core_stats(TCP_ROW_RETRANS, out);
 }
 
 static int set_max_conns(void *ctx, const char *arg, char *err, size_t len)
@@ -221,6 +219,6 @@ const struct nl_module_ops nl_retrans_ops = {
 	.poll = retrans_poll,
 	.collect = retrans_collect,
 	.metrics = retrans_metrics,
-	.stats = retrans_stats,
+	.stats = tcp_core_stats,
 	.destroy = retrans_destroy,
 };

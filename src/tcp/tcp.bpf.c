@@ -37,7 +37,7 @@ static __always_inline void on_established(const struct sock *sk, int oldstate, 
 		r->flags |= CONN_F_BIRTH;
 	} else if (oldstate == BPF_TCP_SYN_RECV) {
 		/* Handshake began before we attached: followed from here on, without a birth. */
-		r = rec_create(sk, now, CONN_F_INBOUND, false, BPF_ANY);
+		r = rec_create(sk, now, CONN_F_INBOUND, BPF_ANY);
 		if (!r)
 			return;
 	} else {
@@ -80,15 +80,15 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	now = bpf_ktime_get_ns();
 	switch (newstate) {
 	case BPF_TCP_SYN_SENT:      /* inside connect(2): the owner is current */
-		rec_create(sk, now, CONN_F_OUTBOUND, true, BPF_ANY);
+		rec_insert(sk, now, CONN_F_OUTBOUND, true, BPF_ANY);
 		break;
 	case BPF_TCP_LISTEN:        /* inside listen(2): the owner of its SYN-ACKs */
 		if (tcp_retrans)
-			rec_create(sk, now, TCP_F_LISTENER, true, BPF_ANY);
+			rec_insert(sk, now, TCP_F_LISTENER, true, BPF_ANY);
 		break;
 	case BPF_TCP_SYN_RECV:      /* child of a listener, created in softirq */
 		if (oldstate == BPF_TCP_LISTEN)
-			rec_create(sk, now, CONN_F_INBOUND, false, BPF_ANY);
+			rec_insert(sk, now, CONN_F_INBOUND, false, BPF_ANY);
 		break;
 	case BPF_TCP_ESTABLISHED:
 		on_established(sk, oldstate, now, btf);

@@ -69,9 +69,13 @@ static __always_inline struct tcp_rec *rec_of(const struct sock *sk)
 	return bpf_map_lookup_elem(&tcp_socks, &key);
 }
 
-/* Starts following sk; NULL when --max-conns sockets are followed (counted in the core's row). */
-static __always_inline struct tcp_rec *rec_create(const struct sock *sk, __u64 now, __u8 flags,
-						  bool owner_is_current, __u64 how)
+/*
+ * Starts following sk (refused when --max-conns sockets are followed:
+ * counted in the core's row). BPF_ANY where its life begins, BPF_NOEXIST
+ * where a step first meets an older socket (another CPU may be first).
+ */
+static __always_inline void rec_insert(const struct sock *sk, __u64 now, __u8 flags,
+				       bool owner_is_current, __u64 how)
 {
 	struct tcp_rec r = { .ts_start = now, .flags = flags };
 	__u64 key = (__u64)sk;
@@ -79,7 +83,14 @@ static __always_inline struct tcp_rec *rec_create(const struct sock *sk, __u64 n
 	if (owner_is_current)
 		owner_from_current(&r.owner);
 	map_insert_row(TCP_ROW_CORE, &tcp_socks, &key, &r, how);
-	return bpf_map_lookup_elem(&tcp_socks, &key);
+}
+
+/* rec_insert(), for a step that goes on with the record: NULL if refused. */
+static __always_inline struct tcp_rec *rec_create(const struct sock *sk, __u64 now, __u8 flags,
+						  __u64 how)
+{
+	rec_insert(sk, now, flags, false, how);
+	return rec_of(sk);
 }
 
 static __always_inline void rec_delete(const struct sock *sk)

@@ -14,18 +14,18 @@
 
 #define TCP_DEFAULT_DESTS 16384
 
-static const char *const row_names[] = {
-	[TCP_ROW_CONNS] = "conns", [TCP_ROW_LATENCY] = "latency", [TCP_ROW_RETRANS] = "retrans",
-};
+#define DESTS_BATCH 1024   /* tcp_dests entries per bpf_map_lookup_batch() */
 
 static struct {
-	struct tcp_bpf *skel;          /* loaded and attached once `attached` */
+	struct tcp_bpf *skel;          /* set once loaded and attached */
 	struct tcp_part parts[TCP_ROWS];
+	struct nl_module *mods[TCP_ROWS];   /* the module of each part joined */
 	unsigned int joined;           /* bit per row */
 	struct nl_opts opts;           /* the first part's: filters and ring size are the process's */
 	struct nl_fallback fb;         /* which set of programs got loaded */
 	struct nl_module *m;           /* the part attaching: the one whose err a failure fills */
-	bool attached;
+	struct nl_dest_key dest_keys[DESTS_BATCH];   /* tcp_core_each_dest()'s buffers */
+	struct tcp_dest dests[DESTS_BATCH];
 } core;
 
 static bool joined(enum tcp_row row)
@@ -37,20 +37,11 @@ bool tcp_core_retransmit_has_err(void)
 {
 	static int has = -1;
 	struct btf *vmlinux;
-	const struct btf_type *t;
-	int id;
 
 	if (has >= 0)
 		return has;
-	has = 0;
 	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return has;
-	/* btf_trace_<name>: a pointer to a prototype whose first argument is the tracepoint's data. */
-	id = btf__find_by_name_kind(vmlinux, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF);
-	t = id < 0 ? NULL : btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
-	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;
-	has = t && btf_is_func_proto(t) && btf_vlen(t) - 1 >= 3;
+	has = vmlinux && nl_tracepoint_args(vmlinux, "tcp_retransmit_skb") >= 3;
 	btf__free(vmlinux);
 	return has;
 }
@@ -183,15 +174,17 @@ static void unload(void *ctx)
 	(void)ctx;
 	tcp_bpf__destroy(core.skel);
 	core.skel = NULL;
+	core.fb.loaded = NL_HOOK_AUTO;
 }
 
 int tcp_core_join(struct nl_module *m, const struct nl_opts *o, const struct tcp_part *part)
 {
-	if (core.attached)
+	if (core.skel)
 		return nl_module_fail(m, EBUSY, "the TCP core is already attached");
 	if (!core.joined)
 		core.opts = *o;
 	core.parts[part->row] = *part;
+	core.mods[part->row] = m;
 	core.joined |= 1u << part->row;
 	return 0;
 }
@@ -200,38 +193,37 @@ int tcp_core_attach(struct nl_module *m)
 {
 	int err;
 
-	if (core.attached)
-		goto shared;
-	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) != 1)
-		return nl_module_fail(m, ENOTSUP, "the TCP core needs raw tracepoints");
-	core.m = m;
-	core.fb = (struct nl_fallback){ .asked = asked_hook(), .load = load, .attach = attach,
-					.unload = unload };
-	err = nl_load_fallback(&core.fb, tcp_core_hook(core.fb.asked));
-	if (!err)
-		err = nl_attach_fallback(&core.fb);
-	if (err) {
-		unload(NULL);
-		core.fb.loaded = NL_HOOK_AUTO;
-		return err;
+	if (!core.skel) {
+		if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) != 1)
+			return nl_module_fail(m, ENOTSUP, "the TCP core needs raw tracepoints");
+		core.m = m;
+		core.fb = (struct nl_fallback){ .asked = asked_hook(), .load = load,
+						.attach = attach, .unload = unload };
+		err = nl_load_fallback(&core.fb, tcp_core_hook(core.fb.asked));
+		if (!err)
+			err = nl_attach_fallback(&core.fb);
+		if (err) {
+			unload(NULL);
+			return err;
+		}
 	}
-	core.attached = true;
-shared:
 	m->obj = core.skel->obj;
 	return 0;
 }
 
 struct tcp_bpf *tcp_core_skel(void)
 {
-	return core.attached ? core.skel : NULL;
+	return core.skel;
 }
 
-int tcp_core_stats(enum tcp_row row, uint64_t out[NL_STAT_MAX])
+int tcp_core_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
 {
 	uint64_t own[NL_STAT_MAX];
-	int fd, err;
+	int row, fd, err;
 
-	if (!core.skel)
+	for (row = 0; row < TCP_ROWS && core.mods[row] != m; row++)
+		;
+	if (!core.skel || row == TCP_ROWS)
 		return -ENOENT;
 	fd = bpf_map__fd(core.skel->maps.stats);
 	err = nl_read_stats_row(fd, TCP_ROW_CORE, out) ?: nl_read_stats_row(fd, row, own);
@@ -243,23 +235,41 @@ int tcp_core_stats(enum tcp_row row, uint64_t out[NL_STAT_MAX])
 	return 0;
 }
 
-void tcp_core_leave(enum tcp_row row)
+struct dest_walk {
+	void (*fn)(void *ctx, const struct nl_dest_key *k, const struct tcp_dest *d);
+	void *ctx;
+};
+
+static void dest_batch(void *ctx, uint32_t n)
 {
-	core.joined &= ~(1u << row);
-	if (core.joined)
-		return;
-	unload(NULL);
-	core.fb.loaded = NL_HOOK_AUTO;
-	core.attached = false;
+	const struct dest_walk *w = ctx;
+
+	for (uint32_t i = 0; i < n; i++)
+		w->fn(w->ctx, &core.dest_keys[i], &core.dests[i]);
 }
 
-const char *tcp_core_parts(char *buf, size_t len)
+int tcp_core_each_dest(void (*fn)(void *ctx, const struct nl_dest_key *k,
+				  const struct tcp_dest *d), void *ctx)
 {
-	size_t n = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	struct dest_walk w = { fn, ctx };
+	struct nl_dest_key token;
 
-	buf[0] = '\0';
-	for (int row = TCP_ROW_CONNS; row < TCP_ROWS && n < len; row++)
-		if (joined(row))
-			n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "", row_names[row]);
-	return buf;
+	/* retrans: what every live connection sent since the last look, added first. */
+	if (joined(TCP_ROW_RETRANS))
+		bpf_prog_test_run_opts(bpf_program__fd(core.skel->progs.tcp_flush), &run);
+	return nl_map_read_batches(bpf_map__fd(core.skel->maps.tcp_dests), core.dest_keys,
+				   core.dests, DESTS_BATCH, &token, dest_batch, &w);
+}
+
+void tcp_core_leave(struct nl_module *m)
+{
+	for (int row = 0; row < TCP_ROWS; row++) {
+		if (core.mods[row] != m)
+			continue;
+		core.mods[row] = NULL;
+		core.joined &= ~(1u << row);
+	}
+	if (!core.joined)
+		unload(NULL);
 }

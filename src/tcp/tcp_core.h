@@ -43,11 +43,18 @@ enum nl_hook tcp_core_hook(enum nl_hook asked);
 bool tcp_core_may_fall_back(enum nl_hook asked);
 /* Recent kernels pass tcp_retransmit_skb the transmit's result (a third argument). */
 bool tcp_core_retransmit_has_err(void);
-/* A part's counters: its own row plus the core's (a socket the core could not follow). */
-int tcp_core_stats(enum tcp_row row, uint64_t out[NL_STAT_MAX]);
-/* Leaves the core (nothing if row never joined); the last part to leave destroys it. */
-void tcp_core_leave(enum tcp_row row);
-/* "conns, latency" : the parts joined, for `probe` and the start line. */
-const char *tcp_core_parts(char *buf, size_t len);
+/*
+ * m's counters: its part's row plus the core's (a socket the core could not
+ * follow); the stats op of every part.
+ */
+int tcp_core_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX]);
+/*
+ * Calls fn for every destination's totals (tcp_dests, read in batches),
+ * after adding what live connections sent when retrans is a part. 0 or -errno.
+ */
+int tcp_core_each_dest(void (*fn)(void *ctx, const struct nl_dest_key *k,
+				  const struct tcp_dest *d), void *ctx);
+/* m leaves the core (nothing if it never joined); the last part to leave destroys it. */
+void tcp_core_leave(struct nl_module *m);
 
 #endif
