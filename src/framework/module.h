@@ -16,6 +16,7 @@
 
 struct nl_module;
 struct nl_prom;
+struct nl_findings;
 
 /* What `serve` hands the modules that ask for it (ops->serve_config). */
 struct nl_serve_env {
@@ -80,6 +81,12 @@ struct nl_module_ops {
 	 * concurrently with poll/collect. NULL: the module has none of its own.
 	 */
 	void (*metrics)(struct nl_module *m, struct nl_prom *p);
+	/*
+	 * `diagnose` and `top`: adds what the module's totals since it attached
+	 * show is wrong (src/framework/finding.h), after a collect; may be
+	 * called again later with more traffic seen. NULL: it finds nothing.
+	 */
+	void (*findings)(struct nl_module *m, struct nl_findings *out);
 	/*
 	 * The module's counters (enum nl_stat and its own); NULL: its object's
 	 * "stats" map, one row.
