@@ -39,8 +39,7 @@ struct serve_cfg {
 struct serve {
 	struct serve_cfg *cfg;
 	const struct nl_opts *o;
-	struct serve_mod mods[8];
-	size_t n;
+	struct nl_modset set;
 	struct nl_http *http;
 	struct nl_prom *prom;
 	int stats_fd;              /* BPF_ENABLE_STATS, held while serving; -1 if refused */
@@ -165,17 +164,6 @@ static int set_events_keep(void *ctx, const char *arg, char *err, size_t len)
 			  err, len);
 }
 
-/* The modules that say flag (enum nl_serve_flags), as bits of nl_modules[]. */
-static unsigned int modules_with(unsigned int flag)
-{
-	unsigned int set = 0;
-
-	for (int i = 0; nl_modules[i]; i++)
-		if (nl_modules[i]->serve_flags & flag)
-			set |= 1u << i;
-	return set;
-}
-
 /* The first module of a non-empty set. */
 static const char *first_name(unsigned int set)
 {
@@ -186,14 +174,11 @@ static const char *first_name(unsigned int set)
 static void check(void *ctx, struct nl_opts *o)
 {
 	struct serve_cfg *cfg = ctx;
-	unsigned int need_iface = modules_with(NL_SERVE_NEEDS_IFACE);
-	unsigned int ipfix = modules_with(NL_SERVE_IPFIX);
-	int n = 0;
+	unsigned int need_iface = nl_modset_with(NL_SERVE_NEEDS_IFACE);
+	unsigned int ipfix = nl_modset_with(NL_SERVE_IPFIX);
 
-	while (nl_modules[n])
-		n++;
 	if (!cfg->enable)
-		cfg->enable = ((1u << n) - 1) & ~(cfg->ifname ? 0 : need_iface);
+		cfg->enable = nl_modset_default(cfg->ifname);
 	if ((cfg->enable & need_iface) && !cfg->ifname)
 		nl_die(NL_EXIT_USAGE, "serve: %s needs -i IFACE (or leave it out of --enable)",
 		       first_name(cfg->enable & need_iface));
@@ -204,81 +189,18 @@ static void check(void *ctx, struct nl_opts *o)
 		o->interval = SERVE_DEFAULT_INTERVAL;
 }
 
-/*
- * A module's options: its defaults, what it takes from serve's, then the
- * checks its command would make; exits 2 with one line on bad options.
- */
-static void *configure(const struct serve_cfg *cfg, const struct nl_opts *o,
-		       const struct nl_module_ops *ops)
-{
-	const struct nl_serve_env env = {
-		.ifname = cfg->ifname, .flows_hook = cfg->flows_hook, .ipfix = cfg->ipfix,
-	};
-	const struct nl_cmd_spec *spec = ops->spec();
-	void *mcfg = nl_module_cfg_new(ops);
-	struct nl_opts scratch = *o;   /* a check may set defaults of its command's own */
-	char err[512];
-
-	if (!mcfg)
-		nl_die(NL_EXIT_ENV, "serve: out of memory");
-	if (ops->serve_config && ops->serve_config(mcfg, &env, err, sizeof(err)))
-		nl_die(NL_EXIT_USAGE, "%s: %s", ops->name, err);
-	if (spec->check)
-		spec->check(mcfg, &scratch);
-	return mcfg;
-}
-
-/* A module that failed to open or attach: down, with its reason said. */
-static void module_down(struct serve_mod *sm)
-{
-	struct nl_module *m = &sm->m;
-
-	fprintf(stderr, "netlens serve: %s: %s\n", m->ops->name, m->err);
-	m->ops->destroy(m);
-	m->obj = NULL;
-	sm->up = false;
-}
-
-/*
- * Opens every enabled module, then attaches them all: modules that share
- * a BPF object are all configured before the first attach loads it.
- */
-static void start_modules(struct serve *s)
-{
-	for (int i = 0; nl_modules[i]; i++) {
-		struct serve_mod *sm;
-
-		if (!(s->cfg->enable & (1u << i)))
-			continue;
-		sm = &s->mods[s->n++];
-		sm->m.ops = nl_modules[i];
-		sm->m.sink = &sm->sink;
-		sm->m.cfg = configure(s->cfg, s->o, nl_modules[i]);
-		if (s->events)
-			nl_sink_init_eventlog(&sm->sink, s->events);
-		else
-			nl_sink_init_discard(&sm->sink);
-		sm->up = true;
-		if (sm->m.ops->open(&sm->m, s->o))
-			module_down(sm);
-	}
-	for (size_t i = 0; i < s->n; i++)
-		if (s->mods[i].up && s->mods[i].m.ops->attach(&s->mods[i].m))
-			module_down(&s->mods[i]);
-}
-
 static void publish_health(struct serve *s)
 {
 	char text[2048];
 	size_t len = 0;
 	bool healthy = true;
 
-	for (size_t i = 0; i < s->n && len < sizeof(text); i++) {
-		const struct nl_module *m = &s->mods[i].m;
+	for (size_t i = 0; i < s->set.n && len < sizeof(text); i++) {
+		const struct nl_modset_mod *sm = &s->set.mods[i];
 
-		healthy &= s->mods[i].up;
-		len += snprintf(text + len, sizeof(text) - len, "%s: %s\n", m->ops->name,
-				s->mods[i].up ? "attached" : m->err);
+		healthy &= sm->up;
+		len += snprintf(text + len, sizeof(text) - len, "%s: %s\n", sm->m.ops->name,
+				sm->up ? "attached" : sm->m.err);
 	}
 	nl_http_publish_health(s->http, healthy, text);
 }
@@ -291,51 +213,17 @@ static void render(struct serve *s)
 
 	nl_prom_reset(s->prom);
 	nl_http_answers(s->http, answers);
-	serve_self_metrics(s->prom, s->mods, s->n, answers, s->stats_fd >= 0);
+	serve_self_metrics(s->prom, s->set.mods, s->set.n, answers, s->stats_fd >= 0);
 	if (s->events)
 		nl_eventlog_metrics(s->events, s->prom);
-	for (size_t i = 0; i < s->n; i++)
-		if (s->mods[i].up && s->mods[i].m.ops->metrics)
-			s->mods[i].m.ops->metrics(&s->mods[i].m, s->prom);
+	for (size_t i = 0; i < s->set.n; i++) {
+		struct nl_modset_mod *sm = &s->set.mods[i];
+
+		if (sm->up && sm->m.ops->metrics)
+			sm->m.ops->metrics(&sm->m, s->prom);
+	}
 	text = nl_prom_text(s->prom, &len);
 	nl_http_publish_metrics(s->http, text, len);
-}
-
-/* Reads every module's pending records; how many, or -errno. */
-static int poll_all(struct serve *s)
-{
-	int total = 0;
-
-	for (size_t i = 0; i < s->n; i++) {
-		struct nl_module *m = &s->mods[i].m;
-		int n;
-
-		if (!s->mods[i].up || !m->ops->poll)
-			continue;
-		n = m->ops->poll(m, 0);
-		if (n < 0 && n != -EINTR)
-			return n;
-		total += n > 0 ? n : 0;
-	}
-	return total;
-}
-
-static void collect_all(struct serve *s, bool final)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->mods[i].up)
-			s->mods[i].m.ops->collect(&s->mods[i].m, final);
-}
-
-static int flush_all(struct serve *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		int err = nl_sink_flush(&s->mods[i].sink);
-
-		if (err)
-			return err;
-	}
-	return 0;
 }
 
 /* SIGHUP: logrotate moved the events file away. */
@@ -357,14 +245,14 @@ static int run_loop(struct serve *s)
 	int n, err;
 
 	while (!nl_stop_requested()) {
-		n = poll_all(s);
+		n = nl_modset_poll(&s->set);
 		if (n < 0)
 			return n;
 		now = nl_now_mono();
 		if (deadline && now >= deadline)
 			break;
 		if (now >= next_collect) {
-			collect_all(s, false);
+			nl_modset_collect(&s->set, false);
 			next_collect += period;
 		}
 		if (nl_hup_taken() && s->events)
@@ -373,7 +261,7 @@ static int run_loop(struct serve *s)
 			render(s);
 			next_render = now + RENDER_PERIOD_NS;
 		}
-		err = flush_all(s);
+		err = nl_modset_flush(&s->set);
 		if (err)
 			return err;
 		if (!n)
@@ -382,35 +270,28 @@ static int run_loop(struct serve *s)
 	return 0;
 }
 
-static void stop_modules(struct serve *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->mods[i].up)
-			s->mods[i].m.ops->destroy(&s->mods[i].m);
-		nl_sink_free(&s->mods[i].sink);
-		free(s->mods[i].m.cfg);
-	}
-}
-
 /* Everything is loaded and attached: keeps only what the running agent needs (docs/privileges.md). */
 static void drop_privileges(struct serve *s)
 {
 	struct nl_privs_need need = { 0 };
 	char err[256];
 
-	for (size_t i = 0; i < s->n; i++)
-		need.netlink_detach |= s->mods[i].up &&
-				       (s->mods[i].m.ops->serve_flags & NL_SERVE_NETLINK_DETACH);
+	for (size_t i = 0; i < s->set.n; i++)
+		need.netlink_detach |= s->set.mods[i].up &&
+				       (s->set.mods[i].m.ops->serve_flags & NL_SERVE_NETLINK_DETACH);
 	if (nl_privs_drop(&need, s->cfg->user, err, sizeof(err))) {
-		stop_modules(s);
+		nl_modset_stop(&s->set);
 		nl_die(NL_EXIT_ENV, "serve: %s", err);
 	}
 }
 
 static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 {
-	struct serve s = { .cfg = cfg, .o = o, .stats_fd = -1 };
-	size_t up = 0;
+	struct serve s = { .cfg = cfg, .o = o, .stats_fd = -1, .set.who = "serve" };
+	const struct nl_serve_env env = {
+		.ifname = cfg->ifname, .flows_hook = cfg->flows_hook, .ipfix = cfg->ipfix,
+	};
+	size_t up;
 	char err[256];
 	int listen_fd, ret;
 
@@ -430,29 +311,27 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		nl_die(NL_EXIT_ENV, "serve: cannot open the events file %s: %s", nl_echo(cfg->events_file),
 		       strerror(errno));
 	nl_signals_install(true);
-	start_modules(&s);
-	for (size_t i = 0; i < s.n; i++)
-		up += s.mods[i].up;
+	up = nl_modset_start(&s.set, cfg->enable, &env, o, s.events);
 	if (!up) {
-		stop_modules(&s);
+		nl_modset_stop(&s.set);
 		nl_die(NL_EXIT_ENV, "serve: no module could be attached");
 	}
 	drop_privileges(&s);
 	if (nl_http_start(&s.http, listen_fd, o->verbose, err, sizeof(err))) {
-		stop_modules(&s);
+		nl_modset_stop(&s.set);
 		nl_die(NL_EXIT_ENV, "serve: %s", err);
 	}
 	publish_health(&s);
 	render(&s);
 	fprintf(stderr, "netlens serve: %zu of %zu modules attached; metrics on http://%s/metrics; "
-		"Ctrl-C to stop\n", up, s.n, cfg->listen);
+		"Ctrl-C to stop\n", up, s.set.n, cfg->listen);
 	ret = run_loop(&s);
 	if (!ret) {
-		poll_all(&s);
-		collect_all(&s, true);
-		ret = flush_all(&s);
+		nl_modset_poll(&s.set);
+		nl_modset_collect(&s.set, true);
+		ret = nl_modset_flush(&s.set);
 	}
-	stop_modules(&s);
+	nl_modset_stop(&s.set);
 	nl_eventlog_close(s.events);
 	nl_http_stop(s.http);
 	nl_prom_free(s.prom);

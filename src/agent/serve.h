@@ -4,20 +4,13 @@
 #define NETLENS_SRC_SERVE_H
 
 #include <stdbool.h>
-#include "framework/module.h"
+#include "framework/modset.h"
 #include "output/output.h"
 #include "output/prom.h"
 
 #define SERVE_DEFAULT_LISTEN     "127.0.0.1:9787"
 #define SERVE_DEFAULT_INTERVAL   10.0   /* seconds between module collections */
 #define SERVE_DEFAULT_MAX_SERIES 500
-
-/* One capability as serve runs it. */
-struct serve_mod {
-	struct nl_module m;
-	struct nl_sink sink;
-	bool up;                   /* loaded and attached */
-};
 
 int serve_main(int argc, char **argv);
 
@@ -26,7 +19,7 @@ int serve_main(int argc, char **argv);
  * ring buffer and map counters, bpf_stats per program, process CPU and
  * memory. http_answers: counts by nl_http_code, or NULL.
  */
-void serve_self_metrics(struct nl_prom *p, struct serve_mod *mods, size_t n,
+void serve_self_metrics(struct nl_prom *p, struct nl_modset_mod *mods, size_t n,
 			const uint64_t *http_answers, bool bpf_stats);
 
 #endif

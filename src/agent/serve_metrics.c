@@ -62,23 +62,13 @@ static uint64_t map_memlock(int fd)
 	return v;
 }
 
-static int module_stats(struct nl_module *m, uint64_t *st)
-{
-	struct bpf_map *stats;
-
-	if (m->ops->stats)
-		return m->ops->stats(m, st);
-	stats = bpf_object__find_map_by_name(m->obj, "stats");
-	return stats ? nl_read_stats(bpf_map__fd(stats), st) : -ENOENT;
-}
-
-static void module_counters(struct nl_prom *p, struct serve_mod *s)
+static void module_counters(struct nl_prom *p, struct nl_modset_mod *s)
 {
 	const char *name = s->m.ops->name;
 	uint64_t st[NL_STAT_MAX];
 	char l[128];
 
-	if (!s->m.obj || module_stats(&s->m, st))
+	if (!s->m.obj || nl_module_stats(&s->m, st))
 		return;
 	nl_prom_labels(l, sizeof(l), "module", name, NULL);
 	nl_prom_counter(p, "netlens_events_total", l, st[NL_STAT_EVENTS]);
@@ -118,7 +108,7 @@ static void object_costs(struct nl_prom *p, struct bpf_object *obj, const char *
 }
 
 /* True if an earlier module that is up loaded the same object (the TCP core). */
-static bool object_seen(const struct serve_mod *mods, size_t i)
+static bool object_seen(const struct nl_modset_mod *mods, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
 		if (mods[j].up && mods[j].m.obj == mods[i].m.obj)
@@ -184,7 +174,7 @@ static void process_metrics(struct nl_prom *p)
 	nl_prom_gauge(p, "process_open_fds", "", open_fds());
 }
 
-void serve_self_metrics(struct nl_prom *p, struct serve_mod *mods, size_t n,
+void serve_self_metrics(struct nl_prom *p, struct nl_modset_mod *mods, size_t n,
 			const uint64_t *http_answers, bool bpf_stats)
 {
 	char l[128];

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "framework/module.h"
+#include "framework/sys.h"
 
 int nl_module_fail(struct nl_module *m, int err, const char *fmt, ...)
 {
@@ -37,6 +39,16 @@ int nl_ringbuf_read(struct ring_buffer *rb, int timeout_ms)
 	/* Records below the wake-up threshold do not wake epoll: take them too. */
 	more = ring_buffer__consume(rb);
 	return more < 0 ? more : n + more;
+}
+
+int nl_module_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
+{
+	struct bpf_map *stats;
+
+	if (m->ops->stats)
+		return m->ops->stats(m, out);
+	stats = m->obj ? bpf_object__find_map_by_name(m->obj, "stats") : NULL;
+	return stats ? nl_read_stats(bpf_map__fd(stats), out) : -ENOENT;
 }
 
 int nl_module_index(const char *name)

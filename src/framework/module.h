@@ -111,6 +111,9 @@ extern const struct nl_module_ops *const nl_modules[];
 /* nl_modules[]'s index of the module called name, or -1. */
 int nl_module_index(const char *name);
 
+/* m's counters (enum nl_stat): its stats op, else its object's "stats" map. 0 or -errno. */
+int nl_module_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX]);
+
 /* A new instance of ops' options with their defaults, or NULL; free() it. */
 void *nl_module_cfg_new(const struct nl_module_ops *ops);
 
