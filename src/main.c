@@ -8,6 +8,7 @@
 #include "framework/module.h"
 #include "probe/probe.h"
 #include "agent/serve.h"
+#include "overview/diagnose.h"
 
 /* The commands that are not a capability (those come from nl_modules[]). */
 static const struct command {
@@ -15,6 +16,7 @@ static const struct command {
 	int (*main)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "diagnose", diagnose_main, "every module for a while, then what is wrong, ranked" },
 	{ "serve", serve_main, "the agent: all modules, Prometheus /metrics, events file, IPFIX" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
 };

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `netlens diagnose`: runs every module (flows too with -i) for -d seconds
+ * with no per-event output, then prints the findings of their totals,
+ * most severe first (src/framework/finding.h, docs/diagnose.md).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "framework/finding.h"
+#include "framework/modset.h"
+#include "framework/sys.h"
+#include "overview/diagnose.h"
+
+#define LOOP_IDLE_MS 20
+
+struct diagnose_cfg {
+	const char *ifname;
+	const char *flows_hook;
+};
+
+static int set_iface(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	((struct diagnose_cfg *)ctx)->ifname = arg;
+	return 0;
+}
+
+static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
+{
+	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
+		snprintf(err, len, "'%s' is not tc or xdp", nl_echo(arg));
+		return -1;
+	}
+	((struct diagnose_cfg *)ctx)->flows_hook = arg;
+	return 0;
+}
+
+static void check(void *ctx, struct nl_opts *o)
+{
+	(void)ctx;
+	if (!o->duration)
+		o->duration = DIAGNOSE_DEFAULT_SECONDS;
+}
+
+/* "conns, latency, ...": the modules that are up. */
+static void names_up(const struct nl_modset *set, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < set->n && n < len; i++)
+		if (set->mods[i].up)
+			n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+				      set->mods[i].m.ops->name);
+}
+
+/* Reads records until -d has passed or a signal came; 0 or -errno. */
+static int watch(struct nl_modset *set, const struct nl_opts *o)
+{
+	uint64_t deadline = nl_now_mono() + (uint64_t)(o->duration * 1e9);
+
+	while (!nl_stop_requested() && nl_now_mono() < deadline) {
+		int n = nl_modset_poll(set);
+
+		if (n < 0)
+			return n;
+		if (!n)
+			nl_idle(LOOP_IDLE_MS);
+	}
+	return nl_modset_poll(set) < 0 ? -EIO : 0;
+}
+
+static int diagnose_run(const struct diagnose_cfg *cfg, const struct nl_opts *o)
+{
+	const struct nl_serve_env env = { .ifname = cfg->ifname, .flows_hook = cfg->flows_hook };
+	struct nl_modset set = { .who = "diagnose" };
+	struct nl_findings findings = { 0 };
+	struct nl_sink out;
+	char names[128];
+	int err;
+
+	nl_sys_init(o->verbose);
+	nl_signals_install(false);
+	if (!nl_modset_start(&set, nl_modset_default(cfg->ifname), &env, o, NULL)) {
+		nl_modset_stop(&set);
+		nl_die(NL_EXIT_ENV, "diagnose: no module could be attached");
+	}
+	names_up(&set, names, sizeof(names));
+	fprintf(stderr, "netlens diagnose: watching for %g s (%s%s); Ctrl-C to stop early\n",
+		o->duration, names, cfg->ifname ? "" : "; flows: give -i IFACE");
+	err = watch(&set, o);
+	nl_modset_collect(&set, true);
+	nl_sink_init(&out, o->output, stdout);
+	nl_modset_findings(&set, &findings);
+	nl_findings_write(&out, &findings);
+	if (!err)
+		err = nl_sink_flush(&out);
+	nl_sink_free(&out);
+	nl_findings_free(&findings);
+	nl_modset_stop(&set);
+	if (err && err != -EPIPE)
+		nl_die(NL_EXIT_ENV, "diagnose: %s", strerror(-err));
+	return 0;
+}
+
+int diagnose_main(int argc, char **argv)
+{
+	static struct diagnose_cfg cfg = { .flows_hook = "tc" };
+	static const struct nl_cmd_opt opts[] = {
+		{ "interface", 'i', "IFACE", "also count flows on this interface", set_iface },
+		{ "flows-hook", NL_OPT_LONG_ONLY, "tc|xdp", "flows at TC, both directions "
+		  "(default), or at XDP, ingress only", set_flows_hook },
+		{ 0 },
+	};
+	static const struct nl_cmd_spec spec = {
+		.name = "diagnose",
+		.summary = "Watches with every module for -d seconds (default 10), then says what\n"
+			   "is wrong: findings ranked by severity, each with its evidence and where\n"
+			   "it is (docs/diagnose.md lists the kinds and their thresholds).",
+		.sets = NL_OPTS_OUTPUT | NL_OPTS_EVENTS,
+		.opts = opts,
+		.check = check,
+	};
+	struct nl_opts o;
+
+	nl_cli_parse(&spec, &cfg, argc, argv, &o);
+	return diagnose_run(&cfg, &o);
+}
