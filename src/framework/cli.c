@@ -18,6 +18,7 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include "framework/cli.h"
+#include "framework/netns.h"
 
 #ifndef NETLENS_VERSION
 #define NETLENS_VERSION "dev"
@@ -179,45 +180,25 @@ const char *nl_cgroup2_mount(char *buf, size_t len)
 	return NULL;
 }
 
-/* The inode of the network namespace file at path; 0 if it is not one. */
-static uint64_t netns_file_inode(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct statfs sfs;
-	struct stat st;
-	uint64_t ino = 0;
+struct netns_search {
+	uint64_t inode;
+	bool found;
+};
 
-	if (fd < 0)
-		return 0;
-	/* nsfs, and a network namespace among its kinds (NS_GET_NSTYPE, Linux 4.11+). */
-	if (!fstatfs(fd, &sfs) && sfs.f_type == NSFS_MAGIC && !fstat(fd, &st) &&
-	    ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET)
-		ino = st.st_ino;
-	close(fd);
-	return ino;
+static void match_netns(void *ctx, const struct nl_netns *ns)
+{
+	struct netns_search *q = ctx;
+
+	q->found |= ns->inode == q->inode;
 }
 
 /* True if a process's network namespace, or a named one, has this inode. */
 static bool netns_exists(uint64_t inode)
 {
-	const char *dirs[] = { "/proc", "/run/netns" };
-	char path[300];
-	bool found = false;
+	struct netns_search q = { .inode = inode };
 
-	for (size_t d = 0; d < 2 && !found; d++) {
-		DIR *dir = opendir(dirs[d]);
-		struct dirent *e;
-
-		while (dir && !found && (e = readdir(dir))) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), d ? "%s/%s" : "%s/%s/ns/net", dirs[d], e->d_name);
-			found = netns_file_inode(path) == inode;
-		}
-		if (dir)
-			closedir(dir);
-	}
-	return found;
+	nl_netns_each(match_netns, &q);
+	return q.found;
 }
 
 int nl_netns_inode(const char *ns, uint64_t *inode, char *err, size_t errlen)
@@ -238,7 +219,7 @@ int nl_netns_inode(const char *ns, uint64_t *inode, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
-	*inode = netns_file_inode(path);
+	*inode = nl_netns_file_inode(path);
 	if (*inode)
 		return 0;
 	snprintf(err, errlen, "'%s' is not a network namespace (an 'ip netns' name, "

@@ -5,6 +5,7 @@
 #include "output/format.h"
 #include "output/output.h"
 #include "output/prom.h"
+#include "framework/netns.h"
 #include "framework/sys.h"
 
 void nl_sink_init(struct nl_sink *s, enum nl_output kind, FILE *out)
@@ -82,6 +83,7 @@ void nl_jw_sock(struct nl_jw *w, const char *type, uint64_t ts_ns, const struct 
 {
 	const struct nl_tuple *t = &id->tuple;
 	char buf[NL_ADDR_LEN];
+	const char *name;
 
 	/* Bounded by the buffer, the writer stops at the terminator: no strlen(). */
 	nl_jw_begin(w);
@@ -92,6 +94,9 @@ void nl_jw_sock(struct nl_jw *w, const char *type, uint64_t ts_ns, const struct 
 	nl_jw_strn(w, "comm", owner->comm, NL_COMM_LEN);
 	nl_jw_uint(w, "cgroup_id", id->cgroup_id);
 	nl_jw_uint(w, "netns", id->netns);
+	name = nl_netns_name(id->netns);
+	if (name)
+		nl_jw_str(w, "netns_name", name);
 	nl_jw_uint(w, "family", t->family);
 	nl_jw_strn(w, "saddr", nl_fmt_addr(t->family, t->saddr, buf, sizeof(buf)), sizeof(buf));
 	nl_jw_uint(w, "sport", t->sport);

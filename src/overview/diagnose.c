@@ -56,10 +56,29 @@ static void names_up(const struct nl_modset *set, char *buf, size_t len)
 				      set->mods[i].m.ops->name);
 }
 
-/* Reads records until -d has passed or a signal came; 0 or -errno. */
-static int watch(struct nl_modset *set, const struct nl_opts *o)
+/* JSON: after the findings, one line saying what was watched and how many were found. */
+static void write_summary(struct nl_sink *s, const struct nl_modset *set, double seconds,
+			  size_t n_findings)
 {
-	uint64_t deadline = nl_now_mono() + (uint64_t)(o->duration * 1e9);
+	struct json_object *j = json_object_new_object(), *mods = json_object_new_array();
+	char text[32];
+
+	for (size_t i = 0; i < set->n; i++)
+		if (set->mods[i].up)
+			json_object_array_add(mods, json_object_new_string(set->mods[i].m.ops->name));
+	json_object_object_add(j, "type", json_object_new_string("diagnose"));
+	snprintf(text, sizeof(text), "%.3f", seconds);
+	json_object_object_add(j, "seconds", json_object_new_double_s(seconds, text));
+	json_object_object_add(j, "modules", mods);
+	json_object_object_add(j, "findings", json_object_new_int64(n_findings));
+	nl_sink_json(s, j);
+	json_object_put(j);
+}
+
+/* Reads records until -d has passed or a signal came (*seconds: how long); 0 or -errno. */
+static int watch(struct nl_modset *set, const struct nl_opts *o, double *seconds)
+{
+	uint64_t start = nl_now_mono(), deadline = start + (uint64_t)(o->duration * 1e9);
 
 	while (!nl_stop_requested() && nl_now_mono() < deadline) {
 		int n = nl_modset_poll(set);
@@ -69,6 +88,7 @@ static int watch(struct nl_modset *set, const struct nl_opts *o)
 		if (!n)
 			nl_idle(LOOP_IDLE_MS);
 	}
+	*seconds = (nl_now_mono() - start) / 1e9;
 	return nl_modset_poll(set) < 0 ? -EIO : 0;
 }
 
@@ -79,6 +99,7 @@ static int diagnose_run(const struct diagnose_cfg *cfg, const struct nl_opts *o)
 	struct nl_findings findings = { 0 };
 	struct nl_sink out;
 	char names[128];
+	double seconds = 0;
 	int err;
 
 	nl_sys_init(o->verbose);
@@ -90,11 +111,13 @@ static int diagnose_run(const struct diagnose_cfg *cfg, const struct nl_opts *o)
 	names_up(&set, names, sizeof(names));
 	fprintf(stderr, "netlens diagnose: watching for %g s (%s%s); Ctrl-C to stop early\n",
 		o->duration, names, cfg->ifname ? "" : "; flows: give -i IFACE");
-	err = watch(&set, o);
+	err = watch(&set, o, &seconds);
 	nl_modset_collect(&set, true);
 	nl_sink_init(&out, o->output, stdout);
 	nl_modset_findings(&set, &findings);
 	nl_findings_write(&out, &findings);
+	if (o->output == NL_OUT_JSON)
+		write_summary(&out, &set, seconds, findings.n);
 	if (!err)
 		err = nl_sink_flush(&out);
 	nl_sink_free(&out);
