@@ -144,7 +144,7 @@ static void self_findings(const struct nl_modset_mod *sm, struct nl_findings *ou
 	if (st[NL_STAT_LOST] && (x = nl_finding_add(out, NL_SEV_NOTICE, "netlens_lost_events",
 						    st[NL_STAT_LOST]))) {
 		nl_finding_say(x, "netlens: %s lost %llu of %llu records (its ring buffer was full): "
-			       "per-record figures miss them, totals do not", name,
+			       "what is built from records misses them", name,
 			       (unsigned long long)st[NL_STAT_LOST],
 			       (unsigned long long)(st[NL_STAT_EVENTS] + st[NL_STAT_LOST]));
 		nl_finding_str(x, "module", name);

@@ -1,0 +1,87 @@
+"""netlens diagnose: every module for a while, then findings; and namespace names."""
+import json
+import signal
+import subprocess
+import time
+
+import nltest
+from dnsenv import ZONE, Resolver, header
+from nltest import NETLENS, Netlens, Pair, defer, exchange, find, one, sh
+
+
+class Diagnose:
+    """build/netlens diagnose ARGS, started; result() waits for its end."""
+
+    def __init__(self, *args, output="json"):
+        self.output = output
+        self.p = subprocess.Popen([NETLENS, "diagnose", "-o", output, *map(str, args)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        defer(lambda: self.p.poll() is None and self.p.kill())
+        line = self.p.stderr.readline()
+        assert "watching for" in line, line
+
+    def result(self, timeout=60):
+        out, err = self.p.communicate(timeout=timeout)
+        assert self.p.returncode == 0, (self.p.returncode, err)
+        if self.output != "json":
+            return out
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert lines and lines[-1]["type"] == "diagnose", lines
+        assert lines[-1]["findings"] == len(lines) - 1, lines
+        return lines[:-1], lines[-1]
+
+
+def test_quiet_namespace_has_no_findings():
+    """Nothing happens in the namespace watched: no finding, in either output."""
+    pair = Pair()
+    findings, summary = Diagnose("-d", 2, "--netns", pair.a).result()
+    assert findings == [], findings
+    assert summary["modules"] == ["conns", "latency", "retrans", "drops", "dns"], summary
+    assert 2.0 <= summary["seconds"] < 3.0, summary
+    assert Diagnose("-d", 1, "--netns", pair.a, output="table").result() == "no findings\n"
+
+
+def test_lost_records_are_a_finding():
+    """A reader that stops: the DNS records that did not fit are a finding, with the
+    module's own counts (delivered + lost = one kernel record per datagram: each query and
+    each answer)."""
+    pair = Pair()
+    Resolver(pair)
+    d = Diagnose("-d", 6, "--netns", pair.a, "--ringbuf-kb", 4)
+    d.p.send_signal(signal.SIGSTOP)
+    queries = 400
+    code = ("import socket,sys\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)\n"
+            "for i in range(int(sys.argv[2])):\n"
+            "  s.sendto(bytes.fromhex(sys.argv[3]) , (sys.argv[1], 53)); s.recv(512)\n")
+    query = header(id=0x4242) + b"".join(
+        bytes([len(p)]) + p.encode() for p in f"b.{ZONE}".split(".")) + b"\0\0\1\0\1"
+    try:
+        sh("python3", "-c", code, pair.B4, str(queries), query.hex(), ns=pair.a)
+    finally:
+        d.p.send_signal(signal.SIGCONT)
+    findings, _ = d.result()
+    lost = one(findings, kind="netlens_lost_events", module="dns")
+    assert lost["severity"] == "notice", lost
+    assert lost["lost"] > 0 and lost["lost"] + lost["records"] == 2 * queries, lost
+    assert f"dns lost {lost['lost']} of {2 * queries} records" in lost["summary"], lost
+
+
+def test_bad_options_exit_2():
+    for args in (["-d", "abc"], ["--flows-hook", "x"], ["-o", "yaml"], ["--nosuch"]):
+        r = subprocess.run([NETLENS, "diagnose", *args], capture_output=True, text=True,
+                           timeout=20)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("netlens: "), (args, r.stderr)
+
+
+def test_records_name_their_namespace():
+    """Records carry the namespace's ip netns name beside its inode."""
+    pair = Pair()
+    nl = Netlens("-P", 18231)
+    _, _, cport = exchange(pair, 4, 18231, send=10, reply=10)
+    recs = nl.stop()
+    connect = one(recs, type="connect", sport=cport)
+    accept = one(recs, type="accept", dport=cport)
+    assert (connect["netns"], connect["netns_name"]) == (pair.netns_a, pair.a), connect
+    assert (accept["netns"], accept["netns_name"]) == (pair.netns_b, pair.b), accept
