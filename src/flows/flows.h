@@ -68,13 +68,15 @@ struct flows_delta {
 
 struct flows_report {
 	const struct flows_cfg *cfg;
-	struct flows_known *known;    /* every flow not yet idle for idle_timeout */
+	struct flows_known *known;    /* flows not yet idle for idle_timeout, at most max_flows,
+				       * least recently seen first */
 	struct flows_delta *cur;      /* this interval's flows */
 	size_t ncur, cap;
 	uint64_t prev_stats[NL_STAT_MAX];
 	struct flow_val prev_other;
 	uint64_t prev_ns;             /* when the previous interval ended */
-	uint64_t evicted;             /* this interval */
+	uint64_t evicted;             /* this interval: idle for idle_timeout */
+	uint64_t evicted_full;        /* this interval: forgotten early, the table was full */
 	unsigned int cached_ifindex;
 	char cached_ifname[IF_NAMESIZE];
 	struct ipfix *ipfix;          /* NULL, or where each interval's flows are exported */

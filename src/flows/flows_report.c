@@ -50,6 +50,23 @@ void flows_sum_cpus(const struct flow_val *percpu, int ncpu, struct flow_val *ou
 	}
 }
 
+/*
+ * The flow table of user space holds at most --max-flows flows (what the
+ * kernel's table holds in one interval), least recently seen first: a new
+ * flow in a full table takes the place of the one seen longest ago.
+ */
+static struct flows_known *known_new(struct flows_report *r)
+{
+	struct flows_known *f = r->known;
+
+	if (!f || HASH_COUNT(r->known) < r->cfg->max_flows)
+		return calloc(1, sizeof(*f));
+	HASH_DEL(r->known, f);
+	r->evicted_full++;
+	memset(f, 0, sizeof(*f));
+	return f;
+}
+
 int flows_report_add(struct flows_report *r, const struct flow_key *k, const struct flow_val *v)
 {
 	struct flows_known *f;
@@ -65,14 +82,17 @@ int flows_report_add(struct flows_report *r, const struct flow_key *k, const str
 		r->cap = cap;
 	}
 	HASH_FIND(hh, r->known, k, sizeof(*k), f);
-	if (!f) {
-		f = calloc(1, sizeof(*f));
+	if (f) {
+		/* Seen again: to the end of the order (uthash keeps insertion order). */
+		HASH_DEL(r->known, f);
+	} else {
+		f = known_new(r);
 		if (!f)
 			return -ENOMEM;
 		f->key = *k;
 		f->first_seen_ns = v->first_seen_ns;
-		HASH_ADD(hh, r->known, key, sizeof(f->key), f);
 	}
+	HASH_ADD(hh, r->known, key, sizeof(f->key), f);
 	if (v->last_seen_ns > f->last_seen_ns)
 		f->last_seen_ns = v->last_seen_ns;
 	d = &r->cur[r->ncur++];
@@ -320,6 +340,7 @@ static void json_stats(struct flows_report *r, struct nl_sink *s, const struct i
 	json_object_object_add(o, "overflow_bytes", json_object_new_int64(iv->other.bytes));
 	json_object_object_add(o, "tracked", json_object_new_int64(HASH_COUNT(r->known)));
 	json_object_object_add(o, "evicted", json_object_new_int64(r->evicted));
+	json_object_object_add(o, "evicted_full", json_object_new_int64(r->evicted_full));
 	json_object_object_add(o, "ethertypes", ethertypes_json(r));
 	nl_sink_json(s, o);
 	json_object_put(o);
@@ -351,12 +372,13 @@ static void table_header(struct flows_report *r, struct nl_sink *s, const struct
 		nl_fmt_bytes(iv->st[FLOW_STAT_BYTES], bytes, sizeof(bytes)),
 		fmt_rate(iv->st[FLOW_STAT_BYTES], iv->ns, rate, sizeof(rate)));
 	fprintf(s->out, "  overflow %llu packets (map full), malformed %llu, non-IP %llu, "
-		"later fragments %llu; %u flows tracked, %llu idle ones forgotten\n",
+		"later fragments %llu; %u flows tracked, %llu idle ones forgotten, %llu forgotten "
+		"early (table full)\n",
 		(unsigned long long)iv->st[FLOW_STAT_OVERFLOW],
 		(unsigned long long)iv->st[FLOW_STAT_MALFORMED],
 		(unsigned long long)iv->st[FLOW_STAT_NON_IP],
 		(unsigned long long)iv->st[FLOW_STAT_FRAGMENTS], HASH_COUNT(r->known),
-		(unsigned long long)r->evicted);
+		(unsigned long long)r->evicted, (unsigned long long)r->evicted_full);
 }
 
 static bool is_icmp(const struct flow_key *k)
@@ -574,6 +596,22 @@ static void add_totals(struct flows_report *r, const struct interval *iv)
 	r->active = iv->flows;
 }
 
+/* After a burst, gives back what the next intervals are unlikely to need. */
+static void shrink_deltas(struct flows_report *r)
+{
+	size_t want = r->ncur * 2 > 1024 ? r->ncur * 2 : 1024;
+	void *p;
+
+	r->ncur = 0;
+	if (r->cap <= want * 2)
+		return;
+	p = realloc(r->cur, want * sizeof(*r->cur));
+	if (p) {
+		r->cur = p;
+		r->cap = want;
+	}
+}
+
 static void evict_idle(struct flows_report *r, uint64_t now)
 {
 	uint64_t idle_ns = (uint64_t)(r->cfg->idle_timeout * 1e9);
@@ -611,7 +649,8 @@ void flows_report_interval(struct flows_report *r, struct nl_sink *s, uint64_t n
 	memcpy(r->prev_stats, stats, sizeof(r->prev_stats));
 	r->prev_other = *other;
 	r->prev_ns = now_ns;
-	r->ncur = 0;
+	r->evicted_full = 0;
+	shrink_deltas(r);
 }
 
 /* Kernel counters exported as they are (monotonic), with the ifname label. */

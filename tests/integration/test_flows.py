@@ -355,6 +355,24 @@ def test_overflow_counted_exactly():
     assert sum(f["packets"] for f in flows) + stats["overflow"] == stats["packets"] == 300
 
 
+def test_user_table_bounded_by_max_flows():
+    """250 flows over five intervals, a 64-flow table, idle timeout far away: user space
+    keeps 64 flows and says it forgot the other 186 early; every packet still counted."""
+    pair = quiet_pair()
+    nl = Flows(pair.b, "-i", "nltb", "--max-flows", 64, "--interval", 0.3,
+               "--idle-timeout", 600)
+    for batch in range(5):
+        traffic(pair.a, "udp", pair.B4, 20000 + 50 * batch, 50, 10, "--ports", 50)
+        time.sleep(1)
+    recs = nl.stop()
+    stats = find(recs, type="flow_stats")
+    assert stats[-1]["tracked"] == 64, stats[-1]
+    assert max(st["tracked"] for st in stats) == 64, stats
+    assert sum(st["evicted_full"] for st in stats) == 250 - 64, stats
+    assert sum(st["overflow"] for st in stats) == 0 and sum(st["evicted"] for st in stats) == 0
+    assert totals(recs, proto=17) == (250, 250 * 52)
+
+
 def test_top_sources():
     """--top-sources 53: packets per source address to port 53, largest first."""
     pair = quiet_pair()

@@ -15,6 +15,7 @@
 
 static struct flows_cfg cfg = {
 	.ifname = "eth9", .ifindex = 9999, .idle_timeout = 5, .top = 20,
+	.max_flows = FLOWS_DEFAULT_MAX,
 };
 
 static struct flow_key key4(const char *src, uint16_t sport, const char *dst, uint16_t dport)
@@ -122,6 +123,49 @@ static void test_deltas_keep_first_seen_and_evict(void)
 		CHECK(jint(o[4], "overflow_bytes") == 500);
 		CHECK(jint(o[4], "evicted") == 1 && jint(o[4], "tracked") == 1);
 		CHECK(jint(o[4], "interval_ms") == 6000);
+	}
+	for (int i = 0; i < n; i++)
+		json_object_put(o[i]);
+	capture_close(&c);
+	flows_report_free(&r);
+}
+
+/* A table of 2 flows, three flows seen: the one seen longest ago is forgotten early. */
+static void test_table_full_forgets_least_recently_seen(void)
+{
+	struct flows_cfg small = cfg;
+	struct flow_key a = key4("10.0.0.1", 1, "10.0.0.2", 53);
+	struct flow_key b = key4("10.0.0.1", 2, "10.0.0.2", 53);
+	struct flow_key k3 = key4("10.0.0.1", 3, "10.0.0.2", 53);
+	uint64_t st[NL_STAT_MAX] = { 0 };
+	struct flow_val other = { 0 }, v = val(1, 100, 1 * SEC, 1 * SEC);
+	struct flows_report r;
+	struct json_object **o;
+	struct capture c;
+	int n;
+
+	small.max_flows = 2;
+	flows_report_init(&r, &small, 0);
+	capture_open(&c, NL_OUT_JSON);
+	CHECK(!flows_report_add(&r, &a, &v));
+	CHECK(!flows_report_add(&r, &b, &v));
+	flows_report_interval(&r, &c.sink, 2 * SEC, st, &other);
+	v = val(1, 100, 3 * SEC, 3 * SEC);
+	CHECK(!flows_report_add(&r, &a, &v));     /* a seen again: b is now the oldest */
+	CHECK(!flows_report_add(&r, &k3, &v));
+	flows_report_interval(&r, &c.sink, 4 * SEC, st, &other);
+	v = val(1, 100, 5 * SEC, 5 * SEC);
+	CHECK(!flows_report_add(&r, &a, &v));     /* a kept its first_seen: never forgotten */
+	flows_report_interval(&r, &c.sink, 6 * SEC, st, &other);
+
+	o = lines(&c, &n);
+	CHECK(n == 8);
+	if (n == 8) {
+		CHECK(jint(o[2], "tracked") == 2 && jint(o[2], "evicted_full") == 0);
+		CHECK(jint(o[5], "tracked") == 2 && jint(o[5], "evicted_full") == 1);
+		CHECK(jint(o[6], "sport") == 1);
+		CHECK(!strcmp(jstr(o[6], "first_seen"), jstr(o[0], "first_seen")));
+		CHECK(jint(o[7], "tracked") == 2 && jint(o[7], "evicted_full") == 0);
 	}
 	for (int i = 0; i < n; i++)
 		json_object_put(o[i]);
@@ -354,6 +398,7 @@ int main(void)
 {
 	RUN(test_sum_cpus);
 	RUN(test_deltas_keep_first_seen_and_evict);
+	RUN(test_table_full_forgets_least_recently_seen);
 	RUN(test_top_sources_and_non_ip);
 	RUN(test_table);
 	RUN(test_names);
