@@ -8,7 +8,9 @@ bare again; the order rotates each round):
 The serve arm runs `netlens serve` in the server's namespace with all six
 modules (flows at TC on its veth, both directions; --interval 10), started
 before and stopped after each run; serve_nostats the same with
---no-bpf-stats (the cost of the kernel's run-time counters). Prints each arm's median, the ratio to the bare runs
+--no-bpf-stats (the cost of the kernel's run-time counters); with --arms,
+also diagnose (the same modules without HTTP or bpf_stats: compare it with
+serve_nostats). Prints each arm's median, the ratio to the bare runs
 of the same round and the noise floor (bare2 / bare); the agent's CPU per
 unit of work; its memory (VmRSS, VmHWM, BPF maps) at rest and after each
 workload; and each BPF program's ns per run from serve's own /metrics
@@ -46,19 +48,22 @@ def bulk(pair, seconds, _threads):
 
 
 WORKLOADS = {"storm": (storm, "conn/s", "conn"), "bulk": (bulk, "Gbit/s", "MB")}
-# serve's extra arguments per arm: as deployed, and without bpf_stats' clock reads.
-ARMS = {"serve": (), "serve_nostats": ("--no-bpf-stats",)}
+# Each monitored arm: the command and its arguments. serve as deployed, serve
+# without bpf_stats' clock reads, and diagnose (the same modules, no HTTP).
+ARMS = {"serve": ("serve",), "serve_nostats": ("serve", "--no-bpf-stats"),
+        "diagnose": ("diagnose", "-d", "3600")}
+READY = {"serve": "modules attached", "diagnose": "watching for"}
 
 
 class Agent(Monitor):
-    """netlens serve in the server's namespace, every module on."""
+    """netlens serve (or diagnose) in the server's namespace, every module on."""
 
-    def __init__(self, pair, *args):
+    def __init__(self, pair, command="serve", *args):
         self.port = nltest.free_port()
         self.pair = pair
-        super().__init__(["nsenter", f"--net=/run/netns/{pair.b}", nltest.NETLENS, "serve",
-                          "-i", "nltb", "--listen", f"127.0.0.1:{self.port}", *args],
-                         "modules attached")
+        listen = ["--listen", f"127.0.0.1:{self.port}"] if command == "serve" else []
+        super().__init__(["nsenter", f"--net=/run/netns/{pair.b}", nltest.NETLENS, command,
+                          "-i", "nltb", *listen, *args], READY[command])
 
     def status(self, field):
         with open(f"/proc/{self.p.pid}/status") as f:
@@ -111,6 +116,8 @@ def main():
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--workloads", default="storm,bulk")
     ap.add_argument("--rest", type=float, default=10, help="seconds of the at-rest measurement")
+    ap.add_argument("--arms", default="serve,serve_nostats",
+                    help=f"monitored arms, comma-separated, of {','.join(ARMS)}")
     a = ap.parse_args()
 
     pair = nltest.Pair()
@@ -123,7 +130,11 @@ def main():
                          "-p", str(BULK_PORT)])
     iperf.line()   # "Server listening on ..."
 
-    arms = ["bare", "serve", "serve_nostats", "bare2"]
+    monitored = a.arms.split(",")
+    for arm in monitored:
+        if arm not in ARMS:
+            raise SystemExit(f"unknown arm {arm!r} (arms: {', '.join(ARMS)})")
+    arms = ["bare", *monitored, "bare2"]
     for workload in a.workloads.split(","):
         _, unit, per = WORKLOADS[workload]
         print(f"{workload}: {a.rounds} rounds x {a.seconds:g} s, arms rotated each round: "
@@ -132,7 +143,7 @@ def main():
                               lambda arm: run_arm(pair, workload, arm, a.seconds, a.threads))
         bare, noise = versus_bare(results)
         print(f"  bare  median {statistics.median(bare):.2f} {unit}, noise floor {spread(noise)}")
-        for arm in ARMS:
+        for arm in monitored:
             cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results[arm])
             print(f"  {arm:13} median {median_of(results, arm):.2f} {unit}, ratio "
                   f"{spread(ratios(results, arm, bare))}, agent CPU {cpu_us:.2f} us/{per}")
