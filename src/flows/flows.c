@@ -58,14 +58,14 @@ static int flows_plan(const struct nl_module *m, char *buf, size_t len)
 			return -ENOTSUP;
 		}
 		snprintf(buf, len, "%s%s%s", xdp ? "XDP ingress" : "",
-			 xdp && tc ? ", " : "", tc ? "TC clsact ingress and egress" : "");
+			 xdp && tc ? ", " : "", tc ? "TC ingress and egress" : "");
 		return 0;
 	}
 	if (f && f->attached[0]) {
 		snprintf(buf, len, "%s", f->attached);
 		return 0;
 	}
-	snprintf(buf, len, "%s %s on %s", cfg->hook == FLOWS_HOOK_XDP ? "XDP" : "TC clsact",
+	snprintf(buf, len, "%s %s on %s", cfg->hook == FLOWS_HOOK_XDP ? "XDP" : "TC",
 		 dirs_name(cfg->directions), cfg->ifname);
 	return 0;
 }
@@ -600,7 +600,7 @@ static const struct nl_cmd_spec *flows_spec(void)
 	static const struct nl_cmd_opt opts[] = {
 		{ "interface", 'i', "IFACE", "the interface to count packets on (required)", set_iface },
 		{ "hook", NL_OPT_LONG_ONLY, "xdp|tc",
-		  "XDP (ingress only) or TC clsact; default xdp, tc on a veth or for egress",
+		  "XDP (ingress only) or TC; default xdp, tc on a veth or for egress",
 		  set_hook },
 		{ "direction", NL_OPT_LONG_ONLY + 1, "ingress|egress|both",
 		  "which traffic (default: ingress for xdp, both for tc)", set_direction },
