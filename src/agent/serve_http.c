@@ -8,17 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <microhttpd.h>
 #include "agent/serve_http.h"
 
 /*
  * Limits for clients that misbehave: a request's headers must fit in 32 KiB
- * (more: 431 from libmicrohttpd), an idle or slow connection is closed
- * after 10 s, at most 64 connections at once (Prometheus uses one).
+ * (more: 431 from libmicrohttpd), a connection idle for 10 s is closed. A
+ * client that trickles its headers is never idle, so the connection limit
+ * is what keeps a scrape answered while such clients (or idle ones) hold
+ * connections: at 64, 64 of them locked every scraper out. 1024 held ones
+ * cost one fd and at most 32 KiB each (measured: docs/serve.md); a limit
+ * per IP would lock out a scraper on the same address as the clients (any
+ * local process, on loopback).
  */
 #define HTTP_MEMORY_LIMIT (32u << 10)
 #define HTTP_TIMEOUT_S    10
-#define HTTP_MAX_CONNS    64
+#define HTTP_MAX_CONNS    1024
+#define HTTP_OTHER_FDS    256    /* serve's own: BPF objects, the events file */
 
 const char *const nl_http_code_names[NL_HTTP_CODES] = { "200", "404", "405", "503" };
 
@@ -139,6 +146,22 @@ int nl_http_bind(const struct sockaddr *addr, socklen_t addrlen, char *err, size
 	return -e;
 }
 
+/*
+ * Room for every connection: the soft fd limit (often 1024) raised towards
+ * the hard one. Short of it, libmicrohttpd stops accepting until one closes.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) || lim.rlim_cur >= HTTP_MAX_CONNS + HTTP_OTHER_FDS)
+		return;
+	lim.rlim_cur = lim.rlim_max < HTTP_MAX_CONNS + HTTP_OTHER_FDS ?
+		       lim.rlim_max : HTTP_MAX_CONNS + HTTP_OTHER_FDS;
+	setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+/* One thread; AUTO picks epoll on Linux, which has no FD_SETSIZE bound as select() has. */
 int nl_http_start(struct nl_http **hp, int listen_fd, bool verbose, char *err, size_t errlen)
 {
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | (verbose ? MHD_USE_ERROR_LOG : 0);
@@ -146,6 +169,7 @@ int nl_http_start(struct nl_http **hp, int listen_fd, bool verbose, char *err, s
 
 	if (!h)
 		return -ENOMEM;
+	raise_fd_limit();
 	pthread_mutex_init(&h->lock, NULL);
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				     MHD_OPTION_LISTEN_SOCKET, listen_fd,

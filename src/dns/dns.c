@@ -36,8 +36,9 @@ static int dns_plan(const struct nl_module *m, char *buf, size_t len)
 		snprintf(mnt, sizeof(mnt), "%s (mounted by netlens: none visible here)",
 			 NL_CGROUP2_DIR);
 	if (cfg && cfg->iface) {
-		snprintf(buf, len, "tc clsact ingress+egress on %s; cgroup/connect4,6 sendmsg4,6 "
-			 "for the querying process on %s", cfg->iface, mnt);
+		snprintf(buf, len, "tc ingress+egress on %s (%s); cgroup/connect4,6 sendmsg4,6 "
+			 "for the querying process on %s", cfg->iface, nl_tc_kind_name(nl_tc_kind()),
+			 mnt);
 		return 0;
 	}
 	snprintf(buf, len, "cgroup_skb ingress+egress on %s (all namespaces, %s); "

@@ -30,7 +30,7 @@ struct flows {
 	int active;                   /* which generation map the programs write: 0 a, 1 b */
 	/* XDP */
 	__u32 xdp_flags;              /* the mode we got: XDP_FLAGS_DRV_MODE or _SKB_MODE */
-	bool xdp_attached;
+	int xdp_link;                 /* its link's fd, 0 none */
 	struct nl_tc tc;
 	char attached[192];           /* what attach() got (XDP mode, clsact), for the start line */
 	/* drain buffers */
@@ -58,14 +58,14 @@ static int flows_plan(const struct nl_module *m, char *buf, size_t len)
 			return -ENOTSUP;
 		}
 		snprintf(buf, len, "%s%s%s", xdp ? "XDP ingress" : "",
-			 xdp && tc ? ", " : "", tc ? "TC clsact ingress and egress" : "");
+			 xdp && tc ? ", " : "", tc ? "TC ingress and egress" : "");
 		return 0;
 	}
 	if (f && f->attached[0]) {
 		snprintf(buf, len, "%s", f->attached);
 		return 0;
 	}
-	snprintf(buf, len, "%s %s on %s", cfg->hook == FLOWS_HOOK_XDP ? "XDP" : "TC clsact",
+	snprintf(buf, len, "%s %s on %s", cfg->hook == FLOWS_HOOK_XDP ? "XDP" : "TC",
 		 dirs_name(cfg->directions), cfg->ifname);
 	return 0;
 }
@@ -127,33 +127,96 @@ static int flows_open(struct nl_module *m, const struct nl_opts *o)
 	return open_ipfix(m, f, cfg);
 }
 
+/*
+ * An XDP program on the interface that a killed netlens attached through
+ * netlink (as netlens did before it used links) and that nobody holds: it
+ * is removed, and said. Ours now is a link, which ends with the process.
+ */
+static void remove_stale_xdp(struct nl_module *m, const struct flows_cfg *cfg)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(cfg->ifindex, 0, &q) || !q.prog_id ||
+	    q.attach_mode == XDP_ATTACHED_MULTI || !nl_prog_is_stale(q.prog_id, "flows_xdp"))
+		return;
+	if (!bpf_xdp_detach(cfg->ifindex, q.attach_mode == XDP_ATTACHED_SKB ?
+			    XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, NULL))
+		fprintf(stderr, "netlens %s: removed the XDP program (id %u) left on %s by a "
+			"netlens run that is gone\n", m->ops->name, q.prog_id, cfg->ifname);
+}
+
+/* A link (Linux 5.9+): the program leaves with the process, however it ends. */
+static int link_xdp(struct flows *f, const struct flows_cfg *cfg, __u32 mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
+	int fd = bpf_link_create(bpf_program__fd(f->skel->progs.flows_xdp), cfg->ifindex,
+				 BPF_XDP, &opts);
+
+	f->xdp_flags = mode;
+	if (fd < 0)
+		return fd;
+	f->xdp_link = fd;
+	return 0;
+}
+
+/* The XDP link on ifindex that runs prog_id, force-detached (BPF_LINK_DETACH); 0 or -errno. */
+static int detach_xdp_link(int ifindex, __u32 prog_id)
+{
+	__u32 id = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id), err = -ENOENT;
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		    info.prog_id == prog_id && (int)info.xdp.ifindex == ifindex)
+			err = bpf_link_detach(fd);
+		close(fd);
+		if (err != -ENOENT)
+			return err;
+	}
+	return -ENOENT;
+}
+
+/* --force: the program on ifindex goes, attached through netlink or by a link. */
+static void detach_other_xdp(int ifindex, __u32 prog_id)
+{
+	__u32 left = 0;
+
+	bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
+	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (!bpf_xdp_query_id(ifindex, 0, &left) && left == prog_id)
+		detach_xdp_link(ifindex, prog_id);
+}
+
 static int attach_xdp(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg)
 {
-	int fd = bpf_program__fd(f->skel->progs.flows_xdp);
-	__u32 base = cfg->force ? 0 : XDP_FLAGS_UPDATE_IF_NOEXIST;
 	__u32 other = 0;
 	int err;
 
-	if (!bpf_xdp_query_id(cfg->ifindex, 0, &other) && other && !cfg->force) {
-		snprintf(m->err, sizeof(m->err), "%s already has an XDP program (id %u); netlens "
-			 "does not replace it (--force replaces it, and it is not restored at exit)",
-			 cfg->ifname, other);
-		return -EEXIST;
+	remove_stale_xdp(m, cfg);
+	if (!bpf_xdp_query_id(cfg->ifindex, 0, &other) && other) {
+		if (!cfg->force) {
+			snprintf(m->err, sizeof(m->err), "%s already has an XDP program (id %u); "
+				 "netlens does not replace it (--force replaces it, and it is not "
+				 "restored at exit)", cfg->ifname, other);
+			return -EEXIST;
+		}
+		/* A link cannot replace a program: the other goes first. */
+		detach_other_xdp(cfg->ifindex, other);
 	}
-	f->xdp_flags = XDP_FLAGS_DRV_MODE;
-	if (cfg->xdp_mode == FLOWS_XDP_GENERIC)
-		f->xdp_flags = XDP_FLAGS_SKB_MODE;
-	err = bpf_xdp_attach(cfg->ifindex, fd, base | f->xdp_flags, NULL);
-	if (err && cfg->xdp_mode == FLOWS_XDP_AUTO && err != -EEXIST && err != -EBUSY) {
+	err = link_xdp(f, cfg, cfg->xdp_mode == FLOWS_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
+								   : XDP_FLAGS_DRV_MODE);
+	if (err && cfg->xdp_mode == FLOWS_XDP_AUTO && err != -EEXIST && err != -EBUSY)
 		/* No native XDP in this driver: the generic hook works everywhere. */
-		f->xdp_flags = XDP_FLAGS_SKB_MODE;
-		err = bpf_xdp_attach(cfg->ifindex, fd, base | f->xdp_flags, NULL);
-	}
+		err = link_xdp(f, cfg, XDP_FLAGS_SKB_MODE);
 	if (err)
 		return nl_module_fail(m, err, "cannot attach XDP (%s mode) to %s",
 				      f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native",
 				      cfg->ifname);
-	f->xdp_attached = true;
 	snprintf(f->attached, sizeof(f->attached), "XDP ingress on %s, %s mode", cfg->ifname,
 		 f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native");
 	return 0;
@@ -174,9 +237,9 @@ static int attach_tc(struct nl_module *m, struct flows *f, const struct flows_cf
 		if (err)
 			return err;
 	}
-	snprintf(f->attached, sizeof(f->attached), "TC clsact %s on %s%s%s",
-		 dirs_name(cfg->directions), cfg->ifname,
-		 f->tc.qdisc_ours ? "" : ", clsact qdisc already there",
+	snprintf(f->attached, sizeof(f->attached), "TC %s on %s, %s%s%s",
+		 dirs_name(cfg->directions), cfg->ifname, nl_tc_kind_name(f->tc.kind),
+		 f->tc.kind == NL_TC_TCX || f->tc.qdisc_ours ? "" : ", clsact qdisc already there",
 		 cfg->hook_set || cfg->directions & FLOWS_DIR_OUT ? "" :
 		 " (default on veth: native XDP would turn off the peer's GSO)");
 	return 0;
@@ -259,17 +322,11 @@ static void flows_collect(struct nl_module *m, bool final)
 	flows_report_interval(&f->report, m->sink, nl_now_mono(), st, &other);
 }
 
-static void detach(struct flows *f, const struct flows_cfg *cfg)
+static void detach(struct flows *f)
 {
-	if (f->xdp_attached) {
-		LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
-			    .old_prog_fd = bpf_program__fd(f->skel->progs.flows_xdp));
-
-		/* Only our program: if someone replaced it since, theirs stays. */
-		if (bpf_xdp_detach(cfg->ifindex, f->xdp_flags, &opts))
-			fprintf(stderr, "netlens flows: XDP program on %s was replaced by another; "
-				"left alone\n", cfg->ifname);
-	}
+	if (f->xdp_link > 0)
+		close(f->xdp_link);
+	f->xdp_link = 0;
 	nl_tc_detach(&f->tc);
 }
 
@@ -280,7 +337,7 @@ static void flows_destroy(struct nl_module *m)
 	if (!f)
 		return;
 	if (f->skel)
-		detach(f, m->cfg);
+		detach(f);
 	flows_bpf__destroy(f->skel);
 	flows_report_free(&f->report);
 	ipfix_close(&f->ipfix);
@@ -543,7 +600,7 @@ static const struct nl_cmd_spec *flows_spec(void)
 	static const struct nl_cmd_opt opts[] = {
 		{ "interface", 'i', "IFACE", "the interface to count packets on (required)", set_iface },
 		{ "hook", NL_OPT_LONG_ONLY, "xdp|tc",
-		  "XDP (ingress only) or TC clsact; default xdp, tc on a veth or for egress",
+		  "XDP (ingress only) or TC; default xdp, tc on a veth or for egress",
 		  set_hook },
 		{ "direction", NL_OPT_LONG_ONLY + 1, "ingress|egress|both",
 		  "which traffic (default: ingress for xdp, both for tc)", set_direction },

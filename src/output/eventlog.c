@@ -2,11 +2,13 @@
 /* The events file: whole JSON lines, rotated by size, reopened on SIGHUP (eventlog.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "framework/cli.h"
 #include "output/eventlog.h"
 #include "output/prom.h"
 
@@ -23,6 +25,8 @@ struct nl_eventlog {
 	char *buf;                /* whole lines not yet written */
 	size_t len, cap;
 	uint64_t buffered_lines;
+	bool failing;             /* lines are being lost: said once on stderr */
+	uint64_t lost_before;     /* st.lines_lost when the failing began */
 	struct nl_eventlog_stats st;
 };
 
@@ -103,17 +107,43 @@ static int write_all(struct nl_eventlog *log, const char *p, size_t len)
 	return 0;
 }
 
+/* Said once when lines start being lost, and once when a write succeeds again. */
+static void note_failure(struct nl_eventlog *log, int err)
+{
+	if (log->failing)
+		return;
+	log->failing = true;
+	log->lost_before = log->st.lines_lost;
+	fprintf(stderr, "netlens serve: cannot write the events file %s: %s; its records are "
+		"lost (and counted) until a write succeeds\n", nl_echo(log->path), strerror(-err));
+}
+
+static void note_recovery(struct nl_eventlog *log)
+{
+	if (!log->failing)
+		return;
+	log->failing = false;
+	fprintf(stderr, "netlens serve: the events file %s is written again; %llu records "
+		"were lost\n", nl_echo(log->path),
+		(unsigned long long)(log->st.lines_lost - log->lost_before));
+}
+
 void nl_eventlog_flush(struct nl_eventlog *log)
 {
+	int err;
+
 	if (!log->len)
 		return;
-	if ((log->fd >= 0 || !open_file(log)) && !write_all(log, log->buf, log->len)) {
+	err = log->fd >= 0 ? 0 : open_file(log);   /* open_file() counts its own error */
+	if (!err && (err = write_all(log, log->buf, log->len)))
+		log->st.write_errors++;
+	if (err) {
+		note_failure(log, err);
+		log->st.lines_lost += log->buffered_lines;
+	} else {
 		log->st.lines += log->buffered_lines;
 		log->st.bytes += log->len;
-	} else {
-		if (log->fd >= 0)
-			log->st.write_errors++;
-		log->st.lines_lost += log->buffered_lines;
+		note_recovery(log);
 	}
 	log->len = 0;
 	log->buffered_lines = 0;
@@ -179,9 +209,17 @@ void nl_eventlog_write(struct nl_eventlog *log, const char *line, size_t len)
 
 int nl_eventlog_reopen(struct nl_eventlog *log)
 {
+	int err;
+
 	nl_eventlog_flush(log);
 	close_file(log);
-	return open_file(log);
+	err = open_file(log);
+	if (err && !log->failing) {
+		/* The caller says why; the recovery is said here. */
+		log->failing = true;
+		log->lost_before = log->st.lines_lost;
+	}
+	return err;
 }
 
 const struct nl_eventlog_stats *nl_eventlog_stats(const struct nl_eventlog *log)

@@ -48,6 +48,8 @@ void nl_eventlog_write(struct nl_eventlog *log, const char *line, size_t len);
 /*
  * Writes the buffered lines. Errors are counted (stats), never returned:
  * a full disk must not stop the agent; the lines are then lost and counted.
+ * One line on stderr when lines start being lost, one when a write succeeds
+ * again (with how many were lost meanwhile).
  */
 void nl_eventlog_flush(struct nl_eventlog *log);
 

@@ -24,6 +24,7 @@
 #include "output/output.h"
 #include "probe/probe.h"
 #include "framework/sys.h"
+#include "framework/tc.h"
 #include "probe.skel.h"
 
 #define SECURITYFS "/sys/kernel/security"
@@ -199,7 +200,8 @@ static void check_tc(struct check *c, int ifindex)
 		fail(c, "clsact attach", err);
 	} else {
 		c->ok = true;
-		snprintf(c->detail, sizeof(c->detail), "clsact ingress/egress");
+		snprintf(c->detail, sizeof(c->detail), "clsact ingress/egress; netlens attaches "
+			 "with %s", nl_tc_kind_name(nl_tc_kind()));
 	}
 	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 	bpf_tc_hook_destroy(&hook);

@@ -10,6 +10,7 @@ import tempfile
 import time
 
 from nltest import NETLENS, ROOT, Netlens, Pair, cleanup, defer, find, one, sh
+from test_faults import no_tcx
 
 TESTRUN = os.path.join(ROOT, "build", "tests", "flows_testrun")
 TRAFFIC = os.path.join(os.path.dirname(__file__), "flows_traffic.py")
@@ -303,7 +304,7 @@ def test_live_tc_both_directions_exact():
     """TC sees the data going in and the ACKs going out, each exactly."""
     pair = quiet_pair()
     nl = Flows(pair.b, "-i", "nltb", "--hook", "tc")
-    assert "TC clsact ingress and egress on nltb" in nl.attached, nl.attached
+    assert "TC ingress and egress on nltb, TCX links" in nl.attached, nl.attached
     cap_in = Capture(pair.b, "nltb", "tcp port 9101", direction="in")
     cap_out = Capture(pair.b, "nltb", "tcp port 9101", direction="out")
     cport = tcp_transfer(pair, 9101, 2000000)
@@ -438,18 +439,29 @@ def test_xdp_refuses_another_program_and_detaches():
 
 
 def test_tc_keeps_a_clsact_it_did_not_create():
+    """TCX links need no qdisc: none is added, one already there is left as it is. With
+    netlink filters (a kernel without TCX, emulated) the clsact qdisc netlens added goes
+    at exit, one that was there stays; no filter of ours is left either way."""
     pair = Pair()
-    nl = Flows(pair.b, "-i", "nltb", "--hook", "tc", "-d", 30)
-    assert "clsact" in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
-    nl.stop(sig=signal.SIGTERM)
-    assert "clsact" not in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
-    sh("tc", "qdisc", "add", "dev", "nltb", "clsact", ns=pair.b)
-    nl = Flows(pair.b, "-i", "nltb", "--hook", "tc")
-    assert "clsact qdisc already there" in nl.attached, nl.attached
-    nl.stop()
-    assert "clsact" in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
-    assert not sh("tc", "filter", "show", "dev", "nltb", "ingress", ns=pair.b).strip()
-    assert not sh("tc", "filter", "show", "dev", "nltb", "egress", ns=pair.b).strip()
+    for preload, netlink in ((None, False), (no_tcx(), True)):
+        if preload:
+            os.environ["LD_PRELOAD"] = preload
+        try:
+            nl = Flows(pair.b, "-i", "nltb", "--hook", "tc", "-d", 30)
+            assert ("netlink filters" in nl.attached) == netlink, nl.attached
+            assert ("clsact" in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)) == netlink
+            nl.stop(sig=signal.SIGTERM)
+            assert "clsact" not in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
+            sh("tc", "qdisc", "add", "dev", "nltb", "clsact", ns=pair.b)
+            nl = Flows(pair.b, "-i", "nltb", "--hook", "tc")
+            assert ("clsact qdisc already there" in nl.attached) == netlink, nl.attached
+        finally:
+            os.environ.pop("LD_PRELOAD", None)
+        nl.stop()
+        assert "clsact" in sh("tc", "qdisc", "show", "dev", "nltb", ns=pair.b)
+        assert not sh("tc", "filter", "show", "dev", "nltb", "ingress", ns=pair.b).strip()
+        assert not sh("tc", "filter", "show", "dev", "nltb", "egress", ns=pair.b).strip()
+        sh("tc", "qdisc", "del", "dev", "nltb", "clsact", ns=pair.b)
 
 
 def test_default_hook_on_veth_is_tc():
@@ -457,7 +469,7 @@ def test_default_hook_on_veth_is_tc():
     XDP there would turn off the peer's GSO. --xdp-mode asks for XDP."""
     pair = Pair()
     nl = Flows(pair.b, "-i", "nltb")
-    assert "TC clsact ingress on nltb (default on veth: native XDP would turn off the " \
+    assert "TC ingress on nltb, TCX links (default on veth: native XDP would turn off the " \
         "peer's GSO)" in nl.attached, nl.attached
     assert not xdp_prog_id(pair.b, "nltb")
     nl.stop()

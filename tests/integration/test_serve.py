@@ -203,6 +203,63 @@ def test_bad_http_requests_get_errors_and_agent_carries_on():
     serve.stop()
 
 
+def held_by_serve(port):
+    """(established connections to port, connections waiting in its accept queue)."""
+    est = sh("ss", "-Htn", "state", "established", f"( sport = :{port} )")
+    listen = sh("ss", "-Hltn", f"( sport = :{port} )").split()
+    return len(est.splitlines()), int(listen[1])
+
+
+def test_scrapes_answered_within_1s_while_500_slow_and_idle_clients_hold_connections():
+    serve = Serve("--enable", "conns")
+    idle, slow = [], []
+    for i in range(500):
+        s = socket.create_connection(("127.0.0.1", serve.port), timeout=5)
+        (idle if i % 2 else slow).append(s)
+    for s in slow:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    stop = threading.Event()
+
+    def trickle():   # a header line every 2 s on each slow connection
+        n = 0
+        while not stop.wait(2):
+            for s in slow:
+                s.sendall(b"X-Slow-%d: 1\r\n" % n)
+            n += 1
+
+    t = threading.Thread(target=trickle)
+    t.start()
+    try:
+        time.sleep(2.5)   # past the first trickle
+        assert held_by_serve(serve.port) == (500, 0)
+        times = []
+        for _ in range(5):
+            t0 = time.time()
+            code, body = serve.get("/metrics", timeout=5)
+            times.append(time.time() - t0)
+            assert code == 200 and "netlens_build_info" in body, code
+            time.sleep(0.5)
+        assert max(times) < 1, times
+        assert held_by_serve(serve.port) == (500, 0)
+    finally:
+        stop.set()
+        t.join()
+    # The slow requests end: each is answered in full.
+    for s in slow:
+        s.sendall(b"Connection: close\r\n\r\n")
+    for s in slow:
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200") and b"netlens_build_info" in data, data[:80]
+        s.close()
+    for s in idle:
+        s.close()
+    time.sleep(1.2)   # the page is at most a second old
+    assert serve.value("netlens_scrapes_total", code=200) == 5 + len(slow)
+    serve.stop()
+
+
 def test_healthz_503_when_a_module_cannot_attach():
     pair = Pair()
     # Another XDP program already on the interface: serve's flows refuses to replace it.

@@ -4,9 +4,11 @@ metrics, under real traffic between two namespaces, exact assertions.
 serve runs with --netns of the client namespace (a): other test runs on the
 host (their connections, drops, DNS) never reach these files or counters.
 """
+import errno
 import glob
 import json
 import os
+import select
 import signal
 import tempfile
 import time
@@ -151,4 +153,70 @@ def test_drops_and_dns_metrics_exact():
     assert serve.value("netlens_events_total", page, module="drops") == 0
     assert serve.value("netlens_drop_records_suppressed_total", page) == 0
     assert serve.value("netlens_packet_drops_total", page, **drops) == before + n
+    serve.stop()
+
+
+def stderr_lines(serve, seconds):
+    """The lines serve writes on stderr within the next seconds."""
+    deadline, fd, data = time.time() + seconds, serve.p.stderr.fileno(), b""
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+        if r:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode().splitlines()
+
+
+def fill(directory):
+    """Fills the file system of directory: page-sized writes until ENOSPC."""
+    fd = os.open(os.path.join(directory, "filler"), os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
+
+
+def test_events_file_full_disk_said_once_and_recovery():
+    pair = Pair()
+    d = tempfile.mkdtemp(prefix="nlt-full-")
+    sh("mount", "-t", "tmpfs", "-o", "size=512k", "nlt-full", d)
+    defer(lambda: (sh("umount", d, check=False), os.rmdir(d)))
+    path = os.path.join(d, "events.json")
+    # --interval 60: no stats record during the test, only the connections' records.
+    serve = Serve("--enable", "conns", "--netns", pair.a, "--interval", "60",
+                  "--events-file", path, "--events-max-size", "0")
+    fill(d)   # the events file is still empty: not even one page of it is free
+
+    connect_n(pair, 7421, 50)   # a connect and a close record each
+    assert serve.wait_value("netlens_events_file_lines_lost_total", 100) == 100
+    said = stderr_lines(serve, 1.5)
+    assert said == [f"netlens serve: cannot write the events file {path}: No space left on "
+                    "device; its records are lost (and counted) until a write succeeds"], said
+    connect_n(pair, 7422, 10)   # still full: lost, and not said again
+    assert serve.wait_value("netlens_events_file_lines_lost_total", 120) == 120
+    assert stderr_lines(serve, 1.5) == []
+    page = serve.metrics()
+    assert serve.value("netlens_events_file_lines_total", page) == 0
+    assert serve.value("netlens_events_file_bytes_total", page) == 0
+    errors = serve.value("netlens_events_file_write_errors_total", page)
+    assert errors >= 2   # one per failed batch
+
+    os.unlink(os.path.join(d, "filler"))
+    connect_n(pair, 7423, 30)
+    assert serve.wait_value("netlens_events_file_lines_total", 60) == 60
+    said = stderr_lines(serve, 1.5)
+    assert said == [f"netlens serve: the events file {path} is written again; 120 records "
+                    "were lost"], said
+    page = serve.metrics()
+    assert serve.value("netlens_events_file_lines_lost_total", page) == 120
+    assert serve.value("netlens_events_file_write_errors_total", page) == errors
+    assert serve.value("netlens_events_file_bytes_total", page) == os.path.getsize(path)
+    recs = records([path])
+    assert len(recs) == 60
+    assert (connects(recs, 7421), connects(recs, 7422), connects(recs, 7423)) == (0, 0, 30)
     serve.stop()

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The events file: rotation, whole lines, reopen, sinks sharing it; the size parser. */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -243,21 +247,106 @@ static void test_reopen_after_rename(void)
 	remove_files();
 }
 
-/* A full disk: the lines are counted lost, the log goes on. */
+/* What fn writes on stderr, in buf (NUL-terminated); a pipe, which no file size limit cuts. */
+static void stderr_of(void (*fn)(struct nl_eventlog *), struct nl_eventlog *log, char *buf,
+		      size_t len)
+{
+	int saved = dup(STDERR_FILENO), fds[2];
+	ssize_t n;
+
+	CHECK(!pipe(fds));
+	fflush(stderr);
+	dup2(fds[1], STDERR_FILENO);
+	fn(log);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fds[1]);
+	n = read(fds[0], buf, len - 1);
+	buf[n > 0 ? n : 0] = 0;
+	close(fds[0]);
+}
+
+static void write_flush(struct nl_eventlog *log, const char *line)
+{
+	nl_eventlog_write(log, line, strlen(line));
+	nl_eventlog_flush(log);
+}
+
+static void lose_two_then_one(struct nl_eventlog *log)
+{
+	nl_eventlog_write(log, "b", 1);
+	write_flush(log, "c");
+	write_flush(log, "d");
+}
+
+static void write_e(struct nl_eventlog *log)
+{
+	write_flush(log, "e");
+}
+
+static void lose_a_b(struct nl_eventlog *log)
+{
+	nl_eventlog_write(log, "a", 1);
+	write_flush(log, "b");
+}
+
+/* A full disk: the lines are counted lost, the log goes on; said once on stderr. */
 static void test_write_errors_counted(void)
 {
 	struct nl_eventlog *log = nl_eventlog_open("/dev/full", 0, 1);
 	const struct nl_eventlog_stats *st;
+	char out[1024];
 
 	CHECK(log != NULL);
 	if (!log)
 		return;
-	nl_eventlog_write(log, "a", 1);
-	nl_eventlog_write(log, "b", 1);
-	nl_eventlog_flush(log);
+	stderr_of(lose_a_b, log, out, sizeof(out));
+	CHECK(!strcmp(out, "netlens serve: cannot write the events file /dev/full: No space left "
+		      "on device; its records are lost (and counted) until a write succeeds\n"));
 	st = nl_eventlog_stats(log);
 	CHECK(st->lines == 0 && st->lines_lost == 2 && st->write_errors == 1);
 	nl_eventlog_close(log);
+}
+
+/*
+ * Writes that start failing (a file size limit: EFBIG, as a full disk gives
+ * ENOSPC) are said once on stderr, their recovery once, with the count.
+ */
+static void test_failing_and_recovery_said_once(void)
+{
+	struct nl_eventlog *log = nl_eventlog_open(path, 0, 1);
+	const struct nl_eventlog_stats *st;
+	struct rlimit saved, small;
+	char out[1024], want[1024];
+
+	CHECK(log != NULL);
+	if (!log)
+		return;
+	write_flush(log, "a");
+	getrlimit(RLIMIT_FSIZE, &saved);
+	small = saved;
+	small.rlim_cur = 2;   /* "a\n" */
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &small);
+	stderr_of(lose_two_then_one, log, out, sizeof(out));
+	snprintf(want, sizeof(want), "netlens serve: cannot write the events file %s: %s; its "
+		 "records are lost (and counted) until a write succeeds\n", path, strerror(EFBIG));
+	CHECK(!strcmp(out, want));
+	st = nl_eventlog_stats(log);
+	CHECK(st->lines == 1 && st->lines_lost == 3 && st->write_errors == 2);
+
+	setrlimit(RLIMIT_FSIZE, &saved);
+	signal(SIGXFSZ, SIG_DFL);
+	stderr_of(write_e, log, out, sizeof(out));
+	snprintf(want, sizeof(want), "netlens serve: the events file %s is written again; 3 "
+		 "records were lost\n", path);
+	CHECK(!strcmp(out, want));
+	stderr_of(write_e, log, out, sizeof(out));
+	CHECK(out[0] == 0);
+	CHECK(st->lines == 3 && st->lines_lost == 3 && st->write_errors == 2 && st->bytes == 6);
+	nl_eventlog_close(log);
+	remove_files();
 }
 
 static void test_open_errors(void)
@@ -354,6 +443,7 @@ int main(void)
 	RUN(test_appends_to_existing_file);
 	RUN(test_reopen_after_rename);
 	RUN(test_write_errors_counted);
+	RUN(test_failing_and_recovery_said_once);
 	RUN(test_open_errors);
 	RUN(test_sinks);
 	RUN(test_parse_size);
