@@ -71,7 +71,8 @@ static void set_view(struct top_ui *ui, int v)
 
 static void move_sort(struct top_ui *ui, int step)
 {
-	int n = ui->table.ncols, cur = ui->table.sort_col;
+	int n = ui->table.ncols;
+	int cur = ui->sort[ui->view] >= 0 ? ui->sort[ui->view] : ui->table.sort_col;
 
 	if (n)
 		ui->sort[ui->view] = (cur + step + n) % n;
@@ -248,8 +249,8 @@ static void draw_table(struct top_ui *ui, int y, int bottom)
 	size_t width = COLS > 0 && (size_t)COLS < sizeof(line) ? (size_t)COLS : sizeof(line) - 1;
 	int rows = bottom - y - 2;
 
-	snprintf(title, sizeof(title), "%s: %zu rows, sort %s %s%s%s%s%s", t->title, t->n,
-		 t->cols[t->sort_col].name, ui->reverse ? "(reversed)" : "",
+	snprintf(title, sizeof(title), "%s: %zu rows, sort %s%s%s%s%s%s", t->title, t->n,
+		 t->cols[t->sort_col].name, ui->reverse ? " (reversed)" : "",
 		 ui->filter[0] ? ", filter \"" : "", ui->filter, ui->filter[0] ? "\"" : "",
 		 ui->paused ? "  [PAUSED]" : "");
 	attron(A_BOLD);
