@@ -27,6 +27,7 @@ struct top_cfg {
 	const char *ifname;
 	const char *flows_hook;
 	bool once;
+	bool no_records;              /* serve's cost: no processes view, no errno column */
 };
 
 struct top {
@@ -62,6 +63,15 @@ static int set_once(void *ctx, const char *arg, char *err, size_t len)
 	(void)err;
 	(void)len;
 	((struct top_cfg *)ctx)->once = true;
+	return 0;
+}
+
+static int set_no_records(void *ctx, const char *arg, char *err, size_t len)
+{
+	(void)arg;
+	(void)err;
+	(void)len;
+	((struct top_cfg *)ctx)->no_records = true;
 	return 0;
 }
 
@@ -208,8 +218,8 @@ static int top_run(const struct top_cfg *cfg, struct nl_opts *o)
 	t.model = top_model_new();
 	if (!t.model)
 		nl_die(NL_EXIT_ENV, "top: out of memory");
-	/* The processes view and the errno column are made of records: they are asked for. */
-	t.capture = (struct nl_capture){ .take = take, .ctx = &t, .records = true };
+	/* The processes view and the errno column are made of records (docs/top.md: the cost). */
+	t.capture = (struct nl_capture){ .take = take, .ctx = &t, .records = !cfg->no_records };
 	nl_sink_capture_discards(&t.capture);
 	if (!nl_modset_start(&t.set, nl_modset_default(cfg->ifname), &env, o, NULL)) {
 		nl_modset_stop(&t.set);
@@ -238,8 +248,10 @@ int top_main(int argc, char **argv)
 		  set_iface },
 		{ "flows-hook", NL_OPT_LONG_ONLY, "tc|xdp", "flows at TC, both directions "
 		  "(default), or at XDP, ingress only", set_flows_hook },
-		{ "once", NL_OPT_LONG_ONLY + 1, NULL, "print one plain-text snapshot after -d "
-		  "seconds (default 2) and exit, as when stdout is not a terminal", set_once },
+		{ "once", NL_OPT_LONG_ONLY + 1, NULL, "one plain-text snapshot after -d seconds "
+		  "(default 2), as when not on a terminal", set_once },
+		{ "no-records", NL_OPT_LONG_ONLY + 2, NULL, "no per-event records (serve's cost): "
+		  "no processes view, no errno column", set_no_records },
 		{ 0 },
 	};
 	static const struct nl_cmd_spec spec = {

@@ -382,10 +382,11 @@ static void take_drop_record(struct top_model *m, struct json_object *o)
 	struct proc *p = proc_of(m, o);
 	struct droprow *r;
 
-	if (p)
-		p->drops++;
-	/* Only rows a summary has counted: records are rate-limited, summaries are not. */
-	if (p && (r = drop_of(m, o)))
+	if (!p)
+		return;
+	p->drops++;
+	/* The row the summary counts (exactly: records are rate-limited, summaries are not). */
+	if ((r = drop_of(m, o)))
 		drop_proc(r, o);
 }
 
@@ -585,7 +586,7 @@ static const struct {
 	[TOP_DNS] = { dns_cols, NCOLS(dns_cols), 2, "DNS (names and servers)",
 		      "no DNS query seen yet" },
 	[TOP_PROCS] = { proc_cols, NCOLS(proc_cols), 2, "Processes",
-			"no process seen yet" },
+			"no process seen yet (none with --no-records)" },
 	[TOP_FLOWS] = { flow_cols, NCOLS(flow_cols), 4, "Flows (top talkers)",
 			"no flow in the last second (flows needs -i IFACE)" },
 };

@@ -259,26 +259,40 @@ def test_ctrl_c_and_sigterm_restore_and_detach():
         wait_quit(tmux, pid, ids, pair)
 
 
-def test_once_is_a_plain_snapshot():
+def snapshot_over_refused(*args, count=2):
+    """netlens top --once -d 3 ARGS over count refused connects: (its output, dest, kernel)."""
     pair = Pair()
     port = random.randint(40000, 59999)
-    p = subprocess.Popen([NETLENS, "top", "--once", "-d", "3"], stdout=subprocess.PIPE,
+    p = subprocess.Popen([NETLENS, "top", "--once", "-d", "3", *args], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     defer(lambda: p.poll() is None and p.kill())
-    # The modules attach within a second; then two refused connects.
+    # The modules attach within a second; then the refused connects.
     time.sleep(1.2)
-    _, kernel = stage_refused(pair, port, 2)
+    _, kernel = stage_refused(pair, port, count)
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
+    return out, f"{pair.B4}:{port}", kernel
+
+
+def test_once_is_a_plain_snapshot():
+    out, dest, kernel = snapshot_over_refused()
     assert "\x1b" not in out, "a snapshot has no terminal control sequences"
     heads = [ln for ln in out.splitlines() if ln in (
         "Findings", "Destinations (TCP)", "Drops", "DNS (names and servers)", "Processes",
         "Flows (top talkers)")]
     assert heads == ["Findings", "Destinations (TCP)", "Drops", "DNS (names and servers)",
                      "Processes", "Flows (top talkers)"], out
-    r = row(out, f"{pair.B4}:{port}", "outbound")
+    r = row(out, dest, "outbound")
     assert r[4:6] == [str(kernel["attempt_fails"]), "ECONNREFUSED:2"], r
     assert "(no flow in the last second (flows needs -i IFACE))" in out
+
+
+def test_no_records_keeps_the_kernel_totals():
+    """--no-records: serve's cost; the failures still counted (kernel maps), no errno, no processes."""
+    out, dest, kernel = snapshot_over_refused("--no-records")
+    r = row(out, dest, "outbound")
+    assert r[4:6] == [str(kernel["attempt_fails"]), "-"], r
+    assert "Processes\n  (no process seen yet (none with --no-records))\n" in out, out
 
 
 def test_not_a_terminal_and_no_command_snapshot():
