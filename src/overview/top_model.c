@@ -457,7 +457,7 @@ static void take_dns_record(struct top_model *m, struct json_object *o)
 		p->dns_failed++;
 }
 
-static void flows_add(struct flows_set *s, struct json_object *o)
+static void flows_add(struct top_model *m, struct flows_set *s, struct json_object *o)
 {
 	const char *sa = jstr(o, "saddr"), *da = jstr(o, "daddr");
 	struct flow *f;
@@ -467,8 +467,10 @@ static void flows_add(struct flows_set *s, struct json_object *o)
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct flow *v = cap <= TOP_MAX_ROWS ? realloc(s->v, cap * sizeof(*v)) : NULL;
 
-		if (!v)
+		if (!v) {
+			m->folded++;
 			return;
+		}
 		s->v = v;
 		s->cap = cap;
 	}
@@ -529,7 +531,7 @@ void top_model_take(struct top_model *m, const char *module, struct json_object 
 			take_dns_record(m, o);
 	} else if (!strcmp(module, "flows")) {
 		if (!strcmp(type, "flow"))
-			flows_add(&m->pending, o);
+			flows_add(m, &m->pending, o);
 		else if (!strcmp(type, "flow_stats"))
 			take_flow_stats(m, o);
 	}
