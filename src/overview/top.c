@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "framework/finding.h"
@@ -204,6 +205,22 @@ static int interactive(struct top *t, const struct nl_opts *o)
 	return err;
 }
 
+/* The full screen on a terminal it can drive; otherwise, or with --once, the snapshot. */
+static int show(struct top *t, const struct top_cfg *cfg, struct nl_opts *o, bool tty)
+{
+	if (tty && !cfg->once) {
+		int err = interactive(t, o);
+
+		if (err != -ENOTTY)
+			return err;
+		fprintf(stderr, "netlens top: cannot drive this terminal (TERM=%s): a snapshot "
+			"instead\n", nl_echo(getenv("TERM") ? getenv("TERM") : ""));
+		if (!o->duration)
+			o->duration = TOP_SNAPSHOT_SECONDS;
+	}
+	return snapshot(t, o);
+}
+
 static int top_run(const struct top_cfg *cfg, struct nl_opts *o)
 {
 	const struct nl_serve_env env = { .ifname = cfg->ifname, .flows_hook = cfg->flows_hook };
@@ -229,7 +246,7 @@ static int top_run(const struct top_cfg *cfg, struct nl_opts *o)
 	t.last_tick = nl_now_mono();
 	nl_modset_findings(&t.set, &t.findings);
 	nl_findings_rank(&t.findings);
-	err = cfg->once || !tty ? snapshot(&t, o) : interactive(&t, o);
+	err = show(&t, cfg, o, tty);
 	nl_modset_stop(&t.set);
 	nl_sink_capture_discards(NULL);
 	nl_capture_free(&t.capture);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include "flows/flows.h"
 #include "output/format.h"
 #include "overview/top_model.h"
 
@@ -148,11 +149,12 @@ static struct json_object *jarr(struct json_object *o, const char *key)
 	return v;
 }
 
-/* "10.0.0.2:80", "[fd00::2]:80", or the address alone without a port. */
-static void endpoint(struct json_object *o, char *buf, size_t len)
+/* "10.0.0.2:80", "[fd00::2]:80", the address alone without a port, "-" without one. */
+static void endpoint_of(struct json_object *o, const char *addr_key, const char *port_key,
+			char *buf, size_t len)
 {
-	const char *a = jstr(o, "daddr");
-	uint64_t port = ju64(o, "dport");
+	const char *a = jstr(o, addr_key);
+	uint64_t port = ju64(o, port_key);
 
 	if (!a)
 		snprintf(buf, len, "-");
@@ -161,6 +163,11 @@ static void endpoint(struct json_object *o, char *buf, size_t len)
 	else
 		snprintf(buf, len, strchr(a, ':') ? "[%s]:%llu" : "%s:%llu", a,
 			 (unsigned long long)port);
+}
+
+static void endpoint(struct json_object *o, char *buf, size_t len)
+{
+	endpoint_of(o, "daddr", "dport", buf, len);
 }
 
 /* Finds the row of key, or adds a zeroed one; NULL when the table is full (folded). */
@@ -459,9 +466,8 @@ static void take_dns_record(struct top_model *m, struct json_object *o)
 
 static void flows_add(struct top_model *m, struct flows_set *s, struct json_object *o)
 {
-	const char *sa = jstr(o, "saddr"), *da = jstr(o, "daddr");
+	char proto[8];
 	struct flow *f;
-	uint64_t proto = ju64(o, "proto");
 
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
@@ -475,14 +481,10 @@ static void flows_add(struct top_model *m, struct flows_set *s, struct json_obje
 		s->cap = cap;
 	}
 	f = &s->v[s->n++];
-	snprintf(f->src, sizeof(f->src), strchr(sa ? sa : "", ':') ? "[%s]:%llu" : "%s:%llu",
-		 sa ? sa : "-", (unsigned long long)ju64(o, "sport"));
-	snprintf(f->dst, sizeof(f->dst), strchr(da ? da : "", ':') ? "[%s]:%llu" : "%s:%llu",
-		 da ? da : "-", (unsigned long long)ju64(o, "dport"));
-	snprintf(f->proto, sizeof(f->proto), "%s", proto == 6 ? "tcp" : proto == 17 ? "udp" :
-		 proto == 1 ? "icmp" : proto == 58 ? "icmp6" : "other");
-	if (proto != 6 && proto != 17 && proto != 1 && proto != 58)
-		snprintf(f->proto, sizeof(f->proto), "%llu", (unsigned long long)proto);
+	endpoint_of(o, "saddr", "sport", f->src, sizeof(f->src));
+	endpoint_of(o, "daddr", "dport", f->dst, sizeof(f->dst));
+	snprintf(f->proto, sizeof(f->proto), "%s",
+		 flows_proto_name((uint8_t)ju64(o, "proto"), proto, sizeof(proto)));
 	f->packets = ju64(o, "packets");
 	f->bytes = ju64(o, "bytes");
 }
@@ -776,22 +778,24 @@ static void filter_rows(struct top_table *t, const char *filter)
 	t->n = kept;
 }
 
-/* qsort has no context: the column and order of the one sort running (one thread). */
-static struct { int col; bool num, reverse; } sorting;
+struct sorting {
+	int col;
+	bool num, reverse;
+};
 
-static int row_cmp(const void *pa, const void *pb)
+static int row_cmp(const void *pa, const void *pb, void *ctx)
 {
 	const struct top_row *a = pa, *b = pb;
+	const struct sorting *by = ctx;
 	int c;
 
-	if (sorting.num)   /* largest first */
-		c = a->val[sorting.col] < b->val[sorting.col] ? 1 :
-		    a->val[sorting.col] > b->val[sorting.col] ? -1 : 0;
+	if (by->num)   /* largest first */
+		c = a->val[by->col] < b->val[by->col] ? 1 : a->val[by->col] > b->val[by->col] ? -1 : 0;
 	else
-		c = strcmp(a->cell[sorting.col], b->cell[sorting.col]);
+		c = strcmp(a->cell[by->col], b->cell[by->col]);
 	if (!c)   /* a stable order between refreshes */
 		c = strcmp(a->cell[0], b->cell[0]) ?: strcmp(a->cell[1], b->cell[1]);
-	return sorting.reverse ? -c : c;
+	return by->reverse ? -c : c;
 }
 
 void top_model_table(const struct top_model *m, enum top_view v, struct top_table *t,
@@ -801,6 +805,7 @@ void top_model_table(const struct top_model *m, enum top_view v, struct top_tabl
 		[TOP_DESTS] = dest_rows, [TOP_DROPS] = drop_rows, [TOP_DNS] = dns_rows,
 		[TOP_PROCS] = proc_rows, [TOP_FLOWS] = flow_rows,
 	};
+	struct sorting by;
 
 	t->n = 0;
 	t->title = views[v].title;
@@ -810,10 +815,8 @@ void top_model_table(const struct top_model *m, enum top_view v, struct top_tabl
 	t->empty = views[v].empty;
 	fill[v](m, t);
 	filter_rows(t, filter);
-	sorting.col = t->sort_col;
-	sorting.num = t->cols[t->sort_col].num;
-	sorting.reverse = reverse;
-	qsort(t->rows, t->n, sizeof(t->rows[0]), row_cmp);
+	by = (struct sorting){ t->sort_col, t->cols[t->sort_col].num, reverse };
+	qsort_r(t->rows, t->n, sizeof(t->rows[0]), row_cmp, &by);
 }
 
 void top_table_free(struct top_table *t)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `netlens top`'s screen (src/overview/top_screen.h). ncurses handles
- * SIGWINCH itself (it installs its handler in initscr() when none is set)
+ * SIGWINCH itself (it installs its handler in newterm() when none is set)
  * and reports a resize as KEY_RESIZE; every draw starts from the current
  * LINES and COLS, so a resize at any moment is only a redraw.
  */
@@ -40,8 +40,11 @@ int top_screen_start(struct top_ui *ui)
 {
 	for (int v = 0; v < TOP_VIEWS; v++)
 		ui->sort[v] = -1;
-	if (!initscr())
+	/* newterm(), not initscr(): initscr() exits the process when $TERM is unknown. */
+	ui->term = newterm(NULL, stdout, stdin);
+	if (!ui->term)
 		return -1;
+	set_term(ui->term);
 	cbreak();             /* Ctrl-C still raises SIGINT: the loop stops as for SIGTERM */
 	noecho();
 	nodelay(stdscr, TRUE);
@@ -60,6 +63,7 @@ int top_screen_start(struct top_ui *ui)
 void top_screen_end(struct top_ui *ui)
 {
 	endwin();
+	delscreen(ui->term);
 	top_table_free(&ui->table);
 }
 

@@ -18,11 +18,15 @@ struct top_ui {
 	bool editing, paused, help;
 	unsigned int scroll;          /* first row shown */
 	struct top_table table;       /* the rows on screen */
+	struct screen *term;          /* ncurses' SCREEN */
 };
 
 enum top_key_result { TOP_KEY_NONE, TOP_KEY_REDRAW, TOP_KEY_QUIT };
 
-/* Takes the terminal: 0, or -1 when it cannot be set up (then nothing changed). */
+/*
+ * Takes the terminal (stdin, stdout, $TERM): 0, or -1 when it cannot be
+ * driven, e.g. an unknown $TERM (then nothing changed).
+ */
 int top_screen_start(struct top_ui *ui);
 /* Gives the terminal back as it was. */
 void top_screen_end(struct top_ui *ui);

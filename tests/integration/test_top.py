@@ -259,6 +259,15 @@ def test_ctrl_c_and_sigterm_restore_and_detach():
         wait_quit(tmux, pid, ids, pair)
 
 
+def test_unknown_terminal_gets_the_snapshot():
+    """A terminal ncurses cannot drive (unknown TERM): the snapshot, not an exit from initscr()."""
+    tmux = Tmux()
+    tmux.keys(f"TERM=nlt-no-such-term {NETLENS} top -d 1; echo rc=$?", "Enter")
+    screen = tmux.wait_for(r"^rc=\d+$")
+    assert "rc=0" in screen and "cannot drive this terminal (TERM=nlt-no-such-term)" in screen
+    assert re.search(r"^Findings$", screen, re.M) and re.search(r"^Processes$", screen, re.M)
+
+
 def snapshot_over_refused(*args, count=2):
     """netlens top --once -d 3 ARGS over count refused connects: (its output, dest, kernel)."""
     pair = Pair()

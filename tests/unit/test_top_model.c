@@ -179,6 +179,38 @@ static void test_filter_sort_line(void)
 	top_model_free(m);
 }
 
+static void test_flows_of_the_last_interval(void)
+{
+	static const char flow[] = "{\"type\":\"flow\",\"family\":%d,\"saddr\":\"%s\",\"sport\":%d,"
+				   "\"daddr\":\"%s\",\"dport\":80,\"proto\":%d,\"packets\":%d,"
+				   "\"bytes\":%d}";
+	struct top_model *m = top_model_new();
+	struct top_table t = { 0 };
+	char json[256];
+
+	snprintf(json, sizeof(json), flow, 4, "10.0.0.1", 1234, "10.0.0.2", 6, 1, 74);
+	take(m, "flows", json);
+	take(m, "flows", "{\"type\":\"flow_stats\",\"interval_ms\":500}");
+	snprintf(json, sizeof(json), flow, 6, "fd00::1", 5353, "fd00::2", 17, 3, 300);
+	take(m, "flows", json);
+	/* Until its flow_stats, the next interval's flows are not shown. */
+	top_model_table(m, TOP_FLOWS, &t, NULL, -1, false);
+	CHECK(t.n == 1);
+	CHECK_STR(t.rows[0].cell[0], "10.0.0.1:1234");
+	CHECK_STR(t.rows[0].cell[2], "tcp");
+	CHECK_STR(t.rows[0].cell[5], "148");
+	take(m, "flows", "{\"type\":\"flow_stats\",\"interval_ms\":1000}");
+	top_model_table(m, TOP_FLOWS, &t, NULL, -1, false);
+	CHECK(t.n == 1);
+	CHECK_STR(t.rows[0].cell[0], "[fd00::1]:5353");
+	CHECK_STR(t.rows[0].cell[1], "[fd00::2]:80");
+	CHECK_STR(t.rows[0].cell[2], "udp");
+	CHECK_STR(t.rows[0].cell[3], "3");
+	CHECK_STR(t.rows[0].cell[5], "300");
+	top_table_free(&t);
+	top_model_free(m);
+}
+
 static int takes;
 static char last_type[32];
 
@@ -231,6 +263,7 @@ int main(void)
 	RUN(test_drops_rate_total_process);
 	RUN(test_dns_and_processes);
 	RUN(test_filter_sort_line);
+	RUN(test_flows_of_the_last_interval);
 	RUN(test_capture_sink);
 	return TEST_SUMMARY();
 }
