@@ -245,6 +245,40 @@ def test_views_keys_resize_quit():
     wait_quit(tmux, pid, ids, pair)
 
 
+BURST = """
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(n)
+for _ in range(n):
+    c = socket.create_connection(("127.0.0.1", port))
+    s, _ = srv.accept()
+    c.close()
+    s.close()
+"""
+
+
+def test_findings_on_top_in_their_color():
+    """A one-page ring and a burst of connections: netlens' own finding (records lost), in cyan."""
+    pair = Pair()
+    tmux = Tmux()
+    port = random.randint(40000, 59999)
+    pid = start_top(tmux, pair, "--ringbuf-kb", "4", "-P", str(port))
+    ids = bpf_objects_of(pid)
+    sh("python3", "-c", BURST, str(port), "2000", ns=pair.b)
+    finding = r"^notice   netlens: conns lost (\d+) of (\d+) records \(its ring buffer was full\)"
+    m = re.search(finding, tmux.wait_for(finding), re.M)
+    lost, total = int(m.group(1)), int(m.group(2))
+    # Every connect, accept and both closes is a record: 4 per connection.
+    assert 0 < lost < total == 4 * 2000, (lost, total)
+    colored = sh("tmux", "capture-pane", "-e", "-p", "-t", SESSION)
+    assert re.search(r"\x1b\[36m(\x1b\[[0-9;]*m)*notice ", colored), colored
+    tmux.keys("q")
+    wait_quit(tmux, pid, ids, pair)
+
+
 def test_ctrl_c_and_sigterm_restore_and_detach():
     pair = Pair()
     tmux = Tmux()
