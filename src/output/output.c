@@ -44,18 +44,22 @@ void nl_capture_free(struct nl_capture *c)
 	c->tok = NULL;
 }
 
-/* A line built with nl_jw, as an object for the capture; a line it cannot parse is a bug. */
+/* A line built with nl_jw, as an object for the capture; one it cannot parse is counted. */
 static void capture_text(struct nl_sink *s, const char *text, size_t len)
 {
 	struct nl_capture *c = s->capture;
 	struct json_object *o;
 
-	if (!c->tok && !(c->tok = json_tokener_new()))
+	if (!c->tok && !(c->tok = json_tokener_new())) {
+		c->unparsed++;
 		return;
+	}
 	json_tokener_reset(c->tok);
 	o = json_tokener_parse_ex(c->tok, text, (int)len);
-	if (!o)
+	if (!o) {
+		c->unparsed++;
 		return;
+	}
 	c->take(c->ctx, s, o);
 	json_object_put(o);
 }

@@ -27,6 +27,7 @@ struct nl_capture {
 	void *ctx;
 	bool records;             /* per-event records wanted too (nl_sink_wants_records) */
 	struct json_tokener *tok; /* made on first use, freed by nl_capture_free() */
+	uint64_t unparsed;        /* nl_jw lines json-c could not parse back (a bug: said) */
 };
 
 struct nl_sink {

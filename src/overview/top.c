@@ -157,20 +157,27 @@ static int snapshot(struct top *t, const struct nl_opts *o)
 		top_table_print(&table, stdout, PLAIN_WIDTH);
 	}
 	top_table_free(&table);
+	if (top_model_folded(t->model) || t->capture.unparsed)
+		printf("\nnot shown: %llu rows (tables full), %llu lines unparsed\n",
+		       (unsigned long long)top_model_folded(t->model),
+		       (unsigned long long)t->capture.unparsed);
 	err = nl_sink_flush(&out);
 	nl_sink_free(&out);
 	return err;
 }
 
+/* The modules up, and what top itself could not show (said, never silent). */
 static void status_line(const struct top *t, char *buf, size_t len)
 {
 	uint64_t folded = top_model_folded(t->model);
+	int n = snprintf(buf, len, "[%s]", t->names);
 
-	if (folded)
-		snprintf(buf, len, "[%s] %llu rows not kept (tables full)", t->names,
-			 (unsigned long long)folded);
-	else
-		snprintf(buf, len, "[%s]", t->names);
+	if (folded && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, " %llu rows not kept (tables full)",
+			      (unsigned long long)folded);
+	if (t->capture.unparsed && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " %llu lines unparsed",
+			 (unsigned long long)t->capture.unparsed);
 }
 
 /* The full-screen view until q, Ctrl-C, SIGTERM or -d. */
