@@ -158,7 +158,7 @@ static int snapshot(struct top *t, const struct nl_opts *o)
 	}
 	top_table_free(&table);
 	if (top_model_folded(t->model) || t->capture.unparsed)
-		printf("\nnot shown: %llu rows (tables full), %llu lines unparsed\n",
+		printf("\nnot shown: %llu updates (tables full), %llu lines unparsed\n",
 		       (unsigned long long)top_model_folded(t->model),
 		       (unsigned long long)t->capture.unparsed);
 	err = nl_sink_flush(&out);
@@ -173,7 +173,7 @@ static void status_line(const struct top *t, char *buf, size_t len)
 	int n = snprintf(buf, len, "[%s]", t->names);
 
 	if (folded && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - n, " %llu rows not kept (tables full)",
+		n += snprintf(buf + n, len - n, " %llu updates not kept (tables full)",
 			      (unsigned long long)folded);
 	if (t->capture.unparsed && n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " %llu lines unparsed",

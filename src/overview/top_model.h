@@ -17,7 +17,7 @@ enum top_view { TOP_DESTS, TOP_DROPS, TOP_DNS, TOP_PROCS, TOP_FLOWS, TOP_VIEWS }
 
 #define TOP_MAX_COLS  10
 #define TOP_CELL_LEN  96
-/* Keys kept per table; beyond it new keys are counted in `folded`, not shown. */
+/* Keys kept per table; updates of keys beyond it are counted (top_model_folded()), not shown. */
 #define TOP_MAX_ROWS  4096
 
 struct top_col {
@@ -49,7 +49,7 @@ void top_model_free(struct top_model *m);
 void top_model_take(struct top_model *m, const char *module, struct json_object *o);
 /* After every module's collect: closes the second (rates are over dt seconds). */
 void top_model_tick(struct top_model *m, double dt);
-/* Rows dropped because a table was full, over every table. */
+/* Updates of rows not kept because their table was full, since start. */
 uint64_t top_model_folded(const struct top_model *m);
 
 /*
