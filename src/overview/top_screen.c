@@ -13,7 +13,6 @@
 enum { PAIR_CRITICAL = 1, PAIR_WARNING, PAIR_NOTICE };
 
 #define KEY_ESC    27
-#define KEY_CTRL_C 3
 #define MIN_FINDINGS_LINES 1
 
 static const char *const tab_names[TOP_VIEWS] = {
@@ -112,7 +111,7 @@ static enum top_key_result key(struct top_ui *ui, int ch)
 		return ch == 'q' ? TOP_KEY_QUIT : TOP_KEY_REDRAW;
 	}
 	switch (ch) {
-	case 'q': case 'Q': case KEY_CTRL_C:
+	case 'q': case 'Q':   /* Ctrl-C is SIGINT (cbreak), handled as SIGTERM is */
 		return TOP_KEY_QUIT;
 	case '1': case '2': case '3': case '4': case '5':
 		set_view(ui, ch - '1');
