@@ -24,7 +24,7 @@ vpath %.bpf.c $(sort $(dir $(BPF_SRCS)))
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Isrc -I$(BUILD) \
               $(shell pkg-config --cflags json-c) -DNETLENS_VERSION='"$(VERSION)"'
-LDLIBS     += $(shell pkg-config --libs libbpf json-c libmicrohttpd libcap-ng) -lelf -lz -lm -lpthread
+LDLIBS     += $(shell pkg-config --libs libbpf json-c libmicrohttpd libcap-ng ncursesw) -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Isrc -I$(BUILD)
 
@@ -92,7 +92,7 @@ $(BUILD)/bench/format_bench: bench/format_bench.c $(LIB_OBJS)
 run:
 	@scripts/deps.sh build
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/netlens conns
+	$(BUILD)/netlens top
 
 test:
 	@scripts/deps.sh test

@@ -4,13 +4,13 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-            libjson-c-dev uthash-dev libmicrohttpd-dev libcap-ng-dev)
+            libjson-c-dev uthash-dev libmicrohttpd-dev libcap-ng-dev libncurses-dev)
 # dnsmasq-base: a resolver for the dns tests without a system service; libclang-rt-14-dev:
 # libFuzzer for clang 14 (the fuzz targets); prometheus: a real server and promtool for serve's
 # tests; nfdump: nfcapd, the IPFIX collector; python3-yaml and systemd (systemd-analyze): the
-# deploy/ files' tests.
+# deploy/ files' tests; tmux: a terminal of a fixed size for top's tests.
 test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils
-           libclang-rt-14-dev prometheus curl nfdump python3-yaml systemd)
+           libclang-rt-14-dev prometheus curl nfdump python3-yaml systemd tmux)
 bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
 
 want=("${build_pkgs[@]}")

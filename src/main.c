@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "framework/cli.h"
-#include "conns/conns.h"
 #include "framework/module.h"
 #include "probe/probe.h"
 #include "agent/serve.h"
 #include "overview/diagnose.h"
+#include "overview/top.h"
 
 /* The commands that are not a capability (those come from nl_modules[]). */
 static const struct command {
@@ -16,6 +16,7 @@ static const struct command {
 	int (*main)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "top", top_main, "every module live, full screen: findings, destinations, drops, DNS..." },
 	{ "diagnose", diagnose_main, "every module for a while, then what is wrong, ranked" },
 	{ "serve", serve_main, "the agent: all modules, Prometheus /metrics, events file, IPFIX" },
 	{ "probe", probe_main, "what this kernel allows and which hooks netlens will use" },
@@ -31,7 +32,7 @@ static void usage(FILE *out)
 		fprintf(out, "  %-8s %s\n", nl_modules[i]->name, nl_modules[i]->help);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(out, "\nWithout a command, netlens runs 'conns'. "
+	fprintf(out, "\nWithout a command, netlens runs 'top'. "
 		     "'netlens COMMAND --help' describes a command's options.\n");
 }
 
@@ -50,8 +51,8 @@ int main(int argc, char **argv)
 	}
 	/* No command, or options only: the main job. */
 	if (!cmd || cmd[0] == '-') {
-		argv[0] = (char *)"conns";
-		return nl_command(&nl_conns_ops, argc, argv);
+		argv[0] = (char *)"top";
+		return top_main(argc, argv);
 	}
 	mod = nl_module_index(cmd);
 	if (mod >= 0)

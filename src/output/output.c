@@ -24,10 +24,45 @@ void nl_sink_init_eventlog(struct nl_sink *s, struct nl_eventlog *log)
 	s->log = log;
 }
 
+static struct nl_capture *discard_capture;
+
+void nl_sink_capture_discards(struct nl_capture *c)
+{
+	discard_capture = c;
+}
+
 void nl_sink_init_discard(struct nl_sink *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = NL_OUT_JSON;
+	s->capture = discard_capture;
+}
+
+void nl_capture_free(struct nl_capture *c)
+{
+	if (c->tok)
+		json_tokener_free(c->tok);
+	c->tok = NULL;
+}
+
+/* A line built with nl_jw, as an object for the capture; one it cannot parse is counted. */
+static void capture_text(struct nl_sink *s, const char *text, size_t len)
+{
+	struct nl_capture *c = s->capture;
+	struct json_object *o;
+
+	if (!c->tok && !(c->tok = json_tokener_new())) {
+		c->unparsed++;
+		return;
+	}
+	json_tokener_reset(c->tok);
+	o = json_tokener_parse_ex(c->tok, text, (int)len);
+	if (!o) {
+		c->unparsed++;
+		return;
+	}
+	c->take(c->ctx, s, o);
+	json_object_put(o);
 }
 
 void nl_sink_free(struct nl_sink *s)
@@ -38,9 +73,14 @@ void nl_sink_free(struct nl_sink *s)
 void nl_sink_json(struct nl_sink *s, struct json_object *obj)
 {
 	size_t len;
-	const char *text = json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	const char *text;
 
+	if (s->capture) {
+		s->capture->take(s->capture->ctx, s, obj);
+		return;
+	}
+	text = json_object_to_json_string_length(
+		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (s->log) {
 		nl_eventlog_write(s->log, text, len);
 	} else if (s->out) {
@@ -56,7 +96,9 @@ void nl_sink_jw(struct nl_sink *s)
 	if (!len)
 		return;
 	/* The log adds the newline the writer ended the line with. */
-	if (s->log)
+	if (s->capture)
+		capture_text(s, s->jw.buf, len - 1);
+	else if (s->log)
 		nl_eventlog_write(s->log, s->jw.buf, len - 1);
 	else if (s->out)
 		fwrite(s->jw.buf, 1, len, s->out);

@@ -14,11 +14,27 @@
 #include "output/jsonw.h"
 
 struct nl_eventlog;
+struct nl_sink;
+
+/*
+ * A sink whose lines are handed to a function as json-c objects instead of
+ * written (`top`): take() borrows the object (json_object_get() to keep
+ * it). Summaries arrive as they were built; lines built with nl_jw are
+ * parsed back, with one tokener per capture.
+ */
+struct nl_capture {
+	void (*take)(void *ctx, struct nl_sink *s, struct json_object *o);
+	void *ctx;
+	bool records;             /* per-event records wanted too (nl_sink_wants_records) */
+	struct json_tokener *tok; /* made on first use, freed by nl_capture_free() */
+	uint64_t unparsed;        /* nl_jw lines json-c could not parse back (a bug: said) */
+};
 
 struct nl_sink {
 	enum nl_output kind;
 	FILE *out;                /* NULL: lines go to log, or nowhere */
 	struct nl_eventlog *log;
+	struct nl_capture *capture;  /* NULL unless made by nl_sink_init_discard() under a capture */
 	bool header_done;
 	struct nl_jw jw;          /* the line being built (JSON mode) */
 };
@@ -26,8 +42,16 @@ struct nl_sink {
 void nl_sink_init(struct nl_sink *s, enum nl_output kind, FILE *out);
 /* JSON lines into an events file (src/output/eventlog.h), which several sinks may share. */
 void nl_sink_init_eventlog(struct nl_sink *s, struct nl_eventlog *log);
-/* JSON kind, but every line is dropped: `serve` without --events-file. */
+/*
+ * JSON kind, but every line is dropped: `serve` without --events-file; or,
+ * while nl_sink_capture_discards() is set, handed to that capture: a
+ * command that runs modules through the module set (src/framework/modset.h,
+ * which makes their sinks before it opens them) takes their lines this way.
+ */
 void nl_sink_init_discard(struct nl_sink *s);
+/* Sinks made by nl_sink_init_discard() from now on go to c (NULL: dropped again). */
+void nl_sink_capture_discards(struct nl_capture *c);
+void nl_capture_free(struct nl_capture *c);
 void nl_sink_free(struct nl_sink *s);
 /*
  * False when the sink drops its lines: per-event record writers return
@@ -35,7 +59,7 @@ void nl_sink_free(struct nl_sink *s);
  */
 static inline bool nl_sink_wants_records(const struct nl_sink *s)
 {
-	return s->out || s->log;
+	return s->out || s->log || (s->capture && s->capture->records);
 }
 /* Writes a json-c object as one line (nested, low-rate records). */
 void nl_sink_json(struct nl_sink *s, struct json_object *obj);

@@ -63,11 +63,12 @@ def test_help_and_version():
     assert r.returncode == 0 and r.stdout.startswith("netlens ")
 
 
-def test_no_command_runs_conns():
-    r = run("-o", "json", "-d", "0.5")
+def test_no_command_runs_top():
+    """netlens without a command is `top` (issue 13): not on a terminal, its snapshot."""
+    r = run("-d", "0.5")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.splitlines()[-1])["type"] == "stats", r.stdout
-    assert "netlens conns: attached" in r.stderr
+    assert r.stdout.startswith("netlens top: 0.5 s, modules: conns latency"), r.stdout
+    assert r.stderr.startswith("netlens top: watching for 0.5 s"), r.stderr
 
 
 def test_output_errors():
