@@ -311,7 +311,8 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		nl_die(NL_EXIT_ENV, "serve: cannot open the events file %s: %s", nl_echo(cfg->events_file),
 		       strerror(errno));
 	nl_signals_install(true);
-	up = nl_modset_start(&s.set, cfg->enable, &env, o, s.events);
+	s.set.events = s.events;
+	up = nl_modset_start(&s.set, cfg->enable, &env, o);
 	if (!up) {
 		nl_modset_stop(&s.set);
 		nl_die(NL_EXIT_ENV, "serve: no module could be attached");

@@ -58,7 +58,7 @@ static void module_down(const struct nl_modset *set, struct nl_modset_mod *sm)
 }
 
 size_t nl_modset_start(struct nl_modset *set, unsigned int enable, const struct nl_serve_env *env,
-		       const struct nl_opts *o, struct nl_eventlog *events)
+		       const struct nl_opts *o)
 {
 	size_t up = 0;
 
@@ -71,8 +71,10 @@ size_t nl_modset_start(struct nl_modset *set, unsigned int enable, const struct 
 		sm->m.ops = nl_modules[i];
 		sm->m.sink = &sm->sink;
 		sm->m.cfg = configure(set, env, o, nl_modules[i]);
-		if (events)
-			nl_sink_init_eventlog(&sm->sink, events);
+		if (set->events)
+			nl_sink_init_eventlog(&sm->sink, set->events);
+		else if (set->capture)
+			nl_sink_init_capture(&sm->sink, set->capture);
 		else
 			nl_sink_init_discard(&sm->sink);
 		sm->up = true;

@@ -21,8 +21,14 @@ struct nl_modset_mod {
 	bool up;                   /* opened and attached */
 };
 
+/*
+ * Where the modules' lines go: the events file, else the capture, else
+ * nowhere (records are then not even built: nl_sink_wants_records()).
+ */
 struct nl_modset {
 	const char *who;           /* the command, for its messages: "serve" */
+	struct nl_eventlog *events;
+	struct nl_capture *capture;
 	struct nl_modset_mod mods[NL_MODSET_MAX];
 	size_t n;
 };
@@ -35,12 +41,11 @@ unsigned int nl_modset_default(bool have_iface);
 /*
  * Configures each module of `enable` (bits of nl_modules[]) with its
  * defaults and what it takes from env (exits 2 with one line on bad
- * options), opens them all, then attaches them all. Records go to events,
- * or nowhere when NULL. A module that fails is said on stderr and left
- * down. Returns how many are up.
+ * options), opens them all, then attaches them all. A module that fails
+ * is said on stderr and left down. Returns how many are up.
  */
 size_t nl_modset_start(struct nl_modset *set, unsigned int enable, const struct nl_serve_env *env,
-		       const struct nl_opts *o, struct nl_eventlog *events);
+		       const struct nl_opts *o);
 /* Reads every module's pending records; how many, or -errno. */
 int nl_modset_poll(struct nl_modset *set);
 void nl_modset_collect(struct nl_modset *set, bool final);

@@ -24,18 +24,16 @@ void nl_sink_init_eventlog(struct nl_sink *s, struct nl_eventlog *log)
 	s->log = log;
 }
 
-static struct nl_capture *discard_capture;
-
-void nl_sink_capture_discards(struct nl_capture *c)
-{
-	discard_capture = c;
-}
-
 void nl_sink_init_discard(struct nl_sink *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = NL_OUT_JSON;
-	s->capture = discard_capture;
+}
+
+void nl_sink_init_capture(struct nl_sink *s, struct nl_capture *c)
+{
+	nl_sink_init_discard(s);
+	s->capture = c;
 }
 
 void nl_capture_free(struct nl_capture *c)

@@ -34,7 +34,7 @@ struct nl_sink {
 	enum nl_output kind;
 	FILE *out;                /* NULL: lines go to log, or nowhere */
 	struct nl_eventlog *log;
-	struct nl_capture *capture;  /* NULL unless made by nl_sink_init_discard() under a capture */
+	struct nl_capture *capture;  /* NULL unless made by nl_sink_init_capture() */
 	bool header_done;
 	struct nl_jw jw;          /* the line being built (JSON mode) */
 };
@@ -42,15 +42,10 @@ struct nl_sink {
 void nl_sink_init(struct nl_sink *s, enum nl_output kind, FILE *out);
 /* JSON lines into an events file (src/output/eventlog.h), which several sinks may share. */
 void nl_sink_init_eventlog(struct nl_sink *s, struct nl_eventlog *log);
-/*
- * JSON kind, but every line is dropped: `serve` without --events-file; or,
- * while nl_sink_capture_discards() is set, handed to that capture: a
- * command that runs modules through the module set (src/framework/modset.h,
- * which makes their sinks before it opens them) takes their lines this way.
- */
+/* JSON kind, but every line is dropped: `serve` without --events-file. */
 void nl_sink_init_discard(struct nl_sink *s);
-/* Sinks made by nl_sink_init_discard() from now on go to c (NULL: dropped again). */
-void nl_sink_capture_discards(struct nl_capture *c);
+/* JSON kind, every line handed to c (`top`). */
+void nl_sink_init_capture(struct nl_sink *s, struct nl_capture *c);
 void nl_capture_free(struct nl_capture *c);
 void nl_sink_free(struct nl_sink *s);
 /*

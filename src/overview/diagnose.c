@@ -104,7 +104,7 @@ static int diagnose_run(const struct diagnose_cfg *cfg, const struct nl_opts *o)
 
 	nl_sys_init(o->verbose);
 	nl_signals_install(false);
-	if (!nl_modset_start(&set, nl_modset_default(cfg->ifname), &env, o, NULL)) {
+	if (!nl_modset_start(&set, nl_modset_default(cfg->ifname), &env, o)) {
 		nl_modset_stop(&set);
 		nl_die(NL_EXIT_ENV, "diagnose: no module could be attached");
 	}

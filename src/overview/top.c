@@ -244,13 +244,11 @@ static int top_run(const struct top_cfg *cfg, struct nl_opts *o)
 		nl_die(NL_EXIT_ENV, "top: out of memory");
 	/* The processes view and the errno column are made of records (docs/top.md: the cost). */
 	t.capture = (struct nl_capture){ .take = take, .ctx = &t, .records = !cfg->no_records };
-	/* The set makes its sinks (discarding ones) before it opens the modules: those are ours. */
-	nl_sink_capture_discards(&t.capture);
-	if (!nl_modset_start(&t.set, nl_modset_default(cfg->ifname), &env, o, NULL)) {
+	t.set.capture = &t.capture;
+	if (!nl_modset_start(&t.set, nl_modset_default(cfg->ifname), &env, o)) {
 		nl_modset_stop(&t.set);
 		nl_die(NL_EXIT_ENV, "top: no module could be attached");
 	}
-	nl_sink_capture_discards(NULL);
 	names_up(&t, cfg->ifname);
 	t.last_tick = nl_now_mono();
 	nl_modset_findings(&t.set, &t.findings);

@@ -233,9 +233,7 @@ static void test_capture_sink(void)
 
 	nl_sink_init_discard(&plain);
 	CHECK(!nl_sink_wants_records(&plain));
-	nl_sink_capture_discards(&c);
-	nl_sink_init_discard(&s);
-	nl_sink_capture_discards(NULL);
+	nl_sink_init_capture(&s, &c);
 	CHECK(s.capture == &c);
 	CHECK(!nl_sink_wants_records(&s));   /* summaries only */
 	c.records = true;
