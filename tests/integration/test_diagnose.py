@@ -85,3 +85,32 @@ def test_records_name_their_namespace():
     accept = one(recs, type="accept", dport=cport)
     assert (connect["netns"], connect["netns_name"]) == (pair.netns_a, pair.a), connect
     assert (accept["netns"], accept["netns_name"]) == (pair.netns_b, pair.b), accept
+
+
+BUSY_SERVER = ("import socket,sys\n"
+               "l=socket.socket(); l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+               "l.bind((sys.argv[1],int(sys.argv[2]))); l.listen(512); print('READY',flush=True)\n"
+               "for _ in range(int(sys.argv[3])):\n"
+               "  c,_=l.accept(); c.recv(10); c.sendall(b'k'); c.close()\n")
+BUSY_CLIENT = ("import socket,sys\n"
+               "for _ in range(int(sys.argv[3])):\n"
+               "  c=socket.create_connection((sys.argv[1],int(sys.argv[2])))\n"
+               "  c.sendall(b'x'*3000); c.recv(10); c.close()\n")
+
+
+def busy_server_storm(pair, port, count):
+    """count connections, each closed by the server with data still unread (QUEUE_PURGE)."""
+    srv = nltest.Proc(["ip", "netns", "exec", pair.b, "python3", "-c", BUSY_SERVER, pair.B4,
+                       str(port), str(count)])
+    srv.expect("READY")
+    sh("python3", "-c", BUSY_CLIENT, pair.B4, str(port), str(count), ns=pair.a)
+    srv.p.wait(timeout=30)
+
+
+def test_healthy_busy_host_has_no_findings():
+    """A connection storm whose server closes with unread data: benign frees, no finding."""
+    pair = Pair()
+    d = Diagnose("-d", 6, "-P", 18232)
+    busy_server_storm(pair, 18232, 600)
+    findings, _ = d.result()
+    assert findings == [], findings
