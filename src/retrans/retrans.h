@@ -41,7 +41,7 @@ struct nl_fold;
 
 /*
  * `serve`'s metrics (src/retrans/retrans_metrics.c) from the kernel's cumulative
- * totals: per {daddr,dport} (both directions of a destination summed),
+ * totals: per {direction,daddr,dport} (outbound: the client side),
  * through *fold (created on first use; weight: segments sent), and the
  * records that could not be parsed.
  */
