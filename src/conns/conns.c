@@ -11,10 +11,14 @@
 #include "tcp/tcp_core.h"
 #include "tcp.skel.h"
 
+#define FAILS_BATCH 256   /* conns_failures entries per bpf_map_lookup_batch() */
+
 struct conns {
 	struct ring_buffer *rb;
 	struct conns_report report;
 	bool records;             /* somebody reads the records (not serve's discarding sink) */
+	struct conns_fail_key fail_keys[FAILS_BATCH];   /* read_totals()'s buffers */
+	uint64_t fail_counts[FAILS_BATCH];
 };
 
 #define CONNS_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP) | \
@@ -108,11 +112,26 @@ static void add_totals(void *ctx, const struct nl_dest_key *k, const struct tcp_
 		conns_report_add(ctx, k, t);
 }
 
-/* The report's totals, read again from the kernel's (cumulative) per-destination counters. */
+static void add_failures(void *ctx, uint32_t n)
+{
+	struct conns *c = ctx;
+
+	for (uint32_t i = 0; i < n; i++)
+		conns_report_add_failures(&c->report, &c->fail_keys[i], c->fail_counts[i]);
+}
+
+/*
+ * The report's totals, read again from the kernel's (cumulative) counters:
+ * per destination, then its failures per errno.
+ */
 static void read_totals(struct conns *c)
 {
+	struct conns_fail_key token;
+
 	conns_report_clear(&c->report);
 	tcp_core_each_dest(add_totals, &c->report);
+	nl_map_read_batches(bpf_map__fd(tcp_core_skel()->maps.conns_failures), c->fail_keys,
+			    c->fail_counts, FAILS_BATCH, &token, add_failures, c);
 }
 
 static void conns_collect(struct nl_module *m, bool final)

@@ -25,10 +25,18 @@ extern const struct nl_module_ops nl_conns_ops;
 #define CONNS_MAX_DESTS   16384   /* destinations totalled one by one; then "other" */
 #define CONNS_TABLE_DESTS 20      /* rows of the summary table */
 
+/* A destination's failed connects with one errno (the kernel's conns_failures). */
+struct conns_fail {
+	uint16_t error;
+	uint64_t count;
+	struct conns_fail *next;
+};
+
 struct conns_dest {
 	struct nl_dest_key key;     /* family 0: the "other" bucket */
 	uint64_t connects, accepts, failed, closes;
 	uint64_t bytes_sent, bytes_received, retransmits;
+	struct conns_fail *fails;   /* failed, per errno */
 	UT_hash_handle hh;
 };
 
@@ -38,6 +46,7 @@ struct conns_report {
 	uint64_t folded;             /* destinations that went to other */
 	uint64_t bad_records;        /* short or unknown records from the kernel */
 	struct nl_fold *fold;        /* serve's --max-series guard over dests */
+	struct nl_fold *fail_fold;   /* the same over (destination, errno) */
 };
 
 void conns_report_init(struct conns_report *r);
@@ -47,11 +56,17 @@ void conns_report_clear(struct conns_report *r);
 /* Adds a destination's totals as the kernel counted them (struct tcp_dest's conns part). */
 void conns_report_add(struct conns_report *r, const struct nl_dest_key *k,
 		      const struct conns_dest_totals *t);
+/* Adds a destination's failed connects with one errno as the kernel counted them. */
+void conns_report_add_failures(struct conns_report *r, const struct conns_fail_key *k,
+			       uint64_t count);
 /* Checks and writes one record as the kernel sent it (bad ones are counted). */
 void conns_report_event(struct conns_report *r, struct nl_sink *s, const void *data, size_t len);
 /* The "stats" record (JSON) or summary table, from the BPF counters and totals. */
 void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats);
-/* serve: per-destination counters since start (netlens_tcp_*), folded by --max-series. */
+/*
+ * serve: per-destination counters since start (netlens_tcp_*), failures per
+ * errno too, folded by --max-series.
+ */
 void conns_report_metrics(struct conns_report *r, struct nl_prom *p);
 
 #endif

@@ -20,6 +20,7 @@ void conns_report_init(struct conns_report *r)
 void conns_report_free(struct conns_report *r)
 {
 	nl_fold_free(r->fold);
+	nl_fold_free(r->fail_fold);
 	conns_report_clear(r);
 }
 
@@ -40,14 +41,26 @@ static struct conns_dest *dest_of(struct conns_report *r, const struct nl_dest_k
 	return d;
 }
 
+static void free_fails(struct conns_fail *f)
+{
+	struct conns_fail *next;
+
+	for (; f; f = next) {
+		next = f->next;
+		free(f);
+	}
+}
+
 void conns_report_clear(struct conns_report *r)
 {
 	struct conns_dest *d, *tmp;
 
 	HASH_ITER(hh, r->dests, d, tmp) {
 		HASH_DEL(r->dests, d);
+		free_fails(d->fails);
 		free(d);
 	}
+	free_fails(r->other.fails);
 	memset(&r->other, 0, sizeof(r->other));
 	r->folded = 0;
 }
@@ -64,6 +77,25 @@ void conns_report_add(struct conns_report *r, const struct nl_dest_key *k,
 	d->bytes_sent += t->bytes_sent;
 	d->bytes_received += t->bytes_received;
 	d->retransmits += t->retransmits;
+}
+
+void conns_report_add_failures(struct conns_report *r, const struct conns_fail_key *k,
+			       uint64_t count)
+{
+	struct conns_dest *d = dest_of(r, &k->dest);
+	struct conns_fail *f;
+
+	for (f = d->fails; f && f->error != k->error; f = f->next)
+		;
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			return;
+		f->error = k->error;
+		f->next = d->fails;
+		d->fails = f;
+	}
+	f->count += count;
 }
 
 static const char *direction_name(uint8_t flags)
@@ -206,6 +238,18 @@ static int busiest_first(struct conns_dest *a, struct conns_dest *b)
 	return activity(a) < activity(b) ? 1 : activity(a) > activity(b) ? -1 : 0;
 }
 
+/* {"ECONNREFUSED": 3, ...}: the destination's failed connects per errno. */
+static struct json_object *errors_json(const struct conns_dest *d)
+{
+	struct json_object *j = json_object_new_object();
+	char name[32];
+
+	for (const struct conns_fail *f = d->fails; f; f = f->next)
+		json_object_object_add(j, nl_errno_name(f->error, name, sizeof(name)),
+				       json_object_new_int64(f->count));
+	return j;
+}
+
 /* One destination's totals; the "other" bucket has no address of its own. */
 static struct json_object *dest_json(const struct conns_dest *d)
 {
@@ -220,6 +264,7 @@ static struct json_object *dest_json(const struct conns_dest *d)
 	json_object_object_add(j, "bytes_sent", json_object_new_int64(d->bytes_sent));
 	json_object_object_add(j, "bytes_received", json_object_new_int64(d->bytes_received));
 	json_object_object_add(j, "retransmits", json_object_new_int64(d->retransmits));
+	json_object_object_add(j, "errors", errors_json(d));
 	return j;
 }
 
@@ -299,21 +344,22 @@ void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint6
 		summary_table(r, s, stats);
 }
 
-enum { CM_CONNECTIONS, CM_FAILURES, CM_CLOSED, CM_SENT, CM_RECEIVED, CM_NVALS };
+enum { CM_CONNECTIONS, CM_CLOSED, CM_SENT, CM_RECEIVED, CM_NVALS };
 
 static const struct { const char *name, *help; } conns_families[CM_NVALS] = {
 	{ "netlens_tcp_connections_total",
 	  "TCP connections established, per destination (connect succeeded, or accepted)." },
-	{ "netlens_tcp_connection_failures_total", "TCP connect attempts that failed." },
 	{ "netlens_tcp_connections_closed_total", "TCP connections closed." },
 	{ "netlens_tcp_sent_bytes_total", "Bytes sent on TCP connections, counted at close." },
 	{ "netlens_tcp_received_bytes_total", "Bytes received on TCP connections, counted at close." },
 };
 
+#define FAILURES "netlens_tcp_connection_failures_total"
+#define OTHER_DEST "direction=\"other\",daddr=\"other\",dport=\"other\""
+
 static void dest_vals(const struct conns_dest *d, uint64_t *v)
 {
 	v[CM_CONNECTIONS] = d->connects + d->accepts;
-	v[CM_FAILURES] = d->failed;
 	v[CM_CLOSED] = d->closes;
 	v[CM_SENT] = d->bytes_sent;
 	v[CM_RECEIVED] = d->bytes_received;
@@ -324,35 +370,62 @@ static void fold_dest(struct nl_fold *f, const struct conns_dest *d, const char 
 	uint64_t v[CM_NVALS];
 
 	dest_vals(d, v);
-	nl_fold_put(f, labels, v[CM_CONNECTIONS] + v[CM_FAILURES] + v[CM_SENT] + v[CM_RECEIVED], v);
+	nl_fold_put(f, labels, v[CM_CONNECTIONS] + d->failed + v[CM_SENT] + v[CM_RECEIVED], v);
+}
+
+/* One series per errno of a destination; dest_labels already written (no errno yet). */
+static void fold_fails(struct nl_fold *f, const struct conns_dest *d, const char *dest_labels)
+{
+	char labels[224], name[32];
+
+	for (const struct conns_fail *e = d->fails; e; e = e->next) {
+		snprintf(labels, sizeof(labels), "%s,errno=\"%s\"", dest_labels,
+			 nl_errno_name(e->error, name, sizeof(name)));
+		nl_fold_put(f, labels, e->count, &e->count);
+	}
+}
+
+static void write_folded(struct nl_prom *p, const char *family, const char *help,
+			 const struct nl_fold *f, int val)
+{
+	const struct nl_fold_row *rows;
+	size_t n;
+
+	rows = nl_fold_rows(f, &n);
+	nl_prom_family(p, family, NL_PROM_COUNTER, help);
+	for (size_t i = 0; i < n; i++)
+		nl_prom_counter(p, family, rows[i].labels, rows[i].vals[val]);
 }
 
 void conns_report_metrics(struct conns_report *r, struct nl_prom *p)
 {
-	static const char other[] = "direction=\"other\",daddr=\"other\",dport=\"other\"";
-	const struct nl_fold_row *rows;
 	struct conns_dest *d, *tmp;
 	char labels[160];
-	size_t n;
 
 	if (!r->fold)
-		r->fold = nl_fold_new(CM_NVALS, other);
+		r->fold = nl_fold_new(CM_NVALS, OTHER_DEST);
+	if (!r->fail_fold)
+		r->fail_fold = nl_fold_new(1, OTHER_DEST ",errno=\"other\"");
 	nl_fold_begin(r->fold);
-	HASH_ITER(hh, r->dests, d, tmp)
-		fold_dest(r->fold, d, nl_prom_dest(labels, sizeof(labels),
-						   d->key.inbound ? "inbound" : "outbound",
-						   d->key.family, d->key.addr, d->key.port));
-	/* Destinations beyond the report's own table are "other" already. */
-	if (r->folded)
-		fold_dest(r->fold, &r->other, other);
-	nl_fold_end(r->fold, nl_prom_max_series(p));
-	rows = nl_fold_rows(r->fold, &n);
-	for (int m = 0; m < CM_NVALS; m++) {
-		nl_prom_family(p, conns_families[m].name, NL_PROM_COUNTER, conns_families[m].help);
-		for (size_t i = 0; i < n; i++)
-			nl_prom_counter(p, conns_families[m].name, rows[i].labels, rows[i].vals[m]);
+	nl_fold_begin(r->fail_fold);
+	HASH_ITER(hh, r->dests, d, tmp) {
+		nl_prom_dest(labels, sizeof(labels), d->key.inbound ? "inbound" : "outbound",
+			     d->key.family, d->key.addr, d->key.port);
+		fold_dest(r->fold, d, labels);
+		fold_fails(r->fail_fold, d, labels);
 	}
+	/* Destinations beyond the report's own table are "other" already (errno kept). */
+	if (r->folded) {
+		fold_dest(r->fold, &r->other, OTHER_DEST);
+		fold_fails(r->fail_fold, &r->other, OTHER_DEST);
+	}
+	nl_fold_end(r->fold, nl_prom_max_series(p));
+	nl_fold_end(r->fail_fold, nl_prom_max_series(p));
+	for (int m = 0; m < CM_NVALS; m++)
+		write_folded(p, conns_families[m].name, conns_families[m].help, r->fold, m);
+	write_folded(p, FAILURES, "TCP connect attempts that failed, per errno.", r->fail_fold, 0);
 	nl_prom_folded(p, conns_families[CM_CONNECTIONS].name, r->fold);
+	nl_prom_folded(p, FAILURES, r->fail_fold);
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
 		       "Records or packets a module could not parse.");
 	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"conns\"", r->bad_records);

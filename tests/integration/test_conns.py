@@ -5,8 +5,8 @@ import signal
 import subprocess
 import time
 
-from nltest import (Cgroup, NETLENS, Netlens, Pair, defer, exchange, find, held_connections, one,
-                    peer, sh)
+from nltest import (Cgroup, NETLENS, Netlens, Pair, Serve, defer, exchange, find,
+                    held_connections, one, peer, sh)
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -454,3 +454,61 @@ def test_untracked_closes_follow_the_filters():
     # The server's 5 sockets (never accepted) close in b; the clients' in a.
     assert in_b["untracked_closes"] == 5, in_b
     assert in_empty["untracked_closes"] == 0, in_empty
+
+
+CONNECTS = """import errno, socket, sys
+for target in sys.argv[1:]:
+    addr, port, n = target.rsplit(":", 2)
+    for _ in range(int(n)):
+        with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
+            print(errno.errorcode.get(s.connect_ex((addr, int(port))), "OK"), flush=True)
+"""
+
+
+def nstat(ns, *names):
+    out = sh("nstat", "-az", *names, ns=ns)
+    return {n: int(re.search(rf"{n}\s+(\d+)", out).group(1)) for n in names}
+
+
+def stage_connect_failures(pair, refused_port, refused=3, unreachable="10.99.0.1",
+                           unreachable_port=18041, unreachable_count=2):
+    """Blocking connects from pair.a, one process: `refused` of them to
+    pair.B4:refused_port where nothing listens (a RST: ECONNREFUSED), then
+    `unreachable_count` to unreachable:unreachable_port, which has no route
+    in pair.a (ENETUNREACH in connect(2), no SYN sent). Returns what the
+    application saw ({errno name: count}) and the kernel's own counters in
+    pair.a: TcpAttemptFails (handshakes that failed) and IpOutNoRoutes."""
+    out = sh("python3", "-c", CONNECTS, f"{pair.B4}:{refused_port}:{refused}",
+             f"{unreachable}:{unreachable_port}:{unreachable_count}", ns=pair.a)
+    seen = {}
+    for e in out.split():
+        seen[e] = seen.get(e, 0) + 1
+    return {"errors": seen, "kernel": nstat(pair.a, "TcpAttemptFails", "IpOutNoRoutes")}
+
+
+def test_failures_per_errno():
+    """Failed connects per destination and errno, in the summary and in
+    serve's netlens_tcp_connection_failures_total{errno=...}, exact against
+    what the application saw and the kernel counted."""
+    pair = Pair()
+    ports = (18040, 18041)
+    serve = Serve("--enable", "conns", *[a for p in ports for a in ("-P", p)])
+    nl = Netlens(*[a for p in ports for a in ("-P", p)])
+    k = stage_connect_failures(pair, ports[0], refused=3, unreachable_port=ports[1],
+                               unreachable_count=2)
+    assert k["errors"] == {"ECONNREFUSED": 3, "ENETUNREACH": 2}, k
+    assert k["kernel"] == {"TcpAttemptFails": 3, "IpOutNoRoutes": 2}, k
+    stats = nl.stop()[-1]
+    got = {(d["daddr"], d["dport"]): (d["failed"], d["errors"]) for d in stats["destinations"]
+           if d["direction"] == "outbound"}
+    assert got == {(pair.B4, ports[0]): (3, {"ECONNREFUSED": 3}),
+                   ("10.99.0.1", ports[1]): (2, {"ENETUNREACH": 2})}, stats
+    time.sleep(1.2)
+    page = serve.metrics()
+    for addr, port, errno_name, n in ((pair.B4, ports[0], "ECONNREFUSED", 3),
+                                      ("10.99.0.1", ports[1], "ENETUNREACH", 2)):
+        assert serve.value("netlens_tcp_connection_failures_total", page, direction="outbound",
+                           daddr=addr, dport=port, errno=errno_name) == n, page
+    assert "netlens_tcp_connection_failures_total{direction=\"outbound\",daddr=\"10.99.0.1\"," \
+        f"dport=\"{ports[1]}\"}}" not in page
+    serve.stop()
