@@ -17,6 +17,7 @@ struct conns {
 	struct ring_buffer *rb;
 	struct conns_report report;
 	bool records;             /* somebody reads the records (not serve's discarding sink) */
+	struct conns_listen *listen;                    /* NULL: listeners not read */
 	struct conns_fail_key fail_keys[FAILS_BATCH];   /* read_totals()'s buffers */
 	uint64_t fail_counts[FAILS_BATCH];
 };
@@ -81,6 +82,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	if (conns_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	conns_report_init(&c->report);
+	c->listen = conns_listen_new(&o->filter);
 	c->records = nl_sink_wants_records(m->sink);
 	part.ctx = c;
 	return tcp_core_join(m, o, &part);
@@ -93,6 +95,12 @@ static int conns_attach(struct nl_module *m)
 
 	if (err)
 		return err;
+	/*
+	 * The listeners' baseline, and every namespace entered now: serve drops
+	 * CAP_SYS_ADMIN after attaching, and a namespace entered keeps being read.
+	 */
+	if (c->listen)
+		conns_listen_read(c->listen, &c->report.listen);
 	return nl_module_ringbuf(m, tcp_core_skel()->maps.conns_events, on_event, &c->rb);
 }
 
@@ -132,6 +140,8 @@ static void read_totals(struct conns *c)
 	tcp_core_each_dest(add_totals, &c->report);
 	nl_map_read_batches(bpf_map__fd(tcp_core_skel()->maps.conns_failures), c->fail_keys,
 			    c->fail_counts, FAILS_BATCH, &token, add_failures, c);
+	if (c->listen)
+		conns_listen_read(c->listen, &c->report.listen);
 }
 
 static void conns_collect(struct nl_module *m, bool final)
@@ -162,6 +172,7 @@ static void conns_destroy(struct nl_module *m)
 		return;
 	ring_buffer__free(c->rb);
 	tcp_core_leave(m);
+	conns_listen_free(c->listen);
 	conns_report_free(&c->report);
 	free(c);
 	m->priv = NULL;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uthash.h>
 #include "conns/conns_abi.h"
+#include "conns/conns_listen.h"
 #include "framework/fallback.h"
 #include "output/output.h"
 #include "output/prom.h"
@@ -47,6 +48,8 @@ struct conns_report {
 	uint64_t bad_records;        /* short or unknown records from the kernel */
 	struct nl_fold *fold;        /* serve's --max-series guard over dests */
 	struct nl_fold *fail_fold;   /* the same over (destination, errno) */
+	struct conns_listen_report listen;   /* the kernel's listeners, read with the totals */
+	struct nl_fold *listen_fold; /* serve's --max-series guard over listeners */
 };
 
 void conns_report_init(struct conns_report *r);

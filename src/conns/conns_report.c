@@ -21,6 +21,8 @@ void conns_report_free(struct conns_report *r)
 {
 	nl_fold_free(r->fold);
 	nl_fold_free(r->fail_fold);
+	nl_fold_free(r->listen_fold);
+	conns_listen_report_free(&r->listen);
 	conns_report_clear(r);
 }
 
@@ -268,6 +270,60 @@ static struct json_object *dest_json(const struct conns_dest *d)
 	return j;
 }
 
+static struct json_object *listener_json(const struct conns_listener *l)
+{
+	struct json_object *j = json_object_new_object();
+	char a[64], comm[NL_COMM_LEN + 1];
+
+	json_object_object_add(j, "netns", json_object_new_int64(l->netns));
+	json_object_object_add(j, "family", json_object_new_int(l->family));
+	json_object_object_add(j, "laddr", json_object_new_string(nl_fmt_addr(l->family, l->addr,
+									      a, sizeof(a))));
+	json_object_object_add(j, "lport", json_object_new_int(l->port));
+	json_object_object_add(j, "pid", json_object_new_int64(l->owner.pid));
+	json_object_object_add(j, "comm", json_object_new_string(nl_fmt_comm(l->owner.comm, comm,
+									     sizeof(comm))));
+	json_object_object_add(j, "backlog", json_object_new_int64(l->backlog));
+	json_object_object_add(j, "queue", json_object_new_int64(l->queue));
+	json_object_object_add(j, "drops", json_object_new_int64(l->drops));
+	json_object_object_add(j, "new_drops", json_object_new_int64(l->drops - l->drops_before));
+	return j;
+}
+
+static struct json_object *netns_json(const struct conns_netns_stat *n)
+{
+	struct json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "netns", json_object_new_int64(n->netns));
+	json_object_object_add(j, "listen_overflows", json_object_new_int64(n->overflows));
+	json_object_object_add(j, "listen_drops", json_object_new_int64(n->drops));
+	json_object_object_add(j, "new_listen_overflows",
+			       json_object_new_int64(n->overflows - n->overflows_before));
+	json_object_object_add(j, "new_listen_drops",
+			       json_object_new_int64(n->drops - n->drops_before));
+	return j;
+}
+
+/*
+ * "listeners": those the kernel dropped connections for; "listen_namespaces":
+ * the namespaces whose ListenOverflows or ListenDrops are not 0.
+ */
+static void listen_json(const struct conns_listen_report *lr, struct json_object *o)
+{
+	struct json_object *ls = json_object_new_array(), *ns = json_object_new_array();
+
+	for (size_t i = 0; i < lr->n; i++)
+		if (lr->v[i].drops)
+			json_object_array_add(ls, listener_json(&lr->v[i]));
+	for (size_t i = 0; i < lr->nns; i++)
+		if (lr->ns[i].overflows || lr->ns[i].drops)
+			json_object_array_add(ns, netns_json(&lr->ns[i]));
+	json_object_object_add(o, "listeners", ls);
+	json_object_object_add(o, "listen_namespaces", ns);
+	json_object_object_add(o, "listen_namespaces_unreadable",
+			       json_object_new_int64(lr->unreadable));
+}
+
 static void summary_json(struct conns_report *r, struct nl_sink *s, const uint64_t *st)
 {
 	static const struct { const char *name; int idx; } counters[] = {
@@ -290,6 +346,7 @@ static void summary_json(struct conns_report *r, struct nl_sink *s, const uint64
 	/* Beyond CONNS_MAX_DESTS destinations, the rest are summed here. */
 	if (r->folded)
 		json_object_object_add(o, "other_destinations", dest_json(&r->other));
+	listen_json(&r->listen, o);
 	nl_sink_json(s, o);
 	json_object_put(o);
 }
@@ -336,12 +393,41 @@ static void summary_table(struct conns_report *r, struct nl_sink *s, const uint6
 		table_dest(s, &r->other, "other destinations", "");
 }
 
+/* Listeners the kernel dropped connections for, after the destinations. */
+static void listen_table(const struct conns_listen_report *lr, struct nl_sink *s)
+{
+	char ep[64], comm[NL_COMM_LEN + 1];
+	bool header = false;
+
+	for (size_t i = 0; i < lr->n; i++) {
+		const struct conns_listener *l = &lr->v[i];
+
+		if (!l->drops)
+			continue;
+		if (!header)
+			fprintf(s->out, "%-30s %-10s %-7s %-16s %7s %7s %9s\n", "LISTENER", "NETNS",
+				"PID", "COMM", "BACKLOG", "QUEUE", "DROPS");
+		header = true;
+		fprintf(s->out, "%-30s %-10u %-7u %-16s %7u %7u %9llu\n",
+			nl_fmt_endpoint(l->family, l->addr, l->port, ep, sizeof(ep)), l->netns,
+			l->owner.pid, l->owner.pid ? nl_fmt_comm(l->owner.comm, comm, sizeof(comm)) : "-",
+			l->backlog, l->queue, (unsigned long long)l->drops);
+	}
+	for (size_t i = 0; i < lr->nns; i++)
+		if (lr->ns[i].overflows || lr->ns[i].drops)
+			fprintf(s->out, "netns %u: ListenOverflows %llu, ListenDrops %llu\n",
+				lr->ns[i].netns, (unsigned long long)lr->ns[i].overflows,
+				(unsigned long long)lr->ns[i].drops);
+}
+
 void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats)
 {
-	if (s->kind == NL_OUT_JSON)
+	if (s->kind == NL_OUT_JSON) {
 		summary_json(r, s, stats);
-	else
+	} else {
 		summary_table(r, s, stats);
+		listen_table(&r->listen, s);
+	}
 }
 
 enum { CM_CONNECTIONS, CM_CLOSED, CM_SENT, CM_RECEIVED, CM_NVALS };
@@ -397,6 +483,51 @@ static void write_folded(struct nl_prom *p, const char *family, const char *help
 		nl_prom_counter(p, family, rows[i].labels, rows[i].vals[val]);
 }
 
+#define LISTEN_DROPS "netlens_tcp_listen_drops_total"
+#define NS_OVERFLOWS "netlens_tcp_netns_listen_overflows_total"
+#define NS_DROPS "netlens_tcp_netns_listen_drops_total"
+
+/*
+ * The kernel's own counts: per listener that dropped connections (sk_drops,
+ * folded by --max-series), per namespace TcpExt ListenOverflows/ListenDrops.
+ */
+static void listen_metrics(struct conns_report *r, struct nl_prom *p)
+{
+	const struct conns_listen_report *lr = &r->listen;
+	char labels[200], ns[16], a[64], port[8];
+
+	if (!r->listen_fold)
+		r->listen_fold = nl_fold_new(1, "netns=\"other\",laddr=\"other\",lport=\"other\"");
+	nl_fold_begin(r->listen_fold);
+	for (size_t i = 0; i < lr->n; i++) {
+		const struct conns_listener *l = &lr->v[i];
+
+		if (!l->drops)
+			continue;
+		snprintf(ns, sizeof(ns), "%u", l->netns);
+		snprintf(port, sizeof(port), "%u", l->port);
+		nl_prom_labels(labels, sizeof(labels), "netns", ns, "laddr",
+			       nl_fmt_addr(l->family, l->addr, a, sizeof(a)), "lport", port, NULL);
+		nl_fold_put(r->listen_fold, labels, l->drops, &l->drops);
+	}
+	nl_fold_end(r->listen_fold, nl_prom_max_series(p));
+	write_folded(p, LISTEN_DROPS, "Connections a TCP listener dropped, as the kernel counts "
+		     "them (accept queue full, ...; ss -tlme's d).", r->listen_fold, 0);
+	nl_prom_folded(p, LISTEN_DROPS, r->listen_fold);
+	nl_prom_family(p, NS_OVERFLOWS, NL_PROM_COUNTER,
+		       "TcpExt ListenOverflows of a network namespace (accept queue full).");
+	nl_prom_family(p, NS_DROPS, NL_PROM_COUNTER,
+		       "TcpExt ListenDrops of a network namespace (SYNs or ACKs a listener dropped).");
+	for (size_t i = 0; i < lr->nns; i++) {
+		if (!lr->ns[i].overflows && !lr->ns[i].drops)
+			continue;
+		snprintf(ns, sizeof(ns), "%u", lr->ns[i].netns);
+		nl_prom_labels(labels, sizeof(labels), "netns", ns, NULL);
+		nl_prom_counter(p, NS_OVERFLOWS, labels, lr->ns[i].overflows);
+		nl_prom_counter(p, NS_DROPS, labels, lr->ns[i].drops);
+	}
+}
+
 void conns_report_metrics(struct conns_report *r, struct nl_prom *p)
 {
 	struct conns_dest *d, *tmp;
@@ -426,6 +557,7 @@ void conns_report_metrics(struct conns_report *r, struct nl_prom *p)
 	write_folded(p, FAILURES, "TCP connect attempts that failed, per errno.", r->fail_fold, 0);
 	nl_prom_folded(p, conns_families[CM_CONNECTIONS].name, r->fold);
 	nl_prom_folded(p, FAILURES, r->fail_fold);
+	listen_metrics(r, p);
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
 		       "Records or packets a module could not parse.");
 	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"conns\"", r->bad_records);

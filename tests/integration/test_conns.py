@@ -5,8 +5,12 @@ import signal
 import subprocess
 import time
 
-from nltest import (Cgroup, NETLENS, Netlens, Pair, Serve, defer, exchange, find,
+import os
+
+from nltest import (Cgroup, NETLENS, Netlens, Pair, Proc, Serve, defer, exchange, find,
                     held_connections, one, peer, sh)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -511,4 +515,97 @@ def test_failures_per_errno():
                            daddr=addr, dport=port, errno=errno_name) == n, page
     assert "netlens_tcp_connection_failures_total{direction=\"outbound\",daddr=\"10.99.0.1\"," \
         f"dport=\"{ports[1]}\"}}" not in page
+    serve.stop()
+
+
+LISTENER = """import socket, sys
+sys.path.insert(0, sys.argv[4])
+from peerlib import set_comm
+set_comm(sys.argv[3])
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(int(sys.argv[5]))
+print("READY", flush=True)
+sys.stdin.readline()      # never accepts
+"""
+
+CLIENTS = """import socket, sys, time
+socks = []
+for _ in range(int(sys.argv[3])):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2])))
+    socks.append(s)
+time.sleep(float(sys.argv[4]))
+"""
+
+
+def ss_drops(ns, port):
+    """The listener's drop count as ss shows it (skmem's d)."""
+    out = sh("ss", "-tlmnH", "sport", "=", str(port), ns=ns)
+    return int(re.search(r"skmem:\(.*\bd(\d+)\)", out).group(1))
+
+
+def stage_accept_overflow(pair, port, backlog=1, clients=20, seconds=2.5, name="nlt-listener"):
+    """A listener in pair.b (port, listen(backlog), owned by a process named
+    `name`) that never accepts, and `clients` non-blocking connects from
+    pair.a held for `seconds`: the accept queue overflows, SYNs and
+    handshake ACKs are dropped and retried. Then every packet to the port is
+    dropped by nftables before TCP, so the counts stop growing. Returns the
+    kernel's counts in pair.b: nstat TcpExtListenOverflows/ListenDrops, ss's
+    drops of the listener, and the listener process (still running)."""
+    srv = Proc(["ip", "netns", "exec", pair.b, "python3", "-c", LISTENER, pair.B4, str(port),
+                name, HERE, str(backlog)])
+    srv.expect("READY")
+    sh("python3", "-c", CLIENTS, pair.B4, str(port), str(clients), str(seconds), ns=pair.a)
+    sh("nft", "add table inet nltov", ns=pair.b)
+    sh("nft", "add chain inet nltov in { type filter hook input priority -10; }", ns=pair.b)
+    sh("nft", f"add rule inet nltov in tcp dport {port} drop", ns=pair.b)
+    time.sleep(0.2)
+    k = nstat(pair.b, "TcpExtListenOverflows", "TcpExtListenDrops")
+    return {"listen_overflows": k["TcpExtListenOverflows"], "listen_drops": k["TcpExtListenDrops"],
+            "ss_drops": ss_drops(pair.b, port), "pid": srv.pid, "proc": srv}
+
+
+def test_listen_overflow_is_the_kernels():
+    """An accept queue that overflows: netlens' count for the listener is
+    the kernel's own (ss's drops and the namespace's ListenOverflows and
+    ListenDrops), with its backlog, queue and owner; the namespace's
+    counters are reported beside it. Before, the packet path saw a fraction."""
+    pair = Pair()
+    port = 18045
+    nl = Netlens("-P", port)
+    k = stage_accept_overflow(pair, port)
+    assert k["listen_overflows"] > 10, k
+    assert k["listen_overflows"] == k["listen_drops"] == k["ss_drops"], k
+    stats = nl.stop()[-1]
+    ls = [l for l in stats["listeners"] if l["netns"] == pair.netns_b]
+    assert len(ls) == 1, stats["listeners"]
+    l = ls[0]
+    assert (l["laddr"], l["lport"], l["backlog"], l["queue"]) == (pair.B4, port, 1, 2), l
+    assert (l["pid"], l["comm"]) == (k["pid"], "nlt-listener"), l
+    assert l["drops"] == l["new_drops"] == k["ss_drops"], (l, k)
+    ns = [n for n in stats["listen_namespaces"] if n["netns"] == pair.netns_b]
+    assert ns == [{"netns": pair.netns_b, "listen_overflows": k["listen_overflows"],
+                   "listen_drops": k["listen_drops"],
+                   "new_listen_overflows": k["listen_overflows"],
+                   "new_listen_drops": k["listen_drops"]}], stats["listen_namespaces"]
+
+
+def test_serve_listen_drops():
+    """serve: netlens_tcp_listen_drops_total of the listener and the
+    namespace's ListenOverflows/ListenDrops, equal to the kernel's."""
+    pair = Pair()
+    port = 18046
+    serve = Serve("--enable", "conns", "-P", port)
+    k = stage_accept_overflow(pair, port)
+    time.sleep(1.2)
+    page = serve.metrics()
+    ns = str(pair.netns_b)
+    assert serve.value("netlens_tcp_listen_drops_total", page, netns=ns, laddr=pair.B4,
+                       lport=port) == k["ss_drops"], (k, page)
+    assert serve.value("netlens_tcp_netns_listen_overflows_total", page, netns=ns) == \
+        k["listen_overflows"], page
+    assert serve.value("netlens_tcp_netns_listen_drops_total", page, netns=ns) == \
+        k["listen_drops"], page
     serve.stop()
