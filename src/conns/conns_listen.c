@@ -140,11 +140,11 @@ static struct netns_ent *netns_enter(struct conns_listen *l, const char *path, u
 	struct netns_ent *e;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return NULL;
-	if (setns(fd, CLONE_NEWNET)) {
-		close(fd);
-		l->unreadable++;
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		if (errno == EACCES || errno == EPERM)
+			l->unreadable++;
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	close(fd);
