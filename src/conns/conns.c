@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "conns/conns.h"
+#include "framework/finding.h"
 #include "framework/module.h"
 #include "framework/sys.h"
 #include "tcp/tcp_core.h"
@@ -164,6 +165,17 @@ static void conns_metrics(struct nl_module *m, struct nl_prom *p)
 	conns_report_metrics(&c->report, p);
 }
 
+/* The totals since attach, read as the summary reads them. */
+static void conns_findings_op(struct nl_module *m, struct nl_findings *out)
+{
+	struct conns *c = m->priv;
+
+	if (!tcp_core_skel())
+		return;
+	read_totals(c);
+	conns_findings(&c->report, out);
+}
+
 static void conns_destroy(struct nl_module *m)
 {
 	struct conns *c = m->priv;
@@ -226,5 +238,6 @@ const struct nl_module_ops nl_conns_ops = {
 	.collect = conns_collect,
 	.metrics = conns_metrics,
 	.stats = tcp_core_stats,
+	.findings = conns_findings_op,
 	.destroy = conns_destroy,
 };

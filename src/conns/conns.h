@@ -72,4 +72,19 @@ void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint6
  */
 void conns_report_metrics(struct conns_report *r, struct nl_prom *p);
 
+/*
+ * Findings (src/conns/conns_findings.c): connect_failures per destination
+ * and errno (at least CONNS_FAIL_MIN failures that are at least
+ * CONNS_FAIL_RATIO of its connects begun; critical from
+ * CONNS_FAIL_CRITICAL), listen_overflow per listener that dropped at least
+ * CONNS_LISTEN_MIN_DROPS connections since netlens started.
+ */
+#define CONNS_FAIL_MIN          3
+#define CONNS_FAIL_RATIO        0.05
+#define CONNS_FAIL_CRITICAL     0.5
+#define CONNS_LISTEN_MIN_DROPS  1
+
+struct nl_findings;
+void conns_findings(const struct conns_report *r, struct nl_findings *out);
+
 #endif
