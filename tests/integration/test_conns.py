@@ -609,3 +609,88 @@ def test_serve_listen_drops():
     assert serve.value("netlens_tcp_netns_listen_drops_total", page, netns=ns) == \
         k["listen_drops"], page
     serve.stop()
+
+
+ALTERNATE = """import errno, select, socket, sys
+# A non-blocking connect refused (its RST closes the socket), then on the
+# same thread a blocking connect that fails in connect(2) itself: no route.
+for _ in range(int(sys.argv[4])):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2])))
+    select.select([], [s], [], 5)
+    port = s.getsockname()[1]
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    print(port, errno.errorcode.get(e, "OK"), flush=True)
+    s.close()
+    s = socket.socket()
+    e = s.connect_ex((sys.argv[3], 80))
+    print(0, errno.errorcode.get(e, "OK"), flush=True)
+    s.close()
+"""
+
+
+def test_unreachable_after_nonblocking_connect():
+    """ENETUNREACH and EHOSTUNREACH (an unreachable route) in connect(2)
+    after a refused non-blocking connect on the same thread: each attempt
+    is one record with the errno the application saw."""
+    pair = Pair()
+    port = 18048
+    sh("ip", "route", "add", "unreachable", "10.98.0.0/24", ns=pair.a)
+    nl = Netlens("-P", port, "-P", 80)
+    out = sh("python3", "-c", ALTERNATE, pair.B4, str(port), "10.99.0.1", "3", ns=pair.a)
+    out += sh("python3", "-c", ALTERNATE, pair.B4, str(port), "10.98.0.1", "2", ns=pair.a)
+    seen = [tuple(l.split()) for l in out.splitlines()]
+    recs = [r for r in nl.stop() if r["type"] == "failed"]
+    got = [(str(r["sport"]), r["error"]) for r in recs]
+    assert sorted(got) == sorted(seen), (got, seen)
+    assert [e for _, e in seen].count("ENETUNREACH") == 3, seen
+    assert [e for _, e in seen].count("EHOSTUNREACH") == 2, seen
+    assert [e for _, e in seen].count("ECONNREFUSED") == 5, seen
+    assert [r["daddr"] for r in recs if r["error"] == "EHOSTUNREACH"] == ["10.98.0.1"] * 2, recs
+
+
+ICMP_REJECTED = """import errno, select, socket, sys
+# Non-blocking connects whose SYN is answered by an ICMP error; the
+# application gives up before the SYN is sent again: half read SO_ERROR
+# first (which clears the error the kernel parked), half just close.
+for i in range(int(sys.argv[3])):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2])))
+    select.select([], [s], [], 0.3)
+    port = s.getsockname()[1]
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if i % 2 == 0 else -1
+    print(port, errno.errorcode.get(e, "OK" if e == 0 else "-"), flush=True)
+    s.close()
+"""
+
+
+def check_icmp_rejected(icmp_type, port):
+    pair = Pair()
+    sh("nft", "add table inet nlt", ns=pair.b)
+    sh("nft", "add chain inet nlt in { type filter hook input priority 0; }", ns=pair.b)
+    sh("nft", f"add rule inet nlt in tcp dport {port} counter reject with icmp type {icmp_type}",
+       ns=pair.b)
+    nl = Netlens("-P", port)
+    out = sh("python3", "-c", ICMP_REJECTED, pair.B4, str(port), "4", ns=pair.a)
+    recs = {r["sport"]: r for r in nl.stop() if r["type"] == "failed"}
+    seen = [l.split() for l in out.splitlines()]
+    assert len(seen) == 4 and len(recs) == 4, (seen, recs)
+    rejected = int(re.search(r"packets (\d+)", sh("nft", "list chain inet nlt in",
+                                                    ns=pair.b)).group(1))
+    assert rejected == 4, rejected           # one SYN each, each answered
+    for sport, app in seen:
+        r = recs[int(sport)]
+        # What SO_ERROR handed the application; the others saw nothing, but
+        # the kernel had parked the same error for them.
+        assert app in ("EHOSTUNREACH", "-"), seen
+        assert r["error"] == "EHOSTUNREACH", (r, app)
+
+
+def test_icmp_host_unreachable_nonblocking():
+    check_icmp_rejected("host-unreachable", 18049)
+
+
+def test_icmp_admin_prohibited_nonblocking():
+    check_icmp_rejected("admin-prohibited", 18050)
