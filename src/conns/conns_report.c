@@ -393,7 +393,10 @@ static void summary_table(struct conns_report *r, struct nl_sink *s, const uint6
 		table_dest(s, &r->other, "other destinations", "");
 }
 
-/* Listeners the kernel dropped connections for, after the destinations. */
+/*
+ * Listeners the kernel dropped connections for since netlens started, after
+ * the destinations (older drops are history: the JSON record has them).
+ */
 static void listen_table(const struct conns_listen_report *lr, struct nl_sink *s)
 {
 	char ep[64], comm[NL_COMM_LEN + 1];
@@ -402,7 +405,7 @@ static void listen_table(const struct conns_listen_report *lr, struct nl_sink *s
 	for (size_t i = 0; i < lr->n; i++) {
 		const struct conns_listener *l = &lr->v[i];
 
-		if (!l->drops)
+		if (l->drops == l->drops_before)
 			continue;
 		if (!header)
 			fprintf(s->out, "%-30s %-10s %-7s %-16s %7s %7s %9s\n", "LISTENER", "NETNS",
@@ -411,13 +414,16 @@ static void listen_table(const struct conns_listen_report *lr, struct nl_sink *s
 		fprintf(s->out, "%-30s %-10u %-7u %-16s %7u %7u %9llu\n",
 			nl_fmt_endpoint(l->family, l->addr, l->port, ep, sizeof(ep)), l->netns,
 			l->owner.pid, l->owner.pid ? nl_fmt_comm(l->owner.comm, comm, sizeof(comm)) : "-",
-			l->backlog, l->queue, (unsigned long long)l->drops);
+			l->backlog, l->queue, (unsigned long long)(l->drops - l->drops_before));
 	}
-	for (size_t i = 0; i < lr->nns; i++)
-		if (lr->ns[i].overflows || lr->ns[i].drops)
-			fprintf(s->out, "netns %u: ListenOverflows %llu, ListenDrops %llu\n",
-				lr->ns[i].netns, (unsigned long long)lr->ns[i].overflows,
-				(unsigned long long)lr->ns[i].drops);
+	for (size_t i = 0; i < lr->nns; i++) {
+		const struct conns_netns_stat *n = &lr->ns[i];
+
+		if (n->overflows != n->overflows_before || n->drops != n->drops_before)
+			fprintf(s->out, "netns %u: ListenOverflows +%llu, ListenDrops +%llu\n", n->netns,
+				(unsigned long long)(n->overflows - n->overflows_before),
+				(unsigned long long)(n->drops - n->drops_before));
+	}
 }
 
 void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats)
