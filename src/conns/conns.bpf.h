@@ -39,17 +39,26 @@ struct {
 } conns_failures SEC(".maps");
 
 /*
- * Sockets whose failed handshake the state machine reported (sk -> when), so
- * that the exit of a blocking connect(2), which follows within moments, does
- * not report it again. Older entries are stale (non-blocking connects never
- * come back) and must not hide a later socket at the same address.
+ * Sockets whose failed handshake the state machine reported (sk -> when and
+ * with which errno), so that the exit of a blocking connect(2), which
+ * follows within moments with that errno, does not report it again. Older
+ * entries are stale (non-blocking connects never come back), and a
+ * different errno is another attempt: a socket allocated at the same
+ * address after a non-blocking connect failed, whose connect(2) fails
+ * before any TCP state (ENETUNREACH), must not be hidden.
  */
 #define REPORTED_WINDOW_NS 1000000000ULL
+struct conns_reported_val {
+	__u64 ts;
+	__u32 error;
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct conns_reported_val);
 } conns_reported SEC(".maps");
 
 enum conns_total { CONNS_CONNECT, CONNS_ACCEPT, CONNS_CLOSE };
@@ -161,28 +170,46 @@ static __always_inline void conns_emit_accept(const struct sock *sk, struct tcp_
 	conns_send(&e);
 }
 
+/*
+ * The errno of a handshake that ended. sk_err is set before tcp_done()
+ * moves the socket to CLOSE: ECONNREFUSED from tcp_reset(), ETIMEDOUT (or
+ * the soft ICMP error) from tcp_write_err(), an ICMP error that met the
+ * socket unowned (tcp_v4_err()). An ICMP error that met it owned by the
+ * connecting process (the SYN's answer processed inside connect(2)) is
+ * parked in sk_err_soft; the application that gives up and closes has seen
+ * it through SO_ERROR, which clears it (r->err_soft kept it), or not at all.
+ * Nothing: no segment ever sent means tcp_v4/v6_connect() itself failed
+ * after SYN_SENT (no local port or 4-tuple free); after a SYN, the
+ * application closed the socket while the handshake was in flight.
+ */
+static __always_inline __u16 failed_error(const struct sock *sk, const struct tcp_rec *r,
+					  const bool btf)
+{
+	__u16 err = READ(btf, sk, sk_err);
+
+	if (!err)
+		err = READ(btf, sk, sk_err_soft);
+	if (!err)
+		err = r->err_soft;
+	if (!err)
+		err = tcp_segs_out(sk, btf) ? NL_ECONNABORTED : NL_EADDRNOTAVAIL;
+	return err;
+}
+
 static __always_inline void conns_emit_failed(const struct sock *sk, struct tcp_rec *r, __u64 now,
 					      const bool btf)
 {
+	struct conns_reported_val rep = { .ts = now, .error = failed_error(sk, r, btf) };
 	__u64 key = (__u64)sk;
 	struct nl_dest_key k;
 	struct conn_event e;
 
-	map_insert_row(TCP_ROW_CONNS, &conns_reported, &key, &now, BPF_ANY);
+	map_insert_row(TCP_ROW_CONNS, &conns_reported, &key, &rep, BPF_ANY);
 	if (!conns_start(sk, r, CONN_EV_FAILED, now, &e, &k, btf))
 		return;
 	if (r->ts_start)
 		e.latency_ns = now - r->ts_start;
-	/*
-	 * sk_err is set before tcp_done() moves the socket to CLOSE: ECONNREFUSED
-	 * from tcp_reset(), ETIMEDOUT (or the soft ICMP error) from tcp_write_err().
-	 * Zero with no segment ever sent: tcp_v4/v6_connect() itself failed after
-	 * SYN_SENT, when no local port or 4-tuple was free. Zero after a SYN:
-	 * the application closed the socket while the handshake was in flight.
-	 */
-	e.error = READ(btf, sk, sk_err);
-	if (!e.error)
-		e.error = tcp_segs_out(sk, btf) ? NL_ECONNABORTED : NL_EADDRNOTAVAIL;
+	e.error = rep.error;
 	conns_count_failure(&k, e.error);
 	conns_send(&e);
 }
@@ -302,7 +329,8 @@ static __always_inline bool connect_failed(long err)
 static __always_inline void conns_on_connect_exit(long ret)
 {
 	struct tcp_rec local = { .flags = CONN_F_OUTBOUND | CONN_F_SYSCALL };
-	__u64 key, now, *reported;
+	struct conns_reported_val *reported;
+	__u64 key, now;
 	struct nl_dest_key k;
 	struct conn_event e;
 	struct pt_regs *regs;
@@ -318,10 +346,10 @@ static __always_inline void conns_on_connect_exit(long ret)
 	now = bpf_ktime_get_ns();
 	reported = bpf_map_lookup_elem(&conns_reported, &key);
 	if (reported) {
-		bool fresh = now - *reported < REPORTED_WINDOW_NS;
+		bool same = now - reported->ts < REPORTED_WINDOW_NS && reported->error == -ret;
 
 		bpf_map_delete_elem(&conns_reported, &key);
-		if (fresh)
+		if (same)
 			return;
 	}
 	/* The socket's own end, and the destination the process asked for. */
@@ -336,6 +364,31 @@ static __always_inline void conns_on_connect_exit(long ret)
 	rec_dest(&local, &k);
 	conns_count_failure(&k, e.error);
 	conns_send(&e);
+}
+
+#define NL_SOL_SOCKET 1
+#define NL_SO_ERROR   4
+
+/*
+ * getsockopt(SO_ERROR) on a socket still in SYN_SENT hands the application
+ * the ICMP error the kernel parked (sk_err_soft) and clears it
+ * (sock_getsockopt()): kept in the record for the failure to come.
+ */
+static __always_inline void conns_on_getsockopt(long fd, long level, long optname)
+{
+	struct tcp_rec *r;
+	struct sock *sk;
+	__u16 soft;
+
+	if (level != NL_SOL_SOCKET || optname != NL_SO_ERROR)
+		return;
+	sk = sock_from_fd(fd);
+	if (!sk || !(r = rec_of(sk)) ||
+	    BPF_CORE_READ(sk, __sk_common.skc_state) != BPF_TCP_SYN_SENT)
+		return;
+	soft = BPF_CORE_READ(sk, sk_err_soft);
+	if (soft)
+		r->err_soft = soft;
 }
 
 #endif

@@ -6,15 +6,21 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "conns/conns.h"
+#include "framework/finding.h"
 #include "framework/module.h"
 #include "framework/sys.h"
 #include "tcp/tcp_core.h"
 #include "tcp.skel.h"
 
+#define FAILS_BATCH 256   /* conns_failures entries per bpf_map_lookup_batch() */
+
 struct conns {
 	struct ring_buffer *rb;
 	struct conns_report report;
 	bool records;             /* somebody reads the records (not serve's discarding sink) */
+	struct conns_listen *listen;                    /* NULL: listeners not read */
+	struct conns_fail_key fail_keys[FAILS_BATCH];   /* read_totals()'s buffers */
+	uint64_t fail_counts[FAILS_BATCH];
 };
 
 #define CONNS_HOOKS (NL_HOOK_BIT(NL_HOOK_TP_BTF) | NL_HOOK_BIT(NL_HOOK_RAW_TP) | \
@@ -77,6 +83,7 @@ static int conns_open(struct nl_module *m, const struct nl_opts *o)
 	if (conns_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
 	conns_report_init(&c->report);
+	c->listen = conns_listen_new(&o->filter);
 	c->records = nl_sink_wants_records(m->sink);
 	part.ctx = c;
 	return tcp_core_join(m, o, &part);
@@ -89,6 +96,12 @@ static int conns_attach(struct nl_module *m)
 
 	if (err)
 		return err;
+	/*
+	 * The listeners' baseline, and every namespace entered now: serve drops
+	 * CAP_SYS_ADMIN after attaching, and a namespace entered keeps being read.
+	 */
+	if (c->listen)
+		conns_listen_read(c->listen, &c->report.listen);
 	return nl_module_ringbuf(m, tcp_core_skel()->maps.conns_events, on_event, &c->rb);
 }
 
@@ -108,11 +121,28 @@ static void add_totals(void *ctx, const struct nl_dest_key *k, const struct tcp_
 		conns_report_add(ctx, k, t);
 }
 
-/* The report's totals, read again from the kernel's (cumulative) per-destination counters. */
+static void add_failures(void *ctx, uint32_t n)
+{
+	struct conns *c = ctx;
+
+	for (uint32_t i = 0; i < n; i++)
+		conns_report_add_failures(&c->report, &c->fail_keys[i], c->fail_counts[i]);
+}
+
+/*
+ * The report's totals, read again from the kernel's (cumulative) counters:
+ * per destination, then its failures per errno.
+ */
 static void read_totals(struct conns *c)
 {
+	struct conns_fail_key token;
+
 	conns_report_clear(&c->report);
 	tcp_core_each_dest(add_totals, &c->report);
+	nl_map_read_batches(bpf_map__fd(tcp_core_skel()->maps.conns_failures), c->fail_keys,
+			    c->fail_counts, FAILS_BATCH, &token, add_failures, c);
+	if (c->listen)
+		conns_listen_read(c->listen, &c->report.listen);
 }
 
 static void conns_collect(struct nl_module *m, bool final)
@@ -135,6 +165,17 @@ static void conns_metrics(struct nl_module *m, struct nl_prom *p)
 	conns_report_metrics(&c->report, p);
 }
 
+/* The totals since attach, read as the summary reads them. */
+static void conns_findings_op(struct nl_module *m, struct nl_findings *out)
+{
+	struct conns *c = m->priv;
+
+	if (!tcp_core_skel())
+		return;
+	read_totals(c);
+	conns_findings(&c->report, out);
+}
+
 static void conns_destroy(struct nl_module *m)
 {
 	struct conns *c = m->priv;
@@ -143,6 +184,7 @@ static void conns_destroy(struct nl_module *m)
 		return;
 	ring_buffer__free(c->rb);
 	tcp_core_leave(m);
+	conns_listen_free(c->listen);
 	conns_report_free(&c->report);
 	free(c);
 	m->priv = NULL;
@@ -196,5 +238,6 @@ const struct nl_module_ops nl_conns_ops = {
 	.collect = conns_collect,
 	.metrics = conns_metrics,
 	.stats = tcp_core_stats,
+	.findings = conns_findings_op,
 	.destroy = conns_destroy,
 };

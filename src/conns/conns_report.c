@@ -20,6 +20,9 @@ void conns_report_init(struct conns_report *r)
 void conns_report_free(struct conns_report *r)
 {
 	nl_fold_free(r->fold);
+	nl_fold_free(r->fail_fold);
+	nl_fold_free(r->listen_fold);
+	conns_listen_report_free(&r->listen);
 	conns_report_clear(r);
 }
 
@@ -40,14 +43,26 @@ static struct conns_dest *dest_of(struct conns_report *r, const struct nl_dest_k
 	return d;
 }
 
+static void free_fails(struct conns_fail *f)
+{
+	struct conns_fail *next;
+
+	for (; f; f = next) {
+		next = f->next;
+		free(f);
+	}
+}
+
 void conns_report_clear(struct conns_report *r)
 {
 	struct conns_dest *d, *tmp;
 
 	HASH_ITER(hh, r->dests, d, tmp) {
 		HASH_DEL(r->dests, d);
+		free_fails(d->fails);
 		free(d);
 	}
+	free_fails(r->other.fails);
 	memset(&r->other, 0, sizeof(r->other));
 	r->folded = 0;
 }
@@ -64,6 +79,25 @@ void conns_report_add(struct conns_report *r, const struct nl_dest_key *k,
 	d->bytes_sent += t->bytes_sent;
 	d->bytes_received += t->bytes_received;
 	d->retransmits += t->retransmits;
+}
+
+void conns_report_add_failures(struct conns_report *r, const struct conns_fail_key *k,
+			       uint64_t count)
+{
+	struct conns_dest *d = dest_of(r, &k->dest);
+	struct conns_fail *f;
+
+	for (f = d->fails; f && f->error != k->error; f = f->next)
+		;
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			return;
+		f->error = k->error;
+		f->next = d->fails;
+		d->fails = f;
+	}
+	f->count += count;
 }
 
 static const char *direction_name(uint8_t flags)
@@ -206,6 +240,18 @@ static int busiest_first(struct conns_dest *a, struct conns_dest *b)
 	return activity(a) < activity(b) ? 1 : activity(a) > activity(b) ? -1 : 0;
 }
 
+/* {"ECONNREFUSED": 3, ...}: the destination's failed connects per errno. */
+static struct json_object *errors_json(const struct conns_dest *d)
+{
+	struct json_object *j = json_object_new_object();
+	char name[32];
+
+	for (const struct conns_fail *f = d->fails; f; f = f->next)
+		json_object_object_add(j, nl_errno_name(f->error, name, sizeof(name)),
+				       json_object_new_int64(f->count));
+	return j;
+}
+
 /* One destination's totals; the "other" bucket has no address of its own. */
 static struct json_object *dest_json(const struct conns_dest *d)
 {
@@ -220,7 +266,62 @@ static struct json_object *dest_json(const struct conns_dest *d)
 	json_object_object_add(j, "bytes_sent", json_object_new_int64(d->bytes_sent));
 	json_object_object_add(j, "bytes_received", json_object_new_int64(d->bytes_received));
 	json_object_object_add(j, "retransmits", json_object_new_int64(d->retransmits));
+	json_object_object_add(j, "errors", errors_json(d));
 	return j;
+}
+
+static struct json_object *listener_json(const struct conns_listener *l)
+{
+	struct json_object *j = json_object_new_object();
+	char a[64], comm[NL_COMM_LEN + 1];
+
+	json_object_object_add(j, "netns", json_object_new_int64(l->netns));
+	json_object_object_add(j, "family", json_object_new_int(l->family));
+	json_object_object_add(j, "laddr", json_object_new_string(nl_fmt_addr(l->family, l->addr,
+									      a, sizeof(a))));
+	json_object_object_add(j, "lport", json_object_new_int(l->port));
+	json_object_object_add(j, "pid", json_object_new_int64(l->owner.pid));
+	json_object_object_add(j, "comm", json_object_new_string(nl_fmt_comm(l->owner.comm, comm,
+									     sizeof(comm))));
+	json_object_object_add(j, "backlog", json_object_new_int64(l->backlog));
+	json_object_object_add(j, "queue", json_object_new_int64(l->queue));
+	json_object_object_add(j, "drops", json_object_new_int64(l->drops));
+	json_object_object_add(j, "new_drops", json_object_new_int64(l->drops - l->drops_before));
+	return j;
+}
+
+static struct json_object *netns_json(const struct conns_netns_stat *n)
+{
+	struct json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "netns", json_object_new_int64(n->netns));
+	json_object_object_add(j, "listen_overflows", json_object_new_int64(n->overflows));
+	json_object_object_add(j, "listen_drops", json_object_new_int64(n->drops));
+	json_object_object_add(j, "new_listen_overflows",
+			       json_object_new_int64(n->overflows - n->overflows_before));
+	json_object_object_add(j, "new_listen_drops",
+			       json_object_new_int64(n->drops - n->drops_before));
+	return j;
+}
+
+/*
+ * "listeners": those the kernel dropped connections for; "listen_namespaces":
+ * the namespaces whose ListenOverflows or ListenDrops are not 0.
+ */
+static void listen_json(const struct conns_listen_report *lr, struct json_object *o)
+{
+	struct json_object *ls = json_object_new_array(), *ns = json_object_new_array();
+
+	for (size_t i = 0; i < lr->n; i++)
+		if (lr->v[i].drops)
+			json_object_array_add(ls, listener_json(&lr->v[i]));
+	for (size_t i = 0; i < lr->nns; i++)
+		if (lr->ns[i].overflows || lr->ns[i].drops)
+			json_object_array_add(ns, netns_json(&lr->ns[i]));
+	json_object_object_add(o, "listeners", ls);
+	json_object_object_add(o, "listen_namespaces", ns);
+	json_object_object_add(o, "listen_namespaces_unreadable",
+			       json_object_new_int64(lr->unreadable));
 }
 
 static void summary_json(struct conns_report *r, struct nl_sink *s, const uint64_t *st)
@@ -245,6 +346,7 @@ static void summary_json(struct conns_report *r, struct nl_sink *s, const uint64
 	/* Beyond CONNS_MAX_DESTS destinations, the rest are summed here. */
 	if (r->folded)
 		json_object_object_add(o, "other_destinations", dest_json(&r->other));
+	listen_json(&r->listen, o);
 	nl_sink_json(s, o);
 	json_object_put(o);
 }
@@ -291,29 +393,65 @@ static void summary_table(struct conns_report *r, struct nl_sink *s, const uint6
 		table_dest(s, &r->other, "other destinations", "");
 }
 
-void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats)
+/*
+ * Listeners the kernel dropped connections for since netlens started, after
+ * the destinations (older drops are history: the JSON record has them).
+ */
+static void listen_table(const struct conns_listen_report *lr, struct nl_sink *s)
 {
-	if (s->kind == NL_OUT_JSON)
-		summary_json(r, s, stats);
-	else
-		summary_table(r, s, stats);
+	char ep[64], comm[NL_COMM_LEN + 1];
+	bool header = false;
+
+	for (size_t i = 0; i < lr->n; i++) {
+		const struct conns_listener *l = &lr->v[i];
+
+		if (l->drops == l->drops_before)
+			continue;
+		if (!header)
+			fprintf(s->out, "%-30s %-10s %-7s %-16s %7s %7s %9s\n", "LISTENER", "NETNS",
+				"PID", "COMM", "BACKLOG", "QUEUE", "DROPS");
+		header = true;
+		fprintf(s->out, "%-30s %-10u %-7u %-16s %7u %7u %9llu\n",
+			nl_fmt_endpoint(l->family, l->addr, l->port, ep, sizeof(ep)), l->netns,
+			l->owner.pid, l->owner.pid ? nl_fmt_comm(l->owner.comm, comm, sizeof(comm)) : "-",
+			l->backlog, l->queue, (unsigned long long)(l->drops - l->drops_before));
+	}
+	for (size_t i = 0; i < lr->nns; i++) {
+		const struct conns_netns_stat *n = &lr->ns[i];
+
+		if (n->overflows != n->overflows_before || n->drops != n->drops_before)
+			fprintf(s->out, "netns %u: ListenOverflows +%llu, ListenDrops +%llu\n", n->netns,
+				(unsigned long long)(n->overflows - n->overflows_before),
+				(unsigned long long)(n->drops - n->drops_before));
+	}
 }
 
-enum { CM_CONNECTIONS, CM_FAILURES, CM_CLOSED, CM_SENT, CM_RECEIVED, CM_NVALS };
+void conns_report_summary(struct conns_report *r, struct nl_sink *s, const uint64_t *stats)
+{
+	if (s->kind == NL_OUT_JSON) {
+		summary_json(r, s, stats);
+	} else {
+		summary_table(r, s, stats);
+		listen_table(&r->listen, s);
+	}
+}
+
+enum { CM_CONNECTIONS, CM_CLOSED, CM_SENT, CM_RECEIVED, CM_NVALS };
 
 static const struct { const char *name, *help; } conns_families[CM_NVALS] = {
 	{ "netlens_tcp_connections_total",
 	  "TCP connections established, per destination (connect succeeded, or accepted)." },
-	{ "netlens_tcp_connection_failures_total", "TCP connect attempts that failed." },
 	{ "netlens_tcp_connections_closed_total", "TCP connections closed." },
 	{ "netlens_tcp_sent_bytes_total", "Bytes sent on TCP connections, counted at close." },
 	{ "netlens_tcp_received_bytes_total", "Bytes received on TCP connections, counted at close." },
 };
 
+#define FAILURES "netlens_tcp_connection_failures_total"
+#define OTHER_DEST "direction=\"other\",daddr=\"other\",dport=\"other\""
+
 static void dest_vals(const struct conns_dest *d, uint64_t *v)
 {
 	v[CM_CONNECTIONS] = d->connects + d->accepts;
-	v[CM_FAILURES] = d->failed;
 	v[CM_CLOSED] = d->closes;
 	v[CM_SENT] = d->bytes_sent;
 	v[CM_RECEIVED] = d->bytes_received;
@@ -324,35 +462,108 @@ static void fold_dest(struct nl_fold *f, const struct conns_dest *d, const char 
 	uint64_t v[CM_NVALS];
 
 	dest_vals(d, v);
-	nl_fold_put(f, labels, v[CM_CONNECTIONS] + v[CM_FAILURES] + v[CM_SENT] + v[CM_RECEIVED], v);
+	nl_fold_put(f, labels, v[CM_CONNECTIONS] + d->failed + v[CM_SENT] + v[CM_RECEIVED], v);
+}
+
+/* One series per errno of a destination; dest_labels already written (no errno yet). */
+static void fold_fails(struct nl_fold *f, const struct conns_dest *d, const char *dest_labels)
+{
+	char labels[224], name[32];
+
+	for (const struct conns_fail *e = d->fails; e; e = e->next) {
+		snprintf(labels, sizeof(labels), "%s,errno=\"%s\"", dest_labels,
+			 nl_errno_name(e->error, name, sizeof(name)));
+		nl_fold_put(f, labels, e->count, &e->count);
+	}
+}
+
+static void write_folded(struct nl_prom *p, const char *family, const char *help,
+			 const struct nl_fold *f, int val)
+{
+	const struct nl_fold_row *rows;
+	size_t n;
+
+	rows = nl_fold_rows(f, &n);
+	nl_prom_family(p, family, NL_PROM_COUNTER, help);
+	for (size_t i = 0; i < n; i++)
+		nl_prom_counter(p, family, rows[i].labels, rows[i].vals[val]);
+}
+
+#define LISTEN_DROPS "netlens_tcp_listen_drops_total"
+#define NS_OVERFLOWS "netlens_tcp_netns_listen_overflows_total"
+#define NS_DROPS "netlens_tcp_netns_listen_drops_total"
+
+/*
+ * The kernel's own counts: per listener that dropped connections (sk_drops,
+ * folded by --max-series), per namespace TcpExt ListenOverflows/ListenDrops.
+ */
+static void listen_metrics(struct conns_report *r, struct nl_prom *p)
+{
+	const struct conns_listen_report *lr = &r->listen;
+	char labels[200], ns[16], a[64], port[8];
+
+	if (!r->listen_fold)
+		r->listen_fold = nl_fold_new(1, "netns=\"other\",laddr=\"other\",lport=\"other\"");
+	nl_fold_begin(r->listen_fold);
+	for (size_t i = 0; i < lr->n; i++) {
+		const struct conns_listener *l = &lr->v[i];
+
+		if (!l->drops)
+			continue;
+		snprintf(ns, sizeof(ns), "%u", l->netns);
+		snprintf(port, sizeof(port), "%u", l->port);
+		nl_prom_labels(labels, sizeof(labels), "netns", ns, "laddr",
+			       nl_fmt_addr(l->family, l->addr, a, sizeof(a)), "lport", port, NULL);
+		nl_fold_put(r->listen_fold, labels, l->drops, &l->drops);
+	}
+	nl_fold_end(r->listen_fold, nl_prom_max_series(p));
+	write_folded(p, LISTEN_DROPS, "Connections a TCP listener dropped, as the kernel counts "
+		     "them (accept queue full, ...; ss -tlme's d).", r->listen_fold, 0);
+	nl_prom_folded(p, LISTEN_DROPS, r->listen_fold);
+	nl_prom_family(p, NS_OVERFLOWS, NL_PROM_COUNTER,
+		       "TcpExt ListenOverflows of a network namespace (accept queue full).");
+	nl_prom_family(p, NS_DROPS, NL_PROM_COUNTER,
+		       "TcpExt ListenDrops of a network namespace (SYNs or ACKs a listener dropped).");
+	for (size_t i = 0; i < lr->nns; i++) {
+		if (!lr->ns[i].overflows && !lr->ns[i].drops)
+			continue;
+		snprintf(ns, sizeof(ns), "%u", lr->ns[i].netns);
+		nl_prom_labels(labels, sizeof(labels), "netns", ns, NULL);
+		nl_prom_counter(p, NS_OVERFLOWS, labels, lr->ns[i].overflows);
+		nl_prom_counter(p, NS_DROPS, labels, lr->ns[i].drops);
+	}
 }
 
 void conns_report_metrics(struct conns_report *r, struct nl_prom *p)
 {
-	static const char other[] = "direction=\"other\",daddr=\"other\",dport=\"other\"";
-	const struct nl_fold_row *rows;
 	struct conns_dest *d, *tmp;
 	char labels[160];
-	size_t n;
 
 	if (!r->fold)
-		r->fold = nl_fold_new(CM_NVALS, other);
+		r->fold = nl_fold_new(CM_NVALS, OTHER_DEST);
+	if (!r->fail_fold)
+		r->fail_fold = nl_fold_new(1, OTHER_DEST ",errno=\"other\"");
 	nl_fold_begin(r->fold);
-	HASH_ITER(hh, r->dests, d, tmp)
-		fold_dest(r->fold, d, nl_prom_dest(labels, sizeof(labels),
-						   d->key.inbound ? "inbound" : "outbound",
-						   d->key.family, d->key.addr, d->key.port));
-	/* Destinations beyond the report's own table are "other" already. */
-	if (r->folded)
-		fold_dest(r->fold, &r->other, other);
-	nl_fold_end(r->fold, nl_prom_max_series(p));
-	rows = nl_fold_rows(r->fold, &n);
-	for (int m = 0; m < CM_NVALS; m++) {
-		nl_prom_family(p, conns_families[m].name, NL_PROM_COUNTER, conns_families[m].help);
-		for (size_t i = 0; i < n; i++)
-			nl_prom_counter(p, conns_families[m].name, rows[i].labels, rows[i].vals[m]);
+	nl_fold_begin(r->fail_fold);
+	HASH_ITER(hh, r->dests, d, tmp) {
+		nl_prom_dest(labels, sizeof(labels), d->key.inbound ? "inbound" : "outbound",
+			     d->key.family, d->key.addr, d->key.port);
+		fold_dest(r->fold, d, labels);
+		fold_fails(r->fail_fold, d, labels);
 	}
+	/* Destinations beyond the report's own table are "other" already (errno kept). */
+	if (r->folded) {
+		fold_dest(r->fold, &r->other, OTHER_DEST);
+		fold_fails(r->fail_fold, &r->other, OTHER_DEST);
+	}
+	nl_fold_end(r->fold, nl_prom_max_series(p));
+	nl_fold_end(r->fail_fold, nl_prom_max_series(p));
+	for (int m = 0; m < CM_NVALS; m++)
+		write_folded(p, conns_families[m].name, conns_families[m].help, r->fold, m);
+	write_folded(p, FAILURES, "TCP connect attempts that failed, per errno.", r->fail_fold, 0);
 	nl_prom_folded(p, conns_families[CM_CONNECTIONS].name, r->fold);
+	nl_prom_folded(p, FAILURES, r->fail_fold);
+	listen_metrics(r, p);
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
 		       "Records or packets a module could not parse.");
 	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"conns\"", r->bad_records);

@@ -20,8 +20,9 @@ const volatile bool rt_records = true;
 
 NL_RING(retrans_events);
 
-/* One retransmission of retrans segments (retrans 0: only segs sent). */
-static __always_inline void rt_count(const struct nl_dest_key *k, __u64 retrans, __u64 segs)
+/* One retransmission of retrans segments (retrans 0: only segs sent); syn: of a SYN. */
+static __always_inline void rt_count(const struct nl_dest_key *k, __u64 retrans, __u64 segs,
+				     bool syn)
 {
 	struct tcp_dest *d = dest_get(k, TCP_ROW_RETRANS);
 
@@ -31,6 +32,8 @@ static __always_inline void rt_count(const struct nl_dest_key *k, __u64 retrans,
 		__sync_fetch_and_add(&d->rt.calls, 1);
 		__sync_fetch_and_add(&d->rt.retransmits, retrans);
 	}
+	if (syn)
+		__sync_fetch_and_add(&d->rt.syn_retransmits, retrans);
 	if (segs)
 		__sync_fetch_and_add(&d->rt.segments, segs);
 }
@@ -57,7 +60,7 @@ static __always_inline void rt_flush(const struct sock *sk, struct tcp_rec *r, c
 	r->rt.counted = segs;
 	if (delta && r->match && rec_owner_kept(r)) {
 		rec_dest(r, &k);
-		rt_count(&k, 0, delta);
+		rt_count(&k, 0, delta, false);
 	}
 }
 
@@ -126,9 +129,9 @@ static __always_inline void rt_on_retransmit(const struct sock *sk, const struct
 	if (!rec_identify(sk, r, false) || !rec_owner_kept(r))
 		return;
 	rec_dest(r, &k);
-	rt_count(&k, segs, 0);
 	kind = !(flags & NL_TCPHDR_SYN) ? RETRANS_DATA :
 	       (flags & NL_TCPHDR_ACK) ? RETRANS_SYNACK : RETRANS_SYN;
+	rt_count(&k, segs, 0, kind == RETRANS_SYN);
 	rt_emit(&r->id, &r->owner, state, kind, segs);
 }
 
@@ -174,7 +177,7 @@ static __always_inline void rt_on_synack(const struct sock *listener,
 	    !filter_owner(owner))
 		return;
 	rec_dest(&req_rec, &k);
-	rt_count(&k, 1, 0);
+	rt_count(&k, 1, 0, false);
 	rt_emit(&req_rec.id, owner, BPF_TCP_SYN_RECV, RETRANS_SYNACK, 1);
 }
 

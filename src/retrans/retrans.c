@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "framework/finding.h"
 #include "framework/module.h"
 #include "output/prom.h"
 #include "retrans/retrans.h"
@@ -115,7 +116,9 @@ static void add_row(void *ctx, const struct nl_dest_key *k, const struct tcp_des
 		rows->v = v;
 		rows->cap = rows->cap * 2 + 64;
 	}
-	rows->v[rows->n++] = (struct retrans_row){ .key = *k, .d = d->rt };
+	rows->v[rows->n++] = (struct retrans_row){
+		.key = *k, .d = d->rt, .handshakes = d->conns.connects + d->conns.failed,
+	};
 }
 
 /* Every destination's totals, after the kernel added what live connections sent. */
@@ -151,6 +154,20 @@ static void retrans_metrics(struct nl_module *m, struct nl_prom *p)
 	size_t n = read_dests(&rows);
 
 	retrans_metrics_write(&r->fold, rows, n, r->bad_records, p);
+	free(rows);
+}
+
+/* The totals since attach, as the summary reads them. */
+static void retrans_findings_op(struct nl_module *m, struct nl_findings *out)
+{
+	struct retrans_row *rows;
+	size_t n;
+
+	(void)m;
+	if (!tcp_core_skel())
+		return;
+	n = read_dests(&rows);
+	retrans_findings(rows, n, out);
 	free(rows);
 }
 
@@ -220,5 +237,6 @@ const struct nl_module_ops nl_retrans_ops = {
 	.collect = retrans_collect,
 	.metrics = retrans_metrics,
 	.stats = tcp_core_stats,
+	.findings = retrans_findings_op,
 	.destroy = retrans_destroy,
 };

@@ -26,6 +26,7 @@ struct retrans_dest {
 	__u64 calls;            /* retransmissions (one record each), of one or more segments */
 	__u64 retransmits;      /* segments retransmitted */
 	__u64 segments;         /* segments sent (tcp_sock.segs_out), retransmissions included */
+	__u64 syn_retransmits;  /* of retransmits, the active opener's SYNs: a handshake waited an RTO */
 };
 
 #endif

@@ -15,16 +15,22 @@ static const struct { const char *name, *help; } families[RM_NVALS] = {
 			  "TCP segments sent, retransmissions included (the ratio's denominator)." },
 };
 
-/* A server's inbound and outbound rows have the same labels: the fold adds them up. */
+/*
+ * One series per direction of a destination, with conns' word for it:
+ * outbound is the client side (segments this host sent to a server),
+ * inbound the server side (what a local server sent to its clients).
+ * Summed, a busy server's ACKs would hide a lossy client path.
+ */
 static void fold_row(struct nl_fold *f, const struct retrans_row *r)
 {
-	char labels[160];
+	char labels[192];
 	uint64_t v[RM_NVALS] = {
 		[RM_CALLS] = r->d.calls, [RM_RETRANSMITS] = r->d.retransmits,
 		[RM_SEGMENTS] = r->d.segments,
 	};
 
-	nl_prom_dest(labels, sizeof(labels), NULL, r->key.family, r->key.addr, r->key.port);
+	nl_prom_dest(labels, sizeof(labels), r->key.inbound ? "inbound" : "outbound",
+		     r->key.family, r->key.addr, r->key.port);
 	nl_fold_put(f, labels, v[RM_SEGMENTS], v);
 }
 
@@ -35,7 +41,8 @@ void retrans_metrics_write(struct nl_fold **fold, const struct retrans_row *rows
 	size_t nout;
 
 	if (!*fold)
-		*fold = nl_fold_new(RM_NVALS, "daddr=\"other\",dport=\"other\"");
+		*fold = nl_fold_new(RM_NVALS,
+					    "direction=\"other\",daddr=\"other\",dport=\"other\"");
 	nl_fold_begin(*fold);
 	for (size_t i = 0; i < n; i++)
 		fold_row(*fold, &rows[i]);

@@ -90,6 +90,7 @@ static struct json_object *dest_json(const struct retrans_row *r)
 	nl_json_dest(j, r->key.inbound, r->key.family, r->key.addr, r->key.port);
 	json_object_object_add(j, "retransmits", json_object_new_uint64(r->d.retransmits));
 	json_object_object_add(j, "segments", json_object_new_uint64(r->d.segments));
+	json_object_object_add(j, "syn_retransmits", json_object_new_uint64(r->d.syn_retransmits));
 	json_object_object_add(j, "ratio", ratio >= 0 ? json_object_new_double(ratio) : NULL);
 	return j;
 }

@@ -158,6 +158,13 @@ int tcp_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+SEC("tp/syscalls/sys_enter_getsockopt")
+int tcp_getsockopt_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	conns_on_getsockopt(ctx->args[0], ctx->args[1], ctx->args[2]);
+	return 0;
+}
+
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_probe_btf, const struct sock *sk, const struct sk_buff *skb)
 {

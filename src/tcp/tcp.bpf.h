@@ -37,7 +37,9 @@ struct tcp_rec {
 	__u8  flags;             /* enum conn_flags, TCP_F_LISTENER */
 	__u8  identified;        /* id and match are valid */
 	__u8  match;             /* the socket filters keep it: evaluated once */
-	__u8  pad[5];
+	__u8  pad;
+	__u16 err_soft;          /* conns: the parked ICMP error SO_ERROR handed over (and cleared) */
+	__u8  pad2[2];
 	struct {                 /* latency (src/latency/latency.bpf.h) */
 		__u64 ts_open;   /* a request (client) or service (server) runs since; 0: none */
 	} lat;

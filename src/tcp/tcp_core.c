@@ -93,6 +93,8 @@ static void choose_programs(struct tcp_bpf *skel, enum nl_hook hook)
 				  nl_tracepoint_exists("syscalls", "sys_exit_accept"));
 	bpf_program__set_autoload(skel->progs.tcp_connect_exit,
 				  joined(TCP_ROW_CONNS) && connect_exit_usable());
+	bpf_program__set_autoload(skel->progs.tcp_getsockopt_enter, joined(TCP_ROW_CONNS) &&
+				  nl_tracepoint_exists("syscalls", "sys_enter_getsockopt"));
 	bpf_program__set_autoload(skel->progs.tcp_probe_btf, lat && btf);
 	bpf_program__set_autoload(skel->progs.tcp_send_btf, lat && btf);
 	bpf_program__set_autoload(skel->progs.tcp_recv_btf, lat && btf);

@@ -5,8 +5,12 @@ import signal
 import subprocess
 import time
 
-from nltest import (Cgroup, NETLENS, Netlens, Pair, defer, exchange, find, held_connections, one,
-                    peer, sh)
+import os
+
+from nltest import (Cgroup, NETLENS, Netlens, Pair, Proc, Serve, defer, exchange, find,
+                    held_connections, one, peer, sh)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -454,3 +458,239 @@ def test_untracked_closes_follow_the_filters():
     # The server's 5 sockets (never accepted) close in b; the clients' in a.
     assert in_b["untracked_closes"] == 5, in_b
     assert in_empty["untracked_closes"] == 0, in_empty
+
+
+CONNECTS = """import errno, socket, sys
+for target in sys.argv[1:]:
+    addr, port, n = target.rsplit(":", 2)
+    for _ in range(int(n)):
+        with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
+            print(errno.errorcode.get(s.connect_ex((addr, int(port))), "OK"), flush=True)
+"""
+
+
+def nstat(ns, *names):
+    out = sh("nstat", "-az", *names, ns=ns)
+    return {n: int(re.search(rf"{n}\s+(\d+)", out).group(1)) for n in names}
+
+
+def stage_connect_failures(pair, refused_port, refused=3, unreachable="10.99.0.1",
+                           unreachable_port=18041, unreachable_count=2):
+    """Blocking connects from pair.a, one process: `refused` of them to
+    pair.B4:refused_port where nothing listens (a RST: ECONNREFUSED), then
+    `unreachable_count` to unreachable:unreachable_port, which has no route
+    in pair.a (ENETUNREACH in connect(2), no SYN sent). Returns what the
+    application saw ({errno name: count}) and the kernel's own counters in
+    pair.a: TcpAttemptFails (handshakes that failed) and IpOutNoRoutes."""
+    out = sh("python3", "-c", CONNECTS, f"{pair.B4}:{refused_port}:{refused}",
+             f"{unreachable}:{unreachable_port}:{unreachable_count}", ns=pair.a)
+    seen = {}
+    for e in out.split():
+        seen[e] = seen.get(e, 0) + 1
+    return {"errors": seen, "kernel": nstat(pair.a, "TcpAttemptFails", "IpOutNoRoutes")}
+
+
+def test_failures_per_errno():
+    """Failed connects per destination and errno, in the summary and in
+    serve's netlens_tcp_connection_failures_total{errno=...}, exact against
+    what the application saw and the kernel counted."""
+    pair = Pair()
+    ports = (18040, 18041)
+    serve = Serve("--enable", "conns", *[a for p in ports for a in ("-P", p)])
+    nl = Netlens(*[a for p in ports for a in ("-P", p)])
+    k = stage_connect_failures(pair, ports[0], refused=3, unreachable_port=ports[1],
+                               unreachable_count=2)
+    assert k["errors"] == {"ECONNREFUSED": 3, "ENETUNREACH": 2}, k
+    assert k["kernel"] == {"TcpAttemptFails": 3, "IpOutNoRoutes": 2}, k
+    stats = nl.stop()[-1]
+    got = {(d["daddr"], d["dport"]): (d["failed"], d["errors"]) for d in stats["destinations"]
+           if d["direction"] == "outbound"}
+    assert got == {(pair.B4, ports[0]): (3, {"ECONNREFUSED": 3}),
+                   ("10.99.0.1", ports[1]): (2, {"ENETUNREACH": 2})}, stats
+    time.sleep(1.2)
+    page = serve.metrics()
+    for addr, port, errno_name, n in ((pair.B4, ports[0], "ECONNREFUSED", 3),
+                                      ("10.99.0.1", ports[1], "ENETUNREACH", 2)):
+        assert serve.value("netlens_tcp_connection_failures_total", page, direction="outbound",
+                           daddr=addr, dport=port, errno=errno_name) == n, page
+    assert "netlens_tcp_connection_failures_total{direction=\"outbound\",daddr=\"10.99.0.1\"," \
+        f"dport=\"{ports[1]}\"}}" not in page
+    serve.stop()
+
+
+LISTENER = """import socket, sys
+sys.path.insert(0, sys.argv[4])
+from peerlib import set_comm
+set_comm(sys.argv[3])
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(int(sys.argv[5]))
+print("READY", flush=True)
+sys.stdin.readline()      # never accepts
+"""
+
+CLIENTS = """import socket, sys, time
+socks = []
+for _ in range(int(sys.argv[3])):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2])))
+    socks.append(s)
+time.sleep(float(sys.argv[4]))
+"""
+
+
+def ss_drops(ns, port):
+    """The listener's drop count as ss shows it (skmem's d)."""
+    out = sh("ss", "-tlmnH", "sport", "=", str(port), ns=ns)
+    return int(re.search(r"skmem:\(.*\bd(\d+)\)", out).group(1))
+
+
+def stage_accept_overflow(pair, port, backlog=1, clients=20, seconds=2.5, name="nlt-listener"):
+    """A listener in pair.b (port, listen(backlog), owned by a process named
+    `name`) that never accepts, and `clients` non-blocking connects from
+    pair.a held for `seconds`: the accept queue overflows, SYNs and
+    handshake ACKs are dropped and retried. Then every packet to the port is
+    dropped by nftables before TCP, so the counts stop growing. Returns the
+    kernel's counts in pair.b: nstat TcpExtListenOverflows/ListenDrops, ss's
+    drops of the listener, and the listener process (still running)."""
+    srv = Proc(["ip", "netns", "exec", pair.b, "python3", "-c", LISTENER, pair.B4, str(port),
+                name, HERE, str(backlog)])
+    srv.expect("READY")
+    sh("python3", "-c", CLIENTS, pair.B4, str(port), str(clients), str(seconds), ns=pair.a)
+    sh("nft", "add table inet nltov", ns=pair.b)
+    sh("nft", "add chain inet nltov in { type filter hook input priority -10; }", ns=pair.b)
+    sh("nft", f"add rule inet nltov in tcp dport {port} drop", ns=pair.b)
+    time.sleep(0.2)
+    k = nstat(pair.b, "TcpExtListenOverflows", "TcpExtListenDrops")
+    return {"listen_overflows": k["TcpExtListenOverflows"], "listen_drops": k["TcpExtListenDrops"],
+            "ss_drops": ss_drops(pair.b, port), "pid": srv.pid, "proc": srv}
+
+
+def test_listen_overflow_is_the_kernels():
+    """An accept queue that overflows: netlens' count for the listener is
+    the kernel's own (ss's drops and the namespace's ListenOverflows and
+    ListenDrops), with its backlog, queue and owner; the namespace's
+    counters are reported beside it. Before, the packet path saw a fraction."""
+    pair = Pair()
+    port = 18045
+    nl = Netlens("-P", port)
+    k = stage_accept_overflow(pair, port)
+    assert k["listen_overflows"] > 10, k
+    assert k["listen_overflows"] == k["listen_drops"] == k["ss_drops"], k
+    stats = nl.stop()[-1]
+    ls = [l for l in stats["listeners"] if l["netns"] == pair.netns_b]
+    assert len(ls) == 1, stats["listeners"]
+    l = ls[0]
+    assert (l["laddr"], l["lport"], l["backlog"], l["queue"]) == (pair.B4, port, 1, 2), l
+    assert (l["pid"], l["comm"]) == (k["pid"], "nlt-listener"), l
+    assert l["drops"] == l["new_drops"] == k["ss_drops"], (l, k)
+    ns = [n for n in stats["listen_namespaces"] if n["netns"] == pair.netns_b]
+    assert ns == [{"netns": pair.netns_b, "listen_overflows": k["listen_overflows"],
+                   "listen_drops": k["listen_drops"],
+                   "new_listen_overflows": k["listen_overflows"],
+                   "new_listen_drops": k["listen_drops"]}], stats["listen_namespaces"]
+
+
+def test_serve_listen_drops():
+    """serve: netlens_tcp_listen_drops_total of the listener and the
+    namespace's ListenOverflows/ListenDrops, equal to the kernel's."""
+    pair = Pair()
+    port = 18046
+    serve = Serve("--enable", "conns", "-P", port)
+    k = stage_accept_overflow(pair, port)
+    time.sleep(1.2)
+    page = serve.metrics()
+    ns = str(pair.netns_b)
+    assert serve.value("netlens_tcp_listen_drops_total", page, netns=ns, laddr=pair.B4,
+                       lport=port) == k["ss_drops"], (k, page)
+    assert serve.value("netlens_tcp_netns_listen_overflows_total", page, netns=ns) == \
+        k["listen_overflows"], page
+    assert serve.value("netlens_tcp_netns_listen_drops_total", page, netns=ns) == \
+        k["listen_drops"], page
+    serve.stop()
+
+
+ALTERNATE = """import errno, select, socket, sys
+# A non-blocking connect refused (its RST closes the socket), then on the
+# same thread a blocking connect that fails in connect(2) itself: no route.
+for _ in range(int(sys.argv[4])):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2])))
+    select.select([], [s], [], 5)
+    port = s.getsockname()[1]
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    print(port, errno.errorcode.get(e, "OK"), flush=True)
+    s.close()
+    s = socket.socket()
+    e = s.connect_ex((sys.argv[3], 80))
+    print(0, errno.errorcode.get(e, "OK"), flush=True)
+    s.close()
+"""
+
+
+def test_unreachable_after_nonblocking_connect():
+    """ENETUNREACH and EHOSTUNREACH (an unreachable route) in connect(2)
+    after a refused non-blocking connect on the same thread: each attempt
+    is one record with the errno the application saw."""
+    pair = Pair()
+    port = 18048
+    sh("ip", "route", "add", "unreachable", "10.98.0.0/24", ns=pair.a)
+    nl = Netlens("-P", port, "-P", 80)
+    out = sh("python3", "-c", ALTERNATE, pair.B4, str(port), "10.99.0.1", "3", ns=pair.a)
+    out += sh("python3", "-c", ALTERNATE, pair.B4, str(port), "10.98.0.1", "2", ns=pair.a)
+    seen = [tuple(l.split()) for l in out.splitlines()]
+    recs = [r for r in nl.stop() if r["type"] == "failed"]
+    got = [(str(r["sport"]), r["error"]) for r in recs]
+    assert sorted(got) == sorted(seen), (got, seen)
+    assert [e for _, e in seen].count("ENETUNREACH") == 3, seen
+    assert [e for _, e in seen].count("EHOSTUNREACH") == 2, seen
+    assert [e for _, e in seen].count("ECONNREFUSED") == 5, seen
+    assert [r["daddr"] for r in recs if r["error"] == "EHOSTUNREACH"] == ["10.98.0.1"] * 2, recs
+
+
+ICMP_REJECTED = """import errno, select, socket, sys
+# Non-blocking connects whose SYN is answered by an ICMP error; the
+# application gives up before the SYN is sent again: half read SO_ERROR
+# first (which clears the error the kernel parked), half just close.
+for i in range(int(sys.argv[3])):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2])))
+    select.select([], [s], [], 0.3)
+    port = s.getsockname()[1]
+    e = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if i % 2 == 0 else -1
+    print(port, errno.errorcode.get(e, "OK" if e == 0 else "-"), flush=True)
+    s.close()
+"""
+
+
+def check_icmp_rejected(icmp_type, port):
+    pair = Pair()
+    sh("nft", "add table inet nlt", ns=pair.b)
+    sh("nft", "add chain inet nlt in { type filter hook input priority 0; }", ns=pair.b)
+    sh("nft", f"add rule inet nlt in tcp dport {port} counter reject with icmp type {icmp_type}",
+       ns=pair.b)
+    nl = Netlens("-P", port)
+    out = sh("python3", "-c", ICMP_REJECTED, pair.B4, str(port), "4", ns=pair.a)
+    recs = {r["sport"]: r for r in nl.stop() if r["type"] == "failed"}
+    seen = [l.split() for l in out.splitlines()]
+    assert len(seen) == 4 and len(recs) == 4, (seen, recs)
+    rejected = int(re.search(r"packets (\d+)", sh("nft", "list chain inet nlt in",
+                                                    ns=pair.b)).group(1))
+    assert rejected == 4, rejected           # one SYN each, each answered
+    for sport, app in seen:
+        r = recs[int(sport)]
+        # What SO_ERROR handed the application; the others saw nothing, but
+        # the kernel had parked the same error for them.
+        assert app in ("EHOSTUNREACH", "-"), seen
+        assert r["error"] == "EHOSTUNREACH", (r, app)
+
+
+def test_icmp_host_unreachable_nonblocking():
+    check_icmp_rejected("host-unreachable", 18049)
+
+
+def test_icmp_admin_prohibited_nonblocking():
+    check_icmp_rejected("admin-prohibited", 18050)

@@ -449,9 +449,9 @@ H = 'job="netlens",instance="host1:9787"'
 SERIES = {
     f'netlens_tcp_connections_total{{{H},direction="outbound",daddr="10.0.0.1",dport="443"}}': 600,
     f'netlens_tcp_connections_total{{{H},direction="inbound",daddr="10.0.0.9",dport="8080"}}': 120,
-    f'netlens_tcp_connection_failures_total{{{H},direction="outbound",daddr="10.0.0.2",dport="5432"}}': 30,
-    f'netlens_tcp_sent_segments_total{{{H},daddr="10.0.0.1",dport="443"}}': 1200,
-    f'netlens_tcp_retransmitted_segments_total{{{H},daddr="10.0.0.1",dport="443"}}': 120,
+    f'netlens_tcp_connection_failures_total{{{H},direction="outbound",daddr="10.0.0.2",dport="5432",errno="ECONNREFUSED"}}': 30,
+    f'netlens_tcp_sent_segments_total{{{H},direction="outbound",daddr="10.0.0.1",dport="443"}}': 1200,
+    f'netlens_tcp_retransmitted_segments_total{{{H},direction="outbound",daddr="10.0.0.1",dport="443"}}': 120,
     f'netlens_tcp_sent_bytes_total{{{H},direction="outbound",daddr="10.0.0.1",dport="443"}}': 60000,
     f'netlens_tcp_received_bytes_total{{{H},direction="outbound",daddr="10.0.0.1",dport="443"}}': 6000,
     f'netlens_packet_drops_total{{{H},kind="kfree_skb",reason="NO_SOCKET",location="__udp4_lib_rcv"}}': 600,
@@ -519,13 +519,14 @@ def expected_panels():
         ("Connections/s by destination", "A"): [
             ('direction="inbound",daddr="10.0.0.9",dport="8080"', rate(120)),
             ('direction="outbound",daddr="10.0.0.1",dport="443"', rate(600))],
-        ("Connect failures/s by destination", "A"): [('daddr="10.0.0.2",dport="5432"', rate(30))],
+        ("Connect failures/s by destination", "A"): [
+            ('daddr="10.0.0.2",dport="5432",errno="ECONNREFUSED"', rate(30))],
         ("Handshake latency", "A"): [("", quantile(0.5, "netlens_tcp_handshake_seconds"))],
         ("Handshake latency", "B"): [("", quantile(0.99, "netlens_tcp_handshake_seconds"))],
         ("Request latency", "A"): [("", quantile(0.5, "netlens_tcp_request_seconds"))],
         ("Request latency", "B"): [("", quantile(0.99, "netlens_tcp_request_seconds"))],
         ("Retransmit ratio by destination", "A"): [
-            ('daddr="10.0.0.1",dport="443"', rate(120) / rate(1200))],
+            ('direction="outbound",daddr="10.0.0.1",dport="443"', rate(120) / rate(1200))],
         ("Throughput of closed connections", "A"): [('direction="outbound"', rate(60000))],
         ("Throughput of closed connections", "B"): [('direction="outbound"', rate(6000))],
         ("Drops/s by reason", "A"): [('reason="NETFILTER_DROP"', rate(60)),

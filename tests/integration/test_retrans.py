@@ -4,7 +4,7 @@ import re
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, find, held_connections, one, sh
+from nltest import NETLENS, Netlens, Pair, Proc, Serve, find, held_connections, one, sh
 
 LPEER = os.path.join(os.path.dirname(__file__), "latency_peer.py")
 
@@ -25,9 +25,35 @@ def nft_input(ns, *rules):
         sh("nft", "add rule inet nlt in " + r, ns=ns)
 
 
+def nstat(ns, *names):
+    """The namespace's own counters (absolute: a fresh namespace starts at 0)."""
+    out = sh("nstat", "-az", *names, ns=ns)
+    return {n: int(re.search(rf"{n}\s+(\d+)", out).group(1)) for n in names}
+
+
 def retrans_segs(ns):
-    out = sh("nstat", "-az", "TcpRetransSegs", ns=ns)
-    return int(re.search(r"TcpRetransSegs\s+(\d+)", out).group(1))
+    return nstat(ns, "TcpRetransSegs")["TcpRetransSegs"]
+
+
+def stage_lossy_client_path(pair, port, loss_every=11, size=2000000, family=4):
+    """A client in pair.a sends size bytes to a server in pair.b:port; one in
+    loss_every of its data segments (11: 9%) is dropped on the way in.
+    The client stays connected (its owner is `nlt-lossy`) until
+    stage["client"].p.stdin gets a line. Returns the kernel's counters of
+    both namespaces once everything was acknowledged: {"client": {TcpOutSegs,
+    TcpRetransSegs} of pair.a, "server": the same of pair.b, "sport": the
+    client's port, "pid"}. Only this connection's segments are in them."""
+    nft_input(pair.b, f"tcp dport {port} meta length > 200 numgen inc mod {loss_every} == 0 drop")
+    b = pair.addr("b", family)
+    srv = lpeer(pair.b, "server", b, port, "--req", size, "--resp", 1)
+    srv.expect("READY")
+    cli = lpeer(pair.a, "client", b, port, "--req", size, "--resp", 1, "--hold", name="nlt-lossy")
+    sport = int(cli.expect("CONNECTED")[0])
+    cli.expect("DONE", timeout=60)   # the reply acknowledges every byte: no retransmit after
+    time.sleep(0.3)                  # the delayed ACK of the reply is a segment too
+    names = ("TcpOutSegs", "TcpRetransSegs")
+    return {"client": nstat(pair.a, *names), "server": nstat(pair.b, *names),
+            "sport": sport, "pid": cli.pid, "proc": cli}
 
 
 def socket_counters(ns, sport):
@@ -114,7 +140,8 @@ def test_syn_retransmit():
     r = one(recs, type="retransmit")
     assert (r["kind"], r["state"], r["segments"]) == ("syn", "SYN_SENT", 1), r
     assert (r["pid"], r["comm"], r["sport"], r["dport"]) == (cli.pid, "nlt-syn", cport, 23104), r
-    assert dest(recs[-1], pair.B4, 23104)["retransmits"] == 1
+    d = dest(recs[-1], pair.B4, 23104)
+    assert (d["retransmits"], d["syn_retransmits"]) == (1, 1), d    # slow_handshake's evidence
 
 
 def test_synack_retransmit_ipv6():
@@ -139,7 +166,8 @@ def test_synack_retransmit_ipv6():
             (pair.B6, 23105, pair.A6, cport), r
         assert (r["state"], r["netns"]) == ("SYN_RECV", pair.netns_b), r
     assert len(synacks) == retrans_segs(pair.b) - before
-    assert dest(recs[-1], pair.B6, 23105, "inbound")["retransmits"] == len(synacks)
+    d = dest(recs[-1], pair.B6, 23105, "inbound")
+    assert (d["retransmits"], d["syn_retransmits"]) == (len(synacks), 0), d
 
 
 def test_summary_only_and_interval():
@@ -250,3 +278,32 @@ def test_server_segments_include_its_synacks():
     recs = nl.stop()
     d = dest(recs[-1], pair.B4, 23110, "inbound")
     assert d["retransmits"] >= 1 and d["segments"] == sent, (d, sent)
+
+
+def test_serve_ratio_per_direction():
+    """serve's retransmit counters per direction: the client side (outbound)
+    of a path losing 9% of its data segments is that path's, equal to the
+    kernel's counters in the client's namespace; the server's ACKs of the
+    same destination (inbound) are their own series and do not dilute it.
+    The segments sent include the retransmissions, which TcpOutSegs leaves
+    out: sent = TcpOutSegs + TcpRetransSegs."""
+    pair = Pair()
+    port = 23111
+    serve = Serve("--enable", "retrans", "-P", port)
+    k = stage_lossy_client_path(pair, port)
+    cl, sv = k["client"], k["server"]
+    assert cl["TcpRetransSegs"] > 0 and sv["TcpRetransSegs"] == 0, k
+    time.sleep(1.2)                  # the page is rebuilt every second
+    page = serve.metrics()
+    want = {
+        "outbound": (cl["TcpRetransSegs"], cl["TcpOutSegs"] + cl["TcpRetransSegs"]),
+        "inbound": (0, sv["TcpOutSegs"]),
+    }
+    for direction, (retrans, sent) in want.items():
+        labels = dict(direction=direction, daddr=pair.B4, dport=port)
+        got = (serve.value("netlens_tcp_retransmitted_segments_total", page, **labels),
+               serve.value("netlens_tcp_sent_segments_total", page, **labels))
+        assert got == (retrans, sent), (direction, got, k)
+    ratio = cl["TcpRetransSegs"] / (cl["TcpOutSegs"] + cl["TcpRetransSegs"])
+    assert ratio > 0.05, ratio       # above the alert's threshold (deploy/prometheus/alerts.yml)
+    serve.stop()

@@ -100,11 +100,12 @@ def test_serve_keeps_net_admin_for_tc_and_detaches():
               "numgen inc mod 1000 == 0 drop")
     connections(pair, port + 1, 1)
     lossy = {"daddr": pair.B4, "dport": port + 1}
-    assert s.wait_value("netlens_tcp_retransmits_total", 1, **lossy) == 1
+    out = {"direction": "outbound"}     # retrans' series: the client side
+    assert s.wait_value("netlens_tcp_retransmits_total", 1, **out, **lossy) == 1
     page = s.metrics()
-    assert s.value("netlens_tcp_retransmitted_segments_total", page, **lossy) == 1
-    assert s.value("netlens_tcp_sent_segments_total", page, **dest) > 0
-    assert s.value("netlens_tcp_retransmits_total", page, **dest) == 0
+    assert s.value("netlens_tcp_retransmitted_segments_total", page, **out, **lossy) == 1
+    assert s.value("netlens_tcp_sent_segments_total", page, **out, **dest) > 0
+    assert s.value("netlens_tcp_retransmits_total", page, **out, **dest) == 0
     assert s.value("netlens_parse_errors_total", page, module="retrans") == 0
     assert s.wait_value("netlens_tcp_handshake_seconds_count", 1, **lossy) == 1
     # The retransmitted SYN left after the initial RTO: the handshake took a second or more.

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "conns/conns.h"
 #include "kernel/common_abi.h"
+#include "output/prom.h"
 
 static struct conn_event event(uint8_t type, uint8_t family)
 {
@@ -296,6 +297,51 @@ static void test_destinations_bounded(void)
 	conns_report_free(&r);
 }
 
+/* Failures per destination and errno: the summary's "errors" and serve's errno label. */
+static void test_failures_per_errno(void)
+{
+	uint64_t stats[NL_STAT_MAX] = { 0 };
+	struct nl_dest_key out = dest("10.231.0.2", 9, false), far = dest("10.99.0.1", 80, false);
+	struct json_object *o, *errors;
+	struct conns_report r;
+	struct nl_prom *p = nl_prom_new(10);
+	struct capture c;
+	const char *t;
+	size_t len;
+
+	conns_report_init(&r);
+	conns_report_add(&r, &out, &(struct conns_dest_totals){ .failed = 4 });
+	conns_report_add(&r, &far, &(struct conns_dest_totals){ .failed = 2 });
+	conns_report_add_failures(&r, &(struct conns_fail_key){ .dest = out, .error = ECONNREFUSED }, 3);
+	conns_report_add_failures(&r, &(struct conns_fail_key){ .dest = out, .error = ETIMEDOUT }, 1);
+	conns_report_add_failures(&r, &(struct conns_fail_key){ .dest = far, .error = ENETUNREACH }, 2);
+
+	capture_open(&c, NL_OUT_JSON);
+	conns_report_summary(&r, &c.sink, stats);
+	fflush(c.sink.out);
+	o = json_tokener_parse(c.buf);
+	errors = json_object_object_get(json_object_array_get_idx(
+		json_object_object_get(o, "destinations"), 0), "errors");
+	CHECK(json_object_object_length(errors) == 2);
+	CHECK(num(errors, "ECONNREFUSED") == 3 && num(errors, "ETIMEDOUT") == 1);
+	json_object_put(o);
+	capture_close(&c);
+
+	conns_report_metrics(&r, p);
+	t = nl_prom_text(p, &len);
+	CHECK(has_line(t, "netlens_tcp_connection_failures_total{direction=\"outbound\","
+		       "daddr=\"10.231.0.2\",dport=\"9\",errno=\"ECONNREFUSED\"} 3"));
+	CHECK(has_line(t, "netlens_tcp_connection_failures_total{direction=\"outbound\","
+		       "daddr=\"10.231.0.2\",dport=\"9\",errno=\"ETIMEDOUT\"} 1"));
+	CHECK(has_line(t, "netlens_tcp_connection_failures_total{direction=\"outbound\","
+		       "daddr=\"10.99.0.1\",dport=\"80\",errno=\"ENETUNREACH\"} 2"));
+	CHECK(!strstr(t, "dport=\"9\"} 4"));   /* no series without errno */
+	CHECK(has_line(t, "netlens_tcp_connections_total{direction=\"outbound\","
+		       "daddr=\"10.231.0.2\",dport=\"9\"} 0"));
+	nl_prom_free(p);
+	conns_report_free(&r);
+}
+
 static void test_bad_records(void)
 {
 	struct conns_report r;
@@ -362,6 +408,7 @@ int main(void)
 	RUN(test_table_row);
 	RUN(test_totals);
 	RUN(test_destinations_bounded);
+	RUN(test_failures_per_errno);
 	RUN(test_bad_records);
 	RUN(test_random_records);
 	return TEST_SUMMARY();
