@@ -83,6 +83,7 @@ void conns_report_metrics(struct conns_report *r, struct nl_prom *p);
 #define CONNS_FAIL_RATIO        0.05
 #define CONNS_FAIL_CRITICAL     0.5
 #define CONNS_LISTEN_MIN_DROPS  1
+#define CONNS_LISTEN_CRITICAL   10  /* drops: a listener turning clients away, not a blip */
 
 struct nl_findings;
 void conns_findings(const struct conns_report *r, struct nl_findings *out);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "conns/conns.h"
 #include "framework/finding.h"
+#include "framework/netns.h"
 #include "output/format.h"
 
 static void connect_failure(const struct conns_dest *d, const struct conns_fail *f,
@@ -46,11 +47,13 @@ static void listen_overflow(const struct conns_listen_report *lr, const struct c
 	const struct conns_netns_stat *ns = netns_of(lr, l->netns);
 	uint64_t drops = l->drops - l->drops_before;
 	char ep[64], a[64], comm[NL_COMM_LEN + 1], who[64] = "owner unknown", kernel[80] = "";
+	char ns_label[NL_NETNS_NAME_LEN];
 	struct nl_finding *x;
 
 	if (drops < CONNS_LISTEN_MIN_DROPS)
 		return;
-	x = nl_finding_add(out, NL_SEV_WARNING, "listen_overflow", drops);
+	x = nl_finding_add(out, drops >= CONNS_LISTEN_CRITICAL ? NL_SEV_CRITICAL : NL_SEV_WARNING,
+			   "listen_overflow", drops);
 	if (!x)
 		return;
 	nl_fmt_comm(l->owner.comm, comm, sizeof(comm));
@@ -69,9 +72,10 @@ static void listen_overflow(const struct conns_listen_report *lr, const struct c
 		snprintf(kernel, sizeof(kernel), " (ListenOverflows %llu in that namespace)",
 			 (unsigned long long)(ns->overflows - ns->overflows_before));
 	}
-	nl_finding_say(x, "%s in netns %u (%s): accept queue full (backlog %u, %u waiting): "
+	nl_finding_str(x, "netns_name", nl_netns_label(l->netns, ns_label, sizeof(ns_label)));
+	nl_finding_say(x, "%s in netns %s (%s): accept queue full (backlog %u, %u waiting): "
 		       "the kernel dropped %llu connection attempts%s",
-		       nl_fmt_endpoint(l->family, l->addr, l->port, ep, sizeof(ep)), l->netns, who,
+		       nl_fmt_endpoint(l->family, l->addr, l->port, ep, sizeof(ep)), ns_label, who,
 		       l->backlog, l->queue, (unsigned long long)drops, kernel);
 }
 

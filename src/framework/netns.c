@@ -217,6 +217,17 @@ static void forget_all(void)
 	n_names = 0;
 }
 
+const char *nl_netns_label(uint64_t inode, char *buf, size_t len)
+{
+	const char *name = nl_netns_name(inode);
+
+	if (name)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)inode);
+	return buf;
+}
+
 const char *nl_netns_name(uint64_t inode)
 {
 	struct name_entry *e;

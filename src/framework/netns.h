@@ -4,6 +4,7 @@
 #define NETLENS_NETNS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NL_NETNS_NAME_LEN 48
@@ -27,5 +28,7 @@ int nl_netns_each(void (*fn)(void *ctx, const struct nl_netns *ns), void *ctx);
  * system is looked at again at most once a second.
  */
 const char *nl_netns_name(uint64_t inode);
+/* For a sentence: the namespace's name (nl_netns_name()), else its inode. Returns buf. */
+const char *nl_netns_label(uint64_t inode, char *buf, size_t len);
 
 #endif

@@ -114,3 +114,61 @@ def test_healthy_busy_host_has_no_findings():
     busy_server_storm(pair, 18232, 600)
     findings, _ = d.result()
     assert findings == [], findings
+
+
+def watch_while(stage, *args):
+    """Runs diagnose (-o json, extra args) while stage() builds an incident, then
+    ends it with SIGINT: (findings, stage's kernel counts)."""
+    d = Diagnose("-d", 120, *args)
+    counts = stage()
+    time.sleep(1.5)   # the listener figures are read once a second
+    d.p.send_signal(signal.SIGINT)
+    findings, _ = d.result()
+    return findings, counts
+
+
+def test_lossy_client_path():
+    """9% of a client's data segments dropped on the way: the path-loss finding names
+    the destination, client side, with the kernel's counts (nstat in the client's netns)."""
+    from test_retrans import stage_lossy_client_path
+    pair, port = Pair(), 18233
+    findings, k = watch_while(lambda: stage_lossy_client_path(pair, port), "-P", port)
+    loss = one(findings, kind="path_loss")
+    assert (loss["daddr"], loss["dport"], loss["direction"]) == (pair.B4, port, "outbound"), loss
+    assert loss["retransmits"] == k["client"]["TcpRetransSegs"], (loss, k)
+    assert loss["segments"] == k["client"]["TcpOutSegs"] + k["client"]["TcpRetransSegs"], (loss, k)
+    assert f"{pair.B4}:{port} (client side)" in loss["summary"], loss
+    assert loss["rank"] <= 2, findings
+
+
+def test_refused_and_unreachable_destinations():
+    """Connects refused and without a route: one finding per destination and errno,
+    the counts the application saw and the kernel counted."""
+    from test_conns import stage_connect_failures
+    pair, ports = Pair(), (18234, 18235)
+    findings, k = watch_while(
+        lambda: stage_connect_failures(pair, ports[0], refused=4, unreachable_port=ports[1],
+                                       unreachable_count=3),
+        "-P", ports[0], "-P", ports[1])
+    refused = one(findings, kind="connect_failures", dport=ports[0])
+    unreachable = one(findings, kind="connect_failures", dport=ports[1])
+    assert (refused["error"], refused["failures"]) == ("ECONNREFUSED", 4), refused
+    assert (unreachable["error"], unreachable["failures"]) == ("ENETUNREACH", 3), unreachable
+    assert k["errors"] == {"ECONNREFUSED": 4, "ENETUNREACH": 3}, k
+    assert k["kernel"]["TcpAttemptFails"] == 4 and k["kernel"]["IpOutNoRoutes"] == 3, k
+    assert refused["severity"] == unreachable["severity"] == "critical", findings
+    assert {refused["rank"], unreachable["rank"]} == {1, 2}, findings
+
+
+def test_accept_queue_overflow():
+    """A listener that never accepts: the finding names its port, process, backlog and
+    the count the kernel counted (ListenOverflows in its netns, ss's drops)."""
+    from test_conns import stage_accept_overflow
+    pair, port = Pair(), 18236
+    findings, k = watch_while(lambda: stage_accept_overflow(pair, port), "-P", port)
+    over = one(findings, kind="listen_overflow")
+    assert (over["lport"], over["netns"], over["pid"]) == (port, pair.netns_b, k["pid"]), over
+    assert over["drops"] == k["ss_drops"] == k["listen_overflows"] == k["listen_drops"], (over, k)
+    assert over["backlog"] == 1 and over["netns_name"] == pair.b, over
+    assert f"in netns {pair.b} (nlt-listener pid {k['pid']})" in over["summary"], over
+    assert over["severity"] == "critical" and over["rank"] == 1, findings

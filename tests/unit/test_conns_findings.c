@@ -105,6 +105,7 @@ static void listen_overflow_fires(void)
 	conns_findings(&r, &f);
 	CHECK(f.n == 1);
 	CHECK_STR(f.v[0].kind, "listen_overflow");
+	CHECK(f.v[0].severity == NL_SEV_CRITICAL);
 	CHECK_STR(f.v[0].summary, "10.231.0.2:18045 in netns 4026532388 (nlt-listener pid 11491): "
 		  "accept queue full (backlog 1, 2 waiting): the kernel dropped 54 connection "
 		  "attempts (ListenOverflows 54 in that namespace)");
