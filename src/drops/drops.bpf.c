@@ -354,17 +354,32 @@ static __always_inline struct drop_event *scratch_event(__u32 kind)
  * Only what the summary's key and the filters need is read for every drop;
  * the rest waits until a record is going to be written.
  */
+/* The start of the ephemeral port range (ip_local_port_range), set by user space. */
+const volatile __u16 ephemeral_low = 32768;
+
 /*
- * A socket's unread queue freed when it closes (QUEUE_PURGE, from
- * sk_stream_kill_queues() and inet_csk_destroy_sock()) is summed per
- * address, not per port: a client's port is ephemeral, and a row per closed
- * connection would fill the table with rows of one drop each.
+ * The destination port a summary row keeps: a service's, never a client's.
+ * A port below the ephemeral range is kept; so is one in it that the
+ * receiving socket listens on (bound to it, no peer: a TCP listener, an
+ * unconnected UDP socket). Any other is a client's ephemeral port: rows per
+ * port would churn (a row per closed connection: QUEUE_PURGE of its unread
+ * queue, TCP_CLOSE of its late segments) and fill the table, so they are
+ * summed into one bucket per address.
  */
-static __always_inline bool keyed_by_port(const struct drop_event *e)
+static __always_inline void key_port(struct drop_key *k, const struct drop_event *e,
+				     const struct sock *sk)
 {
-	return e->kind != DROP_KIND_SKB ||
-	       !bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) ||
-	       e->reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE);
+	__u16 port = e->id.tuple.dport;
+
+	if (!(e->flags & DROP_F_PORTS) || port < ephemeral_low)
+		goto keep;
+	if (sk && BPF_CORE_READ(sk, __sk_common.skc_num) == port &&
+	    !BPF_CORE_READ(sk, __sk_common.skc_dport))
+		goto keep;
+	k->flags |= DROP_KEY_EPHEMERAL;
+	return;
+keep:
+	k->dport = port;
 }
 
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
@@ -387,7 +402,7 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.netns = e->id.netns;
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
-	key.dport = keyed_by_port(e) ? e->id.tuple.dport : 0;
+	key_port(&key, e, sk);
 	key.proto = e->proto;
 	key.l3proto = e->id.tuple.family ? 0 : e->l3proto;
 	key.kind = e->kind;

@@ -31,18 +31,23 @@ enum drop_stat {
 	DROP_STAT_SEEN,                        /* drops that passed every filter */
 };
 
+enum drop_key_flags {
+	/* dport was a client's (ephemeral) port: summed into one bucket, dport 0 */
+	DROP_KEY_EPHEMERAL = 1 << 0,
+};
+
 /* The aggregation key: one row of the summary (per-CPU counts in the kernel). */
 struct drop_key {
 	__u64 location;        /* kernel text address that dropped the packet; 0 if unknown */
 	__u32 reason;          /* enum skb_drop_reason, as numbered by the running kernel */
 	__u32 netns;
 	__u8  daddr[16];
-	__u16 dport;           /* TCP/UDP destination port; 0 otherwise */
+	__u16 dport;           /* TCP/UDP destination port if a service's; 0 otherwise */
 	__u16 l3proto;         /* ethertype (host order) when there is no IP header */
 	__u8  family;          /* 4, 6, or 0 when no IP header was parsed */
 	__u8  proto;           /* IP protocol: 6 TCP, 17 UDP, 1/58 ICMP... */
 	__u8  kind;            /* enum drop_kind */
-	__u8  pad;
+	__u8  flags;           /* enum drop_key_flags */
 };
 
 struct drop_event {

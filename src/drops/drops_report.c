@@ -189,10 +189,15 @@ static int busiest_first(struct drops_row *a, struct drops_row *b)
 /* The destination column: daddr:dport, daddr, or the protocol alone. */
 static const char *target_text(const struct drop_key *k, char *buf, size_t len)
 {
-	char proto[32];
+	char proto[32], addr[NL_ADDR_LEN];
 
 	if (k->family && k->dport)
 		return nl_fmt_endpoint(k->family, k->daddr, k->dport, buf, len);
+	if (k->family && (k->flags & DROP_KEY_EPHEMERAL)) {
+		nl_fmt_addr(k->family, k->daddr, addr, sizeof(addr));
+		snprintf(buf, len, k->family == 6 ? "[%s]:ephemeral" : "%s:ephemeral", addr);
+		return buf;
+	}
 	if (k->family)
 		return nl_fmt_addr(k->family, k->daddr, buf, len);
 	snprintf(buf, len, "%s", proto_text(0, 0, k->l3proto, proto, sizeof(proto)));
@@ -218,6 +223,8 @@ static struct json_object *row_json(struct drops_report *r, const struct drops_r
 	json_object_object_add(j, "daddr", k->family ? json_object_new_string(
 		nl_fmt_addr(k->family, k->daddr, buf, sizeof(buf))) : NULL);
 	json_object_object_add(j, "dport", k->dport ? json_object_new_int(k->dport) : NULL);
+	json_object_object_add(j, "dport_ephemeral",
+			       json_object_new_boolean(k->flags & DROP_KEY_EPHEMERAL));
 	return j;
 }
 

@@ -3,6 +3,7 @@
 The kfree_skb tracepoint sees the whole host (other test runs too), so every
 run is limited to one of the test's namespaces with --netns.
 """
+import json
 import os
 import subprocess
 import time
@@ -348,3 +349,63 @@ def test_unknown_reason_is_a_usage_error():
     assert r.stderr.startswith("netlens: drops: --reason: 'NO_SUCH_REASON' is not a drop "
                                "reason of this kernel"), r.stderr
     assert r.stderr.count("\n") == 1, r.stderr
+
+
+def nstat(ns, *names):
+    """The kernel's own SNMP counters in namespace ns (absolute, history untouched)."""
+    out = sh("nstat", "-asz", *names, ns=ns)
+    values = {ln.split()[0]: int(ln.split()[1]) for ln in out.splitlines()[1:] if ln.strip()}
+    return [values.get(n, 0) for n in names]
+
+
+def nft_counter(ns, table, name):
+    """Packets of a named nftables counter."""
+    out = sh("nft", "-j", "list", "counter", "inet", table, name, ns=ns)
+    return next(o["counter"]["packets"] for o in json.loads(out)["nftables"] if "counter" in o)
+
+
+def storm(pair, port, count):
+    """count short connections from a to b:port (bench/connstorm.c's: the
+    client's socket is freed with the server's FIN queued, QUEUE_PURGE)."""
+    srv = udp(pair.b, "tcp-server", pair.B4, port, "--count", count, "--size", 1)
+    srv.expect("READY")
+    cli = udp(pair.a, "tcp-storm", pair.B4, port, "--count", count, "--size", 1)
+    assert cli.expect("DONE", timeout=60) == [str(count)]
+    assert srv.expect("DONE", timeout=60) == [str(count)]
+    cli.wait()
+    srv.wait()
+
+
+def test_transient_drops_keep_no_ephemeral_port():
+    """More distinct transient drops than the table holds (datagrams to 40
+    closed ephemeral ports, 40 connections purged at close): they share rows,
+    so a new reason still gets its own, nothing is refused and every count
+    equals the kernel's (issue 14: 4)."""
+    pair = Pair()
+    nft(pair.a, "add counter inet nlt refused",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        "add rule inet nlt in udp dport 17140 counter name refused drop")
+    noports = nstat(pair.a, "UdpNoPorts")[0]
+    nl = Netlens("--netns", pair.a, "--max-rows", "16", "--events-per-sec", "0",
+                 command="drops")
+    p = udp(pair.b, "send", pair.A4, 40000, "--count", 1, "--ports", 40)
+    p.expect("SENT")
+    p.wait()
+    storm(pair, 17141, 40)
+    p = udp(pair.b, "send", pair.A4, 17140, "--count", 7)
+    p.expect("SENT")
+    p.wait()
+    recs = nl.stop()
+    noports = nstat(pair.a, "UdpNoPorts")[0] - noports
+    stats = recs[-1]
+    assert (stats["map_full"], stats["map_busy"]) == (0, 0), stats
+    nosock = one(rows(recs), reason="NO_SOCKET", proto="udp")
+    assert (nosock["count"], noports) == (40, 40), (nosock, noports)
+    assert (nosock["dport"], nosock["dport_ephemeral"], nosock["daddr"]) == \
+        (None, True, pair.A4), nosock
+    purged = one(rows(recs), reason="QUEUE_PURGE")
+    assert (purged["count"], purged["dport_ephemeral"]) == (40, True), purged
+    refused = one(rows(recs), reason="NETFILTER_DROP")
+    assert (refused["count"], refused["dport"]) == (nft_counter(pair.a, "nlt", "refused"), 17140)
+    assert refused["count"] == 7, refused
+    assert stats["drops"] == sum(r["count"] for r in summary(recs)["rows"]), (stats, recs)
