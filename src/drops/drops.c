@@ -255,6 +255,7 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 		return -ENOMEM;
 	}
 	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
+	d->report.all = cfg->all;
 	return nl_load_fallback(&d->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, auto_hook()));
 }
 
@@ -424,7 +425,7 @@ static const struct nl_cmd_spec *drops_spec(void)
 	static const struct nl_cmd_opt opts[] = {
 		{ "reason", 'r', "NAME", "only this drop reason (NO_SOCKET) or socket kind; repeatable",
 		  set_reason },
-		{ "all", 'a', NULL, "also NOT_SPECIFIED drops (kfree_skb() callers that give no reason)",
+		{ "all", 'a', NULL, "also benign drops (QUEUE_PURGE, TCP_CLOSE...) and NOT_SPECIFIED ones",
 		  set_all },
 		{ "events-per-sec", NL_OPT_LONG_ONLY, "N",
 		  "JSON drop records a second at most, the rest counted (default 1000)",

@@ -20,7 +20,7 @@
 struct drops_cfg {
 	const char *reasons[DROPS_MAX_REASONS];  /* --reason, as typed */
 	unsigned int nreasons;
-	bool all;                 /* --all: NOT_SPECIFIED too */
+	bool all;                 /* --all: NOT_SPECIFIED and benign reasons too */
 	uint32_t max_rows;        /* --max-rows */
 	uint32_t events_per_sec;  /* --events-per-sec; 0: summaries only */
 	enum nl_hook hook;        /* --hook for skb:kfree_skb: tp_btf, raw_tp, tracepoint or AUTO */
@@ -53,6 +53,16 @@ const char *drop_reason_name(const struct drop_reasons *r, uint32_t value);
 /* NAME with or without the prefix, any case; 0 or -ENOENT. */
 int drop_reason_value(const struct drop_reasons *r, const char *name, uint32_t *value);
 
+/* What a drop means: class in records, rows and metrics (docs/drops.md). */
+enum drop_class {
+	DROP_CLASS_LOSS,     /* traffic lost: a full buffer, no socket, a bad checksum */
+	DROP_CLASS_POLICY,   /* refused by configuration: nftables, a BPF filter, XDP/TC */
+	DROP_CLASS_BENIGN,   /* no loss: a closed socket's queue, a duplicate, another host's */
+};
+
+enum drop_class drop_class_of(const struct drop_reasons *r, uint8_t kind, uint32_t reason);
+const char *drop_class_name(enum drop_class c);
+
 /* The socket kinds by the names --reason accepts for them. */
 const char *drop_kind_name(uint8_t kind);
 int drop_kind_by_name(const char *name);
@@ -64,7 +74,8 @@ struct drops_row {
 	uint64_t total;        /* since netlens started */
 	uint64_t reported;     /* total at the previous summary */
 	uint64_t kernel;       /* the kernel's count at the previous read */
-	char *labels;          /* its {kind,reason,location} series, made at the first metrics page */
+	char *labels;          /* its series' labels, made at the first metrics page */
+	enum drop_class class;
 	UT_hash_handle hh;
 };
 
@@ -76,6 +87,7 @@ struct drops_report {
 	uint64_t bad_records;      /* short or unknown records from the kernel */
 	uint64_t missed;           /* tracepoint hits the kernel ran no program for */
 	struct nl_fold *fold;      /* created with the first metrics page */
+	bool all;                  /* --all: benign rows in summaries too */
 };
 
 void drops_report_init(struct drops_report *r, const struct drop_reasons *reasons,

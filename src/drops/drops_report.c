@@ -129,6 +129,7 @@ static void write_json(struct drops_report *r, struct nl_sink *s, const struct d
 	nl_jw_str(w, "kind", drop_kind_name(e->kind));
 	jw_opt(w, "reason", e->kind == DROP_KIND_SKB ?
 	       reason_text(r, e->kind, e->reason, num, sizeof(num)) : NULL);
+	nl_jw_str(w, "class", drop_class_name(drop_class_of(r->reasons, e->kind, e->reason)));
 	jw_opt(w, "location", e->location ? drops_location(r, e->location, loc, sizeof(loc)) : NULL);
 	jw_opt(w, "proto", ip || e->l3proto ?
 	       proto_text(ip ? t->family : 0, e->proto, e->l3proto, num, sizeof(num)) : NULL);
@@ -167,6 +168,7 @@ int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t 
 		if (!row)
 			return -ENOMEM;
 		row->key = *k;
+		row->class = drop_class_of(r->reasons, k->kind, k->reason);
 		HASH_ADD(hh, r->rows, key, sizeof(*k), row);
 	}
 	row->total += count >= row->kernel ? count - row->kernel : count;
@@ -177,6 +179,12 @@ int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t 
 static uint64_t fresh(const struct drops_row *row)
 {
 	return row->total - row->reported;
+}
+
+/* A row the summary lists: it grew, and it is not benign unless --all. */
+static bool listed(const struct drops_report *r, const struct drops_row *row)
+{
+	return fresh(row) && (r->all || row->class != DROP_CLASS_BENIGN);
 }
 
 static int busiest_first(struct drops_row *a, struct drops_row *b)
@@ -214,6 +222,7 @@ static struct json_object *row_json(struct drops_report *r, const struct drops_r
 	json_object_object_add(j, "kind", json_object_new_string(drop_kind_name(k->kind)));
 	json_object_object_add(j, "reason", k->kind == DROP_KIND_SKB ? json_object_new_string(
 		reason_text(r, k->kind, k->reason, num, sizeof(num))) : NULL);
+	json_object_object_add(j, "class", json_object_new_string(drop_class_name(row->class)));
 	json_object_object_add(j, "location", k->location ? json_object_new_string(
 		drops_location(r, k->location, buf, sizeof(buf))) : NULL);
 	json_object_object_add(j, "netns", json_object_new_int64(k->netns));
@@ -228,8 +237,15 @@ static struct json_object *row_json(struct drops_report *r, const struct drops_r
 	return j;
 }
 
+/* What one summary shows: its rows' total, their number, the benign drops left out. */
+struct summary_totals {
+	uint64_t total;
+	uint64_t benign;
+	unsigned int nrows;
+};
+
 static void summary_json(struct drops_report *r, struct nl_sink *s, uint64_t now_ns,
-			 uint64_t total, unsigned int nrows)
+			 const struct summary_totals *t)
 {
 	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
 	struct drops_row *row, *tmp;
@@ -240,10 +256,11 @@ static void summary_json(struct drops_report *r, struct nl_sink *s, uint64_t now
 		nl_fmt_rfc3339(nl_mono_to_realtime(now_ns), ts, sizeof(ts))));
 	snprintf(secs, sizeof(secs), "%.3f", (double)(now_ns - r->last_ns) / 1e9);
 	json_object_object_add(o, "interval_s", json_object_new_double_s(atof(secs), secs));
-	json_object_object_add(o, "total", json_object_new_int64(total));
-	json_object_object_add(o, "rows_count", json_object_new_int(nrows));
+	json_object_object_add(o, "total", json_object_new_int64(t->total));
+	json_object_object_add(o, "benign_left_out", json_object_new_int64(t->benign));
+	json_object_object_add(o, "rows_count", json_object_new_int(t->nrows));
 	HASH_ITER(hh, r->rows, row, tmp)
-		if (fresh(row))
+		if (listed(r, row))
 			json_object_array_add(arr, row_json(r, row));
 	json_object_object_add(o, "rows", arr);
 	nl_sink_json(s, o);
@@ -251,57 +268,61 @@ static void summary_json(struct drops_report *r, struct nl_sink *s, uint64_t now
 }
 
 static void summary_table(struct drops_report *r, struct nl_sink *s, uint64_t now_ns,
-			  uint64_t total, unsigned int nrows)
+			  const struct summary_totals *t)
 {
 	char ts[NL_TS_LEN], num[32], loc[160], target[64], proto[32];
 	struct drops_row *row, *tmp;
 	unsigned int shown = 0;
 
-	fprintf(s->out, "\n%s  %" PRIu64 " drops in %.1f s\n",
-		nl_fmt_clock(nl_mono_to_realtime(now_ns), ts, sizeof(ts)), total,
+	fprintf(s->out, "\n%s  %" PRIu64 " drops in %.1f s",
+		nl_fmt_clock(nl_mono_to_realtime(now_ns), ts, sizeof(ts)), t->total,
 		(double)(now_ns - r->last_ns) / 1e9);
-	if (!nrows)
+	if (t->benign)
+		fprintf(s->out, " (%" PRIu64 " benign left out, --all shows them)", t->benign);
+	fputc('\n', s->out);
+	if (!t->nrows)
 		return;
-	fprintf(s->out, "%10s  %-22s %-36s %-30s %-7s %s\n", "COUNT", "REASON", "LOCATION",
-		"DESTINATION", "PROTO", "NETNS");
+	fprintf(s->out, "%10s  %-22s %-36s %-30s %-7s %-10s  %s\n", "COUNT", "REASON", "LOCATION",
+		"DESTINATION", "PROTO", "NETNS", "CLASS");
 	HASH_ITER(hh, r->rows, row, tmp) {
 		const struct drop_key *k = &row->key;
 
-		if (!fresh(row))
+		if (!listed(r, row))
 			continue;
 		if (shown++ == DROPS_TABLE_ROWS) {
 			fprintf(s->out, "... %u more rows (-o json lists them all)\n",
-				nrows - DROPS_TABLE_ROWS);
+				t->nrows - DROPS_TABLE_ROWS);
 			break;
 		}
-		fprintf(s->out, "%10" PRIu64 "  %-22s %-36s %-30s %-7s %u\n", fresh(row),
+		fprintf(s->out, "%10" PRIu64 "  %-22s %-36s %-30s %-7s %-10u  %s\n", fresh(row),
 			reason_text(r, k->kind, k->reason, num, sizeof(num)),
 			k->location ? drops_location(r, k->location, loc, sizeof(loc)) : "-",
 			target_text(k, target, sizeof(target)),
 			k->family || k->l3proto ?
 			proto_text(k->family, k->proto, k->l3proto, proto, sizeof(proto)) : "-",
-			k->netns);
+			k->netns, drop_class_name(row->class));
 	}
-	fprintf(s->out, "%10" PRIu64 "  total\n", total);
+	fprintf(s->out, "%10" PRIu64 "  total\n", t->total);
 }
 
 void drops_report_summary(struct drops_report *r, struct nl_sink *s, uint64_t now_ns)
 {
+	struct summary_totals t = {};
 	struct drops_row *row, *tmp;
-	unsigned int nrows = 0;
-	uint64_t total = 0;
 
 	HASH_SORT(r->rows, busiest_first);
 	HASH_ITER(hh, r->rows, row, tmp) {
-		if (fresh(row)) {
-			nrows++;
-			total += fresh(row);
+		if (listed(r, row)) {
+			t.nrows++;
+			t.total += fresh(row);
+		} else {
+			t.benign += fresh(row);
 		}
 	}
 	if (s->kind == NL_OUT_JSON)
-		summary_json(r, s, now_ns, total, nrows);
+		summary_json(r, s, now_ns, &t);
 	else
-		summary_table(r, s, now_ns, total, nrows);
+		summary_table(r, s, now_ns, &t);
 	HASH_ITER(hh, r->rows, row, tmp)
 		row->reported = row->total;
 	r->last_ns = now_ns;
@@ -351,11 +372,13 @@ static const char *location_fn(const struct drops_report *r, uint64_t addr, char
 }
 
 /* A row's labels: kernel rows for other destinations and namespaces share them. */
-static char *row_labels(const struct drops_report *r, const struct drop_key *k)
+static char *row_labels(const struct drops_report *r, const struct drop_key *k,
+			enum drop_class row_class)
 {
 	char labels[512], loc[32], num[32];
 
 	return strdup(nl_prom_labels(labels, sizeof(labels), "kind", drop_kind_name(k->kind),
+				     "class", drop_class_name(row_class),
 				     "reason", k->kind == DROP_KIND_SKB ?
 				     reason_text(r, k->kind, k->reason, num, sizeof(num)) : "",
 				     "location", location_fn(r, k->location, loc, sizeof(loc)), NULL));
@@ -366,7 +389,8 @@ static char *row_labels(const struct drops_report *r, const struct drop_key *k)
 static void declare_families(struct nl_prom *p)
 {
 	nl_prom_family(p, DROPS_FAMILY, NL_PROM_COUNTER,
-		       "Packets the kernel dropped, by kind, drop reason and dropping function.");
+		       "Packets the kernel dropped, by kind, class (loss, policy, benign), drop reason "
+		       "and dropping function.");
 	nl_prom_family(p, "netlens_drop_records_suppressed_total", NL_PROM_COUNTER,
 		       "Individual drop records not written, over --events-per-sec.");
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
@@ -381,12 +405,13 @@ void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint6
 
 	declare_families(p);
 	if (!r->fold)
-		r->fold = nl_fold_new(1, "kind=\"other\",reason=\"other\",location=\"other\"");
+		r->fold = nl_fold_new(1, "kind=\"other\",class=\"other\",reason=\"other\","
+				      "location=\"other\"");
 	nl_fold_begin(r->fold);
 	/* Rows under the same labels add up in the fold. */
 	HASH_ITER(hh, r->rows, row, tmp) {
 		if (!row->labels)
-			row->labels = row_labels(r, &row->key);
+			row->labels = row_labels(r, &row->key, row->class);
 		if (row->labels)
 			nl_fold_put(r->fold, row->labels, row->total, &row->total);
 	}

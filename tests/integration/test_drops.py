@@ -386,7 +386,7 @@ def test_transient_drops_keep_no_ephemeral_port():
         "add chain inet nlt in { type filter hook input priority 0; }",
         "add rule inet nlt in udp dport 17140 counter name refused drop")
     noports = nstat(pair.a, "UdpNoPorts")[0]
-    nl = Netlens("--netns", pair.a, "--max-rows", "16", "--events-per-sec", "0",
+    nl = Netlens("--netns", pair.a, "--max-rows", "16", "--all", "--events-per-sec", "0",
                  command="drops")
     p = udp(pair.b, "send", pair.A4, 40000, "--count", 1, "--ports", 40)
     p.expect("SENT")
@@ -408,4 +408,54 @@ def test_transient_drops_keep_no_ephemeral_port():
     refused = one(rows(recs), reason="NETFILTER_DROP")
     assert (refused["count"], refused["dport"]) == (nft_counter(pair.a, "nlt", "refused"), 17140)
     assert refused["count"] == 7, refused
+    # --all: NOT_SPECIFIED frees (IPv6 multicast the namespace hears) count too.
     assert stats["drops"] == sum(r["count"] for r in summary(recs)["rows"]), (stats, recs)
+
+
+def test_benign_left_out_and_counted():
+    """A closed connection's purged queue is benign: left out of the summary
+    and counted there exactly; a closed port is loss, an nft rule policy;
+    --all lists the benign row with its class (issue 13: 3)."""
+    pair = Pair()
+    nft(pair.a, "add counter inet nlt refused",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        "add rule inet nlt in udp dport 17151 counter name refused drop")
+    noports = nstat(pair.a, "UdpNoPorts")[0]
+    nl = Netlens("--netns", pair.a, "--events-per-sec", "0", command="drops")
+    storm(pair, 17150, 30)
+    for port, n in ((17151, 4), (17152, 6)):
+        p = udp(pair.b, "send", pair.A4, port, "--count", n)
+        p.expect("SENT")
+        p.wait()
+    recs = nl.stop()
+    s = summary(recs)
+    assert all(r["class"] != "benign" for r in s["rows"]), s
+    assert s["benign_left_out"] == 30, s
+    refused = one(s["rows"], reason="NETFILTER_DROP")
+    assert (refused["class"], refused["count"]) == ("policy", nft_counter(pair.a, "nlt", "refused"))
+    closed = one(s["rows"], reason="NO_SOCKET")
+    assert (closed["class"], closed["count"]) == ("loss", nstat(pair.a, "UdpNoPorts")[0] - noports)
+    assert (refused["count"], closed["count"], s["total"]) == (4, 6, 10), s
+    assert recs[-1]["drops"] == 40, recs[-1]
+
+    nl = Netlens("--netns", pair.a, "--all", "--events-per-sec", "0", command="drops")
+    storm(pair, 17153, 5)
+    s = summary(nl.stop())
+    purged = one(s["rows"], reason="QUEUE_PURGE")
+    assert (purged["class"], purged["count"], s["benign_left_out"]) == ("benign", 5, 0), s
+
+
+def test_table_says_benign_left_out():
+    pair = Pair()
+    p = subprocess.Popen([NETLENS, "drops", "--netns", pair.a], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert "attached" in p.stderr.readline()
+        storm(pair, 17154, 7)
+        time.sleep(0.3)
+    finally:
+        p.send_signal(2)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    assert " 0 drops in " in out and "(7 benign left out, --all shows them)" in out, out
+    assert "QUEUE_PURGE" not in out, out

@@ -217,7 +217,7 @@ static const char *metrics_page(struct drops_report *r, struct nl_prom *p, uint6
 }
 
 #define DROPS_HEAD "# HELP netlens_packet_drops_total Packets the kernel dropped, by kind, " \
-	"drop reason and dropping function.\n# TYPE netlens_packet_drops_total counter\n"
+	"class (loss, policy, benign), drop reason and dropping function.\n# TYPE netlens_packet_drops_total counter\n"
 #define DROPS_TAIL(suppressed, folded) \
 	"# HELP netlens_drop_records_suppressed_total Individual drop records not written, " \
 	"over --events-per-sec.\n# TYPE netlens_drop_records_suppressed_total counter\n" \
@@ -251,11 +251,11 @@ static void test_metrics(void)
 	drops_report_set(&r, &c, 6);
 	drops_report_set(&r, &full, 2);
 	CHECK_STR(metrics_page(&r, p, 4), DROPS_HEAD
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"loss\",reason=\"NO_SOCKET\","
 		  "location=\"__udp4_lib_rcv\"} 14\n"
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NETFILTER_DROP\","
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"policy\",reason=\"NETFILTER_DROP\","
 		  "location=\"\"} 6\n"
-		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",reason=\"\",location=\"\"} 2\n"
+		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",class=\"loss\",reason=\"\",location=\"\"} 2\n"
 		  DROPS_TAIL(4, 0));
 
 	/* Row a was deleted in the kernel and counted 2 since; c was not read again. */
@@ -263,11 +263,11 @@ static void test_metrics(void)
 	drops_report_set(&r, &b, 10);
 	drops_report_set(&r, &full, 3);
 	CHECK_STR(metrics_page(&r, p, 4), DROPS_HEAD
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"loss\",reason=\"NO_SOCKET\","
 		  "location=\"__udp4_lib_rcv\"} 17\n"
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NETFILTER_DROP\","
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"policy\",reason=\"NETFILTER_DROP\","
 		  "location=\"\"} 6\n"
-		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",reason=\"\",location=\"\"} 3\n"
+		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",class=\"loss\",reason=\"\",location=\"\"} 3\n"
 		  DROPS_TAIL(4, 0));
 	nl_prom_free(p);
 	nl_sink_free(&none);
@@ -291,9 +291,9 @@ static void test_metrics_folded(void)
 	drops_report_set(&r, &c, 6);
 	drops_report_set(&r, &full, 2);
 	CHECK_STR(metrics_page(&r, p, 0), DROPS_HEAD
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"loss\",reason=\"NO_SOCKET\","
 		  "location=\"__udp4_lib_rcv\"} 50\n"
-		  "netlens_packet_drops_total{kind=\"other\",reason=\"other\",location=\"other\"} 8\n"
+		  "netlens_packet_drops_total{kind=\"other\",class=\"other\",reason=\"other\",location=\"other\"} 8\n"
 		  DROPS_TAIL(0, 2));
 	nl_prom_free(p);
 	nl_sink_free(&none);
