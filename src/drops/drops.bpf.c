@@ -43,6 +43,15 @@ struct {
 	__type(value, __u64);
 } drop_counts SEC(".maps");
 
+/* -p/-c: inodes of the sockets the matching processes own, kept by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);   /* empty without -p/-c */
+	__uint(max_entries, DROPS_OWNED_SOCKS);
+	__type(key, __u64);
+	__type(value, __u8);
+} owned_socks SEC(".maps");
+
 struct drop_bucket {
 	__u64 credit_ns;
 	__u64 last_ns;
@@ -367,33 +376,61 @@ const volatile __u16 ephemeral_low = 32768;
  * summed into one bucket per address.
  */
 static __always_inline void key_port(struct drop_key *k, const struct drop_event *e,
-				     const struct sock *sk)
+				     __u16 listen_port)
 {
 	__u16 port = e->id.tuple.dport;
 
-	if (!(e->flags & DROP_F_PORTS) || port < ephemeral_low)
-		goto keep;
-	if (sk && BPF_CORE_READ(sk, __sk_common.skc_num) == port &&
-	    !BPF_CORE_READ(sk, __sk_common.skc_dport))
-		goto keep;
-	k->flags |= DROP_KEY_EPHEMERAL;
-	return;
-keep:
-	k->dport = port;
+	if (!(e->flags & DROP_F_PORTS) || port < ephemeral_low || port == listen_port)
+		k->dport = port;
+	else
+		k->flags |= DROP_KEY_EPHEMERAL;
+}
+
+/*
+ * The socket the packet reached: its inode (user space finds the process
+ * that holds it in /proc/PID/fd: the softirq's current is not its owner),
+ * and its port if it listens there (bound, no peer), else 0.
+ */
+static __always_inline __u16 read_socket(struct drop_event *e, const struct sock *sk)
+{
+	struct socket *sock;
+	__u16 port;
+
+	if (!sk)
+		return 0;
+	sock = BPF_CORE_READ(sk, sk_socket);
+	/* The inode is allocated with the socket: struct socket_alloc (sock_alloc()). */
+	if (sock)
+		e->sk_ino = BPF_CORE_READ(container_of(sock, struct socket_alloc, socket),
+					  vfs_inode.i_ino);
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!port || BPF_CORE_READ(sk, __sk_common.skc_dport))
+		return 0;
+	e->flags |= DROP_F_LISTEN;
+	return port;
+}
+
+/* -p/-c: a drop in a matching process's system call, or at a socket it owns. */
+static __always_inline bool owner_wanted(const struct drop_event *e)
+{
+	__u64 ino = e->sk_ino;
+
+	return filter_owner(&e->owner) || (ino && bpf_map_lookup_elem(&owned_socks, &ino));
 }
 
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
-				    const struct sk_buff *skb,
-				    const struct net_device *dev, const struct sock *sk)
+				    const struct sk_buff *skb, const struct net_device *dev,
+				    const struct sock *sk, const struct sock *rx_sk)
 {
 	bool owner_filter = nl_filter.pid || nl_filter.has_comm;
+	__u16 listen_port = read_socket(e, rx_sk);
 	struct drop_key key = {};
 	struct drop_event *rec;
 	__u64 one = 1, *count;
 
 	if (owner_filter)
 		read_owner(e, hc);
-	if (!filter_sock(sk, &e->id) || (owner_filter && !filter_owner(&e->owner)))
+	if (!filter_sock(sk, &e->id) || (owner_filter && !owner_wanted(e)))
 		return;
 	stat_inc(DROP_STAT_SEEN);
 
@@ -402,7 +439,9 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.netns = e->id.netns;
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
-	key_port(&key, e, sk);
+	key_port(&key, e, listen_port);
+	/* Listening sockets only: a row per connected socket would churn. */
+	key.sk_ino = listen_port ? e->sk_ino : 0;
 	key.proto = e->proto;
 	key.l3proto = e->id.tuple.family ? 0 : e->l3proto;
 	key.kind = e->kind;
@@ -437,13 +476,15 @@ static __always_inline void on_packet(struct drop_event *e, const struct hook_ct
 {
 	const struct net_device *dev = READ(direct, skb, dev);
 
+	const struct sock *rx_sk = sk;
+
 	/* Without a receiving socket, the skb's own, when needed before a record. */
 	if (!sk && (!dev || nl_filter.cgroup_id))
 		sk = BPF_CORE_READ(skb, sk);
 
 	parse_skb(e, skb, direct);
 	e->id.netns = drop_netns(dev, sk, direct);
-	account(e, hc, skb, dev, sk);
+	account(e, hc, skb, dev, sk, rx_sk);
 }
 
 static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
@@ -499,8 +540,11 @@ int drops_kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 	struct hook_ctx hc = { .tp_record = ctx };
 	const struct sock *rx_sk = NULL;
 
+	/* Before Linux 6.10 no rx_sk: the skb's socket, when it has one, is the owner. */
 	if (bpf_core_field_exists(ctx->rx_sk))
 		rx_sk = BPF_CORE_READ(ctx, rx_sk);
+	else
+		rx_sk = BPF_CORE_READ((struct sk_buff *)ctx->skbaddr, sk);
 	return on_kfree_skb(&hc, ctx->skbaddr, (__u64)ctx->location, ctx->reason, rx_sk, false);
 }
 
@@ -544,6 +588,6 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
 	}
 	e->id.netns = drop_netns(NULL, sk, false);
-	account(e, &hc, NULL, NULL, sk);
+	account(e, &hc, NULL, NULL, sk, sk);
 	return 0;
 }

@@ -21,6 +21,7 @@ struct drops {
 	struct drop_reasons reasons;
 	struct nl_ksyms ksyms;
 	struct drops_report report;
+	struct drops_owners owners;   /* sockets' owners, for records, rows and -p/-c */
 	struct drop_key *keys;        /* one batch of rows: READ_BATCH keys */
 	uint64_t *percpu;             /* their values, one per possible CPU each */
 	int ncpu;
@@ -225,6 +226,43 @@ static int attach(void *ctx)
 				    nl_hook_name(d->fb.loaded)) : 0;
 }
 
+static bool owner_matches(const struct nl_filter *f, const struct nl_owner *o)
+{
+	return (!f->pid || f->pid == o->pid) &&
+	       (!f->has_comm || !strncmp(f->comm, o->comm, NL_COMM_LEN));
+}
+
+/*
+ * -p/-c: the inodes of the sockets the matching processes hold, for the
+ * kernel to keep drops at those sockets (received in softirq, where the
+ * current task is not their owner). Scanned again at most every
+ * DROPS_RESCAN_NS: a socket opened since is matched from the next scan on.
+ */
+static void refresh_owned(struct drops *d, uint64_t now_ns)
+{
+	const struct nl_filter *f = &d->opts->filter;
+	int fd = bpf_map__fd(d->skel->maps.owned_socks);
+	struct drops_sock_owner *s, *tmp;
+	uint64_t key, next;
+	uint8_t one = 1;
+
+	if ((!f->pid && !f->has_comm) ||
+	    (d->owners.scans && now_ns - d->owners.scanned_ns < DROPS_RESCAN_NS))
+		return;
+	drops_owners_scan(&d->owners, now_ns);
+	/* Sockets closed or given away since: out first. */
+	for (int err = bpf_map_get_next_key(fd, NULL, &key); !err; key = next) {
+		const struct nl_owner *o = drops_owner_of(&d->owners, key, now_ns);
+
+		err = bpf_map_get_next_key(fd, &key, &next);
+		if (!o || !owner_matches(f, o))
+			bpf_map_delete_elem(fd, &key);
+	}
+	HASH_ITER(hh, d->owners.socks, s, tmp)
+		if (owner_matches(f, &s->owner))
+			bpf_map_update_elem(fd, &s->ino, &one, BPF_ANY);
+}
+
 static int drops_open(struct nl_module *m, const struct nl_opts *o)
 {
 	const struct drops_cfg *cfg = m->cfg;
@@ -256,7 +294,12 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 	}
 	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
 	d->report.all = cfg->all;
-	return nl_load_fallback(&d->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, auto_hook()));
+	drops_owners_init(&d->owners, NULL);
+	d->report.owners = &d->owners;
+	err = nl_load_fallback(&d->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, auto_hook()));
+	if (!err)
+		refresh_owned(d, nl_now_mono());
+	return err;
 }
 
 static int drops_attach(struct nl_module *m)
@@ -270,6 +313,7 @@ static int drops_poll(struct nl_module *m, int timeout_ms)
 {
 	struct drops *d = m->priv;
 
+	refresh_owned(d, nl_now_mono());
 	return nl_ringbuf_read(d->rb, timeout_ms);
 }
 
@@ -349,6 +393,7 @@ static void drops_destroy(struct nl_module *m)
 		return;
 	unload(d);
 	drops_report_free(&d->report);
+	drops_owners_free(&d->owners);
 	nl_ksyms_free(&d->ksyms);
 	drop_reasons_free(&d->reasons);
 	free(d->percpu);

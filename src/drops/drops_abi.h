@@ -7,6 +7,7 @@
 
 #define DROPS_MAX_REASONS 16   /* --reason, repeatable */
 #define DROPS_IFNAMSIZ    16
+#define DROPS_OWNED_SOCKS 65536   /* sockets of the processes -p/-c name */
 
 /* Where a drop was seen. */
 enum drop_kind {
@@ -23,6 +24,7 @@ enum drop_flags {
 	DROP_F_PROCESS = 1 << 3,   /* dropped in process context: owner is current */
 	DROP_F_SOFTIRQ = 1 << 4,   /* dropped in softirq/irq: current is unrelated */
 	DROP_F_DEV     = 1 << 5,   /* ifname is the skb's device */
+	DROP_F_LISTEN  = 1 << 6,   /* the socket is bound with no peer: listener, unconnected UDP */
 };
 
 /* drops' own counters, after the common ones (enum nl_stat). */
@@ -39,6 +41,7 @@ enum drop_key_flags {
 /* The aggregation key: one row of the summary (per-CPU counts in the kernel). */
 struct drop_key {
 	__u64 location;        /* kernel text address that dropped the packet; 0 if unknown */
+	__u64 sk_ino;          /* inode of the listening socket the packet reached; 0 otherwise */
 	__u32 reason;          /* enum skb_drop_reason, as numbered by the running kernel */
 	__u32 netns;
 	__u8  daddr[16];
@@ -53,6 +56,7 @@ struct drop_key {
 struct drop_event {
 	__u64 ts_ns;           /* CLOCK_MONOTONIC */
 	__u64 location;
+	__u64 sk_ino;          /* inode of the socket the packet reached; 0 if none */
 	struct nl_sock_id id;  /* tuple oriented as the packet travelled: s = source */
 	struct nl_owner owner; /* valid with DROP_F_PROCESS */
 	__u32 reason;

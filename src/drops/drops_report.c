@@ -103,9 +103,24 @@ static void jw_port(struct nl_jw *w, const char *key, size_t klen, bool valid, u
  * what the packet did not show is null: a dropped packet may have no IP
  * header (ARP), no ports (ICMP), and no process (softirq: pid 0).
  */
+/*
+ * Whose drop it was: the owner of the socket the packet reached, else the
+ * process in whose system call it was dropped; NULL if neither is known.
+ */
+static const struct nl_owner *drop_owner(struct drops_report *r, const struct drop_event *e,
+					 const char **how)
+{
+	const struct nl_owner *o = drops_owner_of(r->owners, e->sk_ino, nl_now_mono());
+
+	*how = o ? "socket" : (e->flags & DROP_F_PROCESS) ? "process" : NULL;
+	return o ? o : *how ? &e->owner : NULL;
+}
+
 static void write_json(struct drops_report *r, struct nl_sink *s, const struct drop_event *e)
 {
 	const struct nl_tuple *t = &e->id.tuple;
+	const char *how;
+	const struct nl_owner *o = drop_owner(r, e, &how);
 	bool ip = e->flags & DROP_F_HEADERS, ports = e->flags & DROP_F_PORTS;
 	char buf[NL_ADDR_LEN], loc[160], num[32];
 	struct nl_jw *w = &s->jw;
@@ -114,8 +129,9 @@ static void write_json(struct drops_report *r, struct nl_sink *s, const struct d
 	nl_jw_str(w, "type", "drop");
 	nl_jw_strn(w, "ts", nl_fmt_rfc3339(nl_mono_to_realtime(e->ts_ns), buf, sizeof(buf)),
 		   sizeof(buf));
-	nl_jw_uint(w, "pid", e->owner.pid);
-	nl_jw_strn(w, "comm", e->owner.comm, NL_COMM_LEN);
+	nl_jw_uint(w, "pid", o ? o->pid : 0);
+	nl_jw_strn(w, "comm", o ? o->comm : "", NL_COMM_LEN);
+	jw_opt(w, "owner", how);
 	nl_jw_uint(w, "cgroup_id", e->id.cgroup_id);
 	nl_jw_uint(w, "netns", e->id.netns);
 	if (ip)
@@ -215,6 +231,7 @@ static const char *target_text(const struct drop_key *k, char *buf, size_t len)
 static struct json_object *row_json(struct drops_report *r, const struct drops_row *row)
 {
 	const struct drop_key *k = &row->key;
+	const struct nl_owner *o = drops_owner_of(r->owners, k->sk_ino, nl_now_mono());
 	struct json_object *j = json_object_new_object();
 	char buf[160], num[32];
 
@@ -234,6 +251,8 @@ static struct json_object *row_json(struct drops_report *r, const struct drops_r
 	json_object_object_add(j, "dport", k->dport ? json_object_new_int(k->dport) : NULL);
 	json_object_object_add(j, "dport_ephemeral",
 			       json_object_new_boolean(k->flags & DROP_KEY_EPHEMERAL));
+	json_object_object_add(j, "pid", o ? json_object_new_int64(o->pid) : NULL);
+	json_object_object_add(j, "comm", o ? json_object_new_string(o->comm) : NULL);
 	return j;
 }
 
@@ -270,7 +289,7 @@ static void summary_json(struct drops_report *r, struct nl_sink *s, uint64_t now
 static void summary_table(struct drops_report *r, struct nl_sink *s, uint64_t now_ns,
 			  const struct summary_totals *t)
 {
-	char ts[NL_TS_LEN], num[32], loc[160], target[64], proto[32];
+	char ts[NL_TS_LEN], num[32], loc[160], target[64], proto[32], owner[NL_COMM_LEN + 16];
 	struct drops_row *row, *tmp;
 	unsigned int shown = 0;
 
@@ -282,10 +301,11 @@ static void summary_table(struct drops_report *r, struct nl_sink *s, uint64_t no
 	fputc('\n', s->out);
 	if (!t->nrows)
 		return;
-	fprintf(s->out, "%10s  %-22s %-36s %-30s %-7s %-10s  %s\n", "COUNT", "REASON", "LOCATION",
-		"DESTINATION", "PROTO", "NETNS", "CLASS");
+	fprintf(s->out, "%10s  %-22s %-36s %-30s %-7s %-10s  %-7s %s\n", "COUNT", "REASON",
+		"LOCATION", "DESTINATION", "PROTO", "NETNS", "CLASS", "PROCESS");
 	HASH_ITER(hh, r->rows, row, tmp) {
 		const struct drop_key *k = &row->key;
+		const struct nl_owner *o;
 
 		if (!listed(r, row))
 			continue;
@@ -294,13 +314,16 @@ static void summary_table(struct drops_report *r, struct nl_sink *s, uint64_t no
 				t->nrows - DROPS_TABLE_ROWS);
 			break;
 		}
-		fprintf(s->out, "%10" PRIu64 "  %-22s %-36s %-30s %-7s %-10u  %s\n", fresh(row),
+		o = drops_owner_of(r->owners, k->sk_ino, nl_now_mono());
+		if (o)
+			snprintf(owner, sizeof(owner), "%s[%u]", o->comm, o->pid);
+		fprintf(s->out, "%10" PRIu64 "  %-22s %-36s %-30s %-7s %-10u  %-7s %s\n", fresh(row),
 			reason_text(r, k->kind, k->reason, num, sizeof(num)),
 			k->location ? drops_location(r, k->location, loc, sizeof(loc)) : "-",
 			target_text(k, target, sizeof(target)),
 			k->family || k->l3proto ?
 			proto_text(k->family, k->proto, k->l3proto, proto, sizeof(proto)) : "-",
-			k->netns, drop_class_name(row->class));
+			k->netns, drop_class_name(row->class), o ? owner : "-");
 	}
 	fprintf(s->out, "%10" PRIu64 "  total\n", t->total);
 }

@@ -459,3 +459,91 @@ def test_table_says_benign_left_out():
     assert p.returncode == 0, err
     assert " 0 drops in " in out and "(7 benign left out, --all shows them)" in out, out
     assert "QUEUE_PURGE" not in out, out
+
+
+# Staged incidents, reusable (diagnose's tests): each builds the incident in
+# pair's namespaces, calls before_traffic (e.g. to start netlens) once the
+# stage is set, sends the traffic and returns the kernel's own counts.
+
+def stage_udp_rcvbuf_overflow(pair, port=17160, count=200, name="nlt-rcv",
+                              before_traffic=None):
+    """A UDP receiver in b (SO_RCVBUF 1, never reading while count datagrams
+    arrive from a): UdpRcvbufErrors in b's namespace counts what it lost."""
+    rcv = udp(pair.b, "recv", pair.B4, port, "--rcvbuf", 1, name=name)
+    rcv.expect("READY")
+    before = nstat(pair.b, "UdpRcvbufErrors")[0]
+    if before_traffic:
+        before_traffic(rcv.pid)
+    p = udp(pair.a, "send", pair.B4, port, "--count", count)
+    p.expect("SENT")
+    p.wait()
+    rcv.p.stdin.write("\n")
+    rcv.p.stdin.flush()
+    held = int(rcv.expect("HELD")[0])
+    rcv.wait()
+    errors = nstat(pair.b, "UdpRcvbufErrors")[0] - before
+    assert 0 < held < count and errors == count - held, (held, errors)
+    return dict(pid=rcv.pid, comm=name, daddr=pair.B4, port=port, netns=pair.netns_b,
+                sent=count, held=held, rcvbuf_errors=errors)
+
+
+def stage_nft_drop(pair, port=17170, count=78, before_traffic=None):
+    """An nftables rule in b's input dropping UDP to port (from a): the rule's
+    counter counts the packets it dropped."""
+    nft(pair.b, "add counter inet nlt blocked",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        f"add rule inet nlt in udp dport {port} counter name blocked drop")
+    if before_traffic:
+        before_traffic(None)
+    p = udp(pair.a, "send", pair.B4, port, "--count", count)
+    p.expect("SENT")
+    p.wait()
+    dropped = nft_counter(pair.b, "nlt", "blocked")
+    assert dropped == count, dropped
+    return dict(daddr=pair.B4, port=port, netns=pair.netns_b, nft_dropped=dropped)
+
+
+def check_rcvbuf_owner(*filters):
+    pair = Pair()
+    runs = {}
+
+    def start(pid):
+        args = [a.format(pid=pid) for a in filters]
+        runs["nl"] = Netlens("--netns", pair.b, "--events-per-sec", "1000", *args,
+                             command="drops")
+    k = stage_udp_rcvbuf_overflow(pair, before_traffic=start)
+    recs = runs["nl"].stop()
+    row = one(rows(recs), reason="SOCKET_RCVBUFF")
+    assert (row["count"], row["dport"], row["class"]) == (k["rcvbuf_errors"], k["port"], "loss")
+    assert (row["pid"], row["comm"]) == (k["pid"], k["comm"]), row
+    drops = find(recs, type="drop", reason="SOCKET_RCVBUFF")
+    # A burst of 100 records at most (the rate limit), the rest suppressed.
+    assert len(drops) + recs[-1]["suppressed"] == k["rcvbuf_errors"] and drops, recs[-1]
+    for d in drops:
+        assert (d["pid"], d["comm"], d["owner"], d["context"]) == \
+            (k["pid"], k["comm"], "socket", "softirq"), d
+    assert recs[-1]["drops"] == k["rcvbuf_errors"], recs[-1]
+
+
+def test_rcvbuf_drops_carry_the_socket_owner():
+    """The receiver whose buffer overflowed owns the drops (not the softirq's pid 0)."""
+    check_rcvbuf_owner()
+
+
+def test_rcvbuf_drops_kept_by_pid_filter():
+    """drops -p RECEIVER keeps its socket's drops (issue 13: 3: it said "0 drops")."""
+    check_rcvbuf_owner("-p", "{pid}")
+
+
+def test_rcvbuf_drops_kept_by_comm_filter():
+    check_rcvbuf_owner("-c", "nlt-rcv")
+
+
+def test_owner_filter_leaves_out_other_sockets():
+    """-p of another process: the receiver's drops are not kept."""
+    pair = Pair()
+    runs = {}
+    stage_udp_rcvbuf_overflow(pair, before_traffic=lambda pid: runs.update(
+        nl=Netlens("--netns", pair.b, "-p", os.getpid(), command="drops")))
+    recs = runs["nl"].stop()
+    assert recs[-1]["drops"] == 0 and not summary(recs)["rows"], recs
