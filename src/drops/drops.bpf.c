@@ -43,14 +43,18 @@ struct {
 	__type(value, __u64);
 } drop_counts SEC(".maps");
 
-/* -p/-c: inodes of the sockets the matching processes own, kept by user space. */
+/*
+ * The process that owns each socket, by the socket's inode: filled by user
+ * space from /proc/PID/fd before attaching, then here whenever a process
+ * binds or connects a socket. A drop at a socket happens in softirq, where
+ * current is whoever was interrupted, never the owner.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);   /* empty without -p/-c */
-	__uint(max_entries, DROPS_OWNED_SOCKS);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DROPS_SOCK_OWNERS);
 	__type(key, __u64);
-	__type(value, __u8);
-} owned_socks SEC(".maps");
+	__type(value, struct nl_owner);
+} sock_owners SEC(".maps");
 
 struct drop_bucket {
 	__u64 credit_ns;
@@ -340,10 +344,11 @@ static __always_inline void read_details(struct drop_event *e, const struct sk_b
 		e->id.cgroup_id = cgroup_id(sock_cgroup(sk));
 }
 
+/* The context; the owner is current in a system call unless the socket's is known. */
 static __always_inline void read_owner(struct drop_event *e, const struct hook_ctx *hc)
 {
 	e->flags |= drop_context(hc);
-	if (e->flags & DROP_F_PROCESS)
+	if ((e->flags & DROP_F_PROCESS) && !(e->flags & DROP_F_SOCK_OWNER))
 		owner_from_current(&e->owner);
 }
 
@@ -387,12 +392,12 @@ static __always_inline void key_port(struct drop_key *k, const struct drop_event
 }
 
 /*
- * The socket the packet reached: its inode (user space finds the process
- * that holds it in /proc/PID/fd: the softirq's current is not its owner),
- * and its port if it listens there (bound, no peer), else 0.
+ * The socket the packet reached: its inode and owner, and its port if it
+ * listens there (bound, no peer), else 0.
  */
 static __always_inline __u16 read_socket(struct drop_event *e, const struct sock *sk)
 {
+	struct nl_owner *owner;
 	struct socket *sock;
 	__u16 port;
 
@@ -403,19 +408,16 @@ static __always_inline __u16 read_socket(struct drop_event *e, const struct sock
 	if (sock)
 		e->sk_ino = BPF_CORE_READ(container_of(sock, struct socket_alloc, socket),
 					  vfs_inode.i_ino);
+	owner = e->sk_ino ? bpf_map_lookup_elem(&sock_owners, &e->sk_ino) : NULL;
+	if (owner) {
+		e->owner = *owner;
+		e->flags |= DROP_F_SOCK_OWNER;
+	}
 	port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (!port || BPF_CORE_READ(sk, __sk_common.skc_dport))
 		return 0;
 	e->flags |= DROP_F_LISTEN;
 	return port;
-}
-
-/* -p/-c: a drop in a matching process's system call, or at a socket it owns. */
-static __always_inline bool owner_wanted(const struct drop_event *e)
-{
-	__u64 ino = e->sk_ino;
-
-	return filter_owner(&e->owner) || (ino && bpf_map_lookup_elem(&owned_socks, &ino));
 }
 
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
@@ -430,7 +432,7 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 
 	if (owner_filter)
 		read_owner(e, hc);
-	if (!filter_sock(sk, &e->id) || (owner_filter && !owner_wanted(e)))
+	if (!filter_sock(sk, &e->id) || (owner_filter && !filter_owner(&e->owner)))
 		return;
 	stat_inc(DROP_STAT_SEEN);
 
@@ -590,4 +592,51 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 	e->id.netns = drop_netns(NULL, sk, false);
 	account(e, &hc, NULL, NULL, sk, sk);
 	return 0;
+}
+
+#define S_IFMT_   0170000
+#define S_IFSOCK_ 0140000
+
+/* The inode of the socket open as fd in the current process, or 0. */
+static __always_inline __u64 fd_socket_ino(unsigned long fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	struct inode *inode;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+		return 0;
+	return BPF_CORE_READ(inode, i_ino);
+}
+
+/* A process binding or connecting a socket is its owner from now on. */
+static __always_inline int learn_owner(unsigned long fd)
+{
+	struct nl_owner owner;
+	__u64 ino = fd_socket_ino(fd);
+
+	if (!ino)
+		return 0;
+	owner_from_current(&owner);
+	bpf_map_update_elem(&sock_owners, &ino, &owner, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_bind")
+int drops_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	return learn_owner(ctx->args[0]);
+}
+
+SEC("tp/syscalls/sys_enter_connect")
+int drops_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return learn_owner(ctx->args[0]);
 }

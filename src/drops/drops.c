@@ -21,7 +21,6 @@ struct drops {
 	struct drop_reasons reasons;
 	struct nl_ksyms ksyms;
 	struct drops_report report;
-	struct drops_owners owners;   /* sockets' owners, for records, rows and -p/-c */
 	struct drop_key *keys;        /* one batch of rows: READ_BATCH keys */
 	uint64_t *percpu;             /* their values, one per possible CPU each */
 	int ncpu;
@@ -100,7 +99,8 @@ static int drops_plan(const struct nl_module *m, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	hook = nl_hook_pick(loaded, asked, auto_hook());
-	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s", nl_hook_name(hook),
+	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s; tracepoint syscalls:sys_enter_bind, "
+		 "sys_enter_connect (socket owners)", nl_hook_name(hook),
 		 nl_hook_may_fall_back(loaded, asked, hook) ? " (raw_tp if refused)" : "",
 		 rq || ex ? "raw_tp " : "no socket kinds",
 		 rq ? "sock:sock_rcvqueue_full" : "", rq && ex ? ", " : "",
@@ -226,41 +226,28 @@ static int attach(void *ctx)
 				    nl_hook_name(d->fb.loaded)) : 0;
 }
 
-static bool owner_matches(const struct nl_filter *f, const struct nl_owner *o)
+static void put_owner(void *ctx, uint64_t ino, const struct nl_owner *owner)
 {
-	return (!f->pid || f->pid == o->pid) &&
-	       (!f->has_comm || !strncmp(f->comm, o->comm, NL_COMM_LEN));
+	bpf_map_update_elem(*(int *)ctx, &ino, owner, BPF_NOEXIST);
 }
 
 /*
- * -p/-c: the inodes of the sockets the matching processes hold, for the
- * kernel to keep drops at those sockets (received in softirq, where the
- * current task is not their owner). Scanned again at most every
- * DROPS_RESCAN_NS: a socket opened since is matched from the next scan on.
+ * The owners of the sockets open before netlens, for the kernel side (which
+ * learns later ones when they are bound or connected). Before attaching,
+ * while netlens may still read every process's /proc/PID/fd.
  */
-static void refresh_owned(struct drops *d, uint64_t now_ns)
+static void fill_owners(struct drops *d)
 {
-	const struct nl_filter *f = &d->opts->filter;
-	int fd = bpf_map__fd(d->skel->maps.owned_socks);
-	struct drops_sock_owner *s, *tmp;
-	uint64_t key, next;
-	uint8_t one = 1;
+	int fd = bpf_map__fd(d->skel->maps.sock_owners);
 
-	if ((!f->pid && !f->has_comm) ||
-	    (d->owners.scans && now_ns - d->owners.scanned_ns < DROPS_RESCAN_NS))
-		return;
-	drops_owners_scan(&d->owners, now_ns);
-	/* Sockets closed or given away since: out first. */
-	for (int err = bpf_map_get_next_key(fd, NULL, &key); !err; key = next) {
-		const struct nl_owner *o = drops_owner_of(&d->owners, key, now_ns);
+	drops_sockets_scan("/proc", put_owner, &fd);
+}
 
-		err = bpf_map_get_next_key(fd, &key, &next);
-		if (!o || !owner_matches(f, o))
-			bpf_map_delete_elem(fd, &key);
-	}
-	HASH_ITER(hh, d->owners.socks, s, tmp)
-		if (owner_matches(f, &s->owner))
-			bpf_map_update_elem(fd, &s->ino, &one, BPF_ANY);
+static const struct nl_owner *owner_of(void *ctx, uint64_t ino, struct nl_owner *buf)
+{
+	struct drops *d = ctx;
+
+	return bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.sock_owners), &ino, buf) ? NULL : buf;
 }
 
 static int drops_open(struct nl_module *m, const struct nl_opts *o)
@@ -294,11 +281,11 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 	}
 	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
 	d->report.all = cfg->all;
-	drops_owners_init(&d->owners, NULL);
-	d->report.owners = &d->owners;
+	d->report.owner_of = owner_of;
+	d->report.owner_ctx = d;
 	err = nl_load_fallback(&d->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, auto_hook()));
 	if (!err)
-		refresh_owned(d, nl_now_mono());
+		fill_owners(d);
 	return err;
 }
 
@@ -313,7 +300,6 @@ static int drops_poll(struct nl_module *m, int timeout_ms)
 {
 	struct drops *d = m->priv;
 
-	refresh_owned(d, nl_now_mono());
 	return nl_ringbuf_read(d->rb, timeout_ms);
 }
 
@@ -393,7 +379,6 @@ static void drops_destroy(struct nl_module *m)
 		return;
 	unload(d);
 	drops_report_free(&d->report);
-	drops_owners_free(&d->owners);
 	nl_ksyms_free(&d->ksyms);
 	drop_reasons_free(&d->reasons);
 	free(d->percpu);

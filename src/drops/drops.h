@@ -68,31 +68,11 @@ const char *drop_kind_name(uint8_t kind);
 int drop_kind_by_name(const char *name);
 
 /*
- * Sockets' owners by inode, from /proc/PID/fd (src/drops/drops_owner.c):
- * one scan fills the table; a miss scans again at most every
- * DROPS_RESCAN_NS.
+ * Every socket every process holds, from /proc/PID/fd (proc: "/proc", or a
+ * test's tree): fn(ctx, inode, owner) for each (src/drops/drops_owner.c).
  */
-#define DROPS_RESCAN_NS 1000000000ULL
-
-struct drops_sock_owner {
-	uint64_t ino;
-	struct nl_owner owner;   /* the first process found holding it */
-	UT_hash_handle hh;
-};
-
-struct drops_owners {
-	const char *proc;        /* "/proc", or a test's tree */
-	struct drops_sock_owner *socks;
-	uint64_t scanned_ns;     /* CLOCK_MONOTONIC of the last scan */
-	uint64_t scans;
-};
-
-void drops_owners_init(struct drops_owners *o, const char *proc);
-void drops_owners_free(struct drops_owners *o);
-/* Every socket of every process, afresh. */
-void drops_owners_scan(struct drops_owners *o, uint64_t now_ns);
-/* The owner of socket inode ino, scanning again on a miss if due; NULL if unknown. */
-const struct nl_owner *drops_owner_of(struct drops_owners *o, uint64_t ino, uint64_t now_ns);
+typedef void (*drops_socket_fn)(void *ctx, uint64_t ino, const struct nl_owner *owner);
+void drops_sockets_scan(const char *proc, drops_socket_fn fn, void *ctx);
 
 /* Reporting, without BPF (src/drops/drops_report.c). */
 
@@ -115,7 +95,9 @@ struct drops_report {
 	uint64_t missed;           /* tracepoint hits the kernel ran no program for */
 	struct nl_fold *fold;      /* created with the first metrics page */
 	bool all;                  /* --all: benign rows in summaries too */
-	struct drops_owners *owners;   /* sockets' owners; NULL: none known */
+	/* The owner of a socket by inode, into buf; NULL if unknown (or no owner_of). */
+	const struct nl_owner *(*owner_of)(void *ctx, uint64_t ino, struct nl_owner *buf);
+	void *owner_ctx;
 };
 
 void drops_report_init(struct drops_report *r, const struct drop_reasons *reasons,

@@ -7,7 +7,7 @@
 
 #define DROPS_MAX_REASONS 16   /* --reason, repeatable */
 #define DROPS_IFNAMSIZ    16
-#define DROPS_OWNED_SOCKS 65536   /* sockets of the processes -p/-c name */
+#define DROPS_SOCK_OWNERS 32768   /* sockets whose owner the kernel side knows (LRU) */
 
 /* Where a drop was seen. */
 enum drop_kind {
@@ -25,6 +25,7 @@ enum drop_flags {
 	DROP_F_SOFTIRQ = 1 << 4,   /* dropped in softirq/irq: current is unrelated */
 	DROP_F_DEV     = 1 << 5,   /* ifname is the skb's device */
 	DROP_F_LISTEN  = 1 << 6,   /* the socket is bound with no peer: listener, unconnected UDP */
+	DROP_F_SOCK_OWNER = 1 << 7,   /* owner is the socket's (sock_owners), not current */
 };
 
 /* drops' own counters, after the common ones (enum nl_stat). */
@@ -58,7 +59,7 @@ struct drop_event {
 	__u64 location;
 	__u64 sk_ino;          /* inode of the socket the packet reached; 0 if none */
 	struct nl_sock_id id;  /* tuple oriented as the packet travelled: s = source */
-	struct nl_owner owner; /* valid with DROP_F_PROCESS */
+	struct nl_owner owner; /* valid with DROP_F_SOCK_OWNER or DROP_F_PROCESS */
 	__u32 reason;
 	__u32 len;             /* skb->len */
 	__u32 ifindex;         /* the device, or the one it arrived on; 0 if unknown */

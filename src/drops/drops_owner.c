@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The process that owns a socket, from the socket's inode: a drop at a
- * socket's receive buffer happens in softirq, where the current task is
- * whoever was interrupted, so the kernel side sends the inode and this
- * finds the process holding it among /proc/PID/fd's "socket:[INODE]"
- * links, as ss -p does. One scan of /proc fills a table of every socket;
- * an inode not in it scans again, at most once per DROPS_RESCAN_NS.
+ * The sockets every process holds, from /proc/PID/fd's "socket:[INODE]"
+ * links, as ss -p finds them: drops fills the kernel's table of sockets'
+ * owners with them before attaching (after that, the kernel side learns the
+ * owner of a socket when it is bound or connected).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -14,28 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "drops/drops.h"
-#include "framework/sys.h"
-
-void drops_owners_init(struct drops_owners *o, const char *proc)
-{
-	memset(o, 0, sizeof(*o));
-	o->proc = proc ? proc : "/proc";
-}
-
-static void forget(struct drops_owners *o)
-{
-	struct drops_sock_owner *s, *tmp;
-
-	HASH_ITER(hh, o->socks, s, tmp) {
-		HASH_DEL(o->socks, s);
-		free(s);
-	}
-}
-
-void drops_owners_free(struct drops_owners *o)
-{
-	forget(o);
-}
 
 static bool all_digits(const char *s)
 {
@@ -62,71 +38,41 @@ static void read_comm(const char *proc, const char *pid, char comm[NL_COMM_LEN])
 	fclose(f);
 }
 
-/* Every socket among one process's descriptors; the first process found keeps a shared one. */
-static void scan_process(struct drops_owners *o, const char *pid)
+static void scan_process(const char *proc, const char *pid, drops_socket_fn fn, void *ctx)
 {
-	char dir[4096], target[64];
 	struct nl_owner owner = { .pid = strtoul(pid, NULL, 10) };
-	struct dirent *de;
+	char dir[4096], target[64];
 	unsigned long long ino;
+	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/%s/fd", o->proc, pid);
+	snprintf(dir, sizeof(dir), "%s/%s/fd", proc, pid);
 	d = opendir(dir);
 	if (!d)
-		return;   /* gone, or a kernel thread */
+		return;   /* gone, or not ours to read */
 	owner.tid = owner.pid;
-	read_comm(o->proc, pid, owner.comm);
+	read_comm(proc, pid, owner.comm);
 	while ((de = readdir(d))) {
-		struct drops_sock_owner *s;
-		ssize_t n;
+		ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
 
-		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = 0;
-		if (sscanf(target, "socket:[%llu]", &ino) != 1)
-			continue;
-		HASH_FIND(hh, o->socks, &ino, sizeof(uint64_t), s);
-		if (s)
-			continue;
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			break;
-		s->ino = ino;
-		s->owner = owner;
-		HASH_ADD(hh, o->socks, ino, sizeof(uint64_t), s);
+		if (sscanf(target, "socket:[%llu]", &ino) == 1)
+			fn(ctx, ino, &owner);
 	}
 	closedir(d);
 }
 
-void drops_owners_scan(struct drops_owners *o, uint64_t now_ns)
+void drops_sockets_scan(const char *proc, drops_socket_fn fn, void *ctx)
 {
 	struct dirent *de;
-	DIR *d;
+	DIR *d = opendir(proc);
 
-	forget(o);
-	o->scanned_ns = now_ns;
-	o->scans++;
-	d = opendir(o->proc);
 	if (!d)
 		return;
 	while ((de = readdir(d)))
 		if (all_digits(de->d_name))
-			scan_process(o, de->d_name);
+			scan_process(proc, de->d_name, fn, ctx);
 	closedir(d);
-}
-
-const struct nl_owner *drops_owner_of(struct drops_owners *o, uint64_t ino, uint64_t now_ns)
-{
-	struct drops_sock_owner *s;
-
-	if (!o || !ino)
-		return NULL;
-	HASH_FIND(hh, o->socks, &ino, sizeof(ino), s);
-	if (!s && (!o->scans || now_ns - o->scanned_ns >= DROPS_RESCAN_NS)) {
-		drops_owners_scan(o, now_ns);
-		HASH_FIND(hh, o->socks, &ino, sizeof(ino), s);
-	}
-	return s ? &s->owner : NULL;
 }

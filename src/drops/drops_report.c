@@ -107,20 +107,25 @@ static void jw_port(struct nl_jw *w, const char *key, size_t klen, bool valid, u
  * Whose drop it was: the owner of the socket the packet reached, else the
  * process in whose system call it was dropped; NULL if neither is known.
  */
-static const struct nl_owner *drop_owner(struct drops_report *r, const struct drop_event *e,
-					 const char **how)
+static const struct nl_owner *drop_owner(const struct drop_event *e, const char **how)
 {
-	const struct nl_owner *o = drops_owner_of(r->owners, e->sk_ino, nl_now_mono());
+	*how = (e->flags & DROP_F_SOCK_OWNER) ? "socket" :
+	       (e->flags & DROP_F_PROCESS) ? "process" : NULL;
+	return *how ? &e->owner : NULL;
+}
 
-	*how = o ? "socket" : (e->flags & DROP_F_PROCESS) ? "process" : NULL;
-	return o ? o : *how ? &e->owner : NULL;
+/* The owner of a row's listening socket, if known. */
+static const struct nl_owner *row_owner(const struct drops_report *r, const struct drop_key *k,
+					struct nl_owner *buf)
+{
+	return k->sk_ino && r->owner_of ? r->owner_of(r->owner_ctx, k->sk_ino, buf) : NULL;
 }
 
 static void write_json(struct drops_report *r, struct nl_sink *s, const struct drop_event *e)
 {
 	const struct nl_tuple *t = &e->id.tuple;
 	const char *how;
-	const struct nl_owner *o = drop_owner(r, e, &how);
+	const struct nl_owner *o = drop_owner(e, &how);
 	bool ip = e->flags & DROP_F_HEADERS, ports = e->flags & DROP_F_PORTS;
 	char buf[NL_ADDR_LEN], loc[160], num[32];
 	struct nl_jw *w = &s->jw;
@@ -231,7 +236,8 @@ static const char *target_text(const struct drop_key *k, char *buf, size_t len)
 static struct json_object *row_json(struct drops_report *r, const struct drops_row *row)
 {
 	const struct drop_key *k = &row->key;
-	const struct nl_owner *o = drops_owner_of(r->owners, k->sk_ino, nl_now_mono());
+	struct nl_owner owner;
+	const struct nl_owner *o = row_owner(r, k, &owner);
 	struct json_object *j = json_object_new_object();
 	char buf[160], num[32];
 
@@ -306,6 +312,7 @@ static void summary_table(struct drops_report *r, struct nl_sink *s, uint64_t no
 	HASH_ITER(hh, r->rows, row, tmp) {
 		const struct drop_key *k = &row->key;
 		const struct nl_owner *o;
+		struct nl_owner buf;
 
 		if (!listed(r, row))
 			continue;
@@ -314,7 +321,7 @@ static void summary_table(struct drops_report *r, struct nl_sink *s, uint64_t no
 				t->nrows - DROPS_TABLE_ROWS);
 			break;
 		}
-		o = drops_owner_of(r->owners, k->sk_ino, nl_now_mono());
+		o = row_owner(r, k, &buf);
 		if (o)
 			snprintf(owner, sizeof(owner), "%s[%u]", o->comm, o->pid);
 		fprintf(s->out, "%10" PRIu64 "  %-22s %-36s %-30s %-7s %-10u  %-7s %s\n", fresh(row),

@@ -547,3 +547,15 @@ def test_owner_filter_leaves_out_other_sockets():
         nl=Netlens("--netns", pair.b, "-p", os.getpid(), command="drops")))
     recs = runs["nl"].stop()
     assert recs[-1]["drops"] == 0 and not summary(recs)["rows"], recs
+
+
+def test_rcvbuf_owner_learnt_at_bind():
+    """A receiver started after netlens: its owner is learnt when it binds."""
+    pair = Pair()
+    nl = Netlens("--netns", pair.b, "-c", "nlt-late", "--events-per-sec", "1000",
+                 command="drops")
+    k = stage_udp_rcvbuf_overflow(pair, port=17190, count=50, name="nlt-late")
+    recs = nl.stop()
+    row = one(rows(recs), reason="SOCKET_RCVBUFF")
+    assert (row["count"], row["pid"], row["comm"]) == (k["rcvbuf_errors"], k["pid"], "nlt-late")
+    assert {(d["pid"], d["owner"]) for d in find(recs, type="drop")} == {(k["pid"], "socket")}

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sockets' owners by inode from a /proc tree: a fake one built here, with
- * fd links as the kernel shows them ("socket:[INODE]"), and a rescan on a
- * miss only once DROPS_RESCAN_NS has passed.
+ * The sockets processes hold, from a /proc tree: a fake one built here,
+ * with fd links as the kernel shows them ("socket:[INODE]").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +13,17 @@
 
 static char root[] = "/tmp/nl-drops-owner-XXXXXX";
 
+static void path_of(char *buf, size_t len, const char *rel)
+{
+	snprintf(buf, len, "%s/%s", root, rel);
+}
+
 static void put(const char *rel, const char *text)
 {
 	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	path_of(path, sizeof(path), rel);
 	f = fopen(path, "w");
 	CHECK(f != NULL);
 	if (f) {
@@ -32,7 +36,7 @@ static void dir(const char *rel)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	path_of(path, sizeof(path), rel);
 	CHECK(mkdir(path, 0755) == 0);
 }
 
@@ -40,7 +44,7 @@ static void link_fd(const char *rel, const char *target)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	path_of(path, sizeof(path), rel);
 	CHECK(symlink(target, path) == 0);
 }
 
@@ -55,11 +59,34 @@ static void process(const char *pid, const char *comm)
 	put(rel, comm);
 }
 
-static void test_owners(void)
+struct found {
+	uint64_t ino[8];
+	struct nl_owner owner[8];
+	unsigned int n;
+};
+
+static void collect(void *ctx, uint64_t ino, const struct nl_owner *owner)
 {
-	const uint64_t t0 = 5000000000ULL;
-	struct drops_owners o;
-	const struct nl_owner *w;
+	struct found *f = ctx;
+
+	if (f->n < 8) {
+		f->ino[f->n] = ino;
+		f->owner[f->n++] = *owner;
+	}
+}
+
+static const struct nl_owner *owner_of(const struct found *f, uint64_t ino)
+{
+	for (unsigned int i = 0; i < f->n; i++)
+		if (f->ino[i] == ino)
+			return &f->owner[i];
+	return NULL;
+}
+
+static void test_sockets_scan(void)
+{
+	struct found f = {};
+	const struct nl_owner *o;
 	char cmd[300];
 
 	CHECK(mkdtemp(root) != NULL);
@@ -71,29 +98,20 @@ static void test_owners(void)
 	link_fd("900/fd/5", "socket:[5151]");
 	dir("self");   /* not a process directory */
 
-	drops_owners_init(&o, root);
-	CHECK(drops_owner_of(&o, 0, t0) == NULL && o.scans == 0);
-	w = drops_owner_of(&o, 4242, t0);
-	CHECK(w && w->pid == 812);
-	CHECK_STR(w ? w->comm : NULL, "nlt-rcv");
-	w = drops_owner_of(&o, 5151, t0);
-	CHECK(w && w->pid == 900 && o.scans == 1);
-	CHECK(HASH_COUNT(o.socks) == 2);   /* the pipe and /dev/null are not sockets */
-
-	/* A socket opened after the scan: found once a rescan is due, not before. */
-	link_fd("900/fd/6", "socket:[6161]");
-	CHECK(drops_owner_of(&o, 6161, t0 + DROPS_RESCAN_NS / 2) == NULL && o.scans == 1);
-	w = drops_owner_of(&o, 6161, t0 + DROPS_RESCAN_NS);
-	CHECK(w && w->pid == 900 && o.scans == 2);
-	/* Known ones cost no scan. */
-	CHECK(drops_owner_of(&o, 4242, t0 + 3 * DROPS_RESCAN_NS) && o.scans == 2);
-	drops_owners_free(&o);
+	drops_sockets_scan(root, collect, &f);
+	CHECK(f.n == 2);   /* the pipe and /dev/null are not sockets */
+	o = owner_of(&f, 4242);
+	CHECK(o && o->pid == 812 && o->tid == 812);
+	CHECK_STR(o ? o->comm : NULL, "nlt-rcv");
+	o = owner_of(&f, 5151);
+	CHECK(o && o->pid == 900);
+	CHECK_STR(o ? o->comm : NULL, "other");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	CHECK(system(cmd) == 0);
 }
 
 int main(void)
 {
-	RUN(test_owners);
+	RUN(test_sockets_scan);
 	return TEST_SUMMARY();
 }
