@@ -62,6 +62,11 @@ enum drop_class {
 
 enum drop_class drop_class_of(const struct drop_reasons *r, uint8_t kind, uint32_t reason);
 const char *drop_class_name(enum drop_class c);
+/*
+ * A socket's receive buffer overflowed: SOCKET_RCVBUFF, SOCKET_BACKLOG,
+ * PROTO_MEM (kfree_skb only: the socket kinds see the same packets again).
+ */
+bool drop_is_rcvbuf(const struct drop_reasons *r, uint8_t kind, uint32_t reason);
 
 /* The socket kinds by the names --reason accepts for them. */
 const char *drop_kind_name(uint8_t kind);
@@ -83,6 +88,7 @@ struct drops_row {
 	uint64_t kernel;       /* the kernel's count at the previous read */
 	char *labels;          /* its series' labels, made at the first metrics page */
 	enum drop_class class;
+	bool rcvbuf;           /* drop_is_rcvbuf() */
 	UT_hash_handle hh;
 };
 
@@ -94,6 +100,7 @@ struct drops_report {
 	uint64_t bad_records;      /* short or unknown records from the kernel */
 	uint64_t missed;           /* tracepoint hits the kernel ran no program for */
 	struct nl_fold *fold;      /* created with the first metrics page */
+	struct nl_fold *rcvbuf_fold;
 	bool all;                  /* --all: benign rows in summaries too */
 	/* The owner of a socket by inode, into buf; NULL if unknown (or no owner_of). */
 	const struct nl_owner *(*owner_of)(void *ctx, uint64_t ino, struct nl_owner *buf);

@@ -88,6 +88,16 @@ enum drop_class drop_class_of(const struct drop_reasons *r, uint8_t kind, uint32
 	return DROP_CLASS_LOSS;
 }
 
+/* Reasons of a socket's receive buffer overflowing (its own buffer, backlog or the protocol's). */
+static const char *const rcvbuf_reasons[] = { "SOCKET_RCVBUFF", "SOCKET_BACKLOG", "PROTO_MEM" };
+
+bool drop_is_rcvbuf(const struct drop_reasons *r, uint8_t kind, uint32_t reason)
+{
+	const char *name = kind == DROP_KIND_SKB ? drop_reason_name(r, reason) : NULL;
+
+	return name && LISTED(rcvbuf_reasons, name);
+}
+
 static int by_value(const void *a, const void *b)
 {
 	const struct drop_reason_name *x = a, *y = b;

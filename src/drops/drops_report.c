@@ -27,6 +27,7 @@ void drops_report_free(struct drops_report *r)
 		free(row);
 	}
 	nl_fold_free(r->fold);
+	nl_fold_free(r->rcvbuf_fold);
 }
 
 /* "udp_queue_rcv_one_skb+0x1a4", or the address in hex when symbols are hidden. */
@@ -190,6 +191,7 @@ int drops_report_set(struct drops_report *r, const struct drop_key *k, uint64_t 
 			return -ENOMEM;
 		row->key = *k;
 		row->class = drop_class_of(r->reasons, k->kind, k->reason);
+		row->rcvbuf = drop_is_rcvbuf(r->reasons, k->kind, k->reason);
 		HASH_ADD(hh, r->rows, key, sizeof(*k), row);
 	}
 	row->total += count >= row->kernel ? count - row->kernel : count;
@@ -401,55 +403,105 @@ static const char *location_fn(const struct drops_report *r, uint64_t addr, char
 	return buf;
 }
 
-/* A row's labels: kernel rows for other destinations and namespaces share them. */
+/* The dport label: the row's service port, "ephemeral" for a client's, "" without ports. */
+static const char *port_label(const struct drop_key *k, char *buf, size_t len)
+{
+	if (k->flags & DROP_KEY_EPHEMERAL)
+		return "ephemeral";
+	if (!k->dport)
+		return "";
+	snprintf(buf, len, "%u", k->dport);
+	return buf;
+}
+
+/* A row's labels: kernel rows for other addresses and namespaces share them. */
 static char *row_labels(const struct drops_report *r, const struct drop_key *k,
 			enum drop_class row_class)
 {
-	char labels[512], loc[32], num[32];
+	char labels[512], loc[32], num[32], port[16];
 
 	return strdup(nl_prom_labels(labels, sizeof(labels), "kind", drop_kind_name(k->kind),
 				     "class", drop_class_name(row_class),
 				     "reason", k->kind == DROP_KIND_SKB ?
 				     reason_text(r, k->kind, k->reason, num, sizeof(num)) : "",
-				     "location", location_fn(r, k->location, loc, sizeof(loc)), NULL));
+				     "location", location_fn(r, k->location, loc, sizeof(loc)),
+				     "dport", port_label(k, port, sizeof(port)), NULL));
+}
+
+/*
+ * A receive-buffer row's labels, made again at each page: its socket's
+ * owner may be learnt after its first drops.
+ */
+static const char *rcvbuf_labels(struct drops_report *r, const struct drop_key *k,
+				 char *buf, size_t len)
+{
+	struct nl_owner owner;
+	const struct nl_owner *o = row_owner(r, k, &owner);
+	char num[32], port[16], proto[32];
+
+	return nl_prom_labels(buf, len, "reason", reason_text(r, k->kind, k->reason, num, sizeof(num)),
+			      "proto", k->family ? proto_text(k->family, k->proto, 0, proto,
+							      sizeof(proto)) : "",
+			      "port", port_label(k, port, sizeof(port)), "comm", o ? o->comm : "",
+			      NULL);
 }
 
 #define DROPS_FAMILY "netlens_packet_drops_total"
+#define RCVBUF_FAMILY "netlens_socket_rcvbuf_drops_total"
 
 static void declare_families(struct nl_prom *p)
 {
 	nl_prom_family(p, DROPS_FAMILY, NL_PROM_COUNTER,
 		       "Packets the kernel dropped, by kind, class (loss, policy, benign), drop reason "
 		       "and dropping function.");
+	nl_prom_family(p, RCVBUF_FAMILY, NL_PROM_COUNTER,
+		       "Packets dropped because a socket's receive buffer overflowed, by reason, "
+		       "protocol, local port and owning process.");
 	nl_prom_family(p, "netlens_drop_records_suppressed_total", NL_PROM_COUNTER,
 		       "Individual drop records not written, over --events-per-sec.");
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
 		       "Records or packets a module could not parse.");
 }
 
+static void write_fold(struct nl_prom *p, const char *family, struct nl_fold *f)
+{
+	const struct nl_fold_row *out;
+	size_t n;
+
+	nl_fold_end(f, nl_prom_max_series(p));
+	out = nl_fold_rows(f, &n);
+	for (size_t i = 0; i < n; i++)
+		nl_prom_counter(p, family, out[i].labels, out[i].vals[0]);
+}
+
 void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *st)
 {
 	struct drops_row *row, *tmp;
-	const struct nl_fold_row *out;
-	size_t n;
+	char labels[512];
 
 	declare_families(p);
 	if (!r->fold)
 		r->fold = nl_fold_new(1, "kind=\"other\",class=\"other\",reason=\"other\","
-				      "location=\"other\"");
+				      "location=\"other\",dport=\"other\"");
+	if (!r->rcvbuf_fold)
+		r->rcvbuf_fold = nl_fold_new(1, "reason=\"other\",proto=\"other\",port=\"other\","
+					     "comm=\"other\"");
 	nl_fold_begin(r->fold);
+	nl_fold_begin(r->rcvbuf_fold);
 	/* Rows under the same labels add up in the fold. */
 	HASH_ITER(hh, r->rows, row, tmp) {
 		if (!row->labels)
 			row->labels = row_labels(r, &row->key, row->class);
 		if (row->labels)
 			nl_fold_put(r->fold, row->labels, row->total, &row->total);
+		if (row->rcvbuf)
+			nl_fold_put(r->rcvbuf_fold, rcvbuf_labels(r, &row->key, labels, sizeof(labels)),
+				    row->total, &row->total);
 	}
-	nl_fold_end(r->fold, nl_prom_max_series(p));
-	out = nl_fold_rows(r->fold, &n);
-	for (size_t i = 0; i < n; i++)
-		nl_prom_counter(p, DROPS_FAMILY, out[i].labels, out[i].vals[0]);
+	write_fold(p, DROPS_FAMILY, r->fold);
+	write_fold(p, RCVBUF_FAMILY, r->rcvbuf_fold);
 	nl_prom_counter(p, "netlens_drop_records_suppressed_total", "", st[DROP_STAT_SUPPRESSED]);
 	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"drops\"", r->bad_records);
 	nl_prom_folded(p, DROPS_FAMILY, r->fold);
+	nl_prom_folded(p, RCVBUF_FAMILY, r->rcvbuf_fold);
 }

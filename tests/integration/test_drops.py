@@ -8,7 +8,8 @@ import os
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, find, netlens_refusing_tracing, one, peer, sh
+from nltest import (NETLENS, Netlens, Pair, Proc, Serve, find, netlens_refusing_tracing, one,
+                    peer, sh)
 
 UDP = os.path.join(os.path.dirname(__file__), "drops_udp.py")
 
@@ -547,6 +548,37 @@ def test_owner_filter_leaves_out_other_sockets():
         nl=Netlens("--netns", pair.b, "-p", os.getpid(), command="drops")))
     recs = runs["nl"].stop()
     assert recs[-1]["drops"] == 0 and not summary(recs)["rows"], recs
+
+
+def test_serve_metrics_per_class_port_and_owner():
+    """serve: drops per class, reason and bounded port; receive-buffer overflows
+    per port and process, each equal to the kernel's own counter (issue 13: 3)."""
+    pair = Pair()
+    runs = {}
+    k = stage_udp_rcvbuf_overflow(pair, port=17180, before_traffic=lambda pid: runs.update(
+        serve=Serve("--enable", "drops", "--netns", pair.b)))
+    serve = runs["serve"]
+    n = stage_nft_drop(pair, port=17181, count=9)
+    noports = nstat(pair.b, "UdpNoPorts")[0]
+    p = udp(pair.a, "send", pair.B4, 45000, "--count", 1, "--ports", 12)   # ephemeral
+    p.expect("SENT")
+    p.wait()
+    noports = nstat(pair.b, "UdpNoPorts")[0] - noports
+    rcvbuf = {"reason": "SOCKET_RCVBUFF", "proto": "udp", "port": k["port"], "comm": k["comm"]}
+    assert serve.wait_value("netlens_socket_rcvbuf_drops_total", k["rcvbuf_errors"],
+                            **rcvbuf) == k["rcvbuf_errors"]
+    eph = {"kind": "kfree_skb", "class": "loss", "reason": "NO_SOCKET",
+           "location": "__udp4_lib_rcv", "dport": "ephemeral"}
+    assert serve.wait_value("netlens_packet_drops_total", noports, **eph) == noports == 12
+    page = serve.metrics()
+    assert serve.value("netlens_packet_drops_total", page, kind="kfree_skb", reason="NETFILTER_DROP",
+                       location="nft_do_chain", dport=n["port"],
+                       **{"class": "policy"}) == n["nft_dropped"] == 9
+    assert serve.value("netlens_packet_drops_total", page, kind="kfree_skb", reason="SOCKET_RCVBUFF",
+                       location="udp_queue_rcv_one_skb", dport=k["port"],
+                       **{"class": "loss"}) == k["rcvbuf_errors"]
+    assert serve.value("netlens_map_insert_failures_total", page, module="drops", reason="full") == 0
+    serve.stop()
 
 
 def test_rcvbuf_owner_learnt_at_bind():
