@@ -371,6 +371,14 @@ static void drops_metrics(struct nl_module *m, struct nl_prom *p)
 	drops_report_metrics(&d->report, p, st);
 }
 
+static void drops_findings_op(struct nl_module *m, struct nl_findings *out)
+{
+	struct drops *d = m->priv;
+
+	read_counts(d);
+	drops_findings(&d->report, out);
+}
+
 static void drops_destroy(struct nl_module *m)
 {
 	struct drops *d = m->priv;
@@ -493,5 +501,6 @@ const struct nl_module_ops nl_drops_ops = {
 	.poll = drops_poll,
 	.collect = drops_collect,
 	.metrics = drops_metrics,
+	.findings = drops_findings_op,
 	.destroy = drops_destroy,
 };

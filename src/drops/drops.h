@@ -126,4 +126,16 @@ void drops_report_stats(struct drops_report *r, struct nl_sink *s, const uint64_
 /* `serve`: the totals since start as Prometheus metrics (docs/drops.md). */
 void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *stats);
 
+/*
+ * Findings from the rows' totals since attach (src/drops/drops_findings.c;
+ * the thresholds are in docs/diagnose.md): drops of one reason, function
+ * and destination (or socket) at least this many, never benign ones.
+ */
+#define DROPS_FINDING_MIN_DROPS  10   /* local_drops: loss or policy drops */
+#define DROPS_FINDING_MIN_RCVBUF 10   /* rcvbuf_overflow: a socket's receive buffer */
+#define DROPS_FINDING_MIN_TOO_BIG 1   /* mtu_blackhole: PKT_TOO_BIG, never normal */
+
+struct nl_findings;
+void drops_findings(const struct drops_report *r, struct nl_findings *out);
+
 #endif
