@@ -414,10 +414,7 @@ static __always_inline __u16 read_socket(struct drop_event *e, const struct sock
 		e->flags |= DROP_F_SOCK_OWNER;
 	}
 	port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (!port || BPF_CORE_READ(sk, __sk_common.skc_dport))
-		return 0;
-	e->flags |= DROP_F_LISTEN;
-	return port;
+	return BPF_CORE_READ(sk, __sk_common.skc_dport) ? 0 : port;
 }
 
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,

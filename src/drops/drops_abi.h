@@ -24,8 +24,7 @@ enum drop_flags {
 	DROP_F_PROCESS = 1 << 3,   /* dropped in process context: owner is current */
 	DROP_F_SOFTIRQ = 1 << 4,   /* dropped in softirq/irq: current is unrelated */
 	DROP_F_DEV     = 1 << 5,   /* ifname is the skb's device */
-	DROP_F_LISTEN  = 1 << 6,   /* the socket is bound with no peer: listener, unconnected UDP */
-	DROP_F_SOCK_OWNER = 1 << 7,   /* owner is the socket's (sock_owners), not current */
+	DROP_F_SOCK_OWNER = 1 << 6,   /* owner is the socket's (sock_owners), not current */
 };
 
 /* drops' own counters, after the common ones (enum nl_stat). */
