@@ -391,6 +391,20 @@ static __always_inline void key_port(struct drop_key *k, const struct drop_event
 		k->flags |= DROP_KEY_EPHEMERAL;
 }
 
+#define ICMP_DEST_UNREACH_  3
+#define ICMP_FRAG_NEEDED_   4
+#define ICMPV6_PKT_TOOBIG_  2
+
+/* The message that tells a sender the path MTU: dropped, it never learns it. */
+static __always_inline bool icmp_too_big(const struct drop_event *e)
+{
+	if (!(e->flags & DROP_F_ICMP))
+		return false;
+	if (e->proto == IPPROTO_ICMP_)
+		return e->icmp_type == ICMP_DEST_UNREACH_ && e->icmp_code == ICMP_FRAG_NEEDED_;
+	return e->proto == IPPROTO_ICMPV6_ && e->icmp_type == ICMPV6_PKT_TOOBIG_;
+}
+
 /*
  * The socket the packet reached: its inode and owner, and its port if it
  * listens there (bound, no peer), else 0.
@@ -439,6 +453,8 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
 	key_port(&key, e, listen_port);
+	if (icmp_too_big(e))
+		key.flags |= DROP_KEY_TOO_BIG;
 	/* Listening sockets only: a row per connected socket would churn. */
 	key.sk_ino = listen_port ? e->sk_ino : 0;
 	key.proto = e->proto;

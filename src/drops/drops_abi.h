@@ -36,6 +36,8 @@ enum drop_stat {
 enum drop_key_flags {
 	/* dport was a client's (ephemeral) port: summed into one bucket, dport 0 */
 	DROP_KEY_EPHEMERAL = 1 << 0,
+	/* an ICMP "fragmentation needed" or ICMPv6 "packet too big": path MTU news */
+	DROP_KEY_TOO_BIG = 1 << 1,
 };
 
 /* The aggregation key: one row of the summary (per-CPU counts in the kernel). */

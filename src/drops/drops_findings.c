@@ -5,7 +5,8 @@
  * traffic. Benign drops are never a finding.
  *
  *   rcvbuf_overflow  a socket's receive buffer overflowing: its process, port, count
- *   mtu_blackhole    packets too big for the path (PKT_TOO_BIG)
+ *   mtu_blackhole    packets too big for the path (PKT_TOO_BIG), or the ICMP
+ *                    messages that would tell the sender so dropped
  *   local_drops      any other loss or policy drop, by reason and where
  */
 #include <inttypes.h>
@@ -30,7 +31,7 @@ static const char *finding_kind(const struct drops_report *r, const struct drops
 
 	if (row->rcvbuf)
 		return "rcvbuf_overflow";
-	if (name && !strcmp(name, "PKT_TOO_BIG"))
+	if ((name && !strcmp(name, "PKT_TOO_BIG")) || (row->key.flags & DROP_KEY_TOO_BIG))
 		return "mtu_blackhole";
 	return "local_drops";
 }
@@ -142,11 +143,14 @@ static void add_finding(struct nl_findings *out, const struct drops_report *r,
 	char num[32], fnbuf[32], to[96];
 	const char *reason = drop_reason_name(r->reasons, k->reason);
 	const char *fn = function_of(r, k->location, fnbuf, sizeof(fnbuf));
-	enum nl_severity sev = a->row->class == DROP_CLASS_POLICY ? NL_SEV_NOTICE : NL_SEV_WARNING;
 	struct nl_finding *x;
+	enum nl_severity sev;
 
 	if (a->count < min_count(kind))
 		return;
+	/* A rule someone wrote is worth a look; lost traffic and a black hole degrade it. */
+	sev = a->row->class == DROP_CLASS_POLICY && strcmp(kind, "mtu_blackhole") ?
+	      NL_SEV_NOTICE : NL_SEV_WARNING;
 	if (!reason) {
 		snprintf(num, sizeof(num), "0x%x", k->reason);
 		reason = num;
@@ -157,6 +161,10 @@ static void add_finding(struct nl_findings *out, const struct drops_report *r,
 		return;
 	if (!strcmp(kind, "rcvbuf_overflow"))
 		say_rcvbuf(x, r, a, reason, to);
+	else if (k->flags & DROP_KEY_TOO_BIG)
+		nl_finding_say(x, "%" PRIu64 " ICMP \"packet too big\" messages to %s dropped here%s "
+			       "(%s at %s) in netns %u: its path MTU is never learnt, a path MTU black "
+			       "hole", a->count, to, dropper(reason, fn), reason, fn, k->netns);
 	else if (!strcmp(kind, "mtu_blackhole"))
 		nl_finding_say(x, "%" PRIu64 " packets to %s dropped as too big for the path MTU "
 			       "(%s at %s) in netns %u: a path MTU black hole if the sender never "
@@ -188,9 +196,10 @@ void drops_findings(const struct drops_report *r, struct nl_findings *out)
 
 		if (!counts(row))
 			continue;
-		snprintf(id, sizeof(id), "%u|%s|%s|%u|%" PRIu64, k->reason,
+		snprintf(id, sizeof(id), "%u|%s|%s|%u|%u|%u|%" PRIu64, k->reason,
 			 function_of(r, k->location, fnbuf, sizeof(fnbuf)),
-			 where_to(k, to, sizeof(to)), k->netns, (uint64_t)k->sk_ino);
+			 where_to(k, to, sizeof(to)), k->proto, k->flags & DROP_KEY_TOO_BIG,
+			 k->netns, (uint64_t)k->sk_ino);
 		HASH_FIND_STR(aggs, id, a);
 		if (!a) {
 			a = calloc(1, sizeof(*a));

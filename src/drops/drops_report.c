@@ -259,6 +259,7 @@ static struct json_object *row_json(struct drops_report *r, const struct drops_r
 	json_object_object_add(j, "dport", k->dport ? json_object_new_int(k->dport) : NULL);
 	json_object_object_add(j, "dport_ephemeral",
 			       json_object_new_boolean(k->flags & DROP_KEY_EPHEMERAL));
+	json_object_object_add(j, "icmp_too_big", json_object_new_boolean(k->flags & DROP_KEY_TOO_BIG));
 	json_object_object_add(j, "pid", o ? json_object_new_int64(o->pid) : NULL);
 	json_object_object_add(j, "comm", o ? json_object_new_string(o->comm) : NULL);
 	return j;

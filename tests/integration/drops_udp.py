@@ -17,10 +17,15 @@
         N connections one after the other (bench/connstorm.c's): each sends
         --size bytes, reads the answer and closes; prints "DONE N"
 
+  drops_udp.py frag-needed ADDR --count N
+        sends N ICMP "fragmentation needed" messages (next-hop MTU 1280)
+        to ADDR about a UDP datagram it sent; prints "SENT N"
+
 Each sets its comm with --name and prints one flushed status line per step.
 """
 import argparse
 import socket
+import struct
 import sys
 
 from peerlib import family_of, recv_exactly, say, set_comm
@@ -86,11 +91,34 @@ def tcp_storm(a):
     say("DONE", a.count)
 
 
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+
+
+def frag_needed(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    src = socket.inet_aton(a.addr)
+    # The offending datagram as the router saw it: an IPv4 header with DF,
+    # from ADDR, and its first 8 bytes (a UDP header).
+    far = socket.inet_aton("10.9.0.7")
+    inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1500, 0, 0x4000, 64, 17, 0, src, far)
+    inner += struct.pack("!HHHH", 40000, 5001, 1480, 0)
+    msg = struct.pack("!BBHHH", 3, 4, 0, 0, 1280) + inner
+    msg = msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
+    for _ in range(a.count):
+        s.sendto(msg, (a.addr, 0))
+    say("SENT", a.count)
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["send", "recv", "tcp-server", "tcp-storm"])
+    p.add_argument("role", choices=["send", "recv", "tcp-server", "tcp-storm", "frag-needed"])
     p.add_argument("addr")
-    p.add_argument("port", type=int)
+    p.add_argument("port", type=int, nargs="?", default=0)
     p.add_argument("--name", default="")
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--size", type=int, default=16)
@@ -100,7 +128,8 @@ def main():
     a = p.parse_args()
     if a.name:
         set_comm(a.name)
-    {"send": send, "recv": recv, "tcp-server": tcp_server, "tcp-storm": tcp_storm}[a.role](a)
+    {"send": send, "recv": recv, "tcp-server": tcp_server, "tcp-storm": tcp_storm,
+     "frag-needed": frag_needed}[a.role](a)
 
 
 if __name__ == "__main__":

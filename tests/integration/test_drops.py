@@ -591,3 +591,36 @@ def test_rcvbuf_owner_learnt_at_bind():
     row = one(rows(recs), reason="SOCKET_RCVBUFF")
     assert (row["count"], row["pid"], row["comm"]) == (k["rcvbuf_errors"], k["pid"], "nlt-late")
     assert {(d["pid"], d["owner"]) for d in find(recs, type="drop")} == {(k["pid"], "socket")}
+
+
+def stage_icmp_too_big_dropped(pair, count=4, before_traffic=None):
+    """A rule in a's input dropping ICMP "fragmentation needed" (sent by b as a
+    router would about a's datagrams): a never learns the path MTU. The
+    rule's counter counts the messages dropped."""
+    nft(pair.a, "add counter inet nlt toobig",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        "add rule inet nlt in icmp type destination-unreachable icmp code frag-needed "
+        "counter name toobig drop")
+    if before_traffic:
+        before_traffic(None)
+    p = udp(pair.b, "frag-needed", pair.A4, "--count", count)
+    assert p.expect("SENT") == [str(count)]
+    p.wait()
+    dropped = nft_counter(pair.a, "nlt", "toobig")
+    assert dropped == count, dropped
+    return dict(daddr=pair.A4, netns=pair.netns_a, nft_dropped=dropped)
+
+
+def test_icmp_too_big_dropped_is_marked():
+    """The summary row of dropped ICMP "fragmentation needed" says so (the MTU
+    black hole finding's evidence), with the rule's exact count."""
+    pair = Pair()
+    runs = {}
+    k = stage_icmp_too_big_dropped(pair, before_traffic=lambda _: runs.update(
+        nl=Netlens("--netns", pair.a, command="drops")))
+    recs = runs["nl"].stop()
+    row = one(rows(recs), reason="NETFILTER_DROP")
+    assert (row["count"], row["proto"], row["icmp_too_big"], row["daddr"]) == \
+        (k["nft_dropped"], "icmp", True, k["daddr"]), row
+    d = find(recs, type="drop", reason="NETFILTER_DROP")
+    assert len(d) == 4 and all((x["icmp_type"], x["icmp_code"]) == (3, 4) for x in d), d

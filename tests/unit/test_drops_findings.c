@@ -167,11 +167,37 @@ static void test_mtu_blackhole(void)
 	drops_report_free(&r);
 }
 
+/* ICMP "fragmentation needed" dropped by a rule: the sender never learns the path MTU. */
+static void test_icmp_too_big_dropped(void)
+{
+	struct drops_report r = report();
+	struct drop_key msg = key(12, NFT + 0x46f, "10.231.0.1", 0);
+	struct drop_key echo = key(12, NFT + 0x46f, "10.231.0.1", 0);
+	struct nl_findings f = {};
+
+	msg.proto = echo.proto = 1;
+	msg.flags = DROP_KEY_TOO_BIG;
+	drops_report_set(&r, &msg, 4);
+	drops_report_set(&r, &echo, DROPS_FINDING_MIN_DROPS - 1);   /* other ICMP: silent */
+	drops_findings(&r, &f);
+	CHECK(f.n == 1);
+	if (f.n == 1) {
+		CHECK_STR(f.v[0].kind, "mtu_blackhole");
+		CHECK(f.v[0].severity == NL_SEV_WARNING && uint_field(&f.v[0], "drops") == 4);
+		CHECK_STR(f.v[0].summary, "4 ICMP \"packet too big\" messages to 10.231.0.1 dropped "
+			  "here by nftables (NETFILTER_DROP at nft_do_chain) in netns 4026532000: its "
+			  "path MTU is never learnt, a path MTU black hole");
+	}
+	nl_findings_free(&f);
+	drops_report_free(&r);
+}
+
 int main(void)
 {
 	RUN(test_local_drops);
 	RUN(test_quiet);
 	RUN(test_rcvbuf_overflow);
 	RUN(test_mtu_blackhole);
+	RUN(test_icmp_too_big_dropped);
 	return TEST_SUMMARY();
 }
