@@ -9,6 +9,7 @@
  *                    messages that would tell the sender so dropped
  *   local_drops      any other loss or policy drop, by reason and where
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,13 +123,17 @@ static void say_rcvbuf(struct nl_finding *x, const struct drops_report *r, const
 	struct nl_owner buf;
 	const struct nl_owner *o = k->sk_ino && r->owner_of ?
 				   r->owner_of(r->owner_ctx, k->sk_ino, &buf) : NULL;
-	char who[NL_COMM_LEN + 32] = "a process not known";
+	char who[NL_COMM_LEN + 32] = "a process not known", proto[8];
+	size_t i;
 
 	if (o)
 		snprintf(who, sizeof(who), "%s (pid %u)", o->comm, o->pid);
+	for (i = 0; proto_name(k->proto)[i] && i < sizeof(proto) - 1; i++)
+		proto[i] = toupper((unsigned char)proto_name(k->proto)[i]);
+	proto[i] = 0;
 	nl_finding_say(x, "%s socket of %s on %s: %" PRIu64 " packets dropped, its receive "
-		       "buffer overflowed (%s) in netns %u", proto_name(k->proto), who, to,
-		       a->count, reason, k->netns);
+		       "buffer overflowed (%s) in netns %u", proto, who, to, a->count, reason,
+		       k->netns);
 	if (o) {
 		nl_finding_uint(x, "pid", o->pid);
 		nl_finding_str(x, "comm", o->comm);

@@ -131,7 +131,7 @@ static void test_rcvbuf_overflow(void)
 	if (f.n == 1) {
 		CHECK_STR(f.v[0].kind, "rcvbuf_overflow");
 		CHECK(f.v[0].severity == NL_SEV_WARNING);
-		CHECK_STR(f.v[0].summary, "udp socket of nlt-rcv (pid 812) on 10.231.0.2:17160: 198 "
+		CHECK_STR(f.v[0].summary, "UDP socket of nlt-rcv (pid 812) on 10.231.0.2:17160: 198 "
 			  "packets dropped, its receive buffer overflowed (SOCKET_RCVBUFF) in netns "
 			  "4026532000");
 		CHECK(uint_field(&f.v[0], "pid") == 812 && uint_field(&f.v[0], "drops") == 198);
