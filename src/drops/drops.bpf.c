@@ -43,6 +43,19 @@ struct {
 	__type(value, __u64);
 } drop_counts SEC(".maps");
 
+/*
+ * The process that owns each socket, by the socket's inode: filled by user
+ * space from /proc/PID/fd before attaching, then here whenever a process
+ * binds or connects a socket. A drop at a socket happens in softirq, where
+ * current is whoever was interrupted, never the owner.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DROPS_SOCK_OWNERS);
+	__type(key, __u64);
+	__type(value, struct nl_owner);
+} sock_owners SEC(".maps");
+
 struct drop_bucket {
 	__u64 credit_ns;
 	__u64 last_ns;
@@ -331,10 +344,11 @@ static __always_inline void read_details(struct drop_event *e, const struct sk_b
 		e->id.cgroup_id = cgroup_id(sock_cgroup(sk));
 }
 
+/* The context; the owner is current in a system call unless the socket's is known. */
 static __always_inline void read_owner(struct drop_event *e, const struct hook_ctx *hc)
 {
 	e->flags |= drop_context(hc);
-	if (e->flags & DROP_F_PROCESS)
+	if ((e->flags & DROP_F_PROCESS) && !(e->flags & DROP_F_SOCK_OWNER))
 		owner_from_current(&e->owner);
 }
 
@@ -354,24 +368,75 @@ static __always_inline struct drop_event *scratch_event(__u32 kind)
  * Only what the summary's key and the filters need is read for every drop;
  * the rest waits until a record is going to be written.
  */
+/* The start of the ephemeral port range (ip_local_port_range), set by user space. */
+const volatile __u16 ephemeral_low = 32768;
+
 /*
- * A socket's unread queue freed when it closes (QUEUE_PURGE, from
- * sk_stream_kill_queues() and inet_csk_destroy_sock()) is summed per
- * address, not per port: a client's port is ephemeral, and a row per closed
- * connection would fill the table with rows of one drop each.
+ * The destination port a summary row keeps: a service's, never a client's.
+ * A port below the ephemeral range is kept; so is one in it that the
+ * receiving socket listens on (bound to it, no peer: a TCP listener, an
+ * unconnected UDP socket). Any other is a client's ephemeral port: rows per
+ * port would churn (a row per closed connection: QUEUE_PURGE of its unread
+ * queue, TCP_CLOSE of its late segments) and fill the table, so they are
+ * summed into one bucket per address.
  */
-static __always_inline bool keyed_by_port(const struct drop_event *e)
+static __always_inline void key_port(struct drop_key *k, const struct drop_event *e,
+				     __u16 listen_port)
 {
-	return e->kind != DROP_KIND_SKB ||
-	       !bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) ||
-	       e->reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE);
+	__u16 port = e->id.tuple.dport;
+
+	if (!(e->flags & DROP_F_PORTS) || port < ephemeral_low || port == listen_port)
+		k->dport = port;
+	else
+		k->flags |= DROP_KEY_EPHEMERAL;
+}
+
+#define ICMP_DEST_UNREACH_  3
+#define ICMP_FRAG_NEEDED_   4
+#define ICMPV6_PKT_TOOBIG_  2
+
+/* The message that tells a sender the path MTU: dropped, it never learns it. */
+static __always_inline bool icmp_too_big(const struct drop_event *e)
+{
+	if (!(e->flags & DROP_F_ICMP))
+		return false;
+	if (e->proto == IPPROTO_ICMP_)
+		return e->icmp_type == ICMP_DEST_UNREACH_ && e->icmp_code == ICMP_FRAG_NEEDED_;
+	return e->proto == IPPROTO_ICMPV6_ && e->icmp_type == ICMPV6_PKT_TOOBIG_;
+}
+
+/*
+ * The socket the packet reached: its inode and owner, and its port if it
+ * listens there (bound, no peer), else 0.
+ */
+static __always_inline __u16 read_socket(struct drop_event *e, const struct sock *sk)
+{
+	struct nl_owner *owner;
+	struct socket *sock;
+	__u16 port;
+
+	if (!sk)
+		return 0;
+	sock = BPF_CORE_READ(sk, sk_socket);
+	/* The inode is allocated with the socket: struct socket_alloc (sock_alloc()). */
+	if (sock)
+		e->sk_ino = BPF_CORE_READ(container_of(sock, struct socket_alloc, socket),
+					  vfs_inode.i_ino);
+	owner = e->sk_ino ? bpf_map_lookup_elem(&sock_owners, &e->sk_ino) : NULL;
+	if (owner) {
+		e->owner = *owner;
+		e->flags |= DROP_F_SOCK_OWNER;
+	}
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	return BPF_CORE_READ(sk, __sk_common.skc_dport) ? 0 : port;
 }
 
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
-				    const struct sk_buff *skb,
-				    const struct net_device *dev, const struct sock *sk)
+				    const struct sk_buff *skb, const struct net_device *dev,
+				    const struct sock *sk, const struct sock *rx_sk)
 {
 	bool owner_filter = nl_filter.pid || nl_filter.has_comm;
+	__u16 listen_port = read_socket(e, rx_sk);
 	struct drop_key key = {};
 	struct drop_event *rec;
 	__u64 one = 1, *count;
@@ -387,7 +452,11 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.netns = e->id.netns;
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
-	key.dport = keyed_by_port(e) ? e->id.tuple.dport : 0;
+	key_port(&key, e, listen_port);
+	if (icmp_too_big(e))
+		key.flags |= DROP_KEY_TOO_BIG;
+	/* Listening sockets only: a row per connected socket would churn. */
+	key.sk_ino = listen_port ? e->sk_ino : 0;
 	key.proto = e->proto;
 	key.l3proto = e->id.tuple.family ? 0 : e->l3proto;
 	key.kind = e->kind;
@@ -422,13 +491,15 @@ static __always_inline void on_packet(struct drop_event *e, const struct hook_ct
 {
 	const struct net_device *dev = READ(direct, skb, dev);
 
+	const struct sock *rx_sk = sk;
+
 	/* Without a receiving socket, the skb's own, when needed before a record. */
 	if (!sk && (!dev || nl_filter.cgroup_id))
 		sk = BPF_CORE_READ(skb, sk);
 
 	parse_skb(e, skb, direct);
 	e->id.netns = drop_netns(dev, sk, direct);
-	account(e, hc, skb, dev, sk);
+	account(e, hc, skb, dev, sk, rx_sk);
 }
 
 static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
@@ -484,8 +555,11 @@ int drops_kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 	struct hook_ctx hc = { .tp_record = ctx };
 	const struct sock *rx_sk = NULL;
 
+	/* Before Linux 6.10 no rx_sk: the skb's socket, when it has one, is the owner. */
 	if (bpf_core_field_exists(ctx->rx_sk))
 		rx_sk = BPF_CORE_READ(ctx, rx_sk);
+	else
+		rx_sk = BPF_CORE_READ((struct sk_buff *)ctx->skbaddr, sk);
 	return on_kfree_skb(&hc, ctx->skbaddr, (__u64)ctx->location, ctx->reason, rx_sk, false);
 }
 
@@ -529,6 +603,53 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
 	}
 	e->id.netns = drop_netns(NULL, sk, false);
-	account(e, &hc, NULL, NULL, sk);
+	account(e, &hc, NULL, NULL, sk, sk);
 	return 0;
+}
+
+#define S_IFMT_   0170000
+#define S_IFSOCK_ 0140000
+
+/* The inode of the socket open as fd in the current process, or 0. */
+static __always_inline __u64 fd_socket_ino(unsigned long fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	struct inode *inode;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+		return 0;
+	return BPF_CORE_READ(inode, i_ino);
+}
+
+/* A process binding or connecting a socket is its owner from now on. */
+static __always_inline int learn_owner(unsigned long fd)
+{
+	struct nl_owner owner;
+	__u64 ino = fd_socket_ino(fd);
+
+	if (!ino)
+		return 0;
+	owner_from_current(&owner);
+	bpf_map_update_elem(&sock_owners, &ino, &owner, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_bind")
+int drops_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	return learn_owner(ctx->args[0]);
+}
+
+SEC("tp/syscalls/sys_enter_connect")
+int drops_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return learn_owner(ctx->args[0]);
 }

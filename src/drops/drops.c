@@ -99,7 +99,8 @@ static int drops_plan(const struct nl_module *m, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	hook = nl_hook_pick(loaded, asked, auto_hook());
-	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s", nl_hook_name(hook),
+	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s; tracepoint syscalls:sys_enter_bind, "
+		 "sys_enter_connect (socket owners)", nl_hook_name(hook),
 		 nl_hook_may_fall_back(loaded, asked, hook) ? " (raw_tp if refused)" : "",
 		 rq || ex ? "raw_tp " : "no socket kinds",
 		 rq ? "sock:sock_rcvqueue_full" : "", rq && ex ? ", " : "",
@@ -134,6 +135,22 @@ static void set_filter(struct drops_bpf *skel, const struct drops_cfg *cfg,
 		f->reasons[0] = ~0U;
 		f->nreasons = 1;
 	}
+}
+
+/*
+ * The first port of the ephemeral range (net.ipv4.ip_local_port_range of
+ * netlens' own namespace): rows keep no destination port at or above it
+ * unless a socket listens there (drops.bpf.c: key_port()).
+ */
+static void set_ephemeral_low(struct drops_bpf *skel)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	unsigned int low;
+
+	if (f && fscanf(f, "%u", &low) == 1 && low > 0 && low <= 65535)
+		skel->rodata->ephemeral_low = low;
+	if (f)
+		fclose(f);
 }
 
 /* Individual records per CPU: the command's rate split over the CPUs. */
@@ -188,6 +205,7 @@ static int load(void *ctx, enum nl_hook hook)
 	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	set_filter(d->skel, cfg, &d->reasons);
 	set_rate(d->skel, cfg, d->ncpu, m->sink);
+	set_ephemeral_low(d->skel);
 	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
 	choose_hooks(d->skel, cfg, hook);
@@ -206,6 +224,30 @@ static int attach(void *ctx)
 
 	return err ? nl_module_fail(d->m, err, "cannot attach to the tracepoints (%s)",
 				    nl_hook_name(d->fb.loaded)) : 0;
+}
+
+static void put_owner(void *ctx, uint64_t ino, const struct nl_owner *owner)
+{
+	bpf_map_update_elem(*(int *)ctx, &ino, owner, BPF_NOEXIST);
+}
+
+/*
+ * The owners of the sockets open before netlens, for the kernel side (which
+ * learns later ones when they are bound or connected). Before attaching,
+ * while netlens may still read every process's /proc/PID/fd.
+ */
+static void fill_owners(struct drops *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.sock_owners);
+
+	drops_sockets_scan("/proc", put_owner, &fd);
+}
+
+static const struct nl_owner *owner_of(void *ctx, uint64_t ino, struct nl_owner *buf)
+{
+	struct drops *d = ctx;
+
+	return bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.sock_owners), &ino, buf) ? NULL : buf;
 }
 
 static int drops_open(struct nl_module *m, const struct nl_opts *o)
@@ -238,7 +280,13 @@ static int drops_open(struct nl_module *m, const struct nl_opts *o)
 		return -ENOMEM;
 	}
 	drops_report_init(&d->report, &d->reasons, &d->ksyms, nl_now_mono());
-	return nl_load_fallback(&d->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, auto_hook()));
+	d->report.all = cfg->all;
+	d->report.owner_of = owner_of;
+	d->report.owner_ctx = d;
+	err = nl_load_fallback(&d->fb, nl_hook_pick(NL_HOOK_AUTO, cfg->hook, auto_hook()));
+	if (!err)
+		fill_owners(d);
+	return err;
 }
 
 static int drops_attach(struct nl_module *m)
@@ -321,6 +369,14 @@ static void drops_metrics(struct nl_module *m, struct nl_prom *p)
 		return;
 	read_counts(d);
 	drops_report_metrics(&d->report, p, st);
+}
+
+static void drops_findings_op(struct nl_module *m, struct nl_findings *out)
+{
+	struct drops *d = m->priv;
+
+	read_counts(d);
+	drops_findings(&d->report, out);
 }
 
 static void drops_destroy(struct nl_module *m)
@@ -407,7 +463,7 @@ static const struct nl_cmd_spec *drops_spec(void)
 	static const struct nl_cmd_opt opts[] = {
 		{ "reason", 'r', "NAME", "only this drop reason (NO_SOCKET) or socket kind; repeatable",
 		  set_reason },
-		{ "all", 'a', NULL, "also NOT_SPECIFIED drops (kfree_skb() callers that give no reason)",
+		{ "all", 'a', NULL, "also benign drops (QUEUE_PURGE, TCP_CLOSE...) and NOT_SPECIFIED ones",
 		  set_all },
 		{ "events-per-sec", NL_OPT_LONG_ONLY, "N",
 		  "JSON drop records a second at most, the rest counted (default 1000)",
@@ -445,5 +501,6 @@ const struct nl_module_ops nl_drops_ops = {
 	.poll = drops_poll,
 	.collect = drops_collect,
 	.metrics = drops_metrics,
+	.findings = drops_findings_op,
 	.destroy = drops_destroy,
 };

@@ -20,7 +20,7 @@
 struct drops_cfg {
 	const char *reasons[DROPS_MAX_REASONS];  /* --reason, as typed */
 	unsigned int nreasons;
-	bool all;                 /* --all: NOT_SPECIFIED too */
+	bool all;                 /* --all: NOT_SPECIFIED and benign reasons too */
 	uint32_t max_rows;        /* --max-rows */
 	uint32_t events_per_sec;  /* --events-per-sec; 0: summaries only */
 	enum nl_hook hook;        /* --hook for skb:kfree_skb: tp_btf, raw_tp, tracepoint or AUTO */
@@ -53,9 +53,31 @@ const char *drop_reason_name(const struct drop_reasons *r, uint32_t value);
 /* NAME with or without the prefix, any case; 0 or -ENOENT. */
 int drop_reason_value(const struct drop_reasons *r, const char *name, uint32_t *value);
 
+/* What a drop means: class in records, rows and metrics (docs/drops.md). */
+enum drop_class {
+	DROP_CLASS_LOSS,     /* traffic lost: a full buffer, no socket, a bad checksum */
+	DROP_CLASS_POLICY,   /* refused by configuration: nftables, a BPF filter, XDP/TC */
+	DROP_CLASS_BENIGN,   /* no loss: a closed socket's queue, a duplicate, another host's */
+};
+
+enum drop_class drop_class_of(const struct drop_reasons *r, uint8_t kind, uint32_t reason);
+const char *drop_class_name(enum drop_class c);
+/*
+ * A socket's receive buffer overflowed: SOCKET_RCVBUFF, SOCKET_BACKLOG,
+ * PROTO_MEM (kfree_skb only: the socket kinds see the same packets again).
+ */
+bool drop_is_rcvbuf(const struct drop_reasons *r, uint8_t kind, uint32_t reason);
+
 /* The socket kinds by the names --reason accepts for them. */
 const char *drop_kind_name(uint8_t kind);
 int drop_kind_by_name(const char *name);
+
+/*
+ * Every socket every process holds, from /proc/PID/fd (proc: "/proc", or a
+ * test's tree): fn(ctx, inode, owner) for each (src/drops/drops_owner.c).
+ */
+typedef void (*drops_socket_fn)(void *ctx, uint64_t ino, const struct nl_owner *owner);
+void drops_sockets_scan(const char *proc, drops_socket_fn fn, void *ctx);
 
 /* Reporting, without BPF (src/drops/drops_report.c). */
 
@@ -64,7 +86,9 @@ struct drops_row {
 	uint64_t total;        /* since netlens started */
 	uint64_t reported;     /* total at the previous summary */
 	uint64_t kernel;       /* the kernel's count at the previous read */
-	char *labels;          /* its {kind,reason,location} series, made at the first metrics page */
+	char *labels;          /* its series' labels, made at the first metrics page */
+	enum drop_class class;
+	bool rcvbuf;           /* drop_is_rcvbuf() */
 	UT_hash_handle hh;
 };
 
@@ -76,6 +100,11 @@ struct drops_report {
 	uint64_t bad_records;      /* short or unknown records from the kernel */
 	uint64_t missed;           /* tracepoint hits the kernel ran no program for */
 	struct nl_fold *fold;      /* created with the first metrics page */
+	struct nl_fold *rcvbuf_fold;
+	bool all;                  /* --all: benign rows in summaries too */
+	/* The owner of a socket by inode, into buf; NULL if unknown (or no owner_of). */
+	const struct nl_owner *(*owner_of)(void *ctx, uint64_t ino, struct nl_owner *buf);
+	void *owner_ctx;
 };
 
 void drops_report_init(struct drops_report *r, const struct drop_reasons *reasons,
@@ -96,5 +125,17 @@ void drops_report_summary(struct drops_report *r, struct nl_sink *s, uint64_t no
 void drops_report_stats(struct drops_report *r, struct nl_sink *s, const uint64_t *stats);
 /* `serve`: the totals since start as Prometheus metrics (docs/drops.md). */
 void drops_report_metrics(struct drops_report *r, struct nl_prom *p, const uint64_t *stats);
+
+/*
+ * Findings from the rows' totals since attach (src/drops/drops_findings.c;
+ * the thresholds are in docs/diagnose.md): drops of one reason, function
+ * and destination (or socket) at least this many, never benign ones.
+ */
+#define DROPS_FINDING_MIN_DROPS  10   /* local_drops: loss or policy drops */
+#define DROPS_FINDING_MIN_RCVBUF 10   /* rcvbuf_overflow: a socket's receive buffer */
+#define DROPS_FINDING_MIN_TOO_BIG 1   /* mtu_blackhole: PKT_TOO_BIG, never normal */
+
+struct nl_findings;
+void drops_findings(const struct drops_report *r, struct nl_findings *out);
 
 #endif

@@ -6,6 +6,7 @@
  * enum, and new reasons are added in the middle).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,6 +32,70 @@ int drop_kind_by_name(const char *name)
 		if (!strcasecmp(name, kind_names[k]))
 			return k;
 	return -ENOENT;
+}
+
+/*
+ * The class of each reason (docs/drops.md has the table and the why).
+ * Policy: a rule, filter or setting someone configured refused the packet.
+ * Benign: the kernel freed a packet it no longer needed, not a loss: a
+ * duplicate of data already received, the queue of a socket that closed,
+ * a packet for another host. Every other reason, a subsystem's and one
+ * newer than this table, is a loss.
+ */
+static const char *const policy_reasons[] = {
+	"NETFILTER_DROP", "SOCKET_FILTER", "XFRM_POLICY", "IP_RPFILTER", "BPF_CGROUP_EGRESS",
+	"TC_EGRESS", "TC_INGRESS", "XDP", "SECURITY_HOOK", "TAP_FILTER", "TAP_TXFILTER",
+	"IPV6DISABLED", "IP_LOCALNET", "TCP_AUTH_HDR", "TCP_MD5NOTFOUND", "TCP_MD5UNEXPECTED",
+	"TCP_MD5FAILURE", "TCP_AONOTFOUND", "TCP_AOUNEXPECTED", "TCP_AOKEYNOTFOUND",
+	"TCP_AOFAILURE", "TCP_MINTTL", "ARP_PVLAN_DISABLE", "BRIDGE_INGRESS_STP_STATE",
+	"PSP_INPUT", "PSP_OUTPUT",
+};
+
+static const char *const benign_reasons[] = {
+	"NOT_SPECIFIED", "SOCKET_CLOSE", "UNIX_DISCONNECT", "UNIX_SKIP_OOB", "OTHERHOST",
+	"UNICAST_IN_L2_MULTICAST", "IPV6_NDISC_NS_OTHERHOST", "MAC_IEEE_MAC_CONTROL",
+	"QUEUE_PURGE", "TCP_CLOSE", "TCP_RESET", "TCP_ABORT_ON_DATA", "TCP_OLD_DATA",
+	"TCP_OLD_SEQUENCE", "TCP_OFOMERGE", "TCP_OLD_ACK", "TCP_TOO_OLD_ACK", "DUP_FRAG",
+};
+
+static const char *const class_names[] = {
+	[DROP_CLASS_LOSS] = "loss", [DROP_CLASS_POLICY] = "policy", [DROP_CLASS_BENIGN] = "benign",
+};
+
+const char *drop_class_name(enum drop_class c)
+{
+	return class_names[c];
+}
+
+static bool listed(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+#define LISTED(names, name) listed(names, sizeof(names) / sizeof(names[0]), name)
+
+enum drop_class drop_class_of(const struct drop_reasons *r, uint8_t kind, uint32_t reason)
+{
+	const char *name = kind == DROP_KIND_SKB ? drop_reason_name(r, reason) : NULL;
+
+	if (name && LISTED(policy_reasons, name))
+		return DROP_CLASS_POLICY;
+	if (name && LISTED(benign_reasons, name))
+		return DROP_CLASS_BENIGN;
+	return DROP_CLASS_LOSS;
+}
+
+/* Reasons of a socket's receive buffer overflowing (its own buffer, backlog or the protocol's). */
+static const char *const rcvbuf_reasons[] = { "SOCKET_RCVBUFF", "SOCKET_BACKLOG", "PROTO_MEM" };
+
+bool drop_is_rcvbuf(const struct drop_reasons *r, uint8_t kind, uint32_t reason)
+{
+	const char *name = kind == DROP_KIND_SKB ? drop_reason_name(r, reason) : NULL;
+
+	return name && LISTED(rcvbuf_reasons, name);
 }
 
 static int by_value(const void *a, const void *b)

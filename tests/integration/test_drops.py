@@ -3,11 +3,13 @@
 The kfree_skb tracepoint sees the whole host (other test runs too), so every
 run is limited to one of the test's namespaces with --netns.
 """
+import json
 import os
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, find, netlens_refusing_tracing, one, peer, sh
+from nltest import (NETLENS, Netlens, Pair, Proc, Serve, find, netlens_refusing_tracing, one,
+                    peer, sh)
 
 UDP = os.path.join(os.path.dirname(__file__), "drops_udp.py")
 
@@ -348,3 +350,277 @@ def test_unknown_reason_is_a_usage_error():
     assert r.stderr.startswith("netlens: drops: --reason: 'NO_SUCH_REASON' is not a drop "
                                "reason of this kernel"), r.stderr
     assert r.stderr.count("\n") == 1, r.stderr
+
+
+def nstat(ns, *names):
+    """The kernel's own SNMP counters in namespace ns (absolute, history untouched)."""
+    out = sh("nstat", "-asz", *names, ns=ns)
+    values = {ln.split()[0]: int(ln.split()[1]) for ln in out.splitlines()[1:] if ln.strip()}
+    return [values.get(n, 0) for n in names]
+
+
+def nft_counter(ns, table, name):
+    """Packets of a named nftables counter."""
+    out = sh("nft", "-j", "list", "counter", "inet", table, name, ns=ns)
+    return next(o["counter"]["packets"] for o in json.loads(out)["nftables"] if "counter" in o)
+
+
+def storm(pair, port, count):
+    """count short connections from a to b:port (bench/connstorm.c's: the
+    client's socket is freed with the server's FIN queued, QUEUE_PURGE)."""
+    srv = udp(pair.b, "tcp-server", pair.B4, port, "--count", count, "--size", 1)
+    srv.expect("READY")
+    cli = udp(pair.a, "tcp-storm", pair.B4, port, "--count", count, "--size", 1)
+    assert cli.expect("DONE", timeout=60) == [str(count)]
+    assert srv.expect("DONE", timeout=60) == [str(count)]
+    cli.wait()
+    srv.wait()
+
+
+def test_transient_drops_keep_no_ephemeral_port():
+    """More distinct transient drops than the table holds (datagrams to 40
+    closed ephemeral ports, 40 connections purged at close): they share rows,
+    so a new reason still gets its own, nothing is refused and every count
+    equals the kernel's (issue 14: 4)."""
+    pair = Pair()
+    nft(pair.a, "add counter inet nlt refused",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        "add rule inet nlt in udp dport 17140 counter name refused drop")
+    noports = nstat(pair.a, "UdpNoPorts")[0]
+    nl = Netlens("--netns", pair.a, "--max-rows", "16", "--all", "--events-per-sec", "0",
+                 command="drops")
+    p = udp(pair.b, "send", pair.A4, 40000, "--count", 1, "--ports", 40)
+    p.expect("SENT")
+    p.wait()
+    storm(pair, 17141, 40)
+    p = udp(pair.b, "send", pair.A4, 17140, "--count", 7)
+    p.expect("SENT")
+    p.wait()
+    recs = nl.stop()
+    noports = nstat(pair.a, "UdpNoPorts")[0] - noports
+    stats = recs[-1]
+    assert (stats["map_full"], stats["map_busy"]) == (0, 0), stats
+    nosock = one(rows(recs), reason="NO_SOCKET", proto="udp")
+    assert (nosock["count"], noports) == (40, 40), (nosock, noports)
+    assert (nosock["dport"], nosock["dport_ephemeral"], nosock["daddr"]) == \
+        (None, True, pair.A4), nosock
+    purged = one(rows(recs), reason="QUEUE_PURGE")
+    assert (purged["count"], purged["dport_ephemeral"]) == (40, True), purged
+    refused = one(rows(recs), reason="NETFILTER_DROP")
+    assert (refused["count"], refused["dport"]) == (nft_counter(pair.a, "nlt", "refused"), 17140)
+    assert refused["count"] == 7, refused
+    # --all: NOT_SPECIFIED frees (IPv6 multicast the namespace hears) count too.
+    assert stats["drops"] == sum(r["count"] for r in summary(recs)["rows"]), (stats, recs)
+
+
+def test_benign_left_out_and_counted():
+    """A closed connection's purged queue is benign: left out of the summary
+    and counted there exactly; a closed port is loss, an nft rule policy;
+    --all lists the benign row with its class (issue 13: 3)."""
+    pair = Pair()
+    nft(pair.a, "add counter inet nlt refused",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        "add rule inet nlt in udp dport 17151 counter name refused drop")
+    noports = nstat(pair.a, "UdpNoPorts")[0]
+    nl = Netlens("--netns", pair.a, "--events-per-sec", "0", command="drops")
+    storm(pair, 17150, 30)
+    for port, n in ((17151, 4), (17152, 6)):
+        p = udp(pair.b, "send", pair.A4, port, "--count", n)
+        p.expect("SENT")
+        p.wait()
+    recs = nl.stop()
+    s = summary(recs)
+    assert all(r["class"] != "benign" for r in s["rows"]), s
+    assert s["benign_left_out"] == 30, s
+    refused = one(s["rows"], reason="NETFILTER_DROP")
+    assert (refused["class"], refused["count"]) == ("policy", nft_counter(pair.a, "nlt", "refused"))
+    closed = one(s["rows"], reason="NO_SOCKET")
+    assert (closed["class"], closed["count"]) == ("loss", nstat(pair.a, "UdpNoPorts")[0] - noports)
+    assert (refused["count"], closed["count"], s["total"]) == (4, 6, 10), s
+    assert recs[-1]["drops"] == 40, recs[-1]
+
+    nl = Netlens("--netns", pair.a, "--all", "--events-per-sec", "0", command="drops")
+    storm(pair, 17153, 5)
+    s = summary(nl.stop())
+    purged = one(s["rows"], reason="QUEUE_PURGE")
+    assert (purged["class"], purged["count"], s["benign_left_out"]) == ("benign", 5, 0), s
+
+
+def test_table_says_benign_left_out():
+    pair = Pair()
+    p = subprocess.Popen([NETLENS, "drops", "--netns", pair.a], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert "attached" in p.stderr.readline()
+        storm(pair, 17154, 7)
+        time.sleep(0.3)
+    finally:
+        p.send_signal(2)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    assert " 0 drops in " in out and "(7 benign left out, --all shows them)" in out, out
+    assert "QUEUE_PURGE" not in out, out
+
+
+# Staged incidents, reusable (diagnose's tests): each builds the incident in
+# pair's namespaces, calls before_traffic (e.g. to start netlens) once the
+# stage is set, sends the traffic and returns the kernel's own counts.
+
+def stage_udp_rcvbuf_overflow(pair, port=17160, count=200, name="nlt-rcv",
+                              before_traffic=None):
+    """A UDP receiver in b (SO_RCVBUF 1, never reading while count datagrams
+    arrive from a): UdpRcvbufErrors in b's namespace counts what it lost."""
+    rcv = udp(pair.b, "recv", pair.B4, port, "--rcvbuf", 1, name=name)
+    rcv.expect("READY")
+    before = nstat(pair.b, "UdpRcvbufErrors")[0]
+    if before_traffic:
+        before_traffic(rcv.pid)
+    p = udp(pair.a, "send", pair.B4, port, "--count", count)
+    p.expect("SENT")
+    p.wait()
+    rcv.p.stdin.write("\n")
+    rcv.p.stdin.flush()
+    held = int(rcv.expect("HELD")[0])
+    rcv.wait()
+    errors = nstat(pair.b, "UdpRcvbufErrors")[0] - before
+    assert 0 < held < count and errors == count - held, (held, errors)
+    return dict(pid=rcv.pid, comm=name, daddr=pair.B4, port=port, netns=pair.netns_b,
+                sent=count, held=held, rcvbuf_errors=errors)
+
+
+def stage_nft_drop(pair, port=17170, count=78, before_traffic=None):
+    """An nftables rule in b's input dropping UDP to port (from a): the rule's
+    counter counts the packets it dropped."""
+    nft(pair.b, "add counter inet nlt blocked",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        f"add rule inet nlt in udp dport {port} counter name blocked drop")
+    if before_traffic:
+        before_traffic(None)
+    p = udp(pair.a, "send", pair.B4, port, "--count", count)
+    p.expect("SENT")
+    p.wait()
+    dropped = nft_counter(pair.b, "nlt", "blocked")
+    assert dropped == count, dropped
+    return dict(daddr=pair.B4, port=port, netns=pair.netns_b, nft_dropped=dropped)
+
+
+def check_rcvbuf_owner(*filters):
+    pair = Pair()
+    runs = {}
+
+    def start(pid):
+        args = [a.format(pid=pid) for a in filters]
+        runs["nl"] = Netlens("--netns", pair.b, "--events-per-sec", "1000", *args,
+                             command="drops")
+    k = stage_udp_rcvbuf_overflow(pair, before_traffic=start)
+    recs = runs["nl"].stop()
+    row = one(rows(recs), reason="SOCKET_RCVBUFF")
+    assert (row["count"], row["dport"], row["class"]) == (k["rcvbuf_errors"], k["port"], "loss")
+    assert (row["pid"], row["comm"]) == (k["pid"], k["comm"]), row
+    drops = find(recs, type="drop", reason="SOCKET_RCVBUFF")
+    # A burst of 100 records at most (the rate limit), the rest suppressed.
+    assert len(drops) + recs[-1]["suppressed"] == k["rcvbuf_errors"] and drops, recs[-1]
+    for d in drops:
+        assert (d["pid"], d["comm"], d["owner"], d["context"]) == \
+            (k["pid"], k["comm"], "socket", "softirq"), d
+    assert recs[-1]["drops"] == k["rcvbuf_errors"], recs[-1]
+
+
+def test_rcvbuf_drops_carry_the_socket_owner():
+    """The receiver whose buffer overflowed owns the drops (not the softirq's pid 0)."""
+    check_rcvbuf_owner()
+
+
+def test_rcvbuf_drops_kept_by_pid_filter():
+    """drops -p RECEIVER keeps its socket's drops (issue 13: 3: it said "0 drops")."""
+    check_rcvbuf_owner("-p", "{pid}")
+
+
+def test_rcvbuf_drops_kept_by_comm_filter():
+    check_rcvbuf_owner("-c", "nlt-rcv")
+
+
+def test_owner_filter_leaves_out_other_sockets():
+    """-p of another process: the receiver's drops are not kept."""
+    pair = Pair()
+    runs = {}
+    stage_udp_rcvbuf_overflow(pair, before_traffic=lambda pid: runs.update(
+        nl=Netlens("--netns", pair.b, "-p", os.getpid(), command="drops")))
+    recs = runs["nl"].stop()
+    assert recs[-1]["drops"] == 0 and not summary(recs)["rows"], recs
+
+
+def test_serve_metrics_per_class_port_and_owner():
+    """serve: drops per class, reason and bounded port; receive-buffer overflows
+    per port and process, each equal to the kernel's own counter (issue 13: 3)."""
+    pair = Pair()
+    runs = {}
+    k = stage_udp_rcvbuf_overflow(pair, port=17180, before_traffic=lambda pid: runs.update(
+        serve=Serve("--enable", "drops", "--netns", pair.b)))
+    serve = runs["serve"]
+    n = stage_nft_drop(pair, port=17181, count=9)
+    noports = nstat(pair.b, "UdpNoPorts")[0]
+    p = udp(pair.a, "send", pair.B4, 45000, "--count", 1, "--ports", 12)   # ephemeral
+    p.expect("SENT")
+    p.wait()
+    noports = nstat(pair.b, "UdpNoPorts")[0] - noports
+    rcvbuf = {"reason": "SOCKET_RCVBUFF", "proto": "udp", "port": k["port"], "comm": k["comm"]}
+    assert serve.wait_value("netlens_socket_rcvbuf_drops_total", k["rcvbuf_errors"],
+                            **rcvbuf) == k["rcvbuf_errors"]
+    eph = {"kind": "kfree_skb", "class": "loss", "reason": "NO_SOCKET",
+           "location": "__udp4_lib_rcv", "dport": "ephemeral"}
+    assert serve.wait_value("netlens_packet_drops_total", noports, **eph) == noports == 12
+    page = serve.metrics()
+    assert serve.value("netlens_packet_drops_total", page, kind="kfree_skb", reason="NETFILTER_DROP",
+                       location="nft_do_chain", dport=n["port"],
+                       **{"class": "policy"}) == n["nft_dropped"] == 9
+    assert serve.value("netlens_packet_drops_total", page, kind="kfree_skb", reason="SOCKET_RCVBUFF",
+                       location="udp_queue_rcv_one_skb", dport=k["port"],
+                       **{"class": "loss"}) == k["rcvbuf_errors"]
+    assert serve.value("netlens_map_insert_failures_total", page, module="drops", reason="full") == 0
+    serve.stop()
+
+
+def test_rcvbuf_owner_learnt_at_bind():
+    """A receiver started after netlens: its owner is learnt when it binds."""
+    pair = Pair()
+    nl = Netlens("--netns", pair.b, "-c", "nlt-late", "--events-per-sec", "1000",
+                 command="drops")
+    k = stage_udp_rcvbuf_overflow(pair, port=17190, count=50, name="nlt-late")
+    recs = nl.stop()
+    row = one(rows(recs), reason="SOCKET_RCVBUFF")
+    assert (row["count"], row["pid"], row["comm"]) == (k["rcvbuf_errors"], k["pid"], "nlt-late")
+    assert {(d["pid"], d["owner"]) for d in find(recs, type="drop")} == {(k["pid"], "socket")}
+
+
+def stage_icmp_too_big_dropped(pair, count=4, before_traffic=None):
+    """A rule in a's input dropping ICMP "fragmentation needed" (sent by b as a
+    router would about a's datagrams): a never learns the path MTU. The
+    rule's counter counts the messages dropped."""
+    nft(pair.a, "add counter inet nlt toobig",
+        "add chain inet nlt in { type filter hook input priority 0; }",
+        "add rule inet nlt in icmp type destination-unreachable icmp code frag-needed "
+        "counter name toobig drop")
+    if before_traffic:
+        before_traffic(None)
+    p = udp(pair.b, "frag-needed", pair.A4, "--count", count)
+    assert p.expect("SENT") == [str(count)]
+    p.wait()
+    dropped = nft_counter(pair.a, "nlt", "toobig")
+    assert dropped == count, dropped
+    return dict(daddr=pair.A4, netns=pair.netns_a, nft_dropped=dropped)
+
+
+def test_icmp_too_big_dropped_is_marked():
+    """The summary row of dropped ICMP "fragmentation needed" says so (the MTU
+    black hole finding's evidence), with the rule's exact count."""
+    pair = Pair()
+    runs = {}
+    k = stage_icmp_too_big_dropped(pair, before_traffic=lambda _: runs.update(
+        nl=Netlens("--netns", pair.a, command="drops")))
+    recs = runs["nl"].stop()
+    row = one(rows(recs), reason="NETFILTER_DROP")
+    assert (row["count"], row["proto"], row["icmp_too_big"], row["daddr"]) == \
+        (k["nft_dropped"], "icmp", True, k["daddr"]), row
+    d = find(recs, type="drop", reason="NETFILTER_DROP")
+    assert len(d) == 4 and all((x["icmp_type"], x["icmp_code"]) == (3, 4) for x in d), d

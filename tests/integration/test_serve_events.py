@@ -131,7 +131,8 @@ def test_drops_and_dns_metrics_exact():
     pair = Pair()
     Resolver(pair)   # its readiness queries come before serve starts
     serve = Serve("--enable", "drops,dns", "--netns", pair.a)
-    drops = dict(kind="kfree_skb", reason="NO_SOCKET", location="__udp4_lib_rcv")
+    drops = {"kind": "kfree_skb", "class": "loss", "reason": "NO_SOCKET", "dport": 17411,
+             "location": "__udp4_lib_rcv"}
     before = serve.value("netlens_packet_drops_total", **drops)
 
     n = 23

@@ -101,11 +101,38 @@ static void test_kinds(void)
 	CHECK_STR(drop_kind_name(200), "unknown");
 }
 
+/* Classes by name, whatever the kernel numbers them; the socket kinds and unknowns are loss. */
+static void test_classes(void)
+{
+	static const struct { const char *name; enum drop_class class; } want[] = {
+		{ "NETFILTER_DROP", DROP_CLASS_POLICY }, { "XDP", DROP_CLASS_POLICY },
+		{ "TC_INGRESS", DROP_CLASS_POLICY }, { "SOCKET_FILTER", DROP_CLASS_POLICY },
+		{ "QUEUE_PURGE", DROP_CLASS_BENIGN }, { "TCP_CLOSE", DROP_CLASS_BENIGN },
+		{ "TCP_OLD_DATA", DROP_CLASS_BENIGN }, { "NOT_SPECIFIED", DROP_CLASS_BENIGN },
+		{ "SOCKET_RCVBUFF", DROP_CLASS_LOSS }, { "NO_SOCKET", DROP_CLASS_LOSS },
+		{ "UDP_CSUM", DROP_CLASS_LOSS }, { "TCP_LISTEN_OVERFLOW", DROP_CLASS_LOSS },
+	};
+	struct drop_reasons r;
+	uint32_t v;
+
+	CHECK(drop_reasons_load(&r) == 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CHECK(drop_reason_value(&r, want[i].name, &v) == 0);
+		CHECK_STR(drop_class_name(drop_class_of(&r, DROP_KIND_SKB, v)),
+			  drop_class_name(want[i].class));
+	}
+	CHECK(drop_class_of(&r, DROP_KIND_SKB, 0xfffffff0u) == DROP_CLASS_LOSS);
+	CHECK(drop_class_of(&r, DROP_KIND_RCVQUEUE_FULL, 0) == DROP_CLASS_LOSS);
+	CHECK_STR(drop_class_name(DROP_CLASS_BENIGN), "benign");
+	drop_reasons_free(&r);
+}
+
 int main(void)
 {
 	RUN(test_running_kernel);
 	RUN(test_renumbered_enum);
 	RUN(test_no_enum);
 	RUN(test_kinds);
+	RUN(test_classes);
 	return TEST_SUMMARY();
 }

@@ -11,8 +11,9 @@
 #define SEC 1000000000ULL
 
 /* Reasons as a kernel might number them, and one symbol. */
-static struct drop_reason_name names[] = { { 3, "NO_SOCKET" }, { 12, "NETFILTER_DROP" } };
-static const struct drop_reasons reasons = { .v = names, .n = 2 };
+static struct drop_reason_name names[] = { { 3, "NO_SOCKET" }, { 6, "SOCKET_RCVBUFF" },
+					    { 12, "NETFILTER_DROP" } };
+static const struct drop_reasons reasons = { .v = names, .n = 3 };
 static struct nl_ksym syms[] = { { .addr = 0xffffffff81000000ULL, .name = "__udp4_lib_rcv" } };
 static struct nl_ksyms ksyms = { .syms = syms, .n = 1 };
 
@@ -217,7 +218,7 @@ static const char *metrics_page(struct drops_report *r, struct nl_prom *p, uint6
 }
 
 #define DROPS_HEAD "# HELP netlens_packet_drops_total Packets the kernel dropped, by kind, " \
-	"drop reason and dropping function.\n# TYPE netlens_packet_drops_total counter\n"
+	"class (loss, policy, benign), drop reason and dropping function.\n# TYPE netlens_packet_drops_total counter\n"
 #define DROPS_TAIL(suppressed, folded) \
 	"# HELP netlens_drop_records_suppressed_total Individual drop records not written, " \
 	"over --events-per-sec.\n# TYPE netlens_drop_records_suppressed_total counter\n" \
@@ -227,15 +228,16 @@ static const char *metrics_page(struct drops_report *r, struct nl_prom *p, uint6
 	"netlens_parse_errors_total{module=\"drops\"} 1\n" \
 	"# HELP netlens_series_folded Label sets summed into the \"other\" series by " \
 	"--max-series, per family.\n# TYPE netlens_series_folded gauge\n" \
-	"netlens_series_folded{family=\"netlens_packet_drops_total\"} " #folded "\n"
+	"netlens_series_folded{family=\"netlens_packet_drops_total\"} " #folded "\n" \
+	"netlens_series_folded{family=\"netlens_socket_rcvbuf_drops_total\"} 0\n"
 
 /*
- * Kernel rows summed by {kind, reason, location}; totals never decrease,
+ * Kernel rows summed by {kind, class, reason, location, dport}; totals never decrease,
  * even when a kernel row starts again from 0.
  */
 static void test_metrics(void)
 {
-	struct drop_key a = key(3, "10.0.0.2", 53), b = key(3, "fd00::2", 443), c = key(12, "10.0.0.3", 0);
+	struct drop_key a = key(3, "10.0.0.2", 53), b = key(3, "fd00::2", 53), c = key(12, "10.0.0.3", 0);
 	struct drop_key full = { .kind = DROP_KIND_RCVQUEUE_FULL, .family = 4, .proto = 17 };
 	struct drop_event bad = { .kind = DROP_KIND_MAX };
 	struct nl_prom *p = nl_prom_new(10);
@@ -251,11 +253,11 @@ static void test_metrics(void)
 	drops_report_set(&r, &c, 6);
 	drops_report_set(&r, &full, 2);
 	CHECK_STR(metrics_page(&r, p, 4), DROPS_HEAD
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
-		  "location=\"__udp4_lib_rcv\"} 14\n"
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NETFILTER_DROP\","
-		  "location=\"\"} 6\n"
-		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",reason=\"\",location=\"\"} 2\n"
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"loss\",reason=\"NO_SOCKET\","
+		  "location=\"__udp4_lib_rcv\",dport=\"53\"} 14\n"
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"policy\",reason=\"NETFILTER_DROP\","
+		  "location=\"\",dport=\"\"} 6\n"
+		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",class=\"loss\",reason=\"\",location=\"\",dport=\"\"} 2\n"
 		  DROPS_TAIL(4, 0));
 
 	/* Row a was deleted in the kernel and counted 2 since; c was not read again. */
@@ -263,14 +265,40 @@ static void test_metrics(void)
 	drops_report_set(&r, &b, 10);
 	drops_report_set(&r, &full, 3);
 	CHECK_STR(metrics_page(&r, p, 4), DROPS_HEAD
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
-		  "location=\"__udp4_lib_rcv\"} 17\n"
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NETFILTER_DROP\","
-		  "location=\"\"} 6\n"
-		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",reason=\"\",location=\"\"} 3\n"
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"loss\",reason=\"NO_SOCKET\","
+		  "location=\"__udp4_lib_rcv\",dport=\"53\"} 17\n"
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"policy\",reason=\"NETFILTER_DROP\","
+		  "location=\"\",dport=\"\"} 6\n"
+		  "netlens_packet_drops_total{kind=\"sock_rcvqueue_full\",class=\"loss\",reason=\"\",location=\"\",dport=\"\"} 3\n"
 		  DROPS_TAIL(4, 0));
 	nl_prom_free(p);
 	nl_sink_free(&none);
+	drops_report_free(&r);
+}
+
+/* Receive-buffer overflows per port: a service's port, a client's bucket; other reasons not. */
+static void test_metrics_rcvbuf(void)
+{
+	struct drop_key svc = key(6, "10.0.0.2", 5353), cli = key(6, "10.0.0.2", 0);
+	struct drop_key closed = key(3, "10.0.0.2", 53);
+	struct nl_prom *p = nl_prom_new(10);
+	struct drops_report r;
+	const char *page;
+
+	cli.flags = DROP_KEY_EPHEMERAL;
+	drops_report_init(&r, &reasons, &ksyms, 0);
+	drops_report_set(&r, &svc, 7);
+	drops_report_set(&r, &cli, 2);
+	drops_report_set(&r, &closed, 4);
+	page = metrics_page(&r, p, 0);
+	CHECK(strstr(page, "netlens_socket_rcvbuf_drops_total{reason=\"SOCKET_RCVBUFF\",proto=\"udp\","
+		     "port=\"5353\",comm=\"\"} 7\n"));
+	CHECK(strstr(page, "netlens_socket_rcvbuf_drops_total{reason=\"SOCKET_RCVBUFF\",proto=\"udp\","
+		     "port=\"ephemeral\",comm=\"\"} 2\n"));
+	CHECK(strstr(page, "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"loss\","
+		     "reason=\"SOCKET_RCVBUFF\",location=\"__udp4_lib_rcv\",dport=\"ephemeral\"} 2\n"));
+	CHECK(!strstr(page, "rcvbuf_drops_total{reason=\"NO_SOCKET\""));
+	nl_prom_free(p);
 	drops_report_free(&r);
 }
 
@@ -291,9 +319,10 @@ static void test_metrics_folded(void)
 	drops_report_set(&r, &c, 6);
 	drops_report_set(&r, &full, 2);
 	CHECK_STR(metrics_page(&r, p, 0), DROPS_HEAD
-		  "netlens_packet_drops_total{kind=\"kfree_skb\",reason=\"NO_SOCKET\","
-		  "location=\"__udp4_lib_rcv\"} 50\n"
-		  "netlens_packet_drops_total{kind=\"other\",reason=\"other\",location=\"other\"} 8\n"
+		  "netlens_packet_drops_total{kind=\"kfree_skb\",class=\"loss\",reason=\"NO_SOCKET\","
+		  "location=\"__udp4_lib_rcv\",dport=\"53\"} 50\n"
+		  "netlens_packet_drops_total{kind=\"other\",class=\"other\",reason=\"other\",location=\"other\","
+		  "dport=\"other\"} 8\n"
 		  DROPS_TAIL(0, 2));
 	nl_prom_free(p);
 	nl_sink_free(&none);
@@ -309,5 +338,6 @@ int main(void)
 	RUN(test_event_discarded);
 	RUN(test_metrics);
 	RUN(test_metrics_folded);
+	RUN(test_metrics_rcvbuf);
 	return TEST_SUMMARY();
 }
