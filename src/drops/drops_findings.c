@@ -16,6 +16,7 @@
 #include <string.h>
 #include "drops/drops.h"
 #include "framework/finding.h"
+#include "framework/netns.h"
 #include "output/format.h"
 
 /* One finding's drops: the rows of one reason, function and destination summed. */
@@ -104,6 +105,7 @@ static void add_fields(struct nl_finding *x, const struct agg *a, const char *re
 		       const char *fn, const char *to)
 {
 	const struct drop_key *k = &a->row->key;
+	char ns[NL_NETNS_NAME_LEN];
 
 	nl_finding_uint(x, "drops", a->count);
 	nl_finding_str(x, "reason", reason);
@@ -114,6 +116,7 @@ static void add_fields(struct nl_finding *x, const struct agg *a, const char *re
 		nl_finding_uint(x, "dport", k->dport);
 	nl_finding_str(x, "proto", k->family ? proto_name(k->proto) : "");
 	nl_finding_uint(x, "netns", k->netns);
+	nl_finding_str(x, "netns_name", nl_netns_label(k->netns, ns, sizeof(ns)));
 }
 
 static void say_rcvbuf(struct nl_finding *x, const struct drops_report *r, const struct agg *a,
@@ -123,7 +126,7 @@ static void say_rcvbuf(struct nl_finding *x, const struct drops_report *r, const
 	struct nl_owner buf;
 	const struct nl_owner *o = k->sk_ino && r->owner_of ?
 				   r->owner_of(r->owner_ctx, k->sk_ino, &buf) : NULL;
-	char who[NL_COMM_LEN + 32] = "a process not known", proto[8];
+	char who[NL_COMM_LEN + 32] = "a process not known", proto[8], ns[NL_NETNS_NAME_LEN];
 	size_t i;
 
 	if (o)
@@ -132,8 +135,8 @@ static void say_rcvbuf(struct nl_finding *x, const struct drops_report *r, const
 		proto[i] = toupper((unsigned char)proto_name(k->proto)[i]);
 	proto[i] = 0;
 	nl_finding_say(x, "%s socket of %s on %s: %" PRIu64 " packets dropped, its receive "
-		       "buffer overflowed (%s) in netns %u", proto, who, to, a->count, reason,
-		       k->netns);
+		       "buffer overflowed (%s) in netns %s", proto, who, to, a->count, reason,
+		       nl_netns_label(k->netns, ns, sizeof(ns)));
 	if (o) {
 		nl_finding_uint(x, "pid", o->pid);
 		nl_finding_str(x, "comm", o->comm);
@@ -145,7 +148,7 @@ static void add_finding(struct nl_findings *out, const struct drops_report *r,
 {
 	const struct drop_key *k = &a->row->key;
 	const char *kind = finding_kind(r, a->row);
-	char num[32], fnbuf[32], to[96];
+	char num[32], fnbuf[32], to[96], ns[NL_NETNS_NAME_LEN];
 	const char *reason = drop_reason_name(r->reasons, k->reason);
 	const char *fn = function_of(r, k->location, fnbuf, sizeof(fnbuf));
 	struct nl_finding *x;
@@ -161,6 +164,7 @@ static void add_finding(struct nl_findings *out, const struct drops_report *r,
 		reason = num;
 	}
 	where_to(k, to, sizeof(to));
+	nl_netns_label(k->netns, ns, sizeof(ns));
 	x = nl_finding_add(out, sev, kind, (double)a->count);
 	if (!x)
 		return;
@@ -168,15 +172,15 @@ static void add_finding(struct nl_findings *out, const struct drops_report *r,
 		say_rcvbuf(x, r, a, reason, to);
 	else if (k->flags & DROP_KEY_TOO_BIG)
 		nl_finding_say(x, "%" PRIu64 " ICMP \"packet too big\" messages to %s dropped here%s "
-			       "(%s at %s) in netns %u: its path MTU is never learnt, a path MTU black "
-			       "hole", a->count, to, dropper(reason, fn), reason, fn, k->netns);
+			       "(%s at %s) in netns %s: its path MTU is never learnt, a path MTU black "
+			       "hole", a->count, to, dropper(reason, fn), reason, fn, ns);
 	else if (!strcmp(kind, "mtu_blackhole"))
 		nl_finding_say(x, "%" PRIu64 " packets to %s dropped as too big for the path MTU "
-			       "(%s at %s) in netns %u: a path MTU black hole if the sender never "
-			       "learns it", a->count, to, reason, fn, k->netns);
+			       "(%s at %s) in netns %s: a path MTU black hole if the sender never "
+			       "learns it", a->count, to, reason, fn, ns);
 	else
-		nl_finding_say(x, "%" PRIu64 " packets to %s dropped here%s (%s at %s) in netns %u",
-			       a->count, to, dropper(reason, fn), reason, fn, k->netns);
+		nl_finding_say(x, "%" PRIu64 " packets to %s dropped here%s (%s at %s) in netns %s",
+			       a->count, to, dropper(reason, fn), reason, fn, ns);
 	add_fields(x, a, reason, fn, to);
 }
 

@@ -172,3 +172,45 @@ def test_accept_queue_overflow():
     assert over["backlog"] == 1 and over["netns_name"] == pair.b, over
     assert f"in netns {pair.b} (nlt-listener pid {k['pid']})" in over["summary"], over
     assert over["severity"] == "critical" and over["rank"] == 1, findings
+
+
+def test_udp_receiver_overflowing():
+    """A UDP receiver that does not keep up: the finding names its process, port and
+    namespace, with UdpRcvbufErrors of that namespace."""
+    from test_drops import stage_udp_rcvbuf_overflow
+    pair, port = Pair(), 18237
+    findings, k = watch_while(lambda: stage_udp_rcvbuf_overflow(pair, port, 200, "nlt-rcv"),
+                              "-P", port)
+    over = one(findings, kind="rcvbuf_overflow")
+    assert over["drops"] == k["rcvbuf_errors"] > 0, (over, k)
+    assert (over["pid"], over["comm"], over["dport"]) == (k["pid"], "nlt-rcv", port), over
+    assert (over["netns"], over["netns_name"]) == (pair.netns_b, pair.b), over
+    assert f"nlt-rcv (pid {k['pid']})" in over["summary"] and pair.b in over["summary"], over
+    assert over["rank"] == 1, findings
+
+
+def test_nftables_drops_here():
+    """Packets a local nftables rule drops: the finding says who dropped them, where,
+    and the rule's own count."""
+    from test_drops import stage_nft_drop
+    pair, port = Pair(), 18238
+    findings, k = watch_while(lambda: stage_nft_drop(pair, port, 78), "-P", port)
+    drop = one(findings, kind="local_drops")
+    assert drop["drops"] == k["nft_dropped"] == 78, (drop, k)
+    assert (drop["reason"], drop["class"], drop["location"]) == \
+        ("NETFILTER_DROP", "policy", "nft_do_chain"), drop
+    assert (drop["destination"], drop["netns_name"]) == (f"{pair.B4}:{port}", pair.b), drop
+    assert "dropped here by nftables" in drop["summary"], drop
+    assert drop["rank"] == 1, findings
+
+
+def test_mtu_black_hole():
+    """ICMP "fragmentation needed" dropped on its way back: the sender never learns the
+    path MTU; the finding counts the messages as the rule did."""
+    from test_drops import stage_icmp_too_big_dropped
+    pair = Pair()
+    findings, k = watch_while(lambda: stage_icmp_too_big_dropped(pair, 4), "--netns", pair.a)
+    hole = one(findings, kind="mtu_blackhole")
+    assert hole["drops"] == k["nft_dropped"] == 4, (hole, k)
+    assert hole["netns_name"] == pair.a and "path MTU black hole" in hole["summary"], hole
+    assert hole["rank"] == 1, findings
