@@ -56,6 +56,13 @@ static const char *const benign_reasons[] = {
 	"UNICAST_IN_L2_MULTICAST", "IPV6_NDISC_NS_OTHERHOST", "MAC_IEEE_MAC_CONTROL",
 	"QUEUE_PURGE", "TCP_CLOSE", "TCP_RESET", "TCP_ABORT_ON_DATA", "TCP_OLD_DATA",
 	"TCP_OLD_SEQUENCE", "TCP_OFOMERGE", "TCP_OLD_ACK", "TCP_TOO_OLD_ACK", "DUP_FRAG",
+	/*
+	 * Since 6.10 tcp_rcv_state_process() returns a reason: an ACK that
+	 * reaches a listener (a late segment of a connection already reset or
+	 * closed) is answered with a RST and freed as TCP_FLAGS. Every abortive
+	 * close under load makes some.
+	 */
+	"TCP_FLAGS",
 };
 
 static const char *const class_names[] = {

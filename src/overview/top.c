@@ -274,7 +274,7 @@ int top_main(int argc, char **argv)
 		{ "once", NL_OPT_LONG_ONLY + 1, NULL, "one plain-text snapshot after -d seconds "
 		  "(default 2), as when not on a terminal", set_once },
 		{ "no-records", NL_OPT_LONG_ONLY + 2, NULL, "no per-event records (serve's cost): "
-		  "no processes view, no errno column", set_no_records },
+		  "no processes view", set_no_records },
 		{ 0 },
 	};
 	static const struct nl_cmd_spec spec = {

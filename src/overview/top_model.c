@@ -3,7 +3,7 @@
  * `netlens top`'s model (src/overview/top_model.h). Totals the modules keep
  * since they attached (conns, retrans, dns) replace ours at each summary;
  * per-interval summaries (drops, latency, flows) set the rates and add to
- * our totals; records only feed the processes view and the errno column.
+ * our totals; records only feed the processes view.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -26,7 +26,7 @@ struct dest {
 	bool rt_known;
 	uint64_t hs_p99_us;
 	bool hs_known;
-	struct { char name[24]; uint64_t n; } err[ERRNOS_KEPT + 1];
+	struct { char name[24]; uint64_t n; } err[ERRNOS_KEPT];   /* most frequent first */
 	UT_hash_handle hh;
 };
 
@@ -133,6 +133,13 @@ static uint64_t ju64(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? (uint64_t)json_object_get_int64(v) : 0;
 }
 
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
 static bool jhas(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -206,6 +213,33 @@ static struct dest *dest_of_json(struct top_model *m, struct json_object *o)
 	return dest_of(m, dir ? dir : "outbound", ep);
 }
 
+/* Keeps the ERRNOS_KEPT most frequent errnos of a destination, most frequent first. */
+static void keep_errno(struct dest *d, const char *name, uint64_t n)
+{
+	int i = ERRNOS_KEPT;
+
+	while (i > 0 && (!d->err[i - 1].name[0] || d->err[i - 1].n < n))
+		i--;
+	if (i == ERRNOS_KEPT)
+		return;
+	memmove(&d->err[i + 1], &d->err[i], (ERRNOS_KEPT - 1 - i) * sizeof(d->err[0]));
+	snprintf(d->err[i].name, sizeof(d->err[i].name), "%s", name);
+	d->err[i].n = n;
+}
+
+/* conns' failures per errno of one destination, counted in the kernel ("errors"). */
+static void take_errnos(struct dest *d, struct json_object *j)
+{
+	struct json_object *errors;
+
+	memset(d->err, 0, sizeof(d->err));
+	if (!json_object_object_get_ex(j, "errors", &errors) ||
+	    !json_object_is_type(errors, json_type_object))
+		return;
+	json_object_object_foreach(errors, name, count)
+		keep_errno(d, name, json_object_get_uint64(count));
+}
+
 /* conns' per-destination totals since it attached. */
 static void take_conns_stats(struct top_model *m, struct json_object *o)
 {
@@ -221,6 +255,7 @@ static void take_conns_stats(struct top_model *m, struct json_object *o)
 		d->failed = ju64(j, "failed");
 		d->sent = ju64(j, "bytes_sent");
 		d->received = ju64(j, "bytes_received");
+		take_errnos(d, j);
 	}
 }
 
@@ -256,28 +291,6 @@ static void take_latency(struct top_model *m, struct json_object *o)
 	}
 }
 
-static void count_errno(struct dest *d, const char *name)
-{
-	int i;
-
-	for (i = 0; i < ERRNOS_KEPT && d->err[i].name[0]; i++)
-		if (!strcmp(d->err[i].name, name))
-			break;
-	if (i == ERRNOS_KEPT) {
-		/* A new errno replaces the least frequent one kept (the last slot). */
-		i = ERRNOS_KEPT - 1;
-		d->err[i].n = 0;
-	}
-	snprintf(d->err[i].name, sizeof(d->err[i].name), "%s", name);
-	d->err[i].n++;
-	/* Most frequent first. */
-	for (; i > 0 && d->err[i].n > d->err[i - 1].n; i--) {
-		d->err[ERRNOS_KEPT] = d->err[i];
-		d->err[i] = d->err[i - 1];
-		d->err[i - 1] = d->err[ERRNOS_KEPT];
-	}
-}
-
 static struct proc *proc_of(struct top_model *m, struct json_object *o)
 {
 	uint32_t pid = (uint32_t)ju64(o, "pid");
@@ -304,21 +317,13 @@ static struct proc *proc_of(struct top_model *m, struct json_object *o)
 static void take_conns_record(struct top_model *m, const char *type, struct json_object *o)
 {
 	struct proc *p = proc_of(m, o);
-	const char *err;
-	struct dest *d;
-	char ep[64];
 
-	if (!strcmp(type, "connect") || !strcmp(type, "accept")) {
-		if (p)
-			p->conns++;
-	} else if (!strcmp(type, "failed")) {
-		if (p)
-			p->failed++;
-		err = jstr(o, "error");
-		endpoint(o, ep, sizeof(ep));
-		if (err && (d = dest_of(m, "outbound", ep)))
-			count_errno(d, err);
-	}
+	if (!p)
+		return;
+	if (!strcmp(type, "connect") || !strcmp(type, "accept"))
+		p->conns++;
+	else if (!strcmp(type, "failed"))
+		p->failed++;
 }
 
 static void drop_key(struct json_object *o, char *key, size_t len, struct droprow *fill)
@@ -329,6 +334,9 @@ static void drop_key(struct json_object *o, char *key, size_t len, struct dropro
 	if (!reason)
 		reason = jstr(o, "kind");
 	endpoint(o, ep, sizeof(ep));
+	/* drops sums client ports per address (docs/drops.md): "10.0.0.2:ephemeral". */
+	if (jbool(o, "dport_ephemeral") && strlen(ep) + 11 < sizeof(ep))
+		strcat(ep, ":ephemeral");
 	snprintf(key, len, "%s|%s|%s|%llu", reason ? reason : "-", loc ? loc : "-", ep,
 		 (unsigned long long)ju64(o, "netns"));
 	if (fill) {
