@@ -16,6 +16,10 @@
 #define DNS_DEFAULT_TOP       10
 #define DNS_MAX_PENDING       65536   /* queries awaiting an answer */
 #define DNS_MAX_KEYS          16384   /* qnames, servers, sources totalled one by one */
+#define DNS_RCODE_NOERROR     0
+#define DNS_RCODE_SERVFAIL    2
+#define DNS_RCODE_NXDOMAIN    3
+#define DNS_RCODE_REFUSED     5
 #define DNS_RCODE_TIMEOUT     16      /* rcodes[] slot for queries never answered */
 #define DNS_RCODE_SLOTS       17
 
@@ -38,11 +42,16 @@ struct dns_key {
 	uint8_t family, proto;
 };
 
+struct dns_agg;
+
+enum dns_table_id { DNS_TABLE_QNAME, DNS_TABLE_SERVER, DNS_TABLE_SOURCE, DNS_TABLES };
+
 struct dns_txn {
 	struct dns_key key;
 	uint64_t ts_ns;             /* the query: leaving the client if seen there, else arriving */
 	struct nl_sock_id id;       /* client -> server */
 	struct nl_owner owner;
+	struct dns_agg *aggs[DNS_TABLES];  /* its qname's, server's and source's totals */
 	uint16_t qtype;
 	uint8_t seen_egress;        /* the query left a local socket: wait for it to get the answer */
 	UT_hash_handle hh;
@@ -57,11 +66,16 @@ struct dns_endpoint {
 	uint8_t pad;
 };
 
-/* Totals for one qname, server (addr, port) or source address. */
+/*
+ * Totals for one qname, server (addr, port) or source address. Every query
+ * is counted when it is sent, so a row adds up: queries = rcodes (answers
+ * by rcode, TIMEOUT included) + pending.
+ */
 struct dns_agg {
 	char *name;                 /* as shown: the qname, or the address as text */
 	uint64_t queries;
 	uint64_t rcodes[DNS_RCODE_SLOTS];
+	uint64_t pending;           /* waiting for their answer (counted at each summary) */
 	struct nl_hist latency;
 	uint8_t *key;               /* right after the struct: the qname, or a struct dns_endpoint */
 	UT_hash_handle hh;

@@ -104,24 +104,28 @@ static struct dns_agg *endpoint_agg(struct dns_table *t, uint8_t family, const u
 	return agg_new(t, &k, sizeof(k), name);
 }
 
-static void agg_add(struct dns_agg *a, int rcode_slot, const uint64_t *latency_us)
+/* A finished transaction (answered, or timed out when msg is NULL) into its rows. */
+static void tally(const struct dns_txn *t, const struct dns_msg *msg, const uint64_t *latency_us)
 {
-	a->queries++;
-	a->rcodes[rcode_slot]++;
-	if (latency_us)
-		nl_hist_add(&a->latency, *latency_us);
-}
-
-/* A finished transaction (answered, or timed out when msg is NULL) into the totals. */
-static void tally(struct dns_report *r, const struct dns_txn *t, const struct dns_msg *msg,
-		  const uint64_t *latency_us)
-{
-	const struct nl_tuple *tp = &t->id.tuple;
 	int slot = msg ? msg->rcode : DNS_RCODE_TIMEOUT;
 
-	agg_add(qname_agg(&r->qnames, t->qname), slot, latency_us);
-	agg_add(endpoint_agg(&r->servers, tp->family, tp->daddr, &tp->dport), slot, latency_us);
-	agg_add(endpoint_agg(&r->sources, tp->family, tp->saddr, NULL), slot, latency_us);
+	for (int i = 0; i < DNS_TABLES; i++) {
+		t->aggs[i]->rcodes[slot]++;
+		if (latency_us)
+			nl_hist_add(&t->aggs[i]->latency, *latency_us);
+	}
+}
+
+/* A query sent: counted in its rows now, so that pending ones are in them too. */
+static void count_query(struct dns_report *r, struct dns_txn *t)
+{
+	const struct nl_tuple *tp = &t->id.tuple;
+
+	t->aggs[DNS_TABLE_QNAME] = qname_agg(&r->qnames, t->qname);
+	t->aggs[DNS_TABLE_SERVER] = endpoint_agg(&r->servers, tp->family, tp->daddr, &tp->dport);
+	t->aggs[DNS_TABLE_SOURCE] = endpoint_agg(&r->sources, tp->family, tp->saddr, NULL);
+	for (int i = 0; i < DNS_TABLES; i++)
+		t->aggs[i]->queries++;
 }
 
 static const char *rcode_text(int slot, char *buf, size_t len)
@@ -202,7 +206,7 @@ static void write_row(struct nl_sink *s, const struct dns_txn *t, const struct d
 static void finish(struct dns_report *r, struct nl_sink *s, struct dns_txn *t,
 		   const struct dns_msg *msg, const uint64_t *latency_us)
 {
-	tally(r, t, msg, latency_us);
+	tally(t, msg, latency_us);
 	/* serve without an events file keeps the totals only */
 	if (nl_sink_wants_records(s)) {
 		if (s->kind == NL_OUT_JSON)
@@ -269,6 +273,7 @@ static void on_query(struct dns_report *r, const struct dns_event *e, const stru
 	t->seen_egress = e->dir == DNS_DIR_EGRESS;
 	t->qtype = msg->qtype;
 	memcpy(t->qname, msg->qname, qlen);
+	count_query(r, t);
 	HASH_ADD(hh, r->pending, key, sizeof(t->key), t);
 }
 
@@ -414,6 +419,7 @@ static struct json_object *table_json(struct dns_table *t, const char *key, unsi
 		json_object_object_add(j, key, json_object_new_string(a->name));
 		json_object_object_add(j, "queries", json_object_new_int64(a->queries));
 		json_object_object_add(j, "rcodes", rcodes_json(a));
+		json_object_object_add(j, "pending", json_object_new_int64(a->pending));
 		if (latency) {
 			struct json_object *l = json_object_new_object();
 
@@ -470,6 +476,19 @@ static uint64_t parse_errors(const struct dns_report *r)
 	return n;
 }
 
+/* The rcodes without a column of their own: FORMERR, NOTIMP, YXDOMAIN, ... */
+static uint64_t other_rcodes(const struct dns_agg *a)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < DNS_RCODE_TIMEOUT; i++)
+		if (i != DNS_RCODE_NOERROR && i != DNS_RCODE_SERVFAIL && i != DNS_RCODE_NXDOMAIN &&
+		    i != DNS_RCODE_REFUSED)
+			n += a->rcodes[i];
+	return n;
+}
+
+/* Each row adds up: QUERIES = NOERROR + NXDOMAIN + SERVFAIL + REFUSED + OTHER + TIMEOUT + PENDING. */
 static void table_rows(struct nl_sink *s, struct dns_table *t, const char *title,
 		       unsigned int limit, bool latency)
 {
@@ -479,18 +498,24 @@ static void table_rows(struct nl_sink *s, struct dns_table *t, const char *title
 
 	if (!t->items)
 		return;
-	fprintf(s->out, "%-40s %8s %8s %8s %8s %8s %9s %9s\n", title, "QUERIES", "NOERROR",
-		"NXDOMAIN", "SERVFAIL", "TIMEOUT", latency ? "P50" : "", latency ? "P99" : "");
+	fprintf(s->out, "%-40s %8s %8s %8s %8s %8s %8s %8s %8s %9s %9s\n", title, "QUERIES",
+		"NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "OTHER", "TIMEOUT", "PENDING",
+		latency ? "P50" : "", latency ? "P99" : "");
 	HASH_SORT(t->items, busiest_first);
 	HASH_ITER(hh, t->items, a, tmp) {
 		if (limit && n++ == limit) {
 			fprintf(s->out, "... %u more (-o json lists them)\n", HASH_COUNT(t->items) - limit);
 			break;
 		}
-		fprintf(s->out, "%-40.40s %8llu %8llu %8llu %8llu %8llu %9s %9s\n", a->name,
-			(unsigned long long)a->queries, (unsigned long long)a->rcodes[0],
-			(unsigned long long)a->rcodes[3], (unsigned long long)a->rcodes[2],
+		fprintf(s->out, "%-40.40s %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %9s %9s\n",
+			a->name, (unsigned long long)a->queries,
+			(unsigned long long)a->rcodes[DNS_RCODE_NOERROR],
+			(unsigned long long)a->rcodes[DNS_RCODE_NXDOMAIN],
+			(unsigned long long)a->rcodes[DNS_RCODE_SERVFAIL],
+			(unsigned long long)a->rcodes[DNS_RCODE_REFUSED],
+			(unsigned long long)other_rcodes(a),
 			(unsigned long long)a->rcodes[DNS_RCODE_TIMEOUT],
+			(unsigned long long)a->pending,
 			latency && a->latency.count ?
 				nl_fmt_usecs(nl_hist_percentile(&a->latency, 50), p50, sizeof(p50)) : "",
 			latency && a->latency.count ?
@@ -512,8 +537,31 @@ static void summary_table(struct dns_report *r, struct nl_sink *s, const uint64_
 	table_rows(s, &r->sources, "SOURCE", r->top, false);
 }
 
+static void table_clear_pending(struct dns_table *t)
+{
+	struct dns_agg *a, *tmp;
+
+	t->other.pending = 0;
+	HASH_ITER(hh, t->items, a, tmp)
+		a->pending = 0;
+}
+
+/* The queries still waiting, into their rows. */
+static void count_pending(struct dns_report *r)
+{
+	struct dns_txn *t, *tmp;
+
+	table_clear_pending(&r->qnames);
+	table_clear_pending(&r->servers);
+	table_clear_pending(&r->sources);
+	HASH_ITER(hh, r->pending, t, tmp)
+		for (int i = 0; i < DNS_TABLES; i++)
+			t->aggs[i]->pending++;
+}
+
 void dns_report_summary(struct dns_report *r, struct nl_sink *s, const uint64_t *stats)
 {
+	count_pending(r);
 	if (s->kind == NL_OUT_JSON)
 		summary_json(r, s, stats);
 	else

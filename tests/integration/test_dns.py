@@ -133,6 +133,73 @@ def test_timeout_after_configured_time():
     assert (st["queries"], st["timeouts"], st["pending"]) == (1, 0, 1), st
 
 
+def start_dig(pair, server, qname):
+    """dig in pair.a, not waited for: its query is sent, its answer not yet in."""
+    p = subprocess.Popen(["ip", "netns", "exec", pair.a, "dig", f"@{server}", "+tries=1",
+                          "+time=1", qname, "A"], stdout=subprocess.DEVNULL)
+    defer(p.kill)
+    return p
+
+
+class TableRun:
+    """netlens dns -o table (the summary tables), stopped with SIGINT."""
+
+    def __init__(self, *args):
+        self.p = subprocess.Popen([NETLENS, "dns", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        defer(self.p.kill)
+        while "attached" not in self.p.stderr.readline():
+            assert self.p.poll() is None, self.p.stderr.read()
+
+    def stop(self):
+        time.sleep(0.3)
+        self.p.send_signal(signal.SIGINT)
+        return self.p.communicate(timeout=20)[0]
+
+
+def row_adds_up(row):
+    assert row["queries"] == sum(row["rcodes"].values()) + row["pending"], row
+
+
+def test_rows_add_up_every_rcode_timeout_pending():
+    """Each summary row: queries = answers by every rcode + timeouts + pending (issue 14: 6)."""
+    pair = Pair()
+    Resolver(pair)
+    args = ("--timeout", "3", "--netns", pair.a)
+    nl, table = Netlens(*args, command="dns"), TableRun(*args)
+    t0 = time.time()
+    dig(pair, SILENT4, f"lost.{ZONE}", "A")                # times out after 3 s
+    dig(pair, pair.B4, f"a.{ZONE}", "A")                    # NOERROR
+    dig(pair, pair.B4, f"nothere.{ZONE}", "A")              # NXDOMAIN
+    _, _, out = dig(pair, pair.B4, "outside.example", "A")  # REFUSED: no upstream
+    assert "status: REFUSED" in out, out
+    time.sleep(max(0, t0 + 3.5 - time.time()))
+    start_dig(pair, SILENT4, f"waiting.{ZONE}")             # pending at the end
+    time.sleep(0.3)
+    recs, text = nl.stop(), table.stop()
+
+    st = stats_of(recs)
+    assert (st["queries"], st["responses"], st["timeouts"], st["pending"]) == (5, 3, 1, 1), st
+    for key in ("qnames", "servers", "sources"):
+        for row in st[key]:
+            row_adds_up(row)
+    server = one(st["servers"], server=f"{pair.B4}:53")
+    assert (server["queries"], server["rcodes"], server["pending"]) == \
+        (3, {"NOERROR": 1, "NXDOMAIN": 1, "REFUSED": 1}, 0), server
+    silent = one(st["servers"], server=f"{SILENT4}:53")
+    assert (silent["queries"], silent["rcodes"], silent["pending"]) == (2, {"TIMEOUT": 1}, 1)
+    assert one(st["sources"], saddr=pair.A4)["queries"] == 5, st
+
+    # The table: QUERIES NOERROR NXDOMAIN SERVFAIL REFUSED OTHER TIMEOUT PENDING.
+    head = next(line for line in text.splitlines() if line.startswith("SERVER"))
+    assert head.split()[1:9] == ["QUERIES", "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED",
+                                 "OTHER", "TIMEOUT", "PENDING"], head
+    rows = {line.split()[0]: line.split()[1:9] for line in text.splitlines() if line.strip()}
+    assert rows[f"{pair.B4}:53"] == ["3", "1", "1", "0", "1", "0", "0", "0"], text
+    assert rows[f"{SILENT4}:53"] == ["2", "0", "0", "0", "0", "0", "1", "1"], text
+    assert rows[pair.A4] == ["5", "1", "1", "0", "1", "0", "1", "1"], text
+
+
 # Malformed messages, one per parse error kind. qname "x" is 01 78 00.
 QUESTION = b"\x01x\x00\x00\x01\x00\x01"
 MALFORMED = {

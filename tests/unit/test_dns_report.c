@@ -374,6 +374,47 @@ static void test_table_rows(void)
 	capture_close(&c);
 }
 
+/* Every row adds up: a column for each rcode group, TIMEOUT and PENDING. */
+static void test_rows_add_up(void)
+{
+	uint64_t st[NL_STAT_MAX] = { 0 };
+	struct json_object *o, *arr, *s0, *rc;
+	struct dns_report r;
+	struct capture c, t;
+
+	dns_report_init(&r, 1000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 1, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 5));    /* REFUSED */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 3 * MS, 2, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 4 * MS, 2, 1));    /* FORMERR: OTHER */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 5 * MS, 3, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 6 * MS, 3, 2));    /* SERVFAIL */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 7 * MS, 4, 0));    /* times out */
+	dns_report_expire(&r, &c.sink, 1500 * MS);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1600 * MS, 5, 0)); /* pending */
+	dns_report_summary(&r, &c.sink, st);
+	o = line(&c, 4);
+	CHECK(o && num(o, "queries") == 5 && num(o, "pending") == 1);
+	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 1);
+	s0 = json_object_array_get_idx(arr, 0);
+	CHECK(num(s0, "queries") == 5 && num(s0, "pending") == 1);
+	CHECK(json_object_object_get_ex(s0, "rcodes", &rc));
+	CHECK(num(rc, "REFUSED") == 1 && num(rc, "FORMERR") == 1 && num(rc, "SERVFAIL") == 1);
+	CHECK(num(rc, "TIMEOUT") == 1 && json_object_object_length(rc) == 4);
+	json_object_put(o);
+	capture_open(&t, NL_OUT_TABLE);
+	dns_report_summary(&r, &t.sink, st);
+	fflush(t.sink.out);
+	CHECK(strstr(t.buf, "QUERIES  NOERROR NXDOMAIN SERVFAIL  REFUSED    OTHER  TIMEOUT  PENDING"));
+	/* a.test: 5 = 0 + 0 + 1 + 1 + 1 + 1 + 1 */
+	CHECK(strstr(t.buf, "a.test                                          5        0        0"
+			    "        1        1        1        1        1"));
+	capture_close(&t);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
 /* The nested writer: too deep drops the line instead of writing broken JSON. */
 static void test_jsonw_nesting(void)
 {
@@ -486,6 +527,7 @@ int main(void)
 	RUN(test_summary_totals);
 	RUN(test_endpoint_totals);
 	RUN(test_table_rows);
+	RUN(test_rows_add_up);
 	RUN(test_jsonw_nesting);
 	RUN(test_metrics);
 	return TEST_SUMMARY();
