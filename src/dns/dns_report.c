@@ -45,6 +45,7 @@ void dns_report_free(struct dns_report *r)
 	table_free(&r->qnames);
 	table_free(&r->servers);
 	table_free(&r->sources);
+	free(r->k.rows);
 }
 
 /* The totals kept under key, or NULL. */
@@ -122,7 +123,6 @@ static void count_query(struct dns_report *r, struct dns_txn *t)
 	const struct nl_tuple *tp = &t->id.tuple;
 
 	t->aggs[DNS_TABLE_QNAME] = qname_agg(&r->qnames, t->qname);
-	t->aggs[DNS_TABLE_SERVER] = endpoint_agg(&r->servers, tp->family, tp->daddr, &tp->dport);
 	t->aggs[DNS_TABLE_SOURCE] = endpoint_agg(&r->sources, tp->family, tp->saddr, NULL);
 	for (int i = 0; i < DNS_TABLES; i++)
 		t->aggs[i]->queries++;
@@ -265,7 +265,6 @@ static void on_query(struct dns_report *r, const struct dns_event *e, const stru
 		return;
 	}
 	r->queries++;
-	r->qtypes[dns_type_slot(msg->qtype)]++;
 	t->key = *k;
 	t->ts_ns = e->ts_ns;
 	t->id = e->id;
@@ -288,8 +287,6 @@ static void on_answer(struct dns_report *r, struct nl_sink *s, const struct dns_
 	}
 	r->responses++;
 	latency_us = e->ts_ns > t->ts_ns ? (e->ts_ns - t->ts_ns) / 1000 : 0;
-	r->rcodes[msg->rcode]++;
-	nl_hist_add(&r->latency, latency_us);
 	finish(r, s, t, msg, &latency_us);
 }
 
@@ -383,6 +380,115 @@ void dns_report_expire(struct dns_report *r, struct nl_sink *s, uint64_t now_ns)
 	}
 }
 
+int dns_report_kernel_row(struct dns_report *r, const struct nl_dest_key *key,
+			  const struct dns_server_stats *s, uint64_t timeouts)
+{
+	struct dns_server_row *row;
+
+	if (r->k.n == r->k.cap) {
+		size_t cap = r->k.cap ? r->k.cap * 2 : 16;
+
+		row = realloc(r->k.rows, cap * sizeof(*row));
+		if (!row)
+			return -1;
+		r->k.rows = row;
+		r->k.cap = cap;
+	}
+	row = &r->k.rows[r->k.n++];
+	row->key = *key;
+	row->s = *s;
+	row->timeouts = timeouts;
+	return 0;
+}
+
+void dns_server_stats_add(struct dns_server_stats *dst, const struct dns_server_stats *src)
+{
+	for (int i = 0; i < DNS_TYPE_SLOTS; i++)
+		dst->queries[i] += src->queries[i];
+	for (int i = 0; i < DNS_RCODES; i++)
+		dst->rcodes[i] += src->rcodes[i];
+	dst->unmatched += src->unmatched;
+	nl_hist_merge(&dst->latency, &src->latency);
+}
+
+void dns_report_kernel_clear(struct dns_report *r)
+{
+	r->k.n = 0;
+}
+
+static uint64_t sum_u64(const __u64 *v, size_t n)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < n; i++)
+		t += v[i];
+	return t;
+}
+
+/* A server's queries, answers, timeouts and the pending rest, as a row of totals. */
+static void server_totals(const struct dns_server_row *row, struct dns_agg *a)
+{
+	const struct dns_server_stats *s = &row->s;
+	uint64_t done = sum_u64(s->rcodes, DNS_RCODES) + row->timeouts;
+
+	a->queries = sum_u64(s->queries, DNS_TYPE_SLOTS);
+	memcpy(a->rcodes, s->rcodes, sizeof(s->rcodes));
+	a->rcodes[DNS_RCODE_TIMEOUT] = row->timeouts;
+	a->pending = a->queries > done ? a->queries - done : 0;
+	a->latency = s->latency;
+}
+
+/* The kernel's server rows as the SERVER table (the "other" row, family 0, by that name). */
+static void servers_table(struct dns_report *r, struct dns_agg *totals)
+{
+	struct dns_agg *a, *tmp;
+
+	memset(totals, 0, sizeof(*totals));
+	HASH_ITER(hh, r->servers.items, a, tmp)
+		server_totals(&(struct dns_server_row){ 0 }, a);
+	for (size_t i = 0; i < r->k.n; i++) {
+		const struct dns_server_row *row = &r->k.rows[i];
+		struct dns_agg one;
+
+		server_totals(row, &one);
+		if (row->key.family) {
+			a = endpoint_agg(&r->servers, row->key.family, row->key.addr, &row->key.port);
+		} else {
+			struct dns_endpoint none = { 0 };
+
+			if (!one.queries && !row->s.unmatched)
+				continue;
+			a = agg_find(&r->servers, &none, sizeof(none));
+			if (!a)
+				a = agg_new(&r->servers, &none, sizeof(none), "other");
+		}
+		server_totals(row, a);
+		totals->queries += one.queries;
+		for (int j = 0; j < DNS_RCODE_SLOTS; j++)
+			totals->rcodes[j] += one.rcodes[j];
+		totals->pending += one.pending;
+		nl_hist_merge(&totals->latency, &one.latency);
+	}
+}
+
+static uint64_t kernel_unmatched(const struct dns_report *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->k.n; i++)
+		n += r->k.rows[i].s.unmatched;
+	return n;
+}
+
+static uint64_t answered(const struct dns_agg *a)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < DNS_RCODES; i++)
+		n += a->rcodes[i];
+	return n;
+}
+
 static int busiest_first(struct dns_agg *a, struct dns_agg *b)
 {
 	return a->queries < b->queries ? 1 : a->queries > b->queries ? -1 : strcmp(a->name, b->name);
@@ -436,10 +542,26 @@ static void add_u64(struct json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64(v));
 }
 
+static void records_json(struct json_object *o, const struct dns_report *r, const uint64_t *st)
+{
+	struct json_object *rec = json_object_new_object();
+
+	add_u64(rec, "lost", st[NL_STAT_LOST]);
+	add_u64(rec, "queries", r->queries);
+	add_u64(rec, "responses", r->responses);
+	add_u64(rec, "timeouts", r->timeouts);
+	add_u64(rec, "unmatched_responses", r->unmatched);
+	add_u64(rec, "pending", HASH_COUNT(r->pending));
+	add_u64(rec, "pending_full", r->pending_full);
+	json_object_object_add(o, "records", rec);
+}
+
 static void summary_json(struct dns_report *r, struct nl_sink *s, const uint64_t *st)
 {
 	struct json_object *o = json_object_new_object(), *errs = json_object_new_object();
+	struct dns_agg all;
 
+	servers_table(r, &all);
 	json_object_object_add(o, "type", json_object_new_string("stats"));
 	add_u64(o, "events", st[NL_STAT_EVENTS]);
 	add_u64(o, "lost", st[NL_STAT_LOST]);
@@ -448,19 +570,22 @@ static void summary_json(struct dns_report *r, struct nl_sink *s, const uint64_t
 	add_u64(o, "fragments", st[DNS_STAT_FRAGMENTS]);
 	add_u64(o, "bad_records", r->bad_records);
 	add_u64(o, "messages", r->messages);
-	add_u64(o, "queries", r->queries);
-	add_u64(o, "responses", r->responses);
-	add_u64(o, "timeouts", r->timeouts);
-	add_u64(o, "unmatched_responses", r->unmatched);
-	add_u64(o, "pending", HASH_COUNT(r->pending));
-	add_u64(o, "pending_full", r->pending_full);
+	/* The kernel's counts. */
+	add_u64(o, "queries", all.queries);
+	add_u64(o, "responses", answered(&all));
+	add_u64(o, "timeouts", all.rcodes[DNS_RCODE_TIMEOUT]);
+	add_u64(o, "unmatched_responses", kernel_unmatched(r));
+	add_u64(o, "pending", all.pending);
+	add_u64(o, "pending_full", st[DNS_STAT_UNTRACKED]);
 	add_u64(o, "tcp_split", r->tcp_split);
 	add_u64(o, "partial", r->partial);
 	for (int i = DNS_OK + 1; i < DNS_ERR_COUNT_; i++)
 		add_u64(errs, dns_err_name(i), r->parse_errors[i]);
 	json_object_object_add(o, "parse_errors", errs);
-	json_object_object_add(o, "qnames", table_json(&r->qnames, "qname", r->top, true));
 	json_object_object_add(o, "servers", table_json(&r->servers, "server", 0, true));
+	/* From the records: what they showed, and how many the ring buffer lost. */
+	records_json(o, r, st);
+	json_object_object_add(o, "qnames", table_json(&r->qnames, "qname", r->top, true));
 	json_object_object_add(o, "sources", table_json(&r->sources, "saddr", 0, false));
 	add_u64(o, "other_qnames", r->qnames.folded);
 	nl_sink_json(s, o);
@@ -525,15 +650,20 @@ static void table_rows(struct nl_sink *s, struct dns_table *t, const char *title
 
 static void summary_table(struct dns_report *r, struct nl_sink *s, const uint64_t *st)
 {
-	fprintf(s->out, "\n%llu queries, %llu answered, %llu timed out, %llu answers without a query; "
-		"%llu messages, %llu malformed, %llu TCP segments not reassembled; "
-		"%llu lost (ring buffer full)\n",
-		(unsigned long long)r->queries, (unsigned long long)r->responses,
-		(unsigned long long)r->timeouts, (unsigned long long)r->unmatched,
-		(unsigned long long)r->messages, (unsigned long long)parse_errors(r),
-		(unsigned long long)r->tcp_split, (unsigned long long)st[NL_STAT_LOST]);
-	table_rows(s, &r->qnames, "QNAME", r->top, true);
+	struct dns_agg all;
+
+	servers_table(r, &all);
+	fprintf(s->out, "\n%llu queries, %llu answered, %llu timed out, %llu pending, "
+		"%llu answers without a query (counted in the kernel)\n",
+		(unsigned long long)all.queries, (unsigned long long)answered(&all),
+		(unsigned long long)all.rcodes[DNS_RCODE_TIMEOUT], (unsigned long long)all.pending,
+		(unsigned long long)kernel_unmatched(r));
 	table_rows(s, &r->servers, "SERVER", r->top, true);
+	fprintf(s->out, "\nNames and sources from the records: %llu lost (ring buffer full); "
+		"%llu messages, %llu malformed, %llu TCP segments not reassembled\n",
+		(unsigned long long)st[NL_STAT_LOST], (unsigned long long)r->messages,
+		(unsigned long long)parse_errors(r), (unsigned long long)r->tcp_split);
+	table_rows(s, &r->qnames, "QNAME", r->top, true);
 	table_rows(s, &r->sources, "SOURCE", r->top, false);
 }
 
@@ -552,7 +682,6 @@ static void count_pending(struct dns_report *r)
 	struct dns_txn *t, *tmp;
 
 	table_clear_pending(&r->qnames);
-	table_clear_pending(&r->servers);
 	table_clear_pending(&r->sources);
 	HASH_ITER(hh, r->pending, t, tmp)
 		for (int i = 0; i < DNS_TABLES; i++)
@@ -568,10 +697,16 @@ void dns_report_summary(struct dns_report *r, struct nl_sink *s, const uint64_t 
 		summary_table(r, s, stats);
 }
 
-void dns_report_metrics(const struct dns_report *r, struct nl_prom *p)
+void dns_report_metrics(struct dns_report *r, struct nl_prom *p)
 {
 	char labels[64], buf[32];
+	struct dns_agg all;
+	uint64_t qtypes[DNS_TYPE_SLOTS] = { 0 };
 
+	servers_table(r, &all);
+	for (size_t i = 0; i < r->k.n; i++)
+		for (int j = 0; j < DNS_TYPE_SLOTS; j++)
+			qtypes[j] += r->k.rows[i].s.queries[j];
 	nl_prom_family(p, "netlens_dns_queries_total", NL_PROM_COUNTER,
 		       "DNS queries seen, by query type (unnamed types as \"other\").");
 	nl_prom_family(p, "netlens_dns_responses_total", NL_PROM_COUNTER,
@@ -583,17 +718,17 @@ void dns_report_metrics(const struct dns_report *r, struct nl_prom *p)
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
 		       "Records or packets a module could not parse.");
 	for (unsigned int i = 0; i < DNS_TYPE_SLOTS; i++)
-		if (r->qtypes[i])
+		if (qtypes[i])
 			nl_prom_counter(p, "netlens_dns_queries_total", nl_prom_labels(
 				labels, sizeof(labels), "qtype", dns_type_slot_name(i), NULL),
-				r->qtypes[i]);
-	for (int i = 0; i < DNS_RCODE_TIMEOUT; i++)
-		if (r->rcodes[i])
+				qtypes[i]);
+	for (int i = 0; i < DNS_RCODES; i++)
+		if (all.rcodes[i])
 			nl_prom_counter(p, "netlens_dns_responses_total", nl_prom_labels(
 				labels, sizeof(labels), "rcode", rcode_text(i, buf, sizeof(buf)), NULL),
-				r->rcodes[i]);
-	nl_prom_counter(p, "netlens_dns_timeouts_total", "", r->timeouts);
-	nl_prom_hist(p, "netlens_dns_latency_seconds", "", &r->latency);
+				all.rcodes[i]);
+	nl_prom_counter(p, "netlens_dns_timeouts_total", "", all.rcodes[DNS_RCODE_TIMEOUT]);
+	nl_prom_hist(p, "netlens_dns_latency_seconds", "", &all.latency);
 	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"dns\"",
 			parse_errors(r) + r->bad_records);
 }

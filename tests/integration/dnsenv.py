@@ -3,6 +3,7 @@
 The resolver listens on the server namespace (b) of a Pair; queries are sent
 from the client namespace (a) with dig from bind9-dnsutils.
 """
+import json
 import re
 import subprocess
 import time
@@ -73,3 +74,64 @@ def header(qd=1, an=0, ns=0, ar=0, id=0x1234, flags=0x0100):
             + an.to_bytes(2, "big") + ns.to_bytes(2, "big") + ar.to_bytes(2, "big"))
 
 
+
+
+def query(qname, qtype=1, msg_id=1):
+    """A DNS query message (RD set) for qname."""
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in qname.split("."))
+    return header(id=msg_id) + labels + b"\x00" + qtype.to_bytes(2, "big") + b"\x00\x01"
+
+
+# Sends each query (hex) from one UDP socket and waits up to `wait` s for its answer.
+_BURST = """
+import socket, sys
+server, wait = sys.argv[1], float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(wait)
+answered = 0
+for h in sys.argv[3:]:
+    s.sendto(bytes.fromhex(h), (server, 53))
+    try:
+        s.recv(4096)
+        answered += 1
+    except socket.timeout:
+        pass
+print(answered)
+"""
+
+
+def query_burst(pair, server, qnames, wait=0.5, first_id=1):
+    """One query per name from one socket in pair.a (ids from first_id); returns how many
+    were answered."""
+    msgs = [query(n, msg_id=first_id + i).hex() for i, n in enumerate(qnames)]
+    return int(nltest.sh("python3", "-c", _BURST, server, str(wait), *msgs, ns=pair.a))
+
+
+RCODES = {"NOERROR": 0, "SERVFAIL": 2, "NXDOMAIN": 3, "REFUSED": 5}
+
+
+class DnsCounters:
+    """nftables counters in a namespace: UDP datagrams to port 53 sent, and answers
+    received by rcode (the 4 low bits of the DNS header's 4th byte: bits 92-95 after
+    the start of the UDP header). The kernel's own count of what went on the wire."""
+
+    def __init__(self, ns):
+        self.ns = ns
+        rules = ["add table inet nltdns",
+                 "add chain inet nltdns out { type filter hook output priority 0; }",
+                 "add chain inet nltdns in { type filter hook input priority 0; }",
+                 "add rule inet nltdns out udp dport 53 counter comment \"sent\""]
+        rules += [f"add rule inet nltdns in udp sport 53 @th,92,4 {v} counter comment \"{k}\""
+                  for k, v in RCODES.items()]
+        nltest.sh("nft", "; ".join(rules), ns=ns)
+
+    def read(self):
+        """{"sent": n, "NOERROR": n, ...}"""
+        out = json.loads(nltest.sh("nft", "-j", "list", "table", "inet", "nltdns", ns=self.ns))
+        counts = {}
+        for item in out["nftables"]:
+            rule = item.get("rule")
+            if rule:
+                counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
+                counts[rule["comment"]] = counter["packets"]
+        return counts

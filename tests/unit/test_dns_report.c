@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "check.h"
 #include "dns/dns.h"
+#include "output/hist.h"
 
 #define MS 1000000ULL
 
@@ -101,6 +102,26 @@ static void feed_sink(struct dns_report *r, struct nl_sink *s, struct dns_event 
 static void feed(struct dns_report *r, struct capture *c, struct dns_event e)
 {
 	feed_sink(r, &c->sink, e);
+}
+
+/* A row of the kernel's per-server totals, as the module reads it from dns_servers. */
+static void kernel_row(struct dns_report *r, const char *addr, uint16_t port,
+		       const struct dns_server_stats *s, uint64_t timeouts)
+{
+	struct nl_dest_key k = { .port = port };
+
+	if (addr) {
+		k.family = strchr(addr, ':') ? 6 : 4;
+		inet_pton(k.family == 6 ? AF_INET6 : AF_INET, addr, k.addr);
+	}
+	CHECK(dns_report_kernel_row(r, &k, s, timeouts) == 0);
+}
+
+static struct dns_server_stats *latencies(struct dns_server_stats *s, uint64_t a, uint64_t b)
+{
+	nl_hist_add(&s->latency, a);
+	nl_hist_add(&s->latency, b);
+	return s;
 }
 
 static void test_both_ends_local_one_record(void)
@@ -284,17 +305,22 @@ static void test_summary_totals(void)
 	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 5 * MS, 2, 3));
 	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 6 * MS, 3, 0));
 	dns_report_expire(&r, &c.sink, 2000 * MS);
+	/* The kernel's counts are the totals; the records' own are beside them. */
+	kernel_row(&r, "10.0.0.53", 53, latencies(&(struct dns_server_stats){
+		.queries = { [0] = 4 }, .rcodes = { [0] = 2, [3] = 1 } }, 1000, 2000), 1);
 	dns_report_summary(&r, &c.sink, st);
 	o = line(&c, 3);
 	CHECK_STR(str(o, "type"), "stats");
-	CHECK(num(o, "queries") == 3 && num(o, "responses") == 2 && num(o, "timeouts") == 1);
+	CHECK(num(o, "queries") == 4 && num(o, "responses") == 3 && num(o, "timeouts") == 1);
+	CHECK(json_object_object_get_ex(o, "records", &rc));
+	CHECK(num(rc, "queries") == 3 && num(rc, "responses") == 2 && num(rc, "timeouts") == 1);
 	CHECK(num(o, "events") == 6);
 	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 1);
 	s0 = json_object_array_get_idx(arr, 0);
 	CHECK_STR(str(s0, "server"), "10.0.0.53:53");
-	CHECK(num(s0, "queries") == 3);
+	CHECK(num(s0, "queries") == 4);
 	CHECK(json_object_object_get_ex(s0, "rcodes", &rc));
-	CHECK(num(rc, "NOERROR") == 1 && num(rc, "NXDOMAIN") == 1 && num(rc, "TIMEOUT") == 1);
+	CHECK(num(rc, "NOERROR") == 2 && num(rc, "NXDOMAIN") == 1 && num(rc, "TIMEOUT") == 1);
 	CHECK(json_object_object_get_ex(s0, "latency", &lat) && num(lat, "count") == 2);
 	CHECK(num(lat, "max_us") == 2000);
 	CHECK(json_object_object_get_ex(o, "qnames", &arr) && json_object_array_length(arr) == 1);
@@ -331,6 +357,12 @@ static void test_endpoint_totals(void)
 	inet_pton(AF_INET6, "fd00::53", q.id.tuple.daddr);
 	feed(&r, &c, q);
 	dns_report_expire(&r, &c.sink, 2000 * MS);
+	kernel_row(&r, "10.0.0.53", 53, &(struct dns_server_stats){ .queries = { 2 }, .rcodes = { 2 } },
+		   0);
+	kernel_row(&r, "10.0.0.53", 5353, &(struct dns_server_stats){ .queries = { 1 },
+		   .rcodes = { 1 } }, 0);
+	kernel_row(&r, "fd00::53", 53, &(struct dns_server_stats){ .queries = { 1 } }, 1);
+	kernel_row(&r, NULL, 0, &(struct dns_server_stats){ 0 }, 0);   /* "other", empty: not shown */
 	dns_report_summary(&r, &c.sink, st);
 	o = line(&c, 4);
 	CHECK(o != NULL);
@@ -366,6 +398,8 @@ static void test_table_rows(void)
 	capture_open(&c, NL_OUT_TABLE);
 	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 1, 0));
 	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 0));
+	kernel_row(&r, "10.0.0.53", 53, &(struct dns_server_stats){ .queries = { 1 }, .rcodes = { 1 } },
+		   0);
 	dns_report_summary(&r, &c.sink, st);
 	fflush(c.sink.out);
 	CHECK(strstr(c.buf, "QNAME") && strstr(c.buf, "10.0.0.1:5555") && strstr(c.buf, "dig"));
@@ -393,10 +427,16 @@ static void test_rows_add_up(void)
 	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 7 * MS, 4, 0));    /* times out */
 	dns_report_expire(&r, &c.sink, 1500 * MS);
 	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1600 * MS, 5, 0)); /* pending */
+	kernel_row(&r, "10.0.0.53", 53, &(struct dns_server_stats){
+		.queries = { 5 }, .rcodes = { [1] = 1, [2] = 1, [5] = 1 } }, 1);
+	/* Servers beyond the kernel's table: one row "other". */
+	kernel_row(&r, NULL, 0, &(struct dns_server_stats){ .queries = { 2 }, .rcodes = { 1 } }, 0);
 	dns_report_summary(&r, &c.sink, st);
 	o = line(&c, 4);
-	CHECK(o && num(o, "queries") == 5 && num(o, "pending") == 1);
-	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 1);
+	CHECK(o && num(o, "queries") == 7 && num(o, "pending") == 2);
+	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 2);
+	CHECK_STR(str(json_object_array_get_idx(arr, 1), "server"), "other");
+	CHECK(num(json_object_array_get_idx(arr, 1), "pending") == 1);
 	s0 = json_object_array_get_idx(arr, 0);
 	CHECK(num(s0, "queries") == 5 && num(s0, "pending") == 1);
 	CHECK(json_object_object_get_ex(s0, "rcodes", &rc));
@@ -407,6 +447,8 @@ static void test_rows_add_up(void)
 	dns_report_summary(&r, &t.sink, st);
 	fflush(t.sink.out);
 	CHECK(strstr(t.buf, "QUERIES  NOERROR NXDOMAIN SERVFAIL  REFUSED    OTHER  TIMEOUT  PENDING"));
+	CHECK(strstr(t.buf, "10.0.0.53:53                                    5        0        0"
+			    "        1        1        1        1        1"));
 	/* a.test: 5 = 0 + 0 + 1 + 1 + 1 + 1 + 1 */
 	CHECK(strstr(t.buf, "a.test                                          5        0        0"
 			    "        1        1        1        1        1"));
@@ -498,6 +540,10 @@ static void test_metrics(void)
 	feed_sink(&r, &none, query_of_type(1500 * MS, 5, 999));
 	dns_report_expire(&r, &none, 2000 * MS);
 	CHECK(none.jw.len == 0 && r.timeouts == 1);
+	/* The metrics are the kernel's counts (here as the records above would give them). */
+	kernel_row(&r, "10.0.0.53", 53, latencies(&(struct dns_server_stats){
+		.queries = { [0] = 3, [7] = 1, [DNS_TYPE_NAMED] = 1 }, .rcodes = { [0] = 1, [3] = 1 } },
+		1000, 2000), 1);
 	dns_report_metrics(&r, p);
 	page = nl_prom_text(p, &len);
 	/* Each line, in this order, whole. */
