@@ -53,7 +53,9 @@ struct dns_txn {
 	struct nl_owner owner;
 	struct dns_agg *aggs[DNS_TABLES];  /* its qname's and source's totals */
 	uint16_t qtype;
+	uint16_t retransmits;       /* copies sent again while it waited (same socket, same id) */
 	uint8_t seen_egress;        /* the query left a local socket: wait for it to get the answer */
+	uint8_t seen_ingress;       /* it reached a local socket */
 	UT_hash_handle hh;
 	char qname[];               /* sized to the name: up to 65536 queries wait at once */
 };
@@ -76,6 +78,7 @@ struct dns_agg {
 	uint64_t queries;
 	uint64_t rcodes[DNS_RCODE_SLOTS];
 	uint64_t pending;           /* waiting for their answer (counted at each summary) */
+	uint64_t retransmits;       /* copies of pending queries sent again */
 	struct nl_hist latency;
 	uint8_t *key;               /* right after the struct: the qname, or a struct dns_endpoint */
 	UT_hash_handle hh;
@@ -114,7 +117,7 @@ struct dns_report {
 	struct dns_kernel k;
 	struct dns_msg msg;         /* scratch for the parser */
 	/* What the records showed (fewer than the kernel's when records were lost). */
-	uint64_t messages, queries, responses, timeouts, unmatched, pending_full;
+	uint64_t messages, queries, responses, timeouts, unmatched, pending_full, retransmits;
 	uint64_t tcp_split, partial, bad_records;
 	uint64_t parse_errors[DNS_ERR_COUNT_];
 };

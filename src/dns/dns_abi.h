@@ -90,6 +90,7 @@ struct dns_pending {
 struct dns_server_stats {
 	__u64 queries[DNS_TYPE_SLOTS];  /* by query type */
 	__u64 rcodes[DNS_RCODES];       /* answers matched to their query */
+	__u64 retransmits;              /* a pending query sent again (same socket, same id) */
 	__u64 unmatched;                /* answers to no pending query */
 	struct nl_hist latency;         /* query to answer, answered ones */
 };

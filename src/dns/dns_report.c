@@ -142,6 +142,7 @@ static void write_json(struct nl_sink *s, const struct dns_txn *t, const struct 
 	nl_jw_sock(w, "dns", t->ts_ns, &t->id, &t->owner);
 	nl_jw_str(w, "transport", t->key.proto == 6 ? "tcp" : "udp");
 	nl_jw_uint(w, "id", t->key.id);
+	nl_jw_uint(w, "retransmits", t->retransmits);
 	nl_jw_str(w, "qname", t->qname);
 	nl_jw_str(w, "qtype", dns_type_name(t->qtype, buf, sizeof(buf)));
 	nl_jw_str(w, "rcode", rcode_text(msg ? msg->rcode : DNS_RCODE_TIMEOUT, buf, sizeof(buf)));
@@ -191,15 +192,15 @@ static void write_row(struct nl_sink *s, const struct dns_txn *t, const struct d
 
 	nl_sink_header(s, "TIME         PID     COMM             CLIENT                       "
 			  "SERVER                  PROTO QTYPE QNAME                          "
-			  "RCODE     LATENCY  ANSWERS");
+			  "RCODE     RETX  LATENCY  ANSWERS");
 	answers_text(msg, ans, sizeof(ans));
-	fprintf(s->out, "%-12s %-7u %-16s %-28s %-23s %-5s %-5s %-30s %-9s %8s  %s\n",
+	fprintf(s->out, "%-12s %-7u %-16s %-28s %-23s %-5s %-5s %-30s %-9s %4u %8s  %s\n",
 		nl_fmt_clock(nl_mono_to_realtime(t->ts_ns), ts, sizeof(ts)), t->owner.pid,
 		t->owner.pid ? nl_fmt_comm(t->owner.comm, comm, sizeof(comm)) : "-",
 		nl_fmt_endpoint(tp->family, tp->saddr, tp->sport, client, sizeof(client)),
 		nl_fmt_endpoint(tp->family, tp->daddr, tp->dport, server, sizeof(server)),
 		t->key.proto == 6 ? "tcp" : "udp", dns_type_name(t->qtype, qt, sizeof(qt)), t->qname,
-		rcode_text(msg ? msg->rcode : DNS_RCODE_TIMEOUT, rc, sizeof(rc)),
+		rcode_text(msg ? msg->rcode : DNS_RCODE_TIMEOUT, rc, sizeof(rc)), t->retransmits,
 		latency_us ? nl_fmt_usecs(*latency_us, lat, sizeof(lat)) : "-", ans);
 }
 
@@ -235,15 +236,25 @@ static void make_key(const struct dns_event *e, bool answer, uint16_t id, struct
 
 /*
  * A message of the pending transaction t that needs only its header: a
- * query sent again, and, when both ends are local (--server-side), the
+ * query sent again (a retransmission: the same way as its first copy, as
+ * the kernel counts it), and, when both ends are local (--server-side), the
  * query reaching the server and the answer leaving it while the client
  * still has to get it. True if this is such a copy; it is then accounted
  * for without parsing the rest.
  */
-static bool known_copy(struct dns_txn *t, const struct dns_event *e, bool answer)
+static bool known_copy(struct dns_report *r, struct dns_txn *t, const struct dns_event *e,
+		       bool answer)
 {
 	if (answer)
 		return t->seen_egress && e->dir == DNS_DIR_EGRESS;
+	if (e->dir == DNS_DIR_EGRESS ? t->seen_egress : t->seen_ingress && !t->seen_egress) {
+		t->retransmits++;
+		r->retransmits++;
+		for (int i = 0; i < DNS_TABLES; i++)
+			t->aggs[i]->retransmits++;
+		return true;
+	}
+	t->seen_ingress |= e->dir == DNS_DIR_INGRESS;
 	/* A query seen arriving first, then leaving: the client's view wins. */
 	if (e->dir == DNS_DIR_EGRESS && !t->seen_egress) {
 		t->seen_egress = 1;
@@ -270,6 +281,7 @@ static void on_query(struct dns_report *r, const struct dns_event *e, const stru
 	t->id = e->id;
 	t->owner = e->owner;
 	t->seen_egress = e->dir == DNS_DIR_EGRESS;
+	t->seen_ingress = e->dir == DNS_DIR_INGRESS;
 	t->qtype = msg->qtype;
 	memcpy(t->qname, msg->qname, qlen);
 	count_query(r, t);
@@ -305,7 +317,7 @@ static void on_message(struct dns_report *r, struct nl_sink *s, const struct dns
 
 		make_key(e, answer, (uint16_t)(buf[0] << 8 | buf[1]), &k);
 		HASH_FIND(hh, r->pending, &k, sizeof(k), t);
-		if (t && known_copy(t, e, answer))
+		if (t && known_copy(r, t, e, answer))
 			return;
 	}
 	err = dns_parse(buf, len, full_len, msg);
@@ -407,6 +419,7 @@ void dns_server_stats_add(struct dns_server_stats *dst, const struct dns_server_
 		dst->queries[i] += src->queries[i];
 	for (int i = 0; i < DNS_RCODES; i++)
 		dst->rcodes[i] += src->rcodes[i];
+	dst->retransmits += src->retransmits;
 	dst->unmatched += src->unmatched;
 	nl_hist_merge(&dst->latency, &src->latency);
 }
@@ -435,6 +448,7 @@ static void server_totals(const struct dns_server_row *row, struct dns_agg *a)
 	memcpy(a->rcodes, s->rcodes, sizeof(s->rcodes));
 	a->rcodes[DNS_RCODE_TIMEOUT] = row->timeouts;
 	a->pending = a->queries > done ? a->queries - done : 0;
+	a->retransmits = s->retransmits;
 	a->latency = s->latency;
 }
 
@@ -467,6 +481,7 @@ static void servers_table(struct dns_report *r, struct dns_agg *totals)
 		for (int j = 0; j < DNS_RCODE_SLOTS; j++)
 			totals->rcodes[j] += one.rcodes[j];
 		totals->pending += one.pending;
+		totals->retransmits += one.retransmits;
 		nl_hist_merge(&totals->latency, &one.latency);
 	}
 }
@@ -526,6 +541,7 @@ static struct json_object *table_json(struct dns_table *t, const char *key, unsi
 		json_object_object_add(j, "queries", json_object_new_int64(a->queries));
 		json_object_object_add(j, "rcodes", rcodes_json(a));
 		json_object_object_add(j, "pending", json_object_new_int64(a->pending));
+		json_object_object_add(j, "retransmits", json_object_new_int64(a->retransmits));
 		if (latency) {
 			struct json_object *l = json_object_new_object();
 
@@ -552,6 +568,7 @@ static void records_json(struct json_object *o, const struct dns_report *r, cons
 	add_u64(rec, "timeouts", r->timeouts);
 	add_u64(rec, "unmatched_responses", r->unmatched);
 	add_u64(rec, "pending", HASH_COUNT(r->pending));
+	add_u64(rec, "retransmits", r->retransmits);
 	add_u64(rec, "pending_full", r->pending_full);
 	json_object_object_add(o, "records", rec);
 }
@@ -576,6 +593,7 @@ static void summary_json(struct dns_report *r, struct nl_sink *s, const uint64_t
 	add_u64(o, "timeouts", all.rcodes[DNS_RCODE_TIMEOUT]);
 	add_u64(o, "unmatched_responses", kernel_unmatched(r));
 	add_u64(o, "pending", all.pending);
+	add_u64(o, "retransmits", all.retransmits);
 	add_u64(o, "pending_full", st[DNS_STAT_UNTRACKED]);
 	add_u64(o, "tcp_split", r->tcp_split);
 	add_u64(o, "partial", r->partial);
@@ -613,7 +631,10 @@ static uint64_t other_rcodes(const struct dns_agg *a)
 	return n;
 }
 
-/* Each row adds up: QUERIES = NOERROR + NXDOMAIN + SERVFAIL + REFUSED + OTHER + TIMEOUT + PENDING. */
+/*
+ * Each row adds up: QUERIES = NOERROR + NXDOMAIN + SERVFAIL + REFUSED + OTHER +
+ * TIMEOUT + PENDING; RETRANS (copies of a pending query sent again) are beside it.
+ */
 static void table_rows(struct nl_sink *s, struct dns_table *t, const char *title,
 		       unsigned int limit, bool latency)
 {
@@ -623,16 +644,16 @@ static void table_rows(struct nl_sink *s, struct dns_table *t, const char *title
 
 	if (!t->items)
 		return;
-	fprintf(s->out, "%-40s %8s %8s %8s %8s %8s %8s %8s %8s %9s %9s\n", title, "QUERIES",
+	fprintf(s->out, "%-40s %8s %8s %8s %8s %8s %8s %8s %8s %8s %9s %9s\n", title, "QUERIES",
 		"NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "OTHER", "TIMEOUT", "PENDING",
-		latency ? "P50" : "", latency ? "P99" : "");
+		"RETRANS", latency ? "P50" : "", latency ? "P99" : "");
 	HASH_SORT(t->items, busiest_first);
 	HASH_ITER(hh, t->items, a, tmp) {
 		if (limit && n++ == limit) {
 			fprintf(s->out, "... %u more (-o json lists them)\n", HASH_COUNT(t->items) - limit);
 			break;
 		}
-		fprintf(s->out, "%-40.40s %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %9s %9s\n",
+		fprintf(s->out, "%-40.40s %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %9s %9s\n",
 			a->name, (unsigned long long)a->queries,
 			(unsigned long long)a->rcodes[DNS_RCODE_NOERROR],
 			(unsigned long long)a->rcodes[DNS_RCODE_NXDOMAIN],
@@ -640,7 +661,7 @@ static void table_rows(struct nl_sink *s, struct dns_table *t, const char *title
 			(unsigned long long)a->rcodes[DNS_RCODE_REFUSED],
 			(unsigned long long)other_rcodes(a),
 			(unsigned long long)a->rcodes[DNS_RCODE_TIMEOUT],
-			(unsigned long long)a->pending,
+			(unsigned long long)a->pending, (unsigned long long)a->retransmits,
 			latency && a->latency.count ?
 				nl_fmt_usecs(nl_hist_percentile(&a->latency, 50), p50, sizeof(p50)) : "",
 			latency && a->latency.count ?
@@ -654,10 +675,10 @@ static void summary_table(struct dns_report *r, struct nl_sink *s, const uint64_
 
 	servers_table(r, &all);
 	fprintf(s->out, "\n%llu queries, %llu answered, %llu timed out, %llu pending, "
-		"%llu answers without a query (counted in the kernel)\n",
+		"%llu retransmissions, %llu answers without a query (counted in the kernel)\n",
 		(unsigned long long)all.queries, (unsigned long long)answered(&all),
 		(unsigned long long)all.rcodes[DNS_RCODE_TIMEOUT], (unsigned long long)all.pending,
-		(unsigned long long)kernel_unmatched(r));
+		(unsigned long long)all.retransmits, (unsigned long long)kernel_unmatched(r));
 	table_rows(s, &r->servers, "SERVER", r->top, true);
 	fprintf(s->out, "\nNames and sources from the records: %llu lost (ring buffer full); "
 		"%llu messages, %llu malformed, %llu TCP segments not reassembled\n",

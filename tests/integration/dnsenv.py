@@ -135,3 +135,25 @@ class DnsCounters:
                 counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
                 counts[rule["comment"]] = counter["packets"]
         return counts
+
+
+# Sends the same query (same socket, same id) `copies` times, `gap` s apart: a client's
+# retransmissions, as a stub resolver sends them.
+_RESEND = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[3])):
+    s.sendto(bytes.fromhex(sys.argv[4]), (sys.argv[1], 53))
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def resend(pair, server, qname, copies, gap=0.1, msg_id=4242):
+    nltest.sh("python3", "-c", _RESEND, server, str(gap), str(copies),
+              query(qname, msg_id=msg_id).hex(), ns=pair.a)
+
+
+def drop_dns(ns):
+    """A resolver address that drops every query (nftables in its namespace)."""
+    nltest.sh("nft", "add table inet nltdrop; add chain inet nltdrop in { type filter hook "
+              "input priority 0; }; add rule inet nltdrop in udp dport 53 counter drop", ns=ns)

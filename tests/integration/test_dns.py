@@ -6,8 +6,8 @@ import time
 
 import nltest
 from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, SILENT4, ZONE, DnsCounters, Resolver, dig,
-                    header, query_burst, send_udp)
-from nltest import NETLENS, Cgroup, Netlens, cgroup2_root, Pair, defer, one, sh
+                    drop_dns, header, query_burst, resend, send_udp)
+from nltest import NETLENS, Cgroup, Netlens, cgroup2_root, Pair, defer, find, one, sh
 
 
 def stats_of(recs):
@@ -228,6 +228,36 @@ def test_totals_exact_with_records_lost():
     assert server["latency"]["count"] == 300, server
     silent = one(st["servers"], server=f"{SILENT4}:53")
     assert (silent["queries"], silent["rcodes"]) == (20, {"TIMEOUT": 20}), silent
+
+
+def test_retransmissions_counted_dead_upstream():
+    """A query sent again with the same id is one query and a retransmission: to a resolver
+    that drops everything, datagrams sent == queries + retransmissions (issue 14: 6)."""
+    pair = Pair()
+    Resolver(pair)
+    drop_dns(pair.b)
+    wire = DnsCounters(pair.a)
+    nl = Netlens("--timeout", "1", "--netns", pair.a, command="dns")
+    resend(pair, pair.B4, f"again.{ZONE}", copies=4)         # one query, 3 retransmissions
+    pid, _, _ = dig(pair, pair.B4, "+tries=3", f"dig.{ZONE}", "A")   # a new port each try
+    time.sleep(1.5)
+    recs = nl.stop()
+    sent = wire.read()["sent"]
+
+    st = stats_of(recs)
+    assert sent == 7 and (st["queries"], st["retransmits"]) == (4, 3), (sent, st)
+    assert (st["responses"], st["timeouts"], st["pending"]) == (0, 4, 0), st
+    again = one(recs, type="dns", qname=f"again.{ZONE}")
+    assert (again["rcode"], again["retransmits"], again["id"]) == ("TIMEOUT", 3, 4242), again
+    row = one(st["qnames"], qname=f"again.{ZONE}")
+    assert (row["queries"], row["retransmits"], row["rcodes"]) == (1, 3, {"TIMEOUT": 1}), row
+    digs = find(recs, type="dns", qname=f"dig.{ZONE}")
+    assert sorted((r["pid"], r["retransmits"], r["rcode"]) for r in digs) == \
+        [(pid, 0, "TIMEOUT")] * 3, digs
+    server = one(st["servers"], server=f"{pair.B4}:53")
+    assert (server["queries"], server["retransmits"], server["rcodes"]) == \
+        (4, 3, {"TIMEOUT": 4}), server
+    assert st["records"]["retransmits"] == st["retransmits"], st
 
 
 # Malformed messages, one per parse error kind. qname "x" is 01 78 00.

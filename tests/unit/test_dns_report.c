@@ -457,6 +457,36 @@ static void test_rows_add_up(void)
 	capture_close(&c);
 }
 
+/* A query sent again with its id is a retransmission; its copy reaching a local server is not. */
+static void test_retransmissions(void)
+{
+	struct dns_report r;
+	struct capture c;
+	struct json_object *o;
+
+	dns_report_init(&r, 5000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 7, 0));    /* leaves dig */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 2 * MS, 7, 0));   /* reaches the server */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 3 * MS, 7, 0));    /* sent again */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 4 * MS, 7, 0));   /* its copy at the server */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 5 * MS, 7, 0));    /* again */
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 6 * MS, 7, 0));
+	o = line(&c, 0);
+	CHECK(o && num(o, "retransmits") == 2 && num(o, "latency_us") == 5000);
+	json_object_put(o);
+	/* Only the server's view: a second arrival is a retransmission. */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 7 * MS, 8, 0));
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 8 * MS, 8, 0));
+	feed(&r, &c, packet(true, DNS_DIR_EGRESS, 9 * MS, 8, 0));
+	o = line(&c, 1);
+	CHECK(o && num(o, "retransmits") == 1);
+	json_object_put(o);
+	CHECK(r.queries == 2 && r.retransmits == 3 && r.qnames.items->retransmits == 3);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
 /* The nested writer: too deep drops the line instead of writing broken JSON. */
 static void test_jsonw_nesting(void)
 {
@@ -574,6 +604,7 @@ int main(void)
 	RUN(test_endpoint_totals);
 	RUN(test_table_rows);
 	RUN(test_rows_add_up);
+	RUN(test_retransmissions);
 	RUN(test_jsonw_nesting);
 	RUN(test_metrics);
 	return TEST_SUMMARY();
