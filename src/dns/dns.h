@@ -115,6 +115,7 @@ struct dns_report {
 	struct dns_table qnames, sources;
 	struct dns_table servers;   /* the kernel's rows, as shown (rebuilt at each summary) */
 	struct dns_kernel k;
+	struct nl_fold *fold;       /* serve: the servers' series under --max-series */
 	struct dns_msg msg;         /* scratch for the parser */
 	/* What the records showed (fewer than the kernel's when records were lost). */
 	uint64_t messages, queries, responses, timeouts, unmatched, pending_full, retransmits;

@@ -46,6 +46,7 @@ void dns_report_free(struct dns_report *r)
 	table_free(&r->servers);
 	table_free(&r->sources);
 	free(r->k.rows);
+	nl_fold_free(r->fold);
 }
 
 /* The totals kept under key, or NULL. */
@@ -718,38 +719,102 @@ void dns_report_summary(struct dns_report *r, struct nl_sink *s, const uint64_t 
 		summary_table(r, s, stats);
 }
 
+/* Per server, the values of its series: by qtype, by rcode, timeouts, retransmissions, latency. */
+enum {
+	DM_QTYPE = 0,
+	DM_RCODE = DM_QTYPE + DNS_TYPE_SLOTS,
+	DM_TIMEOUTS = DM_RCODE + DNS_RCODES,
+	DM_RETRANSMITS,
+	DM_LATENCY,
+	DM_NVALS = DM_LATENCY + NL_PROM_HIST_VALS,
+};
+
+static void fold_server(struct nl_fold *f, const struct dns_server_row *row, const char *labels)
+{
+	uint64_t v[DM_NVALS];
+
+	for (int i = 0; i < DNS_TYPE_SLOTS; i++)
+		v[DM_QTYPE + i] = row->s.queries[i];
+	for (int i = 0; i < DNS_RCODES; i++)
+		v[DM_RCODE + i] = row->s.rcodes[i];
+	v[DM_TIMEOUTS] = row->timeouts;
+	v[DM_RETRANSMITS] = row->s.retransmits;
+	nl_prom_hist_vals(&row->s.latency, v + DM_LATENCY);
+	nl_fold_put(f, labels, sum_u64(row->s.queries, DNS_TYPE_SLOTS), v);
+}
+
+/* base (a row's labels) with key="value" after it. */
+static const char *with_label(char *buf, size_t len, const char *base, const char *key,
+			      const char *value)
+{
+	char one[64];
+
+	snprintf(buf, len, "%s,%s", base, nl_prom_labels(one, sizeof(one), key, value, NULL));
+	return buf;
+}
+
+/* A series per qtype and rcode seen so far (a value once counted stays). */
+static void write_server(struct nl_prom *p, const struct nl_fold_row *row)
+{
+	const uint64_t *v = row->vals;
+	char labels[192], buf[32];
+	struct nl_hist h;
+
+	for (unsigned int i = 0; i < DNS_TYPE_SLOTS; i++)
+		if (v[DM_QTYPE + i])
+			nl_prom_counter(p, "netlens_dns_queries_total", with_label(
+				labels, sizeof(labels), row->labels, "qtype", dns_type_slot_name(i)),
+				v[DM_QTYPE + i]);
+	for (int i = 0; i < DNS_RCODES; i++)
+		if (v[DM_RCODE + i])
+			nl_prom_counter(p, "netlens_dns_responses_total", with_label(
+				labels, sizeof(labels), row->labels, "rcode",
+				rcode_text(i, buf, sizeof(buf))), v[DM_RCODE + i]);
+	nl_prom_counter(p, "netlens_dns_timeouts_total", row->labels, v[DM_TIMEOUTS]);
+	nl_prom_counter(p, "netlens_dns_retransmits_total", row->labels, v[DM_RETRANSMITS]);
+	nl_prom_vals_hist(v + DM_LATENCY, &h);
+	if (h.count)
+		nl_prom_hist(p, "netlens_dns_latency_seconds", row->labels, &h);
+}
+
 void dns_report_metrics(struct dns_report *r, struct nl_prom *p)
 {
-	char labels[64], buf[32];
-	struct dns_agg all;
-	uint64_t qtypes[DNS_TYPE_SLOTS] = { 0 };
+	static const char other[] = "server=\"other\"";
+	const struct nl_fold_row *rows;
+	char labels[96], name[NL_ADDR_LEN + 8];
+	size_t n;
 
-	servers_table(r, &all);
-	for (size_t i = 0; i < r->k.n; i++)
-		for (int j = 0; j < DNS_TYPE_SLOTS; j++)
-			qtypes[j] += r->k.rows[i].s.queries[j];
 	nl_prom_family(p, "netlens_dns_queries_total", NL_PROM_COUNTER,
-		       "DNS queries seen, by query type (unnamed types as \"other\").");
+		       "DNS queries sent, per server and query type (unnamed types as \"other\").");
 	nl_prom_family(p, "netlens_dns_responses_total", NL_PROM_COUNTER,
-		       "DNS answers matched to their query, by rcode.");
+		       "DNS answers matched to their query, per server and rcode.");
 	nl_prom_family(p, "netlens_dns_timeouts_total", NL_PROM_COUNTER,
-		       "DNS queries unanswered within --timeout.");
+		       "DNS queries unanswered within --timeout, per server.");
+	nl_prom_family(p, "netlens_dns_retransmits_total", NL_PROM_COUNTER,
+		       "DNS queries sent again with the same id while pending, per server.");
 	nl_prom_family(p, "netlens_dns_latency_seconds", NL_PROM_HISTOGRAM,
-		       "Time from a DNS query to its answer.");
+		       "Time from a DNS query to its answer, per server.");
 	nl_prom_family(p, "netlens_parse_errors_total", NL_PROM_COUNTER,
 		       "Records or packets a module could not parse.");
-	for (unsigned int i = 0; i < DNS_TYPE_SLOTS; i++)
-		if (qtypes[i])
-			nl_prom_counter(p, "netlens_dns_queries_total", nl_prom_labels(
-				labels, sizeof(labels), "qtype", dns_type_slot_name(i), NULL),
-				qtypes[i]);
-	for (int i = 0; i < DNS_RCODES; i++)
-		if (all.rcodes[i])
-			nl_prom_counter(p, "netlens_dns_responses_total", nl_prom_labels(
-				labels, sizeof(labels), "rcode", rcode_text(i, buf, sizeof(buf)), NULL),
-				all.rcodes[i]);
-	nl_prom_counter(p, "netlens_dns_timeouts_total", "", all.rcodes[DNS_RCODE_TIMEOUT]);
-	nl_prom_hist(p, "netlens_dns_latency_seconds", "", &all.latency);
+	if (!r->fold)
+		r->fold = nl_fold_new(DM_NVALS, other);
+	nl_fold_begin(r->fold);
+	for (size_t i = 0; i < r->k.n; i++) {
+		const struct dns_server_row *row = &r->k.rows[i];
+
+		/* The kernel's own "other" row (beyond DNS_MAX_SERVERS) is folded already. */
+		if (!row->key.family) {
+			fold_server(r->fold, row, other);
+			continue;
+		}
+		nl_fmt_endpoint(row->key.family, row->key.addr, row->key.port, name, sizeof(name));
+		fold_server(r->fold, row, nl_prom_labels(labels, sizeof(labels), "server", name, NULL));
+	}
+	nl_fold_end(r->fold, nl_prom_max_series(p));
+	rows = nl_fold_rows(r->fold, &n);
+	for (size_t i = 0; i < n; i++)
+		write_server(p, &rows[i]);
+	nl_prom_folded(p, "netlens_dns_queries_total", r->fold);
 	nl_prom_counter(p, "netlens_parse_errors_total", "module=\"dns\"",
 			parse_errors(r) + r->bad_records);
 }

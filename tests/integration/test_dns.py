@@ -7,7 +7,7 @@ import time
 import nltest
 from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, SILENT4, ZONE, DnsCounters, Resolver, dig,
                     drop_dns, header, query_burst, resend, send_udp)
-from nltest import NETLENS, Cgroup, Netlens, cgroup2_root, Pair, defer, find, one, sh
+from nltest import NETLENS, Cgroup, Netlens, Serve, cgroup2_root, Pair, defer, find, one, sh
 
 
 def stats_of(recs):
@@ -258,6 +258,45 @@ def test_retransmissions_counted_dead_upstream():
     assert (server["queries"], server["retransmits"], server["rcodes"]) == \
         (4, 3, {"TIMEOUT": 4}), server
     assert st["records"]["retransmits"] == st["retransmits"], st
+
+
+def test_serve_metrics_per_server_folded():
+    """serve's DNS series carry the server (issue 13); the kernel's counts equal nftables'
+    per rcode; beyond --max-series the quieter server is folded into server="other"."""
+    pair = Pair()
+    Resolver(pair)
+    wire = DnsCounters(pair.a)
+    serve = Serve("--enable", "dns", "--netns", pair.a)
+    folded = Serve("--enable", "dns", "--netns", pair.a, "--max-series", "1")
+    names = [f"a.{ZONE}"] * 3 + [f"nothere.{ZONE}"] * 2 + ["outside.example"]
+    assert query_burst(pair, pair.B4, names) == 6
+    resend(pair, SILENT4, "gone.example", copies=3)   # 1 query, 2 retransmissions
+    b4, silent = f"{pair.B4}:53", f"{SILENT4}:53"
+    # serve's --timeout is 5 s.
+    assert serve.wait_value("netlens_dns_timeouts_total", 1, timeout=12, server=silent) == 1
+    page, counts = serve.metrics(), wire.read()
+    assert counts == {"sent": 9, "NOERROR": 3, "SERVFAIL": 0, "NXDOMAIN": 2, "REFUSED": 1}
+    want = {("netlens_dns_queries_total", b4, "qtype", "A"): 6,
+            ("netlens_dns_responses_total", b4, "rcode", "NOERROR"): counts["NOERROR"],
+            ("netlens_dns_responses_total", b4, "rcode", "NXDOMAIN"): counts["NXDOMAIN"],
+            ("netlens_dns_responses_total", b4, "rcode", "REFUSED"): counts["REFUSED"],
+            ("netlens_dns_queries_total", silent, "qtype", "A"): 1}
+    for (name, server, k, v), n in want.items():
+        assert serve.value(name, page, server=server, **{k: v}) == n, (name, server, v, page)
+    assert serve.value("netlens_dns_timeouts_total", page, server=b4) == 0
+    assert serve.value("netlens_dns_retransmits_total", page, server=silent) == 2
+    assert serve.value("netlens_dns_retransmits_total", page, server=b4) == 0
+    assert serve.value("netlens_dns_latency_seconds_count", page, server=b4) == 6
+    # 6 datagrams sent to b4, 3 to the silent one: queries + retransmissions.
+    assert 6 + 1 + 2 == counts["sent"]
+
+    page = folded.metrics()
+    assert folded.value("netlens_dns_queries_total", page, server=b4, qtype="A") == 6
+    assert folded.value("netlens_dns_queries_total", page, server="other", qtype="A") == 1
+    assert folded.value("netlens_dns_retransmits_total", page, server="other") == 2
+    assert folded.value("netlens_series_folded", page,
+                        family="netlens_dns_queries_total") == 1
+    assert "server=\"" + silent not in page, page
 
 
 # Malformed messages, one per parse error kind. qname "x" is 01 78 00.

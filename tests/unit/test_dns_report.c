@@ -526,59 +526,12 @@ static struct dns_event query_of_type(uint64_t ts, uint16_t id, uint16_t qtype)
 	return e;
 }
 
-/*
- * The metrics, with a discarding sink (serve without --events-file): the
- * totals are kept, no record is written.
- */
-static void test_metrics(void)
+/* Each line of want, in this order, whole, in page. */
+static void check_page(const char *page, const char *const *want, size_t n)
 {
-	static const char *const want[] = {
-		"# TYPE netlens_dns_queries_total counter",
-		"netlens_dns_queries_total{qtype=\"A\"} 3",
-		"netlens_dns_queries_total{qtype=\"AAAA\"} 1",
-		"netlens_dns_queries_total{qtype=\"other\"} 1",
-		"# TYPE netlens_dns_responses_total counter",
-		"netlens_dns_responses_total{rcode=\"NOERROR\"} 1",
-		"netlens_dns_responses_total{rcode=\"NXDOMAIN\"} 1",
-		"netlens_dns_timeouts_total 1",
-		"# TYPE netlens_dns_latency_seconds histogram",
-		"netlens_dns_latency_seconds_bucket{le=\"0.000512\"} 0",
-		"netlens_dns_latency_seconds_bucket{le=\"0.001024\"} 1",
-		"netlens_dns_latency_seconds_bucket{le=\"0.002048\"} 2",
-		"netlens_dns_latency_seconds_bucket{le=\"+Inf\"} 2",
-		"netlens_dns_latency_seconds_sum 0.003000",
-		"netlens_dns_latency_seconds_count 2",
-		"netlens_parse_errors_total{module=\"dns\"} 2",
-	};
-	struct nl_prom *p = nl_prom_new(10);
-	struct dns_event bad = packet(false, DNS_DIR_EGRESS, 0, 9, 0);
-	struct dns_report r;
-	struct nl_sink none;
-	const char *page, *at;
-	size_t len;
+	const char *at = page;
 
-	nl_sink_init_discard(&none);
-	dns_report_init(&r, 1000 * MS, 1);
-	dns_report_event(&r, &none, &bad, offsetof(struct dns_event, data) - 1);
-	bad.data[5] = 0;   /* no question: malformed */
-	dns_report_event(&r, &none, &bad, sizeof(bad));
-	for (uint16_t id = 1; id <= 3; id++)
-		feed_sink(&r, &none, query_of_type(id * MS, id, 1));
-	feed_sink(&r, &none, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 0));
-	feed_sink(&r, &none, packet(true, DNS_DIR_INGRESS, 4 * MS, 2, 3));
-	feed_sink(&r, &none, query_of_type(1500 * MS, 4, 28));
-	feed_sink(&r, &none, query_of_type(1500 * MS, 5, 999));
-	dns_report_expire(&r, &none, 2000 * MS);
-	CHECK(none.jw.len == 0 && r.timeouts == 1);
-	/* The metrics are the kernel's counts (here as the records above would give them). */
-	kernel_row(&r, "10.0.0.53", 53, latencies(&(struct dns_server_stats){
-		.queries = { [0] = 3, [7] = 1, [DNS_TYPE_NAMED] = 1 }, .rcodes = { [0] = 1, [3] = 1 } },
-		1000, 2000), 1);
-	dns_report_metrics(&r, p);
-	page = nl_prom_text(p, &len);
-	/* Each line, in this order, whole. */
-	at = page;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *hit = at ? strstr(at, want[i]) : NULL;
 
 		if (!hit || (hit != page && hit[-1] != '\n') || hit[strlen(want[i])] != '\n') {
@@ -588,9 +541,76 @@ static void test_metrics(void)
 		}
 		at = hit;
 	}
+}
+
+/*
+ * The metrics: the kernel's rows per server (a discarding sink, as serve
+ * without --events-file: no record is written, parse errors still counted).
+ */
+static void test_metrics(void)
+{
+	static const char *const want[] = {
+		"# TYPE netlens_dns_queries_total counter",
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"A\"} 3",
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"AAAA\"} 1",
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"other\"} 1",
+		"netlens_dns_queries_total{server=\"[fd00::53]:53\",qtype=\"A\"} 1",
+		"# TYPE netlens_dns_responses_total counter",
+		"netlens_dns_responses_total{server=\"10.0.0.53:53\",rcode=\"NOERROR\"} 1",
+		"netlens_dns_responses_total{server=\"10.0.0.53:53\",rcode=\"NXDOMAIN\"} 1",
+		"netlens_dns_responses_total{server=\"[fd00::53]:53\",rcode=\"REFUSED\"} 1",
+		"# TYPE netlens_dns_timeouts_total counter",
+		"netlens_dns_timeouts_total{server=\"10.0.0.53:53\"} 1",
+		"netlens_dns_timeouts_total{server=\"[fd00::53]:53\"} 0",
+		"# TYPE netlens_dns_retransmits_total counter",
+		"netlens_dns_retransmits_total{server=\"10.0.0.53:53\"} 0",
+		"netlens_dns_retransmits_total{server=\"[fd00::53]:53\"} 2",
+		"# TYPE netlens_dns_latency_seconds histogram",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"0.000512\"} 0",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"0.001024\"} 1",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"0.002048\"} 2",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"+Inf\"} 2",
+		"netlens_dns_latency_seconds_sum{server=\"10.0.0.53:53\"} 0.003000",
+		"netlens_dns_latency_seconds_count{server=\"10.0.0.53:53\"} 2",
+		"netlens_parse_errors_total{module=\"dns\"} 2",
+	};
+	/* --max-series 1: the second server is folded into "other". */
+	static const char *const folded[] = {
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"A\"} 3",
+		"netlens_dns_queries_total{server=\"other\",qtype=\"A\"} 1",
+		"netlens_dns_retransmits_total{server=\"other\"} 2",
+		"netlens_series_folded{family=\"netlens_dns_queries_total\"} 1",
+	};
+	struct nl_prom *p = nl_prom_new(10), *p1 = nl_prom_new(1);
+	struct dns_event bad = packet(false, DNS_DIR_EGRESS, 0, 9, 0);
+	struct dns_report r, r1;
+	struct nl_sink none;
+	size_t len;
+
+	nl_sink_init_discard(&none);
+	dns_report_init(&r, 1000 * MS, 1);
+	dns_report_init(&r1, 1000 * MS, 1);
+	dns_report_event(&r, &none, &bad, offsetof(struct dns_event, data) - 1);
+	bad.data[5] = 0;   /* no question: malformed */
+	dns_report_event(&r, &none, &bad, sizeof(bad));
+	feed_sink(&r, &none, query_of_type(1 * MS, 1, 1));
+	CHECK(none.jw.len == 0);
+	for (struct dns_report *x = &r; x; x = x == &r ? &r1 : NULL) {
+		kernel_row(x, "10.0.0.53", 53, latencies(&(struct dns_server_stats){
+			.queries = { [0] = 3, [7] = 1, [DNS_TYPE_NAMED] = 1 },
+			.rcodes = { [0] = 1, [3] = 1 } }, 1000, 2000), 1);
+		kernel_row(x, "fd00::53", 53, &(struct dns_server_stats){
+			.queries = { [0] = 1 }, .rcodes = { [5] = 1 }, .retransmits = 2 }, 0);
+	}
+	dns_report_metrics(&r, p);
+	check_page(nl_prom_text(p, &len), want, sizeof(want) / sizeof(want[0]));
+	dns_report_metrics(&r1, p1);
+	check_page(nl_prom_text(p1, &len), folded, sizeof(folded) / sizeof(folded[0]));
 	nl_prom_free(p);
+	nl_prom_free(p1);
 	nl_sink_free(&none);
 	dns_report_free(&r);
+	dns_report_free(&r1);
 }
 
 int main(void)
