@@ -310,6 +310,16 @@ static void free_expired(struct dns *d)
 	}
 }
 
+static void dns_findings(struct nl_module *m, struct nl_findings *out)
+{
+	struct dns *d = m->priv;
+	uint64_t st[NL_STAT_MAX];
+
+	read_servers(d);
+	if (!nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
+		dns_report_findings(&d->report, st, out);
+}
+
 static void dns_destroy(struct nl_module *m)
 {
 	struct dns *d = m->priv;
@@ -346,6 +356,7 @@ const struct nl_module_ops nl_dns_ops = {
 	.poll = dns_poll,
 	.collect = dns_collect,
 	.metrics = dns_metrics,
+	.findings = dns_findings,
 	.destroy = dns_destroy,
 };
 

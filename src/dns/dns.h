@@ -79,6 +79,8 @@ struct dns_agg {
 	uint64_t rcodes[DNS_RCODE_SLOTS];
 	uint64_t pending;           /* waiting for their answer (counted at each summary) */
 	uint64_t retransmits;       /* copies of pending queries sent again */
+	struct nl_owner owner;      /* the process of its last query whose process is known */
+	uint32_t netns;             /* the network namespace of its last query */
 	struct nl_hist latency;
 	uint8_t *key;               /* right after the struct: the qname, or a struct dns_endpoint */
 	UT_hash_handle hh;
@@ -139,6 +141,10 @@ void dns_server_stats_add(struct dns_server_stats *dst, const struct dns_server_
 void dns_report_kernel_clear(struct dns_report *r);
 /* The "stats" record (JSON) or summary tables, with the BPF counters. */
 void dns_report_summary(struct dns_report *r, struct nl_sink *s, const uint64_t *stats);
+struct nl_findings;
+/* `diagnose`: failing names, servers down or slow (src/dns/dns_findings.c, docs/diagnose.md). */
+void dns_report_findings(const struct dns_report *r, const uint64_t *stats,
+			 struct nl_findings *out);
 /* `serve`: the totals since start as Prometheus metrics (docs/dns.md). */
 void dns_report_metrics(struct dns_report *r, struct nl_prom *p);
 

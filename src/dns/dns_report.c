@@ -125,8 +125,12 @@ static void count_query(struct dns_report *r, struct dns_txn *t)
 
 	t->aggs[DNS_TABLE_QNAME] = qname_agg(&r->qnames, t->qname);
 	t->aggs[DNS_TABLE_SOURCE] = endpoint_agg(&r->sources, tp->family, tp->saddr, NULL);
-	for (int i = 0; i < DNS_TABLES; i++)
+	for (int i = 0; i < DNS_TABLES; i++) {
 		t->aggs[i]->queries++;
+		if (t->owner.pid)
+			t->aggs[i]->owner = t->owner;
+		t->aggs[i]->netns = t->id.netns;
+	}
 }
 
 static const char *rcode_text(int slot, char *buf, size_t len)

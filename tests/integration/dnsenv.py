@@ -157,3 +157,31 @@ def drop_dns(ns):
     """A resolver address that drops every query (nftables in its namespace)."""
     nltest.sh("nft", "add table inet nltdrop; add chain inet nltdrop in { type filter hook "
               "input priority 0; }; add rule inet nltdrop in udp dport 53 counter drop", ns=ns)
+
+
+def dns_dropped(ns):
+    """The datagrams drop_dns's rule dropped."""
+    out = json.loads(nltest.sh("nft", "-j", "list", "table", "inet", "nltdrop", ns=ns))
+    return next(e["counter"]["packets"] for item in out["nftables"] if "rule" in item
+                for e in item["rule"]["expr"] if "counter" in e)
+
+
+# Answers every query with one rcode (the question echoed, no answer): a server failing.
+_RCODE_SERVER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+print("READY", flush=True)
+while True:
+    q, peer = s.recvfrom(4096)
+    s.sendto(q[:2] + bytes([0x81, 0x80 | int(sys.argv[2])]) + q[4:], peer)
+"""
+
+
+class RcodeServer:
+    """A DNS server in pair.b on B4:53 that answers every query with rcode (e.g. 2, SERVFAIL)."""
+
+    def __init__(self, pair, rcode):
+        self.p = nltest.Proc(["ip", "netns", "exec", pair.b, "python3", "-c", _RCODE_SERVER,
+                              pair.B4, str(rcode)])
+        self.p.expect("READY")

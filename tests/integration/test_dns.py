@@ -5,8 +5,9 @@ import subprocess
 import time
 
 import nltest
-from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, SILENT4, ZONE, DnsCounters, Resolver, dig,
-                    drop_dns, header, query_burst, resend, send_udp)
+from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, RCODES, SILENT4, ZONE, DnsCounters,
+                    RcodeServer, Resolver, dig, dns_dropped, drop_dns, header, query_burst,
+                    resend, send_udp)
 from nltest import NETLENS, Cgroup, Netlens, Serve, cgroup2_root, Pair, defer, find, one, sh
 
 
@@ -297,6 +298,68 @@ def test_serve_metrics_per_server_folded():
     assert folded.value("netlens_series_folded", page,
                         family="netlens_dns_queries_total") == 1
     assert "server=\"" + silent not in page, page
+
+
+def stage_dead_dns_upstream(pair, queries=6):
+    """Staged incident: a DNS server address that drops every query (nftables in pair.b).
+    Each of `queries` queries is sent twice from its own socket in pair.a (one
+    retransmission each). Call with netlens running, then wait past its --timeout.
+    Returns the kernel's counts: the server, datagrams sent (nftables in pair.a) and
+    dropped (nftables in pair.b)."""
+    drop_dns(pair.b)
+    wire = DnsCounters(pair.a)
+    for i in range(queries):
+        resend(pair, pair.B4, f"dead{i}.{ZONE}", copies=2, gap=0.05, msg_id=100 + i)
+    return {"server": f"{pair.B4}:53", "netns": pair.netns_a, "queries": queries,
+            "sent": wire.read()["sent"], "dropped": dns_dropped(pair.b)}
+
+
+def stage_failing_dns_server(pair, rcode, queries=5):
+    """Staged incident: a server in pair.b answering `queries` queries from pair.a with
+    rcode: SERVFAIL (a server that answers only that), REFUSED (dnsmasq without an
+    upstream, for a name outside its zone) or NXDOMAIN (dnsmasq, a name its zone lacks).
+    Call with netlens running. Returns the kernel's counts: datagrams sent and answers
+    with that rcode received (nftables in pair.a), the server, the name."""
+    if rcode == "SERVFAIL":
+        RcodeServer(pair, RCODES[rcode])
+        qname = f"fail.{ZONE}"
+    else:
+        Resolver(pair)
+        qname = {"REFUSED": "outside.example", "NXDOMAIN": f"nothere.{ZONE}"}[rcode]
+    wire = DnsCounters(pair.a)   # after dnsmasq's own readiness queries
+    assert query_burst(pair, pair.B4, [qname] * queries) == queries
+    counts = wire.read()
+    return {"server": f"{pair.B4}:53", "netns": pair.netns_a, "qname": qname, "rcode": rcode,
+            "sent": counts["sent"], "answers": counts[rcode]}
+
+
+def test_stage_dead_dns_upstream_counts():
+    """The staged dead upstream: netlens' timeouts and retransmissions are nftables'."""
+    pair = Pair()
+    nl = Netlens("--timeout", "1", "--netns", pair.a, command="dns")
+    k = stage_dead_dns_upstream(pair)
+    time.sleep(1.5)
+    st = stats_of(nl.stop())
+    assert (k["sent"], k["dropped"]) == (12, 12), k
+    row = one(st["servers"], server=k["server"])
+    assert (row["queries"], row["retransmits"], row["rcodes"], row["pending"]) == \
+        (6, k["sent"] - 6, {"TIMEOUT": 6}, 0), row
+
+
+def test_stage_failing_dns_server_counts():
+    """The staged failing servers: netlens' answers by rcode are nftables'."""
+    for rcode in ("SERVFAIL", "REFUSED", "NXDOMAIN"):
+        pair = Pair()
+        nl = Netlens("--netns", pair.a, command="dns")
+        k = stage_failing_dns_server(pair, rcode)
+        recs = nl.stop()
+        assert (k["sent"], k["answers"]) == (5, 5), k
+        st = stats_of(recs)
+        name = one(st["qnames"], qname=k["qname"])
+        assert (name["queries"], name["rcodes"]) == (k["sent"], {rcode: k["answers"]}), name
+        assert one(st["servers"], server=k["server"])["rcodes"][rcode] == k["answers"], st
+        assert len(find(recs, type="dns", qname=k["qname"], rcode=rcode)) == k["answers"]
+        nltest.cleanup()
 
 
 # Malformed messages, one per parse error kind. qname "x" is 01 78 00.
