@@ -44,7 +44,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_IP6_OFFSET       0xfff8
 #define NL_IPV6_EXT_MAX     4
 #define NL_HEADER_OFF_MAX   512   /* headers past this are read with the helper */
-#define DNS_HEADER_LEN      12
 #define DNS_NAME_LABELS_MAX 128   /* a name is 255 bytes at most: 127 labels and the root */
 
 const volatile __u16 dns_port = DNS_DEFAULT_PORT;
@@ -90,7 +89,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct dns_server_stats);
 } dns_zero SEC(".maps");
-
 
 /* A read-only view of a kernel object the verifier otherwise forbids reading (Linux 6.2+). */
 extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
@@ -385,7 +383,10 @@ static __always_inline void count_query(struct __sk_buff *skb, const struct dns_
 			s->queries[query_type_slot(skb, off, end)]++;
 		return;
 	}
-	/* Copies of one query follow each other: plain increments (clang 14 has no fetch-and-add for -mcpu=v1). */
+	/*
+	 * Copies of one query follow each other: plain increments (clang 14
+	 * has no fetch-and-add returning the old value for -mcpu=v1).
+	 */
 	if (dir == DNS_DIR_EGRESS ? p->egress++ : p->ingress++ && !p->egress) {
 		s = server_stats(server);
 		if (s)
@@ -457,8 +458,8 @@ static __always_inline void count_message(struct __sk_buff *skb, const struct nl
  * on the ring buffer). TCP: each message follows its 2-byte length; one
  * that continues in a later segment is not counted (as user space does).
  */
-static __always_inline void count_messages(struct __sk_buff *skb, const struct nl_tuple *t, __u8 proto,
-				      __u32 payload, __u32 plen, __u8 dir)
+static __always_inline void count_messages(struct __sk_buff *skb, const struct nl_tuple *t,
+					   __u8 proto, __u32 payload, __u32 plen, __u8 dir)
 {
 	__u32 off = 0;
 	__be16 mlen;

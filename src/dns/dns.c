@@ -17,7 +17,8 @@
 #include "dns.skel.h"
 
 #define DNS_CG_LINKS 6   /* cgroup_skb x2, connect4/6, sendmsg4/6 */
-#define DNS_EXPIRE_EVERY_NS 100000000ULL   /* the kernel's pending queries are checked every 100 ms */
+/* The kernel's pending queries are checked for timeouts every 100 ms. */
+#define DNS_EXPIRE_EVERY_NS 100000000ULL
 
 /* Timeouts per server: the kernel's pending queries this process expired. */
 struct dns_expired {
@@ -111,33 +112,43 @@ static void count_timeout(struct dns *d, const struct nl_dest_key *server)
 	e->timeouts++;
 }
 
+/* A pending query older than the timeout ends: deleted, then a timeout of its server. */
+static void expire_one(struct dns *d, const struct dns_txn_key *key, uint64_t now)
+{
+	int fd = bpf_map__fd(d->skel->maps.dns_pending);
+	struct nl_dest_key server = { .port = key->sport, .family = key->family };
+	struct dns_pending p;
+
+	if (bpf_map_lookup_elem(fd, key, &p) || now < p.ts_ns + d->report.timeout_ns)
+		return;
+	/* Its answer may be deleting it right now: whichever delete succeeds counts it. */
+	if (bpf_map_delete_elem(fd, key))
+		return;
+	memcpy(server.addr, key->server, sizeof(server.addr));
+	count_timeout(d, &server);
+}
+
 /*
- * Ends the kernel's pending queries older than --timeout. The kernel deletes
- * an entry when its answer comes: whichever delete succeeds counts it, so a
- * query is an answer or a timeout, never both.
+ * Ends the kernel's pending queries older than --timeout (the kernel deletes
+ * an entry when its answer comes), so a query is an answer or a timeout,
+ * never both. The next key is taken before the current one may be deleted.
  */
 static void expire_pending(struct dns *d, uint64_t now)
 {
 	int fd = bpf_map__fd(d->skel->maps.dns_pending);
-	struct dns_txn_key key, next, *prev = NULL;
-	uint64_t timeout = d->report.timeout_ns;
-	struct dns_pending p;
+	struct dns_txn_key key, next;
+	bool more;
 
 	if (now < d->expired_at + DNS_EXPIRE_EVERY_NS)
 		return;
 	d->expired_at = now;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	if (bpf_map_get_next_key(fd, NULL, &key))
+		return;
+	do {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		expire_one(d, &key, now);
 		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &p) || now < p.ts_ns + timeout)
-			continue;
-		if (!bpf_map_delete_elem(fd, &key)) {
-			struct nl_dest_key server = { .port = key.sport, .family = key.family };
-
-			memcpy(server.addr, key.server, sizeof(server.addr));
-			count_timeout(d, &server);
-		}
-	}
+	} while (more);
 }
 
 static uint64_t timeouts_of(const struct dns *d, const struct nl_dest_key *key)

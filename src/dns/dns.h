@@ -132,7 +132,7 @@ void dns_report_free(struct dns_report *r);
 void dns_report_event(struct dns_report *r, struct nl_sink *s, const void *data, size_t len);
 /* Writes the queries unanswered for longer than the timeout as TIMEOUT. */
 void dns_report_expire(struct dns_report *r, struct nl_sink *s, uint64_t now_ns);
-/* A row of the kernel's totals, read by the module before a summary or a page (added up per key). */
+/* A row of the kernel's totals, read by the module before a summary or a page. */
 int dns_report_kernel_row(struct dns_report *r, const struct nl_dest_key *key,
 			  const struct dns_server_stats *s, uint64_t timeouts);
 /* dst += src (one CPU's copy of a row). */

@@ -11,6 +11,7 @@
 /* A record is sized for this much payload when the message fits (most do). */
 #define DNS_CAPTURE_SMALL 128
 #define DNS_DEFAULT_PORT 53
+#define DNS_HEADER_LEN   12
 
 enum dns_dir {
 	DNS_DIR_EGRESS = 0,    /* leaving a local socket, or out of the interface */

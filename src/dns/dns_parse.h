@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include "dns/dns_abi.h"
 
-#define DNS_HEADER_LEN  12
 #define DNS_NAME_MAX    1024   /* presentation form: 255 wire bytes, \DDD escapes */
 #define DNS_DATA_MAX    600    /* an answer's data as text */
 #define DNS_ANSWERS_MAX 16     /* answers kept per message; more are counted */
