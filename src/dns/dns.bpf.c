@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_IP6_OFFSET       0xfff8
 #define NL_IPV6_EXT_MAX     4
 #define NL_HEADER_OFF_MAX   512   /* headers past this are read with the helper */
+#define DNS_NAME_LABELS_MAX 128   /* a name is 255 bytes at most: 127 labels and the root */
 
 const volatile __u16 dns_port = DNS_DEFAULT_PORT;
 /* cgroup_skb: also the server's side of local DNS servers (--server-side). */
@@ -58,6 +59,36 @@ struct {
 	__type(key, __u64);
 	__type(value, struct dns_sock_owner);
 } dns_owners SEC(".maps");
+
+/*
+ * Queries waiting for their answer: the kernel's own matching, for the
+ * totals. User space deletes those older than --timeout and counts them
+ * as timeouts (a bpf_timer per query would allocate in the packet path,
+ * and on 6.18 bpf_timer_init() there fails with ENOMEM under a burst).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DNS_MAX_PENDING);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct dns_txn_key);
+	__type(value, struct dns_pending);
+} dns_pending SEC(".maps");
+
+/* Totals per server; user space inserts the "other" row (family 0) before attaching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, DNS_MAX_SERVERS + 1);
+	__type(key, struct nl_dest_key);
+	__type(value, struct dns_server_stats);
+} dns_servers SEC(".maps");
+
+/* A zeroed row to insert from (larger than the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_server_stats);
+} dns_zero SEC(".maps");
 
 /* A read-only view of a kernel object the verifier otherwise forbids reading (Linux 6.2+). */
 extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
@@ -285,6 +316,168 @@ static __always_inline void lookup_owner(struct __sk_buff *skb, struct nl_owner 
 		*o = so->owner;
 }
 
+/* The server's row, a new one while there is room, else "other". */
+static __always_inline struct dns_server_stats *server_stats(const struct nl_dest_key *k)
+{
+	static const struct nl_dest_key other = {};
+	struct dns_server_stats *s = bpf_map_lookup_elem(&dns_servers, k), *zero;
+	__u32 z = 0;
+
+	if (s)
+		return s;
+	zero = bpf_map_lookup_elem(&dns_zero, &z);
+	if (zero && !map_insert(&dns_servers, k, zero, BPF_NOEXIST))
+		s = bpf_map_lookup_elem(&dns_servers, k);
+	return s ? s : bpf_map_lookup_elem(&dns_servers, &other);
+}
+
+/*
+ * The query type: after the question's name, which is walked label by label
+ * (with the helper: clang turns a variable offset into the packet into a
+ * form the verifier rejects).
+ */
+static __always_inline __u32 query_type_slot(struct __sk_buff *skb, __u32 off, __u32 end)
+{
+	__u8 len;
+	__be16 type;
+
+	off += DNS_HEADER_LEN;
+	for (int i = 0; i < DNS_NAME_LABELS_MAX; i++) {
+		if (off >= end || bpf_skb_load_bytes(skb, off, &len, 1))
+			return DNS_TYPE_NAMED;
+		off += 1;
+		if (!len)
+			break;
+		if (len & 0xc0)   /* a compression pointer (or worse) in a question: not walked */
+			return DNS_TYPE_NAMED;
+		off += len;
+	}
+	if (off + 2 > end || bpf_skb_load_bytes(skb, off, &type, 2))
+		return DNS_TYPE_NAMED;
+	return dns_type_slot(bpf_ntohs(type));
+}
+
+/*
+ * A query: a new one starts a pending entry (user space ends it as a timeout);
+ * a copy of a pending one is a retransmission when it goes the same way as
+ * its first copy (a client's, leaving again), else the second copy of a
+ * message between two local sockets (it reaches the server).
+ */
+static __always_inline void count_query(struct __sk_buff *skb, const struct dns_txn_key *k,
+					const struct nl_dest_key *server, __u32 off, __u32 end,
+					__u8 dir)
+{
+	struct dns_pending fresh = {}, *p = bpf_map_lookup_elem(&dns_pending, k);
+	struct dns_server_stats *s;
+
+	if (!p) {
+		fresh.ts_ns = bpf_ktime_get_ns();
+		fresh.egress = dir == DNS_DIR_EGRESS;
+		fresh.ingress = dir == DNS_DIR_INGRESS;
+		if (map_insert(&dns_pending, k, &fresh, BPF_NOEXIST)) {
+			stat_inc(DNS_STAT_UNTRACKED);
+			return;
+		}
+		s = server_stats(server);
+		if (s)
+			s->queries[query_type_slot(skb, off, end)]++;
+		return;
+	}
+	/*
+	 * Copies of one query follow each other: plain increments (clang 14
+	 * has no fetch-and-add returning the old value for -mcpu=v1).
+	 */
+	if (dir == DNS_DIR_EGRESS ? p->egress++ : p->ingress++ && !p->egress) {
+		s = server_stats(server);
+		if (s)
+			s->retransmits++;
+	}
+}
+
+/*
+ * An answer ends its query where it reaches the client: when the query left
+ * a local client, the answer leaving the (local) server is its first copy.
+ */
+static __always_inline void count_answer(const struct dns_txn_key *k,
+					 const struct nl_dest_key *server, __u8 rcode, __u8 dir)
+{
+	struct dns_pending *p = bpf_map_lookup_elem(&dns_pending, k);
+	struct dns_server_stats *s;
+	__u64 us;
+
+	if (p && p->egress && dir == DNS_DIR_EGRESS)
+		return;
+	us = p ? (bpf_ktime_get_ns() - p->ts_ns) / 1000 : 0;
+	s = server_stats(server);
+	if (!s)
+		return;
+	/* User space may be expiring it: only one of the two deletes it, and counts it. */
+	if (!p || bpf_map_delete_elem(&dns_pending, k)) {
+		s->unmatched++;
+		return;
+	}
+	s->rcodes[rcode & (DNS_RCODES - 1)]++;
+	s->latency.slots[nl_hist_slot(us)]++;
+	if (!s->latency.count || us < s->latency.min_us)
+		s->latency.min_us = us;
+	if (us > s->latency.max_us)
+		s->latency.max_us = us;
+	s->latency.count++;
+	s->latency.sum_us += us;
+}
+
+/* One DNS message at off (its header) of len bytes, of the packet whose tuple is t. */
+static __always_inline void count_message(struct __sk_buff *skb, const struct nl_tuple *t,
+					  __u8 proto, __u32 off, __u32 len, __u8 dir)
+{
+	struct { __be16 id; __u8 flags, rcode; } h;
+	struct dns_txn_key k = {};
+	struct nl_dest_key server = {};
+	bool answer;
+
+	if (len < DNS_HEADER_LEN || load_header(skb, off, &h, sizeof(h)))
+		return;
+	answer = h.flags >> 7;
+	k.family = server.family = t->family;
+	k.proto = proto;
+	k.id = bpf_ntohs(h.id);
+	__builtin_memcpy(k.client, answer ? t->daddr : t->saddr, 16);
+	__builtin_memcpy(k.server, answer ? t->saddr : t->daddr, 16);
+	k.cport = answer ? t->dport : t->sport;
+	k.sport = answer ? t->sport : t->dport;
+	__builtin_memcpy(server.addr, k.server, 16);
+	server.port = k.sport;
+	if (answer)
+		count_answer(&k, &server, h.rcode & 0xf, dir);
+	else
+		count_query(skb, &k, &server, off, off + len, dir);
+}
+
+/*
+ * Counts the messages of a packet in the kernel (the totals do not depend
+ * on the ring buffer). TCP: each message follows its 2-byte length; one
+ * that continues in a later segment is not counted (as user space does).
+ */
+static __always_inline void count_messages(struct __sk_buff *skb, const struct nl_tuple *t,
+					   __u8 proto, __u32 payload, __u32 plen, __u8 dir)
+{
+	__u32 off = 0;
+	__be16 mlen;
+
+	if (proto == NL_IPPROTO_UDP) {
+		count_message(skb, t, proto, payload, plen, dir);
+		return;
+	}
+	for (int i = 0; i < DNS_TCP_MSGS_MAX; i++) {
+		if (off + 2 > plen || load_header(skb, payload + off, &mlen, 2))
+			return;
+		if (off + 2 + bpf_ntohs(mlen) > plen)
+			return;
+		count_message(skb, t, proto, payload + off + 2, bpf_ntohs(mlen), dir);
+		off += 2 + bpf_ntohs(mlen);
+	}
+}
+
 /* One record with room for cap bytes of payload (a constant in each caller). */
 static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id *id,
 				 const struct nl_owner *owner, __u32 payload, __u32 plen,
@@ -395,6 +588,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 	if ((nl_filter.pid || nl_filter.has_comm) && !filter_owner(&owner))
 		return;
 
+	count_messages(skb, &id.tuple, proto, payload, plen, dir);
 	/* Most DNS messages are short: a smaller record when the payload fits. */
 	if (plen <= DNS_CAPTURE_SMALL)
 		emit(skb, &id, &owner, payload, plen, dir, proto, hook, DNS_CAPTURE_SMALL);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dns/dns.h"
 #include "framework/module.h"
@@ -16,6 +17,15 @@
 #include "dns.skel.h"
 
 #define DNS_CG_LINKS 6   /* cgroup_skb x2, connect4/6, sendmsg4/6 */
+/* The kernel's pending queries are checked for timeouts every 100 ms. */
+#define DNS_EXPIRE_EVERY_NS 100000000ULL
+
+/* Timeouts per server: the kernel's pending queries this process expired. */
+struct dns_expired {
+	struct nl_dest_key key;
+	uint64_t timeouts;
+	UT_hash_handle hh;
+};
 
 struct dns {
 	struct dns_bpf *skel;
@@ -23,6 +33,10 @@ struct dns {
 	struct bpf_link *links[DNS_CG_LINKS];
 	struct nl_tc tc;          /* -i */
 	struct dns_report report;
+	struct dns_expired *expired;
+	uint64_t expired_at;      /* the last walk of dns_pending */
+	int ncpu;
+	struct dns_server_stats *percpu;   /* one dns_servers value: a row per possible CPU */
 };
 
 static int dns_plan(const struct nl_module *m, char *buf, size_t len)
@@ -63,6 +77,110 @@ static uint32_t own_netns(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
 }
 
+/* Servers beyond DNS_MAX_SERVERS are counted in this row (family 0): it must exist first. */
+static int insert_other_row(struct dns *d)
+{
+	struct nl_dest_key other = { 0 };
+
+	d->ncpu = libbpf_num_possible_cpus();
+	if (d->ncpu < 0)
+		return d->ncpu;
+	d->percpu = calloc(d->ncpu, sizeof(*d->percpu));
+	if (!d->percpu)
+		return -ENOMEM;
+	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.dns_servers), &other, d->percpu,
+				BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+/* The row a timeout of server counts in: the server's, or "other" if the kernel had no room. */
+static void count_timeout(struct dns *d, const struct nl_dest_key *server)
+{
+	struct nl_dest_key key = *server;
+	struct dns_expired *e;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(d->skel->maps.dns_servers), &key, d->percpu))
+		memset(&key, 0, sizeof(key));
+	HASH_FIND(hh, d->expired, &key, sizeof(key), e);
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		e->key = key;
+		HASH_ADD(hh, d->expired, key, sizeof(e->key), e);
+	}
+	e->timeouts++;
+}
+
+/* A pending query older than the timeout ends: deleted, then a timeout of its server. */
+static void expire_one(struct dns *d, const struct dns_txn_key *key, uint64_t now)
+{
+	int fd = bpf_map__fd(d->skel->maps.dns_pending);
+	struct nl_dest_key server = { .port = key->sport, .family = key->family };
+	struct dns_pending p;
+
+	if (bpf_map_lookup_elem(fd, key, &p) || now < p.ts_ns + d->report.timeout_ns)
+		return;
+	/* Its answer may be deleting it right now: whichever delete succeeds counts it. */
+	if (bpf_map_delete_elem(fd, key))
+		return;
+	memcpy(server.addr, key->server, sizeof(server.addr));
+	count_timeout(d, &server);
+}
+
+/*
+ * Ends the kernel's pending queries older than --timeout (the kernel deletes
+ * an entry when its answer comes), so a query is an answer or a timeout,
+ * never both. The next key is taken before the current one may be deleted.
+ */
+static void expire_pending(struct dns *d, uint64_t now)
+{
+	int fd = bpf_map__fd(d->skel->maps.dns_pending);
+	struct dns_txn_key key, next;
+	bool more;
+
+	if (now < d->expired_at + DNS_EXPIRE_EVERY_NS)
+		return;
+	d->expired_at = now;
+	if (bpf_map_get_next_key(fd, NULL, &key))
+		return;
+	do {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		expire_one(d, &key, now);
+		key = next;
+	} while (more);
+}
+
+static uint64_t timeouts_of(const struct dns *d, const struct nl_dest_key *key)
+{
+	struct dns_expired *e;
+
+	HASH_FIND(hh, d->expired, key, sizeof(*key), e);
+	return e ? e->timeouts : 0;
+}
+
+/* The kernel's per-server totals, summed over CPUs, into the report. */
+static void read_servers(struct dns *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.dns_servers);
+	struct nl_dest_key key, next, *prev = NULL;
+	struct dns_server_stats sum;
+
+	dns_report_kernel_clear(&d->report);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, d->percpu))
+			continue;   /* rows are never deleted: not expected */
+		memset(&sum, 0, sizeof(sum));
+		for (int c = 0; c < d->ncpu; c++)
+			dns_server_stats_add(&sum, &d->percpu[c]);
+		if (dns_report_kernel_row(&d->report, &key, &sum, timeouts_of(d, &key)))
+			break;
+	}
+}
+
 static int dns_open(struct nl_module *m, const struct nl_opts *o)
 {
 	const struct dns_cfg *cfg = m->cfg;
@@ -99,6 +217,9 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs "
 				      "(cgroup_skb, TC and bpf_rdonly_cast need Linux 6.2+)");
 	m->obj = d->skel->obj;
+	err = insert_other_row(d);
+	if (err)
+		return nl_module_fail(m, err, "cannot insert the servers' \"other\" row");
 	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
 }
 
@@ -163,8 +284,12 @@ static int dns_poll(struct nl_module *m, int timeout_ms)
 	struct dns *d = m->priv;
 	int n = nl_ringbuf_read(d->rb, timeout_ms);
 
-	if (n >= 0)
-		dns_report_expire(&d->report, m->sink, nl_now_mono());
+	if (n >= 0) {
+		uint64_t now = nl_now_mono();
+
+		expire_pending(d, now);
+		dns_report_expire(&d->report, m->sink, now);
+	}
 	return n;
 }
 
@@ -174,6 +299,7 @@ static void dns_collect(struct nl_module *m, bool final)
 	uint64_t st[NL_STAT_MAX];
 
 	(void)final;   /* totals are cumulative: the same record at any time */
+	read_servers(d);
 	if (!nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
 		dns_report_summary(&d->report, m->sink, st);
 }
@@ -182,7 +308,28 @@ static void dns_metrics(struct nl_module *m, struct nl_prom *p)
 {
 	struct dns *d = m->priv;
 
+	read_servers(d);
 	dns_report_metrics(&d->report, p);
+}
+
+static void free_expired(struct dns *d)
+{
+	struct dns_expired *e, *tmp;
+
+	HASH_ITER(hh, d->expired, e, tmp) {
+		HASH_DEL(d->expired, e);
+		free(e);
+	}
+}
+
+static void dns_findings(struct nl_module *m, struct nl_findings *out)
+{
+	struct dns *d = m->priv;
+	uint64_t st[NL_STAT_MAX];
+
+	read_servers(d);
+	if (!nl_read_stats(bpf_map__fd(d->skel->maps.stats), st))
+		dns_report_findings(&d->report, st, out);
 }
 
 static void dns_destroy(struct nl_module *m)
@@ -196,6 +343,8 @@ static void dns_destroy(struct nl_module *m)
 		bpf_link__destroy(d->links[i]);
 	ring_buffer__free(d->rb);
 	dns_bpf__destroy(d->skel);
+	free_expired(d);
+	free(d->percpu);
 	dns_report_free(&d->report);
 	nl_cgroup2_release();
 	free(d);
@@ -219,6 +368,7 @@ const struct nl_module_ops nl_dns_ops = {
 	.poll = dns_poll,
 	.collect = dns_collect,
 	.metrics = dns_metrics,
+	.findings = dns_findings,
 	.destroy = dns_destroy,
 };
 

@@ -250,6 +250,7 @@ const char *dns_err_name(enum dns_err err)
 	return (unsigned int)err < DNS_ERR_COUNT_ ? names[err] : "unknown";
 }
 
+/* In dns_type_slot()'s order. */
 static const struct { uint16_t type; const char *name; } type_names[DNS_TYPE_NAMED] = {
 	{ T_A, "A" }, { T_NS, "NS" }, { T_CNAME, "CNAME" }, { T_SOA, "SOA" },
 	{ T_PTR, "PTR" }, { T_MX, "MX" }, { T_TXT, "TXT" }, { T_AAAA, "AAAA" },
@@ -257,15 +258,6 @@ static const struct { uint16_t type; const char *name; } type_names[DNS_TYPE_NAM
 	{ T_DS, "DS" }, { T_RRSIG, "RRSIG" }, { T_NSEC, "NSEC" }, { T_DNSKEY, "DNSKEY" },
 	{ T_SVCB, "SVCB" }, { T_HTTPS, "HTTPS" }, { T_ANY, "ANY" }, { T_CAA, "CAA" },
 };
-
-unsigned int dns_type_slot(uint16_t type)
-{
-	unsigned int i = 0;
-
-	while (i < DNS_TYPE_NAMED && type_names[i].type != type)
-		i++;
-	return i;
-}
 
 const char *dns_type_slot_name(unsigned int slot)
 {

@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "dns/dns_abi.h"
 
-#define DNS_HEADER_LEN  12
 #define DNS_NAME_MAX    1024   /* presentation form: 255 wire bytes, \DDD escapes */
 #define DNS_DATA_MAX    600    /* an answer's data as text */
 #define DNS_ANSWERS_MAX 16     /* answers kept per message; more are counted */
@@ -62,10 +62,7 @@ const char *dns_err_name(enum dns_err err);
 /* "A", "AAAA", "CNAME", ...; other types as "TYPE123" in buf. */
 const char *dns_type_name(uint16_t type, char *buf, size_t len);
 
-/* The types with a name, each with a slot for counters; one more slot for all others. */
-#define DNS_TYPE_NAMED 20
-#define DNS_TYPE_SLOTS (DNS_TYPE_NAMED + 1)
-unsigned int dns_type_slot(uint16_t type);
+/* The types with a name have a slot for counters (dns_type_slot, dns/dns_abi.h). */
 /* "A", ..., or "other" for the last slot. */
 const char *dns_type_slot_name(unsigned int slot);
 /* "NOERROR", "NXDOMAIN", ...; others as "RCODE12" in buf. */

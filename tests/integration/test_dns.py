@@ -5,9 +5,10 @@ import subprocess
 import time
 
 import nltest
-from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, SILENT4, ZONE, Resolver, dig, header,
-                    send_udp)
-from nltest import NETLENS, Cgroup, Netlens, cgroup2_root, Pair, defer, one, sh
+from dnsenv import (A_ADDR, AAAA_ADDR, B_ADDR, RCODES, SILENT4, ZONE, DnsCounters,
+                    RcodeServer, Resolver, dig, dns_dropped, drop_dns, header, query_burst,
+                    resend, send_udp)
+from nltest import NETLENS, Cgroup, Netlens, Serve, cgroup2_root, Pair, defer, find, one, sh
 
 
 def stats_of(recs):
@@ -106,7 +107,10 @@ def test_tcp_query():
     check_client_record(rec, pair, 4, pid, msg_id, transport="tcp")
     assert rec["rcode"] == "NOERROR", rec
     assert rec["answers"] == [{"name": f"b.{ZONE}", "type": "A", "ttl": 0, "data": B_ADDR}], rec
-    assert stats_of(recs)["tcp_split"] == 0
+    st = stats_of(recs)
+    assert st["tcp_split"] == 0
+    # The kernel counts DNS over TCP too (the message after its 2-byte length).
+    assert find(st["servers"], server=f"{pair.B4}:53")[0]["rcodes"]["NOERROR"] >= 1, st
 
 
 def test_timeout_after_configured_time():
@@ -131,6 +135,234 @@ def test_timeout_after_configured_time():
     assert not [r for r in recs if r["type"] == "dns"], recs
     st = stats_of(recs)
     assert (st["queries"], st["timeouts"], st["pending"]) == (1, 0, 1), st
+
+
+def start_dig(pair, server, qname):
+    """dig in pair.a, not waited for: its query is sent, its answer not yet in."""
+    p = subprocess.Popen(["ip", "netns", "exec", pair.a, "dig", f"@{server}", "+tries=1",
+                          "+time=1", qname, "A"], stdout=subprocess.DEVNULL)
+    defer(p.kill)
+    return p
+
+
+class TableRun:
+    """netlens dns -o table (the summary tables), stopped with SIGINT."""
+
+    def __init__(self, *args):
+        self.p = subprocess.Popen([NETLENS, "dns", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        defer(self.p.kill)
+        while "attached" not in self.p.stderr.readline():
+            assert self.p.poll() is None, self.p.stderr.read()
+
+    def stop(self):
+        time.sleep(0.3)
+        self.p.send_signal(signal.SIGINT)
+        return self.p.communicate(timeout=20)[0]
+
+
+def row_adds_up(row):
+    assert row["queries"] == sum(row["rcodes"].values()) + row["pending"], row
+
+
+def test_rows_add_up_every_rcode_timeout_pending():
+    """Each summary row: queries = answers by every rcode + timeouts + pending (issue 14: 6)."""
+    pair = Pair()
+    Resolver(pair)
+    args = ("--timeout", "3", "--netns", pair.a)
+    nl, table = Netlens(*args, command="dns"), TableRun(*args)
+    t0 = time.time()
+    dig(pair, SILENT4, f"lost.{ZONE}", "A")                # times out after 3 s
+    dig(pair, pair.B4, f"a.{ZONE}", "A")                    # NOERROR
+    dig(pair, pair.B4, f"nothere.{ZONE}", "A")              # NXDOMAIN
+    _, _, out = dig(pair, pair.B4, "outside.example", "A")  # REFUSED: no upstream
+    assert "status: REFUSED" in out, out
+    time.sleep(max(0, t0 + 3.5 - time.time()))
+    start_dig(pair, SILENT4, f"waiting.{ZONE}")             # pending at the end
+    time.sleep(0.3)
+    recs, text = nl.stop(), table.stop()
+
+    st = stats_of(recs)
+    assert (st["queries"], st["responses"], st["timeouts"], st["pending"]) == (5, 3, 1, 1), st
+    for key in ("qnames", "servers", "sources"):
+        for row in st[key]:
+            row_adds_up(row)
+    server = one(st["servers"], server=f"{pair.B4}:53")
+    assert (server["queries"], server["rcodes"], server["pending"]) == \
+        (3, {"NOERROR": 1, "NXDOMAIN": 1, "REFUSED": 1}, 0), server
+    silent = one(st["servers"], server=f"{SILENT4}:53")
+    assert (silent["queries"], silent["rcodes"], silent["pending"]) == (2, {"TIMEOUT": 1}, 1)
+    assert one(st["sources"], saddr=pair.A4)["queries"] == 5, st
+
+    # The table: QUERIES NOERROR NXDOMAIN SERVFAIL REFUSED OTHER TIMEOUT PENDING.
+    head = next(line for line in text.splitlines() if line.startswith("SERVER"))
+    assert head.split()[1:9] == ["QUERIES", "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED",
+                                 "OTHER", "TIMEOUT", "PENDING"], head
+    rows = {line.split()[0]: line.split()[1:9] for line in text.splitlines() if line.strip()}
+    assert rows[f"{pair.B4}:53"] == ["3", "1", "1", "0", "1", "0", "0", "0"], text
+    assert rows[f"{SILENT4}:53"] == ["2", "0", "0", "0", "0", "0", "1", "1"], text
+    assert rows[pair.A4] == ["5", "1", "1", "0", "1", "0", "1", "1"], text
+
+
+def test_totals_exact_with_records_lost():
+    """Totals and server rows come from the kernel's maps: with the reader stopped and a
+    4 KB ring nearly every record is lost, and they still equal nftables' counts of the
+    datagrams (issue 14: 5)."""
+    pair = Pair()
+    Resolver(pair)
+    wire = DnsCounters(pair.a)
+    nl = Netlens("--timeout", "1", "--netns", pair.a, "--ringbuf-kb", "4", command="dns")
+    nl.p.send_signal(signal.SIGSTOP)
+    names = [f"a.{ZONE}"] * 100 + [f"nothere.{ZONE}"] * 100 + ["outside.example"] * 100
+    assert query_burst(pair, pair.B4, names) == 300
+    assert query_burst(pair, SILENT4, ["gone.example"] * 20, wait=0.01, first_id=1000) == 0
+    time.sleep(2.5)   # older than --timeout in the kernel's table, ended when the reader runs
+    nl.p.send_signal(signal.SIGCONT)
+    st = stats_of(nl.stop())
+    counts = wire.read()
+
+    assert counts == {"sent": 320, "NOERROR": 100, "SERVFAIL": 0, "NXDOMAIN": 100,
+                      "REFUSED": 100}, counts
+    assert st["lost"] > 500 and st["records"]["queries"] < 100, st   # records were lost
+    assert (st["queries"], st["responses"], st["timeouts"], st["pending"]) == \
+        (counts["sent"], 300, 20, 0), st
+    server = one(st["servers"], server=f"{pair.B4}:53")
+    assert (server["queries"], server["rcodes"], server["pending"]) == \
+        (300, {"NOERROR": 100, "NXDOMAIN": 100, "REFUSED": 100}, 0), server
+    assert server["latency"]["count"] == 300, server
+    silent = one(st["servers"], server=f"{SILENT4}:53")
+    assert (silent["queries"], silent["rcodes"]) == (20, {"TIMEOUT": 20}), silent
+
+
+def test_retransmissions_counted_dead_upstream():
+    """A query sent again with the same id is one query and a retransmission: to a resolver
+    that drops everything, datagrams sent == queries + retransmissions (issue 14: 6)."""
+    pair = Pair()
+    Resolver(pair)
+    drop_dns(pair.b)
+    wire = DnsCounters(pair.a)
+    nl = Netlens("--timeout", "1", "--netns", pair.a, command="dns")
+    resend(pair, pair.B4, f"again.{ZONE}", copies=4)         # one query, 3 retransmissions
+    pid, _, _ = dig(pair, pair.B4, "+tries=3", f"dig.{ZONE}", "A")   # a new port each try
+    time.sleep(1.5)
+    recs = nl.stop()
+    sent = wire.read()["sent"]
+
+    st = stats_of(recs)
+    assert sent == 7 and (st["queries"], st["retransmits"]) == (4, 3), (sent, st)
+    assert (st["responses"], st["timeouts"], st["pending"]) == (0, 4, 0), st
+    again = one(recs, type="dns", qname=f"again.{ZONE}")
+    assert (again["rcode"], again["retransmits"], again["id"]) == ("TIMEOUT", 3, 4242), again
+    row = one(st["qnames"], qname=f"again.{ZONE}")
+    assert (row["queries"], row["retransmits"], row["rcodes"]) == (1, 3, {"TIMEOUT": 1}), row
+    digs = find(recs, type="dns", qname=f"dig.{ZONE}")
+    assert sorted((r["pid"], r["retransmits"], r["rcode"]) for r in digs) == \
+        [(pid, 0, "TIMEOUT")] * 3, digs
+    server = one(st["servers"], server=f"{pair.B4}:53")
+    assert (server["queries"], server["retransmits"], server["rcodes"]) == \
+        (4, 3, {"TIMEOUT": 4}), server
+    assert st["records"]["retransmits"] == st["retransmits"], st
+
+
+def test_serve_metrics_per_server_folded():
+    """serve's DNS series carry the server (issue 13); the kernel's counts equal nftables'
+    per rcode; beyond --max-series the quieter server is folded into server="other"."""
+    pair = Pair()
+    Resolver(pair)
+    wire = DnsCounters(pair.a)
+    serve = Serve("--enable", "dns", "--netns", pair.a)
+    folded = Serve("--enable", "dns", "--netns", pair.a, "--max-series", "1")
+    names = [f"a.{ZONE}"] * 3 + [f"nothere.{ZONE}"] * 2 + ["outside.example"]
+    assert query_burst(pair, pair.B4, names) == 6
+    resend(pair, SILENT4, "gone.example", copies=3)   # 1 query, 2 retransmissions
+    b4, silent = f"{pair.B4}:53", f"{SILENT4}:53"
+    # serve's --timeout is 5 s.
+    assert serve.wait_value("netlens_dns_timeouts_total", 1, timeout=12, server=silent) == 1
+    page, counts = serve.metrics(), wire.read()
+    assert counts == {"sent": 9, "NOERROR": 3, "SERVFAIL": 0, "NXDOMAIN": 2, "REFUSED": 1}
+    want = {("netlens_dns_queries_total", b4, "qtype", "A"): 6,
+            ("netlens_dns_responses_total", b4, "rcode", "NOERROR"): counts["NOERROR"],
+            ("netlens_dns_responses_total", b4, "rcode", "NXDOMAIN"): counts["NXDOMAIN"],
+            ("netlens_dns_responses_total", b4, "rcode", "REFUSED"): counts["REFUSED"],
+            ("netlens_dns_queries_total", silent, "qtype", "A"): 1}
+    for (name, server, k, v), n in want.items():
+        assert serve.value(name, page, server=server, **{k: v}) == n, (name, server, v, page)
+    assert serve.value("netlens_dns_timeouts_total", page, server=b4) == 0
+    assert serve.value("netlens_dns_retransmits_total", page, server=silent) == 2
+    assert serve.value("netlens_dns_retransmits_total", page, server=b4) == 0
+    assert serve.value("netlens_dns_latency_seconds_count", page, server=b4) == 6
+    # 6 datagrams sent to b4, 3 to the silent one: queries + retransmissions.
+    assert 6 + 1 + 2 == counts["sent"]
+
+    page = folded.metrics()
+    assert folded.value("netlens_dns_queries_total", page, server=b4, qtype="A") == 6
+    assert folded.value("netlens_dns_queries_total", page, server="other", qtype="A") == 1
+    assert folded.value("netlens_dns_retransmits_total", page, server="other") == 2
+    assert folded.value("netlens_series_folded", page,
+                        family="netlens_dns_queries_total") == 1
+    assert "server=\"" + silent not in page, page
+
+
+def stage_dead_dns_upstream(pair, queries=6):
+    """Staged incident: a DNS server address that drops every query (nftables in pair.b).
+    Each of `queries` queries is sent twice from its own socket in pair.a (one
+    retransmission each). Call with netlens running, then wait past its --timeout.
+    Returns the kernel's counts: the server, datagrams sent (nftables in pair.a) and
+    dropped (nftables in pair.b)."""
+    drop_dns(pair.b)
+    wire = DnsCounters(pair.a)
+    for i in range(queries):
+        resend(pair, pair.B4, f"dead{i}.{ZONE}", copies=2, gap=0.05, msg_id=100 + i)
+    return {"server": f"{pair.B4}:53", "netns": pair.netns_a, "queries": queries,
+            "sent": wire.read()["sent"], "dropped": dns_dropped(pair.b)}
+
+
+def stage_failing_dns_server(pair, rcode, queries=5):
+    """Staged incident: a server in pair.b answering `queries` queries from pair.a with
+    rcode: SERVFAIL (a server that answers only that), REFUSED (dnsmasq without an
+    upstream, for a name outside its zone) or NXDOMAIN (dnsmasq, a name its zone lacks).
+    Call with netlens running. Returns the kernel's counts: datagrams sent and answers
+    with that rcode received (nftables in pair.a), the server, the name."""
+    if rcode == "SERVFAIL":
+        RcodeServer(pair, RCODES[rcode])
+        qname = f"fail.{ZONE}"
+    else:
+        Resolver(pair)
+        qname = {"REFUSED": "outside.example", "NXDOMAIN": f"nothere.{ZONE}"}[rcode]
+    wire = DnsCounters(pair.a)   # after dnsmasq's own readiness queries
+    assert query_burst(pair, pair.B4, [qname] * queries) == queries
+    counts = wire.read()
+    return {"server": f"{pair.B4}:53", "netns": pair.netns_a, "qname": qname, "rcode": rcode,
+            "sent": counts["sent"], "answers": counts[rcode]}
+
+
+def test_stage_dead_dns_upstream_counts():
+    """The staged dead upstream: netlens' timeouts and retransmissions are nftables'."""
+    pair = Pair()
+    nl = Netlens("--timeout", "1", "--netns", pair.a, command="dns")
+    k = stage_dead_dns_upstream(pair)
+    time.sleep(1.5)
+    st = stats_of(nl.stop())
+    assert (k["sent"], k["dropped"]) == (12, 12), k
+    row = one(st["servers"], server=k["server"])
+    assert (row["queries"], row["retransmits"], row["rcodes"], row["pending"]) == \
+        (6, k["sent"] - 6, {"TIMEOUT": 6}, 0), row
+
+
+def test_stage_failing_dns_server_counts():
+    """The staged failing servers: netlens' answers by rcode are nftables'."""
+    for rcode in ("SERVFAIL", "REFUSED", "NXDOMAIN"):
+        pair = Pair()
+        nl = Netlens("--netns", pair.a, command="dns")
+        k = stage_failing_dns_server(pair, rcode)
+        recs = nl.stop()
+        assert (k["sent"], k["answers"]) == (5, 5), k
+        st = stats_of(recs)
+        name = one(st["qnames"], qname=k["qname"])
+        assert (name["queries"], name["rcodes"]) == (k["sent"], {rcode: k["answers"]}), name
+        assert one(st["servers"], server=k["server"])["rcodes"][rcode] == k["answers"], st
+        assert len(find(recs, type="dns", qname=k["qname"], rcode=rcode)) == k["answers"]
+        nltest.cleanup()
 
 
 # Malformed messages, one per parse error kind. qname "x" is 01 78 00.

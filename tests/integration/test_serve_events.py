@@ -142,12 +142,13 @@ def test_drops_and_dns_metrics_exact():
     k = 6
     for _ in range(k):
         dig(pair, pair.B4, f"a.{ZONE}", "A")
-    assert serve.wait_value("netlens_dns_queries_total", k, qtype="A") == k
-    assert serve.wait_value("netlens_dns_latency_seconds_count", k) == k
+    server = f"{pair.B4}:53"   # DNS series are per server (issue 13)
+    assert serve.wait_value("netlens_dns_queries_total", k, qtype="A", server=server) == k
+    assert serve.wait_value("netlens_dns_latency_seconds_count", k, server=server) == k
     page = serve.metrics()
-    assert serve.value("netlens_dns_responses_total", page, rcode="NOERROR") == k
-    assert serve.value("netlens_dns_timeouts_total", page) == 0
-    assert serve.value("netlens_dns_queries_total", page, qtype="AAAA") == 0
+    assert serve.value("netlens_dns_responses_total", page, rcode="NOERROR", server=server) == k
+    assert serve.value("netlens_dns_timeouts_total", page, server=server) == 0
+    assert serve.value("netlens_dns_queries_total", page, qtype="AAAA", server=server) == 0
     assert serve.value("netlens_parse_errors_total", page, module="dns") == 0
     assert serve.value("netlens_parse_errors_total", page, module="drops") == 0
     # No events file: drops asks the kernel for no individual record at all.

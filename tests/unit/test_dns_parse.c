@@ -289,8 +289,25 @@ static void test_malformed(void)
 	CHECK_STR(dns_err_name(DNS_ERR_POINTER_LOOP), "pointer_loop");
 }
 
+/* The kernel's type slots (dns_type_slot, dns_abi.h) and the parser's names agree. */
+static void test_type_slots_named(void)
+{
+	static const uint16_t named[DNS_TYPE_NAMED] = { 1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 39,
+							41, 43, 46, 47, 48, 64, 65, 255, 257 };
+	char buf[32];
+
+	for (unsigned int i = 0; i < DNS_TYPE_NAMED; i++) {
+		CHECK(dns_type_slot(named[i]) == i);
+		CHECK_STR(dns_type_slot_name(i), dns_type_name(named[i], buf, sizeof(buf)));
+	}
+	CHECK(dns_type_slot(3) == DNS_TYPE_NAMED && dns_type_slot(0xffff) == DNS_TYPE_NAMED);
+	CHECK_STR(dns_type_slot_name(DNS_TYPE_NAMED), "other");
+	CHECK_STR(dns_type_name(999, buf, sizeof(buf)), "TYPE999");
+}
+
 int main(void)
 {
+	RUN(test_type_slots_named);
 	RUN(test_query);
 	RUN(test_a_aaaa_answers);
 	RUN(test_cname_chain_compressed);

@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "check.h"
 #include "dns/dns.h"
+#include "output/hist.h"
 
 #define MS 1000000ULL
 
@@ -101,6 +102,26 @@ static void feed_sink(struct dns_report *r, struct nl_sink *s, struct dns_event 
 static void feed(struct dns_report *r, struct capture *c, struct dns_event e)
 {
 	feed_sink(r, &c->sink, e);
+}
+
+/* A row of the kernel's per-server totals, as the module reads it from dns_servers. */
+static void kernel_row(struct dns_report *r, const char *addr, uint16_t port,
+		       const struct dns_server_stats *s, uint64_t timeouts)
+{
+	struct nl_dest_key k = { .port = port };
+
+	if (addr) {
+		k.family = strchr(addr, ':') ? 6 : 4;
+		inet_pton(k.family == 6 ? AF_INET6 : AF_INET, addr, k.addr);
+	}
+	CHECK(dns_report_kernel_row(r, &k, s, timeouts) == 0);
+}
+
+static struct dns_server_stats *latencies(struct dns_server_stats *s, uint64_t a, uint64_t b)
+{
+	nl_hist_add(&s->latency, a);
+	nl_hist_add(&s->latency, b);
+	return s;
 }
 
 static void test_both_ends_local_one_record(void)
@@ -284,17 +305,22 @@ static void test_summary_totals(void)
 	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 5 * MS, 2, 3));
 	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 6 * MS, 3, 0));
 	dns_report_expire(&r, &c.sink, 2000 * MS);
+	/* The kernel's counts are the totals; the records' own are beside them. */
+	kernel_row(&r, "10.0.0.53", 53, latencies(&(struct dns_server_stats){
+		.queries = { [0] = 4 }, .rcodes = { [0] = 2, [3] = 1 } }, 1000, 2000), 1);
 	dns_report_summary(&r, &c.sink, st);
 	o = line(&c, 3);
 	CHECK_STR(str(o, "type"), "stats");
-	CHECK(num(o, "queries") == 3 && num(o, "responses") == 2 && num(o, "timeouts") == 1);
+	CHECK(num(o, "queries") == 4 && num(o, "responses") == 3 && num(o, "timeouts") == 1);
+	CHECK(json_object_object_get_ex(o, "records", &rc));
+	CHECK(num(rc, "queries") == 3 && num(rc, "responses") == 2 && num(rc, "timeouts") == 1);
 	CHECK(num(o, "events") == 6);
 	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 1);
 	s0 = json_object_array_get_idx(arr, 0);
 	CHECK_STR(str(s0, "server"), "10.0.0.53:53");
-	CHECK(num(s0, "queries") == 3);
+	CHECK(num(s0, "queries") == 4);
 	CHECK(json_object_object_get_ex(s0, "rcodes", &rc));
-	CHECK(num(rc, "NOERROR") == 1 && num(rc, "NXDOMAIN") == 1 && num(rc, "TIMEOUT") == 1);
+	CHECK(num(rc, "NOERROR") == 2 && num(rc, "NXDOMAIN") == 1 && num(rc, "TIMEOUT") == 1);
 	CHECK(json_object_object_get_ex(s0, "latency", &lat) && num(lat, "count") == 2);
 	CHECK(num(lat, "max_us") == 2000);
 	CHECK(json_object_object_get_ex(o, "qnames", &arr) && json_object_array_length(arr) == 1);
@@ -331,6 +357,12 @@ static void test_endpoint_totals(void)
 	inet_pton(AF_INET6, "fd00::53", q.id.tuple.daddr);
 	feed(&r, &c, q);
 	dns_report_expire(&r, &c.sink, 2000 * MS);
+	kernel_row(&r, "10.0.0.53", 53, &(struct dns_server_stats){ .queries = { 2 }, .rcodes = { 2 } },
+		   0);
+	kernel_row(&r, "10.0.0.53", 5353, &(struct dns_server_stats){ .queries = { 1 },
+		   .rcodes = { 1 } }, 0);
+	kernel_row(&r, "fd00::53", 53, &(struct dns_server_stats){ .queries = { 1 } }, 1);
+	kernel_row(&r, NULL, 0, &(struct dns_server_stats){ 0 }, 0);   /* "other", empty: not shown */
 	dns_report_summary(&r, &c.sink, st);
 	o = line(&c, 4);
 	CHECK(o != NULL);
@@ -366,10 +398,91 @@ static void test_table_rows(void)
 	capture_open(&c, NL_OUT_TABLE);
 	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 1, 0));
 	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 0));
+	kernel_row(&r, "10.0.0.53", 53, &(struct dns_server_stats){ .queries = { 1 }, .rcodes = { 1 } },
+		   0);
 	dns_report_summary(&r, &c.sink, st);
 	fflush(c.sink.out);
 	CHECK(strstr(c.buf, "QNAME") && strstr(c.buf, "10.0.0.1:5555") && strstr(c.buf, "dig"));
 	CHECK(strstr(c.buf, "A 10.9.8.7") && strstr(c.buf, "1 queries, 1 answered"));
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+/* Every row adds up: a column for each rcode group, TIMEOUT and PENDING. */
+static void test_rows_add_up(void)
+{
+	uint64_t st[NL_STAT_MAX] = { 0 };
+	struct json_object *o, *arr, *s0, *rc;
+	struct dns_report r;
+	struct capture c, t;
+
+	dns_report_init(&r, 1000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 1, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 5));    /* REFUSED */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 3 * MS, 2, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 4 * MS, 2, 1));    /* FORMERR: OTHER */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 5 * MS, 3, 0));
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 6 * MS, 3, 2));    /* SERVFAIL */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 7 * MS, 4, 0));    /* times out */
+	dns_report_expire(&r, &c.sink, 1500 * MS);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1600 * MS, 5, 0)); /* pending */
+	kernel_row(&r, "10.0.0.53", 53, &(struct dns_server_stats){
+		.queries = { 5 }, .rcodes = { [1] = 1, [2] = 1, [5] = 1 } }, 1);
+	/* Servers beyond the kernel's table: one row "other". */
+	kernel_row(&r, NULL, 0, &(struct dns_server_stats){ .queries = { 2 }, .rcodes = { 1 } }, 0);
+	dns_report_summary(&r, &c.sink, st);
+	o = line(&c, 4);
+	CHECK(o && num(o, "queries") == 7 && num(o, "pending") == 2);
+	CHECK(json_object_object_get_ex(o, "servers", &arr) && json_object_array_length(arr) == 2);
+	CHECK_STR(str(json_object_array_get_idx(arr, 1), "server"), "other");
+	CHECK(num(json_object_array_get_idx(arr, 1), "pending") == 1);
+	s0 = json_object_array_get_idx(arr, 0);
+	CHECK(num(s0, "queries") == 5 && num(s0, "pending") == 1);
+	CHECK(json_object_object_get_ex(s0, "rcodes", &rc));
+	CHECK(num(rc, "REFUSED") == 1 && num(rc, "FORMERR") == 1 && num(rc, "SERVFAIL") == 1);
+	CHECK(num(rc, "TIMEOUT") == 1 && json_object_object_length(rc) == 4);
+	json_object_put(o);
+	capture_open(&t, NL_OUT_TABLE);
+	dns_report_summary(&r, &t.sink, st);
+	fflush(t.sink.out);
+	CHECK(strstr(t.buf, "QUERIES  NOERROR NXDOMAIN SERVFAIL  REFUSED    OTHER  TIMEOUT  PENDING"));
+	CHECK(strstr(t.buf, "10.0.0.53:53                                    5        0        0"
+			    "        1        1        1        1        1"));
+	/* a.test: 5 = 0 + 0 + 1 + 1 + 1 + 1 + 1 */
+	CHECK(strstr(t.buf, "a.test                                          5        0        0"
+			    "        1        1        1        1        1"));
+	capture_close(&t);
+	dns_report_free(&r);
+	capture_close(&c);
+}
+
+/* A query sent again with its id is a retransmission; its copy reaching a local server is not. */
+static void test_retransmissions(void)
+{
+	struct dns_report r;
+	struct capture c;
+	struct json_object *o;
+
+	dns_report_init(&r, 5000 * MS, 10);
+	capture_open(&c, NL_OUT_JSON);
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 1 * MS, 7, 0));    /* leaves dig */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 2 * MS, 7, 0));   /* reaches the server */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 3 * MS, 7, 0));    /* sent again */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 4 * MS, 7, 0));   /* its copy at the server */
+	feed(&r, &c, packet(false, DNS_DIR_EGRESS, 5 * MS, 7, 0));    /* again */
+	feed(&r, &c, packet(true, DNS_DIR_INGRESS, 6 * MS, 7, 0));
+	o = line(&c, 0);
+	CHECK(o && num(o, "retransmits") == 2 && num(o, "latency_us") == 5000);
+	json_object_put(o);
+	/* Only the server's view: a second arrival is a retransmission. */
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 7 * MS, 8, 0));
+	feed(&r, &c, packet(false, DNS_DIR_INGRESS, 8 * MS, 8, 0));
+	feed(&r, &c, packet(true, DNS_DIR_EGRESS, 9 * MS, 8, 0));
+	o = line(&c, 1);
+	CHECK(o && num(o, "retransmits") == 1);
+	json_object_put(o);
+	CHECK(r.queries == 2 && r.retransmits == 3 && r.qnames.items->retransmits == 3);
 	dns_report_free(&r);
 	capture_close(&c);
 }
@@ -413,55 +526,12 @@ static struct dns_event query_of_type(uint64_t ts, uint16_t id, uint16_t qtype)
 	return e;
 }
 
-/*
- * The metrics, with a discarding sink (serve without --events-file): the
- * totals are kept, no record is written.
- */
-static void test_metrics(void)
+/* Each line of want, in this order, whole, in page. */
+static void check_page(const char *page, const char *const *want, size_t n)
 {
-	static const char *const want[] = {
-		"# TYPE netlens_dns_queries_total counter",
-		"netlens_dns_queries_total{qtype=\"A\"} 3",
-		"netlens_dns_queries_total{qtype=\"AAAA\"} 1",
-		"netlens_dns_queries_total{qtype=\"other\"} 1",
-		"# TYPE netlens_dns_responses_total counter",
-		"netlens_dns_responses_total{rcode=\"NOERROR\"} 1",
-		"netlens_dns_responses_total{rcode=\"NXDOMAIN\"} 1",
-		"netlens_dns_timeouts_total 1",
-		"# TYPE netlens_dns_latency_seconds histogram",
-		"netlens_dns_latency_seconds_bucket{le=\"0.000512\"} 0",
-		"netlens_dns_latency_seconds_bucket{le=\"0.001024\"} 1",
-		"netlens_dns_latency_seconds_bucket{le=\"0.002048\"} 2",
-		"netlens_dns_latency_seconds_bucket{le=\"+Inf\"} 2",
-		"netlens_dns_latency_seconds_sum 0.003000",
-		"netlens_dns_latency_seconds_count 2",
-		"netlens_parse_errors_total{module=\"dns\"} 2",
-	};
-	struct nl_prom *p = nl_prom_new(10);
-	struct dns_event bad = packet(false, DNS_DIR_EGRESS, 0, 9, 0);
-	struct dns_report r;
-	struct nl_sink none;
-	const char *page, *at;
-	size_t len;
+	const char *at = page;
 
-	nl_sink_init_discard(&none);
-	dns_report_init(&r, 1000 * MS, 1);
-	dns_report_event(&r, &none, &bad, offsetof(struct dns_event, data) - 1);
-	bad.data[5] = 0;   /* no question: malformed */
-	dns_report_event(&r, &none, &bad, sizeof(bad));
-	for (uint16_t id = 1; id <= 3; id++)
-		feed_sink(&r, &none, query_of_type(id * MS, id, 1));
-	feed_sink(&r, &none, packet(true, DNS_DIR_INGRESS, 2 * MS, 1, 0));
-	feed_sink(&r, &none, packet(true, DNS_DIR_INGRESS, 4 * MS, 2, 3));
-	feed_sink(&r, &none, query_of_type(1500 * MS, 4, 28));
-	feed_sink(&r, &none, query_of_type(1500 * MS, 5, 999));
-	dns_report_expire(&r, &none, 2000 * MS);
-	CHECK(none.jw.len == 0 && r.timeouts == 1);
-	dns_report_metrics(&r, p);
-	page = nl_prom_text(p, &len);
-	/* Each line, in this order, whole. */
-	at = page;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *hit = at ? strstr(at, want[i]) : NULL;
 
 		if (!hit || (hit != page && hit[-1] != '\n') || hit[strlen(want[i])] != '\n') {
@@ -471,9 +541,76 @@ static void test_metrics(void)
 		}
 		at = hit;
 	}
+}
+
+/*
+ * The metrics: the kernel's rows per server (a discarding sink, as serve
+ * without --events-file: no record is written, parse errors still counted).
+ */
+static void test_metrics(void)
+{
+	static const char *const want[] = {
+		"# TYPE netlens_dns_queries_total counter",
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"A\"} 3",
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"AAAA\"} 1",
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"other\"} 1",
+		"netlens_dns_queries_total{server=\"[fd00::53]:53\",qtype=\"A\"} 1",
+		"# TYPE netlens_dns_responses_total counter",
+		"netlens_dns_responses_total{server=\"10.0.0.53:53\",rcode=\"NOERROR\"} 1",
+		"netlens_dns_responses_total{server=\"10.0.0.53:53\",rcode=\"NXDOMAIN\"} 1",
+		"netlens_dns_responses_total{server=\"[fd00::53]:53\",rcode=\"REFUSED\"} 1",
+		"# TYPE netlens_dns_timeouts_total counter",
+		"netlens_dns_timeouts_total{server=\"10.0.0.53:53\"} 1",
+		"netlens_dns_timeouts_total{server=\"[fd00::53]:53\"} 0",
+		"# TYPE netlens_dns_retransmits_total counter",
+		"netlens_dns_retransmits_total{server=\"10.0.0.53:53\"} 0",
+		"netlens_dns_retransmits_total{server=\"[fd00::53]:53\"} 2",
+		"# TYPE netlens_dns_latency_seconds histogram",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"0.000512\"} 0",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"0.001024\"} 1",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"0.002048\"} 2",
+		"netlens_dns_latency_seconds_bucket{server=\"10.0.0.53:53\",le=\"+Inf\"} 2",
+		"netlens_dns_latency_seconds_sum{server=\"10.0.0.53:53\"} 0.003000",
+		"netlens_dns_latency_seconds_count{server=\"10.0.0.53:53\"} 2",
+		"netlens_parse_errors_total{module=\"dns\"} 2",
+	};
+	/* --max-series 1: the second server is folded into "other". */
+	static const char *const folded[] = {
+		"netlens_dns_queries_total{server=\"10.0.0.53:53\",qtype=\"A\"} 3",
+		"netlens_dns_queries_total{server=\"other\",qtype=\"A\"} 1",
+		"netlens_dns_retransmits_total{server=\"other\"} 2",
+		"netlens_series_folded{family=\"netlens_dns_queries_total\"} 1",
+	};
+	struct nl_prom *p = nl_prom_new(10), *p1 = nl_prom_new(1);
+	struct dns_event bad = packet(false, DNS_DIR_EGRESS, 0, 9, 0);
+	struct dns_report r, r1;
+	struct nl_sink none;
+	size_t len;
+
+	nl_sink_init_discard(&none);
+	dns_report_init(&r, 1000 * MS, 1);
+	dns_report_init(&r1, 1000 * MS, 1);
+	dns_report_event(&r, &none, &bad, offsetof(struct dns_event, data) - 1);
+	bad.data[5] = 0;   /* no question: malformed */
+	dns_report_event(&r, &none, &bad, sizeof(bad));
+	feed_sink(&r, &none, query_of_type(1 * MS, 1, 1));
+	CHECK(none.jw.len == 0);
+	for (struct dns_report *x = &r; x; x = x == &r ? &r1 : NULL) {
+		kernel_row(x, "10.0.0.53", 53, latencies(&(struct dns_server_stats){
+			.queries = { [0] = 3, [7] = 1, [DNS_TYPE_NAMED] = 1 },
+			.rcodes = { [0] = 1, [3] = 1 } }, 1000, 2000), 1);
+		kernel_row(x, "fd00::53", 53, &(struct dns_server_stats){
+			.queries = { [0] = 1 }, .rcodes = { [5] = 1 }, .retransmits = 2 }, 0);
+	}
+	dns_report_metrics(&r, p);
+	check_page(nl_prom_text(p, &len), want, sizeof(want) / sizeof(want[0]));
+	dns_report_metrics(&r1, p1);
+	check_page(nl_prom_text(p1, &len), folded, sizeof(folded) / sizeof(folded[0]));
 	nl_prom_free(p);
+	nl_prom_free(p1);
 	nl_sink_free(&none);
 	dns_report_free(&r);
+	dns_report_free(&r1);
 }
 
 int main(void)
@@ -486,6 +623,8 @@ int main(void)
 	RUN(test_summary_totals);
 	RUN(test_endpoint_totals);
 	RUN(test_table_rows);
+	RUN(test_rows_add_up);
+	RUN(test_retransmissions);
 	RUN(test_jsonw_nesting);
 	RUN(test_metrics);
 	return TEST_SUMMARY();
