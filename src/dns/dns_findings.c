@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "dns/dns.h"
 #include "framework/finding.h"
+#include "framework/netns.h"
 #include "output/format.h"
 #include "output/hist.h"
 
@@ -40,7 +41,7 @@ static uint64_t finished(const struct dns_agg *a)
 static void name_failures(const struct dns_agg *a, uint64_t lost, struct nl_findings *out)
 {
 	uint64_t done = finished(a);
-	char comm[NL_COMM_LEN + 1];
+	char comm[NL_COMM_LEN + 1], ns[NL_NETNS_NAME_LEN];
 
 	for (size_t i = 0; i < sizeof(failing) / sizeof(failing[0]); i++) {
 		uint64_t n = a->rcodes[failing[i].rcode];
@@ -52,10 +53,11 @@ static void name_failures(const struct dns_agg *a, uint64_t lost, struct nl_find
 		if (!x)
 			return;
 		nl_fmt_comm(a->owner.comm, comm, sizeof(comm));
+		nl_netns_label(a->netns, ns, sizeof(ns));
 		nl_finding_say(x, "DNS name %.200s: %llu of %llu queries answered %s (%s pid %u, "
-			       "netns %u)", a->name, (unsigned long long)n,
+			       "netns %s)", a->name, (unsigned long long)n,
 			       (unsigned long long)done, failing[i].name,
-			       a->owner.pid ? comm : "process unknown", a->owner.pid, a->netns);
+			       a->owner.pid ? comm : "process unknown", a->owner.pid, ns);
 		nl_finding_str(x, "qname", a->name);
 		nl_finding_str(x, "rcode", failing[i].name);
 		nl_finding_uint(x, "count", n);
@@ -63,6 +65,7 @@ static void name_failures(const struct dns_agg *a, uint64_t lost, struct nl_find
 		nl_finding_uint(x, "pid", a->owner.pid);
 		nl_finding_str(x, "comm", a->owner.pid ? comm : "");
 		nl_finding_uint(x, "netns", a->netns);
+		nl_finding_str(x, "netns_name", ns);
 		/* Names come from records: a full ring buffer lost some. */
 		nl_finding_uint(x, "records_lost", lost);
 	}

@@ -215,3 +215,34 @@ def test_mtu_black_hole():
     assert hole["drops"] == k["nft_dropped"] == 4, (hole, k)
     assert hole["netns_name"] == pair.a and "path MTU black hole" in hole["summary"], hole
     assert hole["rank"] == 1, findings
+
+
+def test_dead_dns_upstream():
+    """A DNS server address that answers nothing: the server-down finding counts every
+    query as the wire saw it (nftables: datagrams sent = queries + retransmissions)."""
+    from test_dns import stage_dead_dns_upstream
+    pair = Pair()
+
+    def stage():
+        k = stage_dead_dns_upstream(pair, queries=6)
+        time.sleep(5.5)   # past dns' default --timeout (5 s): the queries time out
+        return k
+    findings, k = watch_while(stage, "--netns", pair.a)
+    down = one(findings, kind="dns_server_down")
+    assert (down["server"], down["timeouts"], down["queries"]) == (k["server"], 6, 6), (down, k)
+    assert down["timeouts"] + down["retransmits"] == k["sent"] == k["dropped"] == 12, (down, k)
+    assert down["severity"] == "critical" and down["rank"] == 1, findings
+
+
+def test_failing_dns_server():
+    """A server answering SERVFAIL: the finding names the name, the rcode and the
+    querying process, with the answers the wire carried."""
+    from test_dns import stage_failing_dns_server
+    pair = Pair()
+    findings, k = watch_while(lambda: stage_failing_dns_server(pair, "SERVFAIL", queries=5),
+                              "--netns", pair.a)
+    fail = one(findings, kind="dns_failures")
+    assert (fail["rcode"], fail["qname"]) == ("SERVFAIL", k["qname"]), (fail, k)
+    assert fail["count"] == fail["queries"] == 5 == k["answers"], (fail, k)
+    assert fail["netns_name"] == pair.a and fail["records_lost"] == 0, fail
+    assert fail["rank"] == 1, findings
