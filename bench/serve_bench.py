@@ -9,8 +9,9 @@ The serve arm runs `netlens serve` in the server's namespace with all six
 modules (flows at TC on its veth, both directions; --interval 10), started
 before and stopped after each run; serve_nostats the same with
 --no-bpf-stats (the cost of the kernel's run-time counters); with --arms,
-also diagnose (the same modules without HTTP or bpf_stats: compare it with
-serve_nostats). Prints each arm's median, the ratio to the bare runs
+also diagnose and top (not on a terminal: it collects and models every
+second, and prints its snapshot at the end), the same modules without HTTP
+or bpf_stats: compare them with serve_nostats. Prints each arm's median, the ratio to the bare runs
 of the same round and the noise floor (bare2 / bare); the agent's CPU per
 unit of work; its memory (VmRSS, VmHWM, BPF maps) at rest and after each
 workload; and each BPF program's ns per run from serve's own /metrics
@@ -51,8 +52,9 @@ WORKLOADS = {"storm": (storm, "conn/s", "conn"), "bulk": (bulk, "Gbit/s", "MB")}
 # Each monitored arm: the command and its arguments. serve as deployed, serve
 # without bpf_stats' clock reads, and diagnose (the same modules, no HTTP).
 ARMS = {"serve": ("serve",), "serve_nostats": ("serve", "--no-bpf-stats"),
-        "diagnose": ("diagnose", "-d", "3600")}
-READY = {"serve": "modules attached", "diagnose": "watching for"}
+        "diagnose": ("diagnose", "-d", "3600"),
+        "top": ("top", "-d", "3600"), "top_norecords": ("top", "-d", "3600", "--no-records")}
+READY = {"serve": "modules attached", "diagnose": "watching for", "top": "watching for"}
 
 
 class Agent(Monitor):

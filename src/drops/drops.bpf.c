@@ -610,12 +610,18 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 #define S_IFMT_   0170000
 #define S_IFSOCK_ 0140000
 
-/* The inode of the socket open as fd in the current process, or 0. */
-static __always_inline __u64 fd_socket_ino(unsigned long fd)
+#define SOCK_DGRAM_ 2
+
+/*
+ * The inode of the socket open as fd in the current process, or 0; with
+ * dgram_only, 0 for a socket that is not a datagram one.
+ */
+static __always_inline __u64 fd_socket_ino(unsigned long fd, bool dgram_only)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds, *f = NULL;
+	struct socket *sock;
 	struct inode *inode;
 
 	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
@@ -626,14 +632,17 @@ static __always_inline __u64 fd_socket_ino(unsigned long fd)
 	inode = BPF_CORE_READ(f, f_inode);
 	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFSOCK_)
 		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	if (dgram_only && (!sock || BPF_CORE_READ(sock, type) != SOCK_DGRAM_))
+		return 0;
 	return BPF_CORE_READ(inode, i_ino);
 }
 
 /* A process binding or connecting a socket is its owner from now on. */
-static __always_inline int learn_owner(unsigned long fd)
+static __always_inline int learn_owner(unsigned long fd, bool dgram_only)
 {
 	struct nl_owner owner;
-	__u64 ino = fd_socket_ino(fd);
+	__u64 ino = fd_socket_ino(fd, dgram_only);
 
 	if (!ino)
 		return 0;
@@ -645,11 +654,17 @@ static __always_inline int learn_owner(unsigned long fd)
 SEC("tp/syscalls/sys_enter_bind")
 int drops_bind(struct trace_event_raw_sys_enter *ctx)
 {
-	return learn_owner(ctx->args[0]);
+	return learn_owner(ctx->args[0], false);
 }
 
+/*
+ * Datagram sockets only: every TCP client connects, and the LRU update
+ * cost a connection storm about 1.5 us per connect (docs/performance.md);
+ * a TCP socket's owner is the TCP core's business, and its receive-side
+ * drops are rarer than a UDP client's.
+ */
 SEC("tp/syscalls/sys_enter_connect")
 int drops_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	return learn_owner(ctx->args[0]);
+	return learn_owner(ctx->args[0], true);
 }

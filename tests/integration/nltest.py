@@ -318,6 +318,14 @@ def held_connections(pair, port, count, *nl_args, command="conns"):
     return nl.stop()
 
 
+def nstat(ns, *names):
+    """The kernel's own SNMP counters in namespace ns, {name: value}: absolute (a fresh
+    namespace starts at 0), zeros included, nstat's history left alone."""
+    out = sh("nstat", "-asz", *names, ns=ns)
+    values = {ln.split()[0]: int(ln.split()[1]) for ln in out.splitlines()[1:] if ln.strip()}
+    return {n: values.get(n, 0) for n in names}
+
+
 def free_port():
     """A TCP port free on loopback right now."""
     import socket

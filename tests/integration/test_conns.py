@@ -8,7 +8,7 @@ import time
 import os
 
 from nltest import (Cgroup, NETLENS, Netlens, Pair, Proc, Serve, defer, exchange, find,
-                    held_connections, one, peer, sh)
+                    held_connections, nstat, one, peer, sh)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -318,7 +318,6 @@ def test_filter_netns():
     assert all(r["netns"] == pair.netns_a for r in recs if r["type"] != "stats"), recs
 
 
-
 def test_filter_cgroup():
     pair = Pair()
     cg = Cgroup("conns")
@@ -467,11 +466,6 @@ for target in sys.argv[1:]:
         with socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET) as s:
             print(errno.errorcode.get(s.connect_ex((addr, int(port))), "OK"), flush=True)
 """
-
-
-def nstat(ns, *names):
-    out = sh("nstat", "-az", *names, ns=ns)
-    return {n: int(re.search(rf"{n}\s+(\d+)", out).group(1)) for n in names}
 
 
 def stage_connect_failures(pair, refused_port, refused=3, unreachable="10.99.0.1",

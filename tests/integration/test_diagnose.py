@@ -6,7 +6,7 @@ import time
 
 import nltest
 from dnsenv import ZONE, Resolver, header
-from nltest import NETLENS, Netlens, Pair, defer, exchange, find, one, sh
+from nltest import NETLENS, Netlens, Pair, defer, exchange, find, nstat, one, sh
 
 
 class Diagnose:
@@ -246,3 +246,29 @@ def test_failing_dns_server():
     assert fail["count"] == fail["queries"] == 5 == k["answers"], (fail, k)
     assert fail["netns_name"] == pair.a and fail["records_lost"] == 0, fail
     assert fail["rank"] == 1, findings
+
+
+def stage_slow_handshakes(pair, port, count):
+    """Every first SYN of count connections to pair.b:port dropped by nftables (every
+    other SYN): each handshake waits for its SYN's retransmission, 1 s. Returns the
+    rule's counter and TcpExtTCPSynRetrans of pair.a."""
+    sh("nft", "add table inet nltsyn; add counter inet nltsyn lost; "
+       "add chain inet nltsyn in { type filter hook input priority -10; }; "
+       f"add rule inet nltsyn in tcp dport {port} tcp flags & (syn | ack) == syn "
+       "numgen inc mod 2 == 0 counter name lost drop", ns=pair.b)
+    srv = busy_server_storm(pair, port, count)
+    out = sh("nft", "-j", "list", "counter", "inet", "nltsyn", "lost", ns=pair.b)
+    lost = next(o["counter"]["packets"] for o in json.loads(out)["nftables"] if "counter" in o)
+    return {"syns_dropped": lost, "server": srv,
+            "syn_retrans": nstat(pair.a, "TcpExtTCPSynRetrans")["TcpExtTCPSynRetrans"]}
+
+
+def test_slow_handshakes():
+    """Half the SYNs to a port lost: the slow-handshake finding counts the SYNs
+    retransmitted as the client's kernel did (TcpExtTCPSynRetrans), per handshake."""
+    pair, port = Pair(), 18239
+    findings, k = watch_while(lambda: stage_slow_handshakes(pair, port, 4), "-P", port)
+    slow = one(findings, kind="slow_handshake")
+    assert (slow["daddr"], slow["dport"]) == (pair.B4, port), slow
+    assert slow["syn_retransmits"] == k["syn_retrans"] == k["syns_dropped"] == 4, (slow, k)
+    assert slow["handshakes"] == 4 and slow["rank"] == 1, findings

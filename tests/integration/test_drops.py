@@ -8,8 +8,8 @@ import os
 import subprocess
 import time
 
-from nltest import (NETLENS, Netlens, Pair, Proc, Serve, find, netlens_refusing_tracing, one,
-                    peer, sh)
+from nltest import (NETLENS, Netlens, Pair, Proc, Serve, find, netlens_refusing_tracing, nstat,
+                    one, peer, sh)
 
 UDP = os.path.join(os.path.dirname(__file__), "drops_udp.py")
 
@@ -352,13 +352,6 @@ def test_unknown_reason_is_a_usage_error():
     assert r.stderr.count("\n") == 1, r.stderr
 
 
-def nstat(ns, *names):
-    """The kernel's own SNMP counters in namespace ns (absolute, history untouched)."""
-    out = sh("nstat", "-asz", *names, ns=ns)
-    values = {ln.split()[0]: int(ln.split()[1]) for ln in out.splitlines()[1:] if ln.strip()}
-    return [values.get(n, 0) for n in names]
-
-
 def nft_counter(ns, table, name):
     """Packets of a named nftables counter."""
     out = sh("nft", "-j", "list", "counter", "inet", table, name, ns=ns)
@@ -386,7 +379,7 @@ def test_transient_drops_keep_no_ephemeral_port():
     nft(pair.a, "add counter inet nlt refused",
         "add chain inet nlt in { type filter hook input priority 0; }",
         "add rule inet nlt in udp dport 17140 counter name refused drop")
-    noports = nstat(pair.a, "UdpNoPorts")[0]
+    noports = nstat(pair.a, "UdpNoPorts")["UdpNoPorts"]
     nl = Netlens("--netns", pair.a, "--max-rows", "16", "--all", "--events-per-sec", "0",
                  command="drops")
     p = udp(pair.b, "send", pair.A4, 40000, "--count", 1, "--ports", 40)
@@ -397,7 +390,7 @@ def test_transient_drops_keep_no_ephemeral_port():
     p.expect("SENT")
     p.wait()
     recs = nl.stop()
-    noports = nstat(pair.a, "UdpNoPorts")[0] - noports
+    noports = nstat(pair.a, "UdpNoPorts")["UdpNoPorts"] - noports
     stats = recs[-1]
     assert (stats["map_full"], stats["map_busy"]) == (0, 0), stats
     nosock = one(rows(recs), reason="NO_SOCKET", proto="udp")
@@ -421,7 +414,7 @@ def test_benign_left_out_and_counted():
     nft(pair.a, "add counter inet nlt refused",
         "add chain inet nlt in { type filter hook input priority 0; }",
         "add rule inet nlt in udp dport 17151 counter name refused drop")
-    noports = nstat(pair.a, "UdpNoPorts")[0]
+    noports = nstat(pair.a, "UdpNoPorts")["UdpNoPorts"]
     nl = Netlens("--netns", pair.a, "--events-per-sec", "0", command="drops")
     storm(pair, 17150, 30)
     for port, n in ((17151, 4), (17152, 6)):
@@ -435,7 +428,7 @@ def test_benign_left_out_and_counted():
     refused = one(s["rows"], reason="NETFILTER_DROP")
     assert (refused["class"], refused["count"]) == ("policy", nft_counter(pair.a, "nlt", "refused"))
     closed = one(s["rows"], reason="NO_SOCKET")
-    assert (closed["class"], closed["count"]) == ("loss", nstat(pair.a, "UdpNoPorts")[0] - noports)
+    assert (closed["class"], closed["count"]) == ("loss", nstat(pair.a, "UdpNoPorts")["UdpNoPorts"] - noports)
     assert (refused["count"], closed["count"], s["total"]) == (4, 6, 10), s
     assert recs[-1]["drops"] == 40, recs[-1]
 
@@ -472,7 +465,7 @@ def stage_udp_rcvbuf_overflow(pair, port=17160, count=200, name="nlt-rcv",
     arrive from a): UdpRcvbufErrors in b's namespace counts what it lost."""
     rcv = udp(pair.b, "recv", pair.B4, port, "--rcvbuf", 1, name=name)
     rcv.expect("READY")
-    before = nstat(pair.b, "UdpRcvbufErrors")[0]
+    before = nstat(pair.b, "UdpRcvbufErrors")["UdpRcvbufErrors"]
     if before_traffic:
         before_traffic(rcv.pid)
     p = udp(pair.a, "send", pair.B4, port, "--count", count)
@@ -482,7 +475,7 @@ def stage_udp_rcvbuf_overflow(pair, port=17160, count=200, name="nlt-rcv",
     rcv.p.stdin.flush()
     held = int(rcv.expect("HELD")[0])
     rcv.wait()
-    errors = nstat(pair.b, "UdpRcvbufErrors")[0] - before
+    errors = nstat(pair.b, "UdpRcvbufErrors")["UdpRcvbufErrors"] - before
     assert 0 < held < count and errors == count - held, (held, errors)
     return dict(pid=rcv.pid, comm=name, daddr=pair.B4, port=port, netns=pair.netns_b,
                 sent=count, held=held, rcvbuf_errors=errors)
@@ -559,11 +552,11 @@ def test_serve_metrics_per_class_port_and_owner():
         serve=Serve("--enable", "drops", "--netns", pair.b)))
     serve = runs["serve"]
     n = stage_nft_drop(pair, port=17181, count=9)
-    noports = nstat(pair.b, "UdpNoPorts")[0]
+    noports = nstat(pair.b, "UdpNoPorts")["UdpNoPorts"]
     p = udp(pair.a, "send", pair.B4, 45000, "--count", 1, "--ports", 12)   # ephemeral
     p.expect("SENT")
     p.wait()
-    noports = nstat(pair.b, "UdpNoPorts")[0] - noports
+    noports = nstat(pair.b, "UdpNoPorts")["UdpNoPorts"] - noports
     rcvbuf = {"reason": "SOCKET_RCVBUFF", "proto": "udp", "port": k["port"], "comm": k["comm"]}
     assert serve.wait_value("netlens_socket_rcvbuf_drops_total", k["rcvbuf_errors"],
                             **rcvbuf) == k["rcvbuf_errors"]

@@ -4,7 +4,7 @@ import re
 import subprocess
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, Serve, find, held_connections, one, sh
+from nltest import NETLENS, Netlens, Pair, Proc, Serve, find, held_connections, nstat, one, sh
 
 LPEER = os.path.join(os.path.dirname(__file__), "latency_peer.py")
 
@@ -23,12 +23,6 @@ def nft_input(ns, *rules):
     sh("nft", "add chain inet nlt in { type filter hook input priority 0; }", ns=ns)
     for r in rules:
         sh("nft", "add rule inet nlt in " + r, ns=ns)
-
-
-def nstat(ns, *names):
-    """The namespace's own counters (absolute: a fresh namespace starts at 0)."""
-    out = sh("nstat", "-az", *names, ns=ns)
-    return {n: int(re.search(rf"{n}\s+(\d+)", out).group(1)) for n in names}
 
 
 def retrans_segs(ns):
@@ -254,8 +248,7 @@ def test_connection_older_than_netlens():
 
 
 def out_segs(ns):
-    out = sh("nstat", "-az", "TcpOutSegs", ns=ns)
-    return int(re.search(r"TcpOutSegs\s+(\d+)", out).group(1))
+    return nstat(ns, "TcpOutSegs")["TcpOutSegs"]
 
 
 def test_server_segments_include_its_synacks():

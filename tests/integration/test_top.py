@@ -9,17 +9,10 @@ import time
 
 import nltest
 from dnsenv import ZONE, Resolver, dig
-from nltest import NETLENS, Pair, defer, peer, sh
+from nltest import NETLENS, Pair, defer, nstat, peer, sh
 
 WIDTH, HEIGHT = 200, 60
 SESSION = f"nlt-top-{os.getpid()}"
-
-
-def nstat(ns, counter):
-    """The kernel's own counter in a namespace (absolute: the namespace is the test's)."""
-    out = sh("nstat", "-saz", counter, ns=ns)
-    m = re.search(rf"^{counter}\s+(\d+)", out, re.M)
-    return int(m.group(1)) if m else 0
 
 
 def stage_refused(pair, port, count, name="nlt-refused"):
@@ -27,15 +20,15 @@ def stage_refused(pair, port, count, name="nlt-refused"):
 
     Returns (client pids, the kernel's counts: TcpAttemptFails in a, TcpOutRsts in b).
     """
-    before = nstat(pair.a, "TcpAttemptFails"), nstat(pair.b, "TcpOutRsts")
+    before = nstat(pair.a, "TcpAttemptFails")["TcpAttemptFails"], nstat(pair.b, "TcpOutRsts")["TcpOutRsts"]
     pids = []
     for _ in range(count):
         cli = peer(pair.a, "client", pair.B4, port, name=name)
         assert cli.expect("ERROR") == ["111"]
         cli.wait()
         pids.append(cli.pid)
-    return pids, {"attempt_fails": nstat(pair.a, "TcpAttemptFails") - before[0],
-                  "out_rsts": nstat(pair.b, "TcpOutRsts") - before[1]}
+    return pids, {"attempt_fails": nstat(pair.a, "TcpAttemptFails")["TcpAttemptFails"] - before[0],
+                  "out_rsts": nstat(pair.b, "TcpOutRsts")["TcpOutRsts"] - before[1]}
 
 
 def stage_nxdomain(pair, name, count):
