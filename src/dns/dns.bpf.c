@@ -331,28 +331,41 @@ static __always_inline struct dns_server_stats *server_stats(const struct nl_des
 	return s ? s : bpf_map_lookup_elem(&dns_servers, &other);
 }
 
+struct name_walk {
+	struct __sk_buff *skb;
+	__u32 off, end;
+	bool done, bad;
+};
+
+/* One label of the question's name (a bpf_loop() step); 1 ends the walk. */
+static long walk_label(__u64 i, void *ctx)
+{
+	struct name_walk *w = ctx;
+	__u8 len;
+
+	(void)i;
+	if (w->off >= w->end || bpf_skb_load_bytes(w->skb, w->off, &len, 1) ||
+	    (len & 0xc0)) {   /* a compression pointer (or worse) in a question: not walked */
+		w->bad = true;
+		return 1;
+	}
+	w->off += 1 + len;
+	w->done = !len;
+	return w->done;
+}
+
 /*
- * The query type: after the question's name, which is walked label by label
- * (with the helper: clang turns a variable offset into the packet into a
- * form the verifier rejects).
+ * The query type: after the question's name, walked label by label with
+ * bpf_loop() (5.17+): unrolled, 128 labels inside the loop over a TCP
+ * segment's messages cost the verifier 1.8 s per program at load.
  */
 static __always_inline __u32 query_type_slot(struct __sk_buff *skb, __u32 off, __u32 end)
 {
-	__u8 len;
+	struct name_walk w = { .skb = skb, .off = off + DNS_HEADER_LEN, .end = end };
 	__be16 type;
 
-	off += DNS_HEADER_LEN;
-	for (int i = 0; i < DNS_NAME_LABELS_MAX; i++) {
-		if (off >= end || bpf_skb_load_bytes(skb, off, &len, 1))
-			return DNS_TYPE_NAMED;
-		off += 1;
-		if (!len)
-			break;
-		if (len & 0xc0)   /* a compression pointer (or worse) in a question: not walked */
-			return DNS_TYPE_NAMED;
-		off += len;
-	}
-	if (off + 2 > end || bpf_skb_load_bytes(skb, off, &type, 2))
+	bpf_loop(DNS_NAME_LABELS_MAX, walk_label, &w, 0);
+	if (!w.done || w.bad || w.off + 2 > end || bpf_skb_load_bytes(skb, w.off, &type, 2))
 		return DNS_TYPE_NAMED;
 	return dns_type_slot(bpf_ntohs(type));
 }

@@ -478,6 +478,8 @@ static void table_sources(struct nl_sink *s, const struct interval *iv,
 
 static void write_interval(struct flows_report *r, struct nl_sink *s, const struct interval *iv)
 {
+	/* A sink without records (serve without an events file, top) takes the top flows only. */
+	size_t nflows = nl_sink_wants_records(s) ? r->ncur : r->cfg->top;
 	struct flows_delta *src = NULL;
 	size_t nsrc = 0;
 
@@ -488,9 +490,11 @@ static void write_interval(struct flows_report *r, struct nl_sink *s, const stru
 			for (size_t i = 0; i < nsrc && i < r->cfg->top; i++)
 				json_source(r, s, iv->now, &src[i]);
 		else
-			for (size_t i = 0; i < r->ncur; i++)
-				if (r->cur[i].key.family)
+			for (size_t i = 0, n = 0; i < r->ncur && n < nflows; i++)
+				if (r->cur[i].key.family) {
 					json_flow(r, s, iv->now, &r->cur[i]);
+					n++;
+				}
 		json_stats(r, s, iv);
 	} else {
 		table_header(r, s, iv);

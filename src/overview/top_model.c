@@ -598,7 +598,7 @@ static const struct {
 	[TOP_DNS] = { dns_cols, NCOLS(dns_cols), 2, "DNS (names and servers)",
 		      "no DNS query seen yet" },
 	[TOP_PROCS] = { proc_cols, NCOLS(proc_cols), 2, "Processes",
-			"no process seen yet (none with --no-records)" },
+			"no process seen yet (per process only with --processes)" },
 	[TOP_FLOWS] = { flow_cols, NCOLS(flow_cols), 4, "Flows (top talkers)",
 			"no flow in the last second (flows needs -i IFACE)" },
 };

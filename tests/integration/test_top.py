@@ -144,7 +144,7 @@ def test_views_keys_resize_quit():
     tmux = Tmux()
     port = random.randint(20000, 29999)   # below ip_local_port_range: a service port
     nxname = f"nx{os.getpid()}.{ZONE}"
-    pid = start_top(tmux, pair)
+    pid = start_top(tmux, pair, "--processes")
     ids = bpf_objects_of(pid)
     assert any(k == "prog" for k, _ in ids) and any(k == "link" for k, _ in ids), ids
     assert tmux.show("#{alternate_on}") == "1"
@@ -258,7 +258,7 @@ def test_findings_on_top_in_their_color():
     pair = Pair()
     tmux = Tmux()
     port = random.randint(20000, 29999)   # below ip_local_port_range: a service port
-    pid = start_top(tmux, pair, "--ringbuf-kb", "4", "-P", str(port))
+    pid = start_top(tmux, pair, "--processes", "--ringbuf-kb", "4", "-P", str(port))
     ids = bpf_objects_of(pid)
     sh("python3", "-c", BURST, str(port), "2000", ns=pair.b)
     finding = r"^notice   netlens: conns lost (\d+) of (\d+) records \(its ring buffer was full\)"
@@ -302,8 +302,7 @@ def snapshot_over_refused(*args, count=2):
     p = subprocess.Popen([NETLENS, "top", "--once", "-d", "3", *args], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     defer(lambda: p.poll() is None and p.kill())
-    # The modules attach within a second; then the refused connects.
-    time.sleep(1.2)
+    assert "watching for" in p.stderr.readline()   # attached: then the refused connects
     _, kernel = stage_refused(pair, port, count)
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
@@ -323,14 +322,14 @@ def test_once_is_a_plain_snapshot():
     assert "(no flow in the last second (flows needs -i IFACE))" in out
 
 
-def test_no_records_keeps_the_kernel_totals():
-    """--no-records: serve's cost; the failures and their errnos still counted (kernel maps),
-    no processes."""
-    out, dest, kernel = snapshot_over_refused("--no-records")
+def test_without_processes_the_kernel_totals_stay():
+    """Without --processes (serve's cost): the failures and their errnos still counted
+    (kernel maps), no process."""
+    out, dest, kernel = snapshot_over_refused()
     r = row(out, dest, "outbound")
     n = kernel["attempt_fails"]
     assert r[4:6] == [str(n), f"ECONNREFUSED:{n}"], r
-    assert "Processes\n  (no process seen yet (none with --no-records))\n" in out, out
+    assert "Processes\n  (no process seen yet (per process only with --processes))\n" in out, out
 
 
 def test_not_a_terminal_and_no_command_snapshot():
