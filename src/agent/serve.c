@@ -21,13 +21,11 @@
 #define RENDER_PERIOD_NS 1000000000ULL   /* /metrics is at most this old */
 
 struct serve_cfg {
+	struct nl_serve_env env;   /* first: -i, --flows-hook (nl_modset_set_*) and --ipfix */
 	const char *listen;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned int enable;       /* bit i: nl_modules[i]; 0 until chosen */
-	const char *ifname;
-	const char *flows_hook;    /* flows --hook: tc (both directions) or xdp (ingress) */
-	const char *ipfix;
 	uint32_t max_series;
 	bool no_bpf_stats;
 	const char *events_file;   /* --events-file: the modules' JSON records */
@@ -117,20 +115,9 @@ static int set_listen(void *ctx, const char *arg, char *err, size_t len)
 		((struct serve_cfg *)ctx)->field = arg;                             \
 		return 0;                                                           \
 	}
-STRING_OPTION(set_iface, ifname)
-STRING_OPTION(set_ipfix, ipfix)
+STRING_OPTION(set_ipfix, env.ipfix)
 STRING_OPTION(set_user, user)
 STRING_OPTION(set_events_file, events_file)
-
-static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
-{
-	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
-		snprintf(err, len, "'%s' is not tc or xdp", nl_echo(arg));
-		return -1;
-	}
-	((struct serve_cfg *)ctx)->flows_hook = arg;
-	return 0;
-}
 
 static int set_max_series(void *ctx, const char *arg, char *err, size_t len)
 {
@@ -178,11 +165,11 @@ static void check(void *ctx, struct nl_opts *o)
 	unsigned int ipfix = nl_modset_with(NL_SERVE_IPFIX);
 
 	if (!cfg->enable)
-		cfg->enable = nl_modset_default(cfg->ifname);
-	if ((cfg->enable & need_iface) && !cfg->ifname)
+		cfg->enable = nl_modset_default(cfg->env.ifname);
+	if ((cfg->enable & need_iface) && !cfg->env.ifname)
 		nl_die(NL_EXIT_USAGE, "serve: %s needs -i IFACE (or leave it out of --enable)",
 		       first_name(cfg->enable & need_iface));
-	if (cfg->ipfix && !(cfg->enable & ipfix))
+	if (cfg->env.ipfix && !(cfg->enable & ipfix))
 		nl_die(NL_EXIT_USAGE, "serve: --ipfix exports %s: give -i IFACE",
 		       ipfix ? first_name(ipfix) : "nothing");
 	if (!o->interval)
@@ -288,9 +275,6 @@ static void drop_privileges(struct serve *s)
 static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 {
 	struct serve s = { .cfg = cfg, .o = o, .stats_fd = -1, .set.who = "serve" };
-	const struct nl_serve_env env = {
-		.ifname = cfg->ifname, .flows_hook = cfg->flows_hook, .ipfix = cfg->ipfix,
-	};
 	size_t up;
 	char err[256];
 	int listen_fd, ret;
@@ -312,7 +296,7 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 		       strerror(errno));
 	nl_signals_install(true);
 	s.set.events = s.events;
-	up = nl_modset_start(&s.set, cfg->enable, &env, o);
+	up = nl_modset_start(&s.set, cfg->enable, &cfg->env, o);
 	if (!up) {
 		nl_modset_stop(&s.set);
 		nl_die(NL_EXIT_ENV, "serve: no module could be attached");
@@ -345,7 +329,7 @@ static int serve_run(struct serve_cfg *cfg, const struct nl_opts *o)
 
 int serve_main(int argc, char **argv)
 {
-	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES, .flows_hook = "tc",
+	static struct serve_cfg cfg = { .max_series = SERVE_DEFAULT_MAX_SERIES, .env.flows_hook = "tc",
 					.events_max_size = NL_EVENTLOG_DEFAULT_MAX_SIZE,
 					.events_keep = NL_EVENTLOG_DEFAULT_KEEP };
 	static const struct nl_cmd_opt opts[] = {
@@ -353,9 +337,9 @@ int serve_main(int argc, char **argv)
 		  SERVE_DEFAULT_LISTEN "; [::1]:PORT for IPv6)", set_listen },
 		{ "enable", 'e', "LIST", "modules, comma-separated: conns,latency,retrans,drops,"
 		  "flows,dns (default: all; flows only with -i)", set_enable },
-		{ "interface", 'i', "IFACE", "the interface flows counts packets on", set_iface },
-		{ "flows-hook", NL_OPT_LONG_ONLY + 2, "tc|xdp", "flows at TC, both directions "
-		  "(default), or at XDP, ingress only", set_flows_hook },
+		{ "interface", 'i', "IFACE", "the interface flows counts packets on",
+		  nl_modset_set_iface },
+		NL_MODSET_OPT_FLOWS_HOOK(NL_OPT_LONG_ONLY + 2),
 		{ "ipfix", NL_OPT_LONG_ONLY, "HOST:PORT", "export flows as IPFIX over UDP",
 		  set_ipfix },
 		{ "no-bpf-stats", NL_OPT_LONG_ONLY + 3, NULL, "do not enable the kernel's per-program "

@@ -3,8 +3,27 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "framework/finding.h"
 #include "framework/modset.h"
+
+int nl_modset_set_iface(void *cfg, const char *arg, char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	((struct nl_serve_env *)cfg)->ifname = arg;
+	return 0;
+}
+
+int nl_modset_set_flows_hook(void *cfg, const char *arg, char *err, size_t len)
+{
+	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
+		snprintf(err, len, "'%s' is not tc or xdp", nl_echo(arg));
+		return -1;
+	}
+	((struct nl_serve_env *)cfg)->flows_hook = arg;
+	return 0;
+}
 
 unsigned int nl_modset_with(unsigned int flag)
 {

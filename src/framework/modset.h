@@ -33,6 +33,17 @@ struct nl_modset {
 	size_t n;
 };
 
+/*
+ * The options of every command that runs a module set (serve, diagnose,
+ * top) that the modules take (struct nl_serve_env, the first member of
+ * the command's options): -i IFACE and --flows-hook.
+ */
+int nl_modset_set_iface(void *cfg, const char *arg, char *err, size_t len);
+int nl_modset_set_flows_hook(void *cfg, const char *arg, char *err, size_t len);
+#define NL_MODSET_OPT_FLOWS_HOOK(key)                                                     \
+	{ "flows-hook", key, "tc|xdp", "flows at TC, both directions (default), or at XDP, " \
+	  "ingress only", nl_modset_set_flows_hook }
+
 /* The modules that say flag (enum nl_serve_flags), as bits of nl_modules[]. */
 unsigned int nl_modset_with(unsigned int flag);
 /* Every module, less those that need an interface when there is none. */

@@ -15,27 +15,8 @@
 #define LOOP_IDLE_MS 20
 
 struct diagnose_cfg {
-	const char *ifname;
-	const char *flows_hook;
+	struct nl_serve_env env;   /* first: -i and --flows-hook (nl_modset_set_*) */
 };
-
-static int set_iface(void *ctx, const char *arg, char *err, size_t len)
-{
-	(void)err;
-	(void)len;
-	((struct diagnose_cfg *)ctx)->ifname = arg;
-	return 0;
-}
-
-static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
-{
-	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
-		snprintf(err, len, "'%s' is not tc or xdp", nl_echo(arg));
-		return -1;
-	}
-	((struct diagnose_cfg *)ctx)->flows_hook = arg;
-	return 0;
-}
 
 static void check(void *ctx, struct nl_opts *o)
 {
@@ -94,7 +75,6 @@ static int watch(struct nl_modset *set, const struct nl_opts *o, double *seconds
 
 static int diagnose_run(const struct diagnose_cfg *cfg, const struct nl_opts *o)
 {
-	const struct nl_serve_env env = { .ifname = cfg->ifname, .flows_hook = cfg->flows_hook };
 	struct nl_modset set = { .who = "diagnose" };
 	struct nl_findings findings = { 0 };
 	struct nl_sink out;
@@ -104,13 +84,13 @@ static int diagnose_run(const struct diagnose_cfg *cfg, const struct nl_opts *o)
 
 	nl_sys_init(o->verbose);
 	nl_signals_install(false);
-	if (!nl_modset_start(&set, nl_modset_default(cfg->ifname), &env, o)) {
+	if (!nl_modset_start(&set, nl_modset_default(cfg->env.ifname), &cfg->env, o)) {
 		nl_modset_stop(&set);
 		nl_die(NL_EXIT_ENV, "diagnose: no module could be attached");
 	}
 	names_up(&set, names, sizeof(names));
 	fprintf(stderr, "netlens diagnose: watching for %g s (%s%s); Ctrl-C to stop early\n",
-		o->duration, names, cfg->ifname ? "" : "; flows: give -i IFACE");
+		o->duration, names, cfg->env.ifname ? "" : "; flows: give -i IFACE");
 	err = watch(&set, o, &seconds);
 	nl_modset_collect(&set, true);
 	nl_sink_init(&out, o->output, stdout);
@@ -130,11 +110,11 @@ static int diagnose_run(const struct diagnose_cfg *cfg, const struct nl_opts *o)
 
 int diagnose_main(int argc, char **argv)
 {
-	static struct diagnose_cfg cfg = { .flows_hook = "tc" };
+	static struct diagnose_cfg cfg = { .env.flows_hook = "tc" };
 	static const struct nl_cmd_opt opts[] = {
-		{ "interface", 'i', "IFACE", "also count flows on this interface", set_iface },
-		{ "flows-hook", NL_OPT_LONG_ONLY, "tc|xdp", "flows at TC, both directions "
-		  "(default), or at XDP, ingress only", set_flows_hook },
+		{ "interface", 'i', "IFACE", "also count flows on this interface",
+		  nl_modset_set_iface },
+		NL_MODSET_OPT_FLOWS_HOOK(NL_OPT_LONG_ONLY),
 		{ 0 },
 	};
 	static const struct nl_cmd_spec spec = {

@@ -25,8 +25,7 @@
 #define PLAIN_WIDTH  200
 
 struct top_cfg {
-	const char *ifname;
-	const char *flows_hook;
+	struct nl_serve_env env;      /* first: -i and --flows-hook (nl_modset_set_*) */
 	bool once;
 	bool processes;               /* per-event records for the processes view (their cost) */
 };
@@ -39,24 +38,6 @@ struct top {
 	uint64_t last_tick;
 	char names[128];              /* the modules that are up */
 };
-
-static int set_iface(void *ctx, const char *arg, char *err, size_t len)
-{
-	(void)err;
-	(void)len;
-	((struct top_cfg *)ctx)->ifname = arg;
-	return 0;
-}
-
-static int set_flows_hook(void *ctx, const char *arg, char *err, size_t len)
-{
-	if (strcmp(arg, "tc") && strcmp(arg, "xdp")) {
-		snprintf(err, len, "'%s' is not tc or xdp", nl_echo(arg));
-		return -1;
-	}
-	((struct top_cfg *)ctx)->flows_hook = arg;
-	return 0;
-}
 
 static int set_once(void *ctx, const char *arg, char *err, size_t len)
 {
@@ -230,7 +211,6 @@ static int show(struct top *t, const struct top_cfg *cfg, struct nl_opts *o, boo
 
 static int top_run(const struct top_cfg *cfg, struct nl_opts *o)
 {
-	const struct nl_serve_env env = { .ifname = cfg->ifname, .flows_hook = cfg->flows_hook };
 	struct top t = { .set = { .who = "top" } };
 	bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	int err;
@@ -245,11 +225,11 @@ static int top_run(const struct top_cfg *cfg, struct nl_opts *o)
 	/* The processes view and the errno column are made of records (docs/top.md: the cost). */
 	t.capture = (struct nl_capture){ .take = take, .ctx = &t, .records = cfg->processes };
 	t.set.capture = &t.capture;
-	if (!nl_modset_start(&t.set, nl_modset_default(cfg->ifname), &env, o)) {
+	if (!nl_modset_start(&t.set, nl_modset_default(cfg->env.ifname), &cfg->env, o)) {
 		nl_modset_stop(&t.set);
 		nl_die(NL_EXIT_ENV, "top: no module could be attached");
 	}
-	names_up(&t, cfg->ifname);
+	names_up(&t, cfg->env.ifname);
 	t.last_tick = nl_now_mono();
 	nl_modset_findings(&t.set, &t.findings);
 	nl_findings_rank(&t.findings);
@@ -265,12 +245,11 @@ static int top_run(const struct top_cfg *cfg, struct nl_opts *o)
 
 int top_main(int argc, char **argv)
 {
-	static struct top_cfg cfg = { .flows_hook = "tc" };
+	static struct top_cfg cfg = { .env.flows_hook = "tc" };
 	static const struct nl_cmd_opt opts[] = {
 		{ "interface", 'i', "IFACE", "also show flows (top talkers) on this interface",
-		  set_iface },
-		{ "flows-hook", NL_OPT_LONG_ONLY, "tc|xdp", "flows at TC, both directions "
-		  "(default), or at XDP, ingress only", set_flows_hook },
+		  nl_modset_set_iface },
+		NL_MODSET_OPT_FLOWS_HOOK(NL_OPT_LONG_ONLY),
 		{ "once", NL_OPT_LONG_ONLY + 1, NULL, "one plain-text snapshot after -d seconds "
 		  "(default 2), as when not on a terminal", set_once },
 		{ "processes", NL_OPT_LONG_ONLY + 2, NULL, "count per process (view 4) from the "
