@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* conns' listeners: the kernel's own accept-queue figures, in every network namespace. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -10,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <netinet/in.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -18,6 +16,8 @@
 #include <linux/sock_diag.h>
 #include <uthash.h>
 #include "conns/conns_listen.h"
+#include "framework/netns.h"
+#include "framework/sockets.h"
 
 #define NL_TCP_LISTEN 10   /* include/net/tcp_states.h */
 
@@ -176,23 +176,17 @@ static void netns_free(struct conns_listen *l, struct netns_ent *e)
 	free(e);
 }
 
-/* A namespace file found at path: known, entered now, or left (filtered out, unreadable). */
-static void netns_seen(struct conns_listen *l, const char *path, bool *complete)
+/* A namespace found: known, entered now, or left (filtered out, unreadable). */
+static void netns_seen(void *ctx, const struct nl_netns *ns)
 {
+	struct conns_listen *l = ctx;
+	uint32_t ino = ns->inode;
 	struct netns_ent *e;
-	struct stat st;
-	uint32_t ino;
 
-	if (stat(path, &st)) {
-		if (errno == EACCES || errno == EPERM)
-			*complete = false;
-		return;
-	}
-	ino = st.st_ino;
 	if (l->filter.netns && ino != l->filter.netns)
 		return;
 	HASH_FIND(hh, l->ns, &ino, sizeof(ino), e);
-	if (!e && (e = netns_enter(l, path, ino)))
+	if (!e && (e = netns_enter(l, ns->path, ino)))
 		HASH_ADD(hh, l->ns, ino, sizeof(ino), e);
 	if (e)
 		e->seen = l->reads;
@@ -202,31 +196,13 @@ static void netns_seen(struct conns_listen *l, const char *path, bool *complete)
 static void netns_discover(struct conns_listen *l)
 {
 	struct netns_ent *e, *tmp;
-	bool complete = true;
-	char path[300];
-	struct dirent *d;
-	DIR *dir;
+	int unseen;
 
 	l->unreadable = 0;
-	if ((dir = opendir("/run/netns"))) {
-		while ((d = readdir(dir)))
-			if (d->d_name[0] != '.') {
-				snprintf(path, sizeof(path), "/run/netns/%s", d->d_name);
-				netns_seen(l, path, &complete);
-			}
-		closedir(dir);
-	}
-	if (!(dir = opendir("/proc")))
-		return;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] >= '1' && d->d_name[0] <= '9') {
-			snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
-			netns_seen(l, path, &complete);
-		}
-	closedir(dir);
+	unseen = nl_netns_each(netns_seen, l);
 	/* Our sockets hold a namespace alive: let go of those nothing else names. */
 	HASH_ITER(hh, l->ns, e, tmp)
-		if (complete && e->seen != l->reads)
+		if (!unseen && e->seen != l->reads)
 			netns_free(l, e);
 }
 
@@ -296,51 +272,29 @@ static bool read_netstat(int fd, uint64_t *overflows, uint64_t *drops)
 	return conns_parse_netstat(buf, overflows, drops);
 }
 
+struct owner_search {
+	struct listener_ent **want;
+	size_t n;
+};
+
+static void match_owner(void *ctx, uint64_t ino, const struct nl_owner *owner)
+{
+	struct owner_search *q = ctx;
+
+	for (size_t i = 0; i < q->n; i++)
+		if (q->want[i] && q->want[i]->key.inode == ino) {
+			q->want[i]->owner = *owner;
+			q->want[i] = NULL;
+		}
+}
+
 /* Which process holds the socket with this inode: the fds of every process. */
 static void find_owners(struct listener_ent **want, size_t nwant)
 {
-	char path[300], link[64], comm[NL_COMM_LEN + 2] = "";
-	struct dirent *p, *f;
-	DIR *proc, *fds;
-	size_t left = nwant;
-	FILE *cf;
+	struct owner_search q = { want, nwant };
 
-	if (!nwant || !(proc = opendir("/proc")))
-		return;
-	while (left && (p = readdir(proc))) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
-		if (!(fds = opendir(path)))
-			continue;
-		while (left && (f = readdir(fds))) {
-			unsigned long ino;
-			ssize_t n;
-
-			n = readlinkat(dirfd(fds), f->d_name, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = 0;
-			if (sscanf(link, "socket:[%lu]", &ino) != 1)
-				continue;
-			for (size_t i = 0; i < nwant; i++) {
-				if (!want[i] || want[i]->key.inode != ino)
-					continue;
-				want[i]->owner.pid = strtoul(p->d_name, NULL, 10);
-				snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
-				if ((cf = fopen(path, "re"))) {
-					if (fgets(comm, sizeof(comm), cf))
-						comm[strcspn(comm, "\n")] = 0;
-					memcpy(want[i]->owner.comm, comm, strnlen(comm, NL_COMM_LEN));
-					fclose(cf);
-				}
-				want[i] = NULL;
-				left--;
-			}
-		}
-		closedir(fds);
-	}
-	closedir(proc);
+	if (nwant)
+		nl_sockets_scan("/proc", match_owner, &q);
 }
 
 /* Baselines and owners: kept from read to read per listener. */

@@ -8,6 +8,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "drops/drops.h"
+#include "framework/sockets.h"
 #include "framework/module.h"
 #include "framework/sys.h"
 #include "drops.skel.h"
@@ -240,7 +241,7 @@ static void fill_owners(struct drops *d)
 {
 	int fd = bpf_map__fd(d->skel->maps.sock_owners);
 
-	drops_sockets_scan("/proc", put_owner, &fd);
+	nl_sockets_scan("/proc", put_owner, &fd);
 }
 
 static const struct nl_owner *owner_of(void *ctx, uint64_t ino, struct nl_owner *buf)

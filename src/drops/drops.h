@@ -72,13 +72,6 @@ bool drop_is_rcvbuf(const struct drop_reasons *r, uint8_t kind, uint32_t reason)
 const char *drop_kind_name(uint8_t kind);
 int drop_kind_by_name(const char *name);
 
-/*
- * Every socket every process holds, from /proc/PID/fd (proc: "/proc", or a
- * test's tree): fn(ctx, inode, owner) for each (src/drops/drops_owner.c).
- */
-typedef void (*drops_socket_fn)(void *ctx, uint64_t ino, const struct nl_owner *owner);
-void drops_sockets_scan(const char *proc, drops_socket_fn fn, void *ctx);
-
 /* Reporting, without BPF (src/drops/drops_report.c). */
 
 struct drops_row {

@@ -38,14 +38,18 @@ uint64_t nl_netns_file_inode(const char *path)
 	return ino;
 }
 
-/* The inode of a process's network namespace without opening it; 0 if gone. */
-static uint64_t pid_netns_inode(const char *pid)
+/* The inode of a process's network namespace without opening it; 0 if gone or refused. */
+static uint64_t pid_netns_inode(const char *pid, unsigned int *refused)
 {
 	char path[300];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%s/ns/net", pid);
-	return stat(path, &st) ? 0 : st.st_ino;
+	if (!stat(path, &st))
+		return st.st_ino;
+	if (refused && (errno == EACCES || errno == EPERM))
+		(*refused)++;
+	return 0;
 }
 
 /* Hex digits at s, at least n of them. */
@@ -107,6 +111,7 @@ static bool pid_container_name(uint32_t pid, char *name, size_t len)
 struct seen {
 	uint64_t *inodes;
 	size_t n, max;
+	unsigned int refused;     /* namespace files not ours to read */
 };
 
 static bool seen_before(struct seen *s, uint64_t inode)
@@ -130,7 +135,10 @@ static void each_named(struct seen *s, void (*fn)(void *, const struct nl_netns 
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(ns.name))
 			continue;
 		snprintf(ns.path, sizeof(ns.path), "/run/netns/%.47s", e->d_name);
+		errno = 0;
 		ns.inode = nl_netns_file_inode(ns.path);
+		if (!ns.inode && (errno == EACCES || errno == EPERM))
+			s->refused++;
 		if (!ns.inode || seen_before(s, ns.inode))
 			continue;
 		snprintf(ns.name, sizeof(ns.name), "%.47s", e->d_name);
@@ -143,7 +151,7 @@ static void each_named(struct seen *s, void (*fn)(void *, const struct nl_netns 
 static void each_of_processes(struct seen *s, void (*fn)(void *, const struct nl_netns *),
 			      void *ctx)
 {
-	uint64_t host = pid_netns_inode("1");
+	uint64_t host = pid_netns_inode("1", NULL);
 	DIR *dir = opendir("/proc");
 	struct dirent *e;
 
@@ -152,7 +160,7 @@ static void each_of_processes(struct seen *s, void (*fn)(void *, const struct nl
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
-		ns.inode = pid_netns_inode(e->d_name);
+		ns.inode = pid_netns_inode(e->d_name, &s->refused);
 		if (!ns.inode || seen_before(s, ns.inode))
 			continue;
 		ns.pid = strtoul(e->d_name, NULL, 10);
@@ -177,7 +185,7 @@ int nl_netns_each(void (*fn)(void *ctx, const struct nl_netns *ns), void *ctx)
 	each_named(&s, fn, ctx);
 	each_of_processes(&s, fn, ctx);
 	free(s.inodes);
-	return 0;
+	return s.refused;
 }
 
 struct name_entry {

@@ -19,7 +19,11 @@ struct nl_netns {
 
 /* The inode of the network namespace file at path; 0 if it is not one. */
 uint64_t nl_netns_file_inode(const char *path);
-/* Calls fn once per network namespace (named ones first, then those of processes). 0 or -errno. */
+/*
+ * Calls fn once per network namespace (named ones first, then those of
+ * processes). Returns how many namespace files it was refused (EACCES,
+ * EPERM: after a privilege drop, some namespaces went unseen), or -errno.
+ */
 int nl_netns_each(void (*fn)(void *ctx, const struct nl_netns *ns), void *ctx);
 /*
  * The namespace's name: its `ip netns` name; "host" for the namespace of

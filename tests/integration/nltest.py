@@ -256,9 +256,10 @@ def one(records, **match):
     return found[0]
 
 
-# Makes bpf(BPF_PROG_LOAD) refuse tracing programs (tp_btf, fentry) with EPERM,
-# as kernels with such a policy do, for the process it is preloaded into.
-REFUSE_TRACING = r"""
+# An LD_PRELOAD shim that makes the bpf(2) calls matching REFUSE (a C condition on
+# the command `a` and the attributes `b`) fail with ERRNO, for the process it is
+# preloaded into: a kernel without some feature, emulated.
+BPF_SHIM = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -278,9 +279,8 @@ long syscall(long nr, ...)
     va_end(ap);
     if (!real)
         real = dlsym(RTLD_NEXT, "syscall");
-    if (nr == SYS_bpf && a == BPF_PROG_LOAD &&
-        ((union bpf_attr *)b)->prog_type == BPF_PROG_TYPE_TRACING) {
-        errno = EPERM;
+    if (nr == SYS_bpf && (REFUSE)) {
+        errno = ERRNO;
         return -1;
     }
     return real(nr, a, b, c, d, e, f);
@@ -288,15 +288,22 @@ long syscall(long nr, ...)
 """
 
 
-def netlens_refusing_tracing(*args, command):
-    """netlens started as on a kernel that refuses tp_btf: REFUSE_TRACING preloaded into it."""
-    d = tempfile.mkdtemp(prefix="nlt-refuse-")
+def bpf_shim(refuse, errno_name):
+    """The path of a BPF_SHIM built for this test (removed at its end)."""
+    d = tempfile.mkdtemp(prefix="nlt-shim-")
     defer(lambda: shutil.rmtree(d))
-    with open(os.path.join(d, "refuse.c"), "w") as f:
-        f.write(REFUSE_TRACING)
-    sh("gcc", "-shared", "-fPIC", "-o", os.path.join(d, "refuse.so"),
-       os.path.join(d, "refuse.c"), "-ldl")
-    os.environ["LD_PRELOAD"] = os.path.join(d, "refuse.so")
+    src, lib = os.path.join(d, "shim.c"), os.path.join(d, "shim.so")
+    with open(src, "w") as f:
+        f.write(BPF_SHIM.replace("REFUSE", refuse).replace("ERRNO", errno_name))
+    sh("gcc", "-shared", "-fPIC", "-o", lib, src, "-ldl")
+    return lib
+
+
+def netlens_refusing_tracing(*args, command):
+    """netlens started as on a kernel that refuses tp_btf (tracing programs: EPERM)."""
+    os.environ["LD_PRELOAD"] = bpf_shim(
+        "a == BPF_PROG_LOAD && ((union bpf_attr *)b)->prog_type == BPF_PROG_TYPE_TRACING",
+        "EPERM")
     try:
         return Netlens(*args, command=command)
     finally:

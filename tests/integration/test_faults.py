@@ -2,62 +2,28 @@
 what a killed run left on a kernel without TCX (netlink filters, an XDP program
 attached through netlink) is recognised by the next run, removed and said once.
 
-A kernel without TCX (before Linux 6.6) is emulated by NO_TCX preloaded into
-netlens: bpf(BPF_LINK_CREATE) refuses the TCX attach types as such a kernel does.
+A kernel without TCX (before Linux 6.6) is emulated by a shim preloaded into
+netlens (no_tcx()): bpf(BPF_LINK_CREATE) refuses the TCX attach types as such a kernel does.
 """
 import glob
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 
-from nltest import NETLENS, Pair, defer, free_port, sh
+from nltest import NETLENS, Pair, bpf_shim, defer, free_port, sh
 
-NO_TCX = r"""
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdarg.h>
-#include <linux/bpf.h>
-#include <sys/syscall.h>
-
-long syscall(long nr, ...)
-{
-    static long (*real)(long, ...);
-    va_list ap;
-    long a, b, c, d, e, f;
-
-    va_start(ap, nr);
-    a = va_arg(ap, long); b = va_arg(ap, long); c = va_arg(ap, long);
-    d = va_arg(ap, long); e = va_arg(ap, long); f = va_arg(ap, long);
-    va_end(ap);
-    if (!real)
-        real = dlsym(RTLD_NEXT, "syscall");
-    if (nr == SYS_bpf && a == BPF_LINK_CREATE &&
-        (((union bpf_attr *)b)->link_create.attach_type == 46 ||    /* BPF_TCX_INGRESS */
-         ((union bpf_attr *)b)->link_create.attach_type == 47)) {   /* BPF_TCX_EGRESS */
-        errno = EINVAL;
-        return -1;
-    }
-    return real(nr, a, b, c, d, e, f);
-}
-"""
 
 STALE = re.compile(r"^netlens (flows|dns): removed (\d+) TC filters? left on nltb by a "
                    r"netlens run that is gone$")
 
 
 def no_tcx():
-    """The path of the NO_TCX shim, built once per test."""
-    d = tempfile.mkdtemp(prefix="nlt-notcx-")
-    defer(lambda: shutil.rmtree(d))
-    with open(os.path.join(d, "no_tcx.c"), "w") as f:
-        f.write(NO_TCX)
-    sh("gcc", "-shared", "-fPIC", "-o", os.path.join(d, "no_tcx.so"),
-       os.path.join(d, "no_tcx.c"), "-ldl")
-    return os.path.join(d, "no_tcx.so")
+    """A shim (nltest.bpf_shim) that refuses TCX links as kernels before 6.6 do."""
+    return bpf_shim("a == BPF_LINK_CREATE && "
+                    "(((union bpf_attr *)b)->link_create.attach_type == 46 || "   # TCX_INGRESS
+                    "((union bpf_attr *)b)->link_create.attach_type == 47)",      # TCX_EGRESS
+                    "EINVAL")
 
 
 class Run:

@@ -2,16 +2,16 @@
 /*
  * The sockets every process holds, from /proc/PID/fd's "socket:[INODE]"
  * links, as ss -p finds them: drops fills the kernel's table of sockets'
- * owners with them before attaching (after that, the kernel side learns the
- * owner of a socket when it is bound or connected).
+ * owners with them before attaching, conns finds a listener's process.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "drops/drops.h"
+#include "framework/sockets.h"
 
 static bool all_digits(const char *s)
 {
@@ -38,7 +38,7 @@ static void read_comm(const char *proc, const char *pid, char comm[NL_COMM_LEN])
 	fclose(f);
 }
 
-static void scan_process(const char *proc, const char *pid, drops_socket_fn fn, void *ctx)
+static void scan_process(const char *proc, const char *pid, nl_socket_fn fn, void *ctx)
 {
 	struct nl_owner owner = { .pid = strtoul(pid, NULL, 10) };
 	char dir[4096], target[64];
@@ -64,7 +64,7 @@ static void scan_process(const char *proc, const char *pid, drops_socket_fn fn, 
 	closedir(d);
 }
 
-void drops_sockets_scan(const char *proc, drops_socket_fn fn, void *ctx)
+void nl_sockets_scan(const char *proc, nl_socket_fn fn, void *ctx)
 {
 	struct dirent *de;
 	DIR *d = opendir(proc);

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
-#include "drops/drops.h"
+#include "framework/sockets.h"
 
 static char root[] = "/tmp/nl-drops-owner-XXXXXX";
 
@@ -98,7 +98,7 @@ static void test_sockets_scan(void)
 	link_fd("900/fd/5", "socket:[5151]");
 	dir("self");   /* not a process directory */
 
-	drops_sockets_scan(root, collect, &f);
+	nl_sockets_scan(root, collect, &f);
 	CHECK(f.n == 2);   /* the pipe and /dev/null are not sockets */
 	o = owner_of(&f, 4242);
 	CHECK(o && o->pid == 812 && o->tid == 812);
