@@ -22,8 +22,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_EEXIST     17
 #define TC_ACT_UNSPEC (-1)
 
+/*
+ * One value per flow, shared by the CPUs (atomic adds), not per CPU: a new
+ * flow then costs one element to fill, not a value on every CPU to clear,
+ * and a connection storm makes a new flow for nearly every connection.
+ */
 struct flow_map {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);     /* --max-flows, set by user space */
 	__type(key, struct flow_key);
 	__type(value, struct flow_val);
@@ -55,18 +60,34 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
 }
 
 /*
- * Adds one packet to a per-CPU value. No atomics: this CPU's copy is only
- * written by programs that run with bottom halves off (XDP and TC ingress in
- * softirq, TC egress under rcu_read_lock_bh), so they never interleave.
+ * Adds one packet to a flow's value, which every CPU may be updating: the
+ * counters atomically (exact); last_seen_ns is a plain store (two CPUs may
+ * leave the earlier of two coarse clock readings); the flags are or-ed in
+ * only when they add a bit, so a flow's steady packets skip that atomic.
  */
 static __always_inline void flow_add(struct flow_val *v, __u64 len, __u64 now, __u8 tcp_flags)
+{
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, len);
+	if (v->last_seen_ns != now)
+		v->last_seen_ns = now;
+	if ((v->tcp_flags & tcp_flags) != tcp_flags)
+		__sync_fetch_and_or(&v->tcp_flags, tcp_flags);
+}
+
+/*
+ * Adds one packet to the per-CPU "other" bucket. No atomics: this CPU's copy
+ * is only written by programs that run with bottom halves off (XDP and TC
+ * ingress in softirq, TC egress under rcu_read_lock_bh), so they never
+ * interleave.
+ */
+static __always_inline void other_add(struct flow_val *v, __u64 len, __u64 now)
 {
 	v->packets++;
 	v->bytes += len;
 	if (!v->first_seen_ns)
 		v->first_seen_ns = now;
 	v->last_seen_ns = now;
-	v->tcp_flags |= tcp_flags;
 }
 
 static __always_inline void flow_account(const struct flow_key *k, __u64 len, __u8 tcp_flags)
@@ -103,7 +124,7 @@ static __always_inline void flow_account(const struct flow_key *k, __u64 len, __
 	stat_inc(FLOW_STAT_OVERFLOW);
 	v = bpf_map_lookup_elem(&flow_other, &zero);
 	if (v)
-		flow_add(v, len, now, 0);
+		other_add(v, len, now);
 }
 
 static __always_inline void count_packet(void *data, void *data_end, __u64 len, __u32 ifindex,

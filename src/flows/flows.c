@@ -268,10 +268,7 @@ static int drain(struct flows *f, int map_fd)
 		if (err && err != -ENOENT)
 			return err;
 		for (__u32 i = 0; i < count; i++) {
-			struct flow_val sum;
-
-			flows_sum_cpus(&f->vals[(size_t)i * f->ncpu], f->ncpu, &sum);
-			if (flows_report_add(&f->report, &f->keys[i], &sum))
+			if (flows_report_add(&f->report, &f->keys[i], &f->vals[i]))
 				return -ENOMEM;
 		}
 		if (err == -ENOENT)

@@ -35,14 +35,13 @@ struct flow_key {
 	__u8  pad[2];
 };
 
-/* Per flow and per CPU, summed by user space. */
+/* Per flow (one value for every CPU); the "other" bucket's is per CPU, summed by user space. */
 struct flow_val {
 	__u64 packets;
 	__u64 bytes;          /* L2 length as the hook sees it (no FCS) */
 	__u64 first_seen_ns;  /* CLOCK_MONOTONIC */
 	__u64 last_seen_ns;
-	__u8  tcp_flags;      /* OR of the flags byte of every TCP segment */
-	__u8  pad[7];
+	__u64 tcp_flags;      /* OR of the flags byte of every TCP segment (64 bits: BPF atomics) */
 };
 
 /* flows' own counters, after the common ones (enum nl_stat). */
