@@ -344,9 +344,36 @@ static __always_inline void read_details(struct drop_event *e, const struct sk_b
 		e->id.cgroup_id = cgroup_id(sock_cgroup(sk));
 }
 
-/* The context; the owner is current in a system call unless the socket's is known. */
-static __always_inline void read_owner(struct drop_event *e, const struct hook_ctx *hc)
+/* The inode of the socket the packet reached, once. */
+static __always_inline void read_sock_ino(struct drop_event *e, const struct sock *sk)
 {
+	struct socket *sock;
+
+	if (!sk || e->sk_ino)
+		return;
+	sock = BPF_CORE_READ(sk, sk_socket);
+	/* The inode is allocated with the socket: struct socket_alloc (sock_alloc()). */
+	if (sock)
+		e->sk_ino = BPF_CORE_READ(container_of(sock, struct socket_alloc, socket),
+					  vfs_inode.i_ino);
+}
+
+/*
+ * The owner: the receiving socket's (sock_owners), else current in a system
+ * call; and the context. Only for the owner filters and for a record: a
+ * summary row needs neither.
+ */
+static __always_inline void read_owner(struct drop_event *e, const struct hook_ctx *hc,
+				       const struct sock *rx_sk)
+{
+	struct nl_owner *owner;
+
+	read_sock_ino(e, rx_sk);
+	owner = e->sk_ino ? bpf_map_lookup_elem(&sock_owners, &e->sk_ino) : NULL;
+	if (owner) {
+		e->owner = *owner;
+		e->flags |= DROP_F_SOCK_OWNER;
+	}
 	e->flags |= drop_context(hc);
 	if ((e->flags & DROP_F_PROCESS) && !(e->flags & DROP_F_SOCK_OWNER))
 		owner_from_current(&e->owner);
@@ -381,11 +408,11 @@ const volatile __u16 ephemeral_low = 32768;
  * summed into one bucket per address.
  */
 static __always_inline void key_port(struct drop_key *k, const struct drop_event *e,
-				     __u16 listen_port)
+				     __u16 listening)
 {
 	__u16 port = e->id.tuple.dport;
 
-	if (!(e->flags & DROP_F_PORTS) || port < ephemeral_low || port == listen_port)
+	if (!(e->flags & DROP_F_PORTS) || port < ephemeral_low || port == listening)
 		k->dport = port;
 	else
 		k->flags |= DROP_KEY_EPHEMERAL;
@@ -405,44 +432,26 @@ static __always_inline bool icmp_too_big(const struct drop_event *e)
 	return e->proto == IPPROTO_ICMPV6_ && e->icmp_type == ICMPV6_PKT_TOOBIG_;
 }
 
-/*
- * The socket the packet reached: its inode and owner, and its port if it
- * listens there (bound, no peer), else 0.
- */
-static __always_inline __u16 read_socket(struct drop_event *e, const struct sock *sk)
+/* The port of the socket the packet reached if it listens there (bound, no peer), else 0. */
+static __always_inline __u16 listen_port(const struct sock *sk, const bool direct)
 {
-	struct nl_owner *owner;
-	struct socket *sock;
-	__u16 port;
-
-	if (!sk)
+	if (!sk || READ(direct, sk, __sk_common.skc_dport))
 		return 0;
-	sock = BPF_CORE_READ(sk, sk_socket);
-	/* The inode is allocated with the socket: struct socket_alloc (sock_alloc()). */
-	if (sock)
-		e->sk_ino = BPF_CORE_READ(container_of(sock, struct socket_alloc, socket),
-					  vfs_inode.i_ino);
-	owner = e->sk_ino ? bpf_map_lookup_elem(&sock_owners, &e->sk_ino) : NULL;
-	if (owner) {
-		e->owner = *owner;
-		e->flags |= DROP_F_SOCK_OWNER;
-	}
-	port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	return BPF_CORE_READ(sk, __sk_common.skc_dport) ? 0 : port;
+	return READ(direct, sk, __sk_common.skc_num);
 }
 
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
 				    const struct sk_buff *skb, const struct net_device *dev,
-				    const struct sock *sk, const struct sock *rx_sk)
+				    const struct sock *sk, const struct sock *rx_sk, const bool direct)
 {
 	bool owner_filter = nl_filter.pid || nl_filter.has_comm;
-	__u16 listen_port = read_socket(e, rx_sk);
+	__u16 port = listen_port(rx_sk, direct);
 	struct drop_key key = {};
 	struct drop_event *rec;
 	__u64 one = 1, *count;
 
 	if (owner_filter)
-		read_owner(e, hc);
+		read_owner(e, hc, rx_sk);
 	if (!filter_sock(sk, &e->id) || (owner_filter && !filter_owner(&e->owner)))
 		return;
 	stat_inc(DROP_STAT_SEEN);
@@ -452,11 +461,14 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.netns = e->id.netns;
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
-	key_port(&key, e, listen_port);
+	key_port(&key, e, port);
 	if (icmp_too_big(e))
 		key.flags |= DROP_KEY_TOO_BIG;
 	/* Listening sockets only: a row per connected socket would churn. */
-	key.sk_ino = listen_port ? e->sk_ino : 0;
+	if (port) {
+		read_sock_ino(e, rx_sk);
+		key.sk_ino = e->sk_ino;
+	}
 	key.proto = e->proto;
 	key.l3proto = e->id.tuple.family ? 0 : e->l3proto;
 	key.kind = e->kind;
@@ -476,7 +488,7 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	}
 	read_details(e, skb, dev, sk);
 	if (!owner_filter)
-		read_owner(e, hc);
+		read_owner(e, hc, rx_sk);
 	rec = event_reserve(sizeof(*rec));
 	if (!rec)
 		return;
@@ -499,7 +511,7 @@ static __always_inline void on_packet(struct drop_event *e, const struct hook_ct
 
 	parse_skb(e, skb, direct);
 	e->id.netns = drop_netns(dev, sk, direct);
-	account(e, hc, skb, dev, sk, rx_sk);
+	account(e, hc, skb, dev, sk, rx_sk, direct);
 }
 
 static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
@@ -603,7 +615,7 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
 	}
 	e->id.netns = drop_netns(NULL, sk, false);
-	account(e, &hc, NULL, NULL, sk, sk);
+	account(e, &hc, NULL, NULL, sk, sk, false);
 	return 0;
 }
 
@@ -612,30 +624,35 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 
 #define SOCK_DGRAM_ 2
 
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
+
 /*
  * The inode of the socket open as fd in the current process, or 0; with
- * dgram_only, 0 for a socket that is not a datagram one.
+ * dgram_only, 0 for a socket that is not a datagram one. Plain loads through
+ * typed pointers (the kernel's exception table covers a bad one), not a
+ * bpf_probe_read_kernel() call per field: this runs at every connect(2).
  */
 static __always_inline __u64 fd_socket_ino(unsigned long fd, bool dgram_only)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *f = NULL;
+	struct fdtable *fdt = task->files->fdt;
+	struct file *f = NULL;
 	struct socket *sock;
 	struct inode *inode;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd >= fdt->max_fds)
 		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	/* fdt->fd is an array of pointers: the verifier types it as a number. */
+	if (bpf_probe_read_kernel(&f, sizeof(f), (struct file **)fdt->fd + fd) || !f)
 		return 0;
-	inode = BPF_CORE_READ(f, f_inode);
-	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+	inode = f->f_inode;
+	if (!inode || (inode->i_mode & S_IFMT_) != S_IFSOCK_)
 		return 0;
-	sock = BPF_CORE_READ(f, private_data);
-	if (dgram_only && (!sock || BPF_CORE_READ(sock, type) != SOCK_DGRAM_))
+	sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	if (dgram_only && (!sock || sock->type != SOCK_DGRAM_))
 		return 0;
-	return BPF_CORE_READ(inode, i_ino);
+	return inode->i_ino;
 }
 
 /* A process binding or connecting a socket is its owner from now on. */
