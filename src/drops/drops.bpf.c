@@ -321,7 +321,7 @@ static __always_inline __u32 drop_netns(const struct net_device *dev, const stru
 {
 	if (dev)
 		return direct ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	return sk ? sock_netns(sk) : 0;
+	return sk ? sock_netns_as(sk, direct) : 0;
 }
 
 /* What only a record needs: device, length, cgroup, owner. */
@@ -507,7 +507,7 @@ static __always_inline void on_packet(struct drop_event *e, const struct hook_ct
 
 	/* Without a receiving socket, the skb's own, when needed before a record. */
 	if (!sk && (!dev || nl_filter.cgroup_id))
-		sk = BPF_CORE_READ(skb, sk);
+		sk = READ(direct, skb, sk);
 
 	parse_skb(e, skb, direct);
 	e->id.netns = drop_netns(dev, sk, direct);
@@ -624,35 +624,51 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 
 #define SOCK_DGRAM_ 2
 
-extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
+/* A read-only typed view of any kernel object (Linux 6.2+); NULL before. */
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
+
+/* p as a typed pointer the program may load through, or as it is. */
+#define AS_TYPED(typed, type, p) \
+	((typed) ? (type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)) : (type *)(p))
 
 /*
  * The inode of the socket open as fd in the current process, or 0; with
- * dgram_only, 0 for a socket that is not a datagram one. Plain loads through
- * typed pointers (the kernel's exception table covers a bad one), not a
- * bpf_probe_read_kernel() call per field: this runs at every connect(2).
+ * dgram_only, 0 for a socket that is not a datagram one. typed: plain loads
+ * through typed pointers (the kernel's exception table covers a bad one),
+ * not a bpf_probe_read_kernel() call per field: this runs at every
+ * connect(2), and the loads cost a third of the calls.
  */
-static __always_inline __u64 fd_socket_ino(unsigned long fd, bool dgram_only)
+static __always_inline __u64 fd_socket_ino_as(unsigned long fd, bool dgram_only, const bool typed)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
-	struct file *f = NULL;
+	struct task_struct *task = typed ? bpf_get_current_task_btf() :
+				   (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = READ(typed, task, files);
+	struct fdtable *fdt = files ? READ(typed, files, fdt) : NULL;
+	struct file **fds, *f = NULL;
 	struct socket *sock;
 	struct inode *inode;
 
-	if (!fdt || fd >= fdt->max_fds)
+	if (!fdt || fd >= READ(typed, fdt, max_fds))
 		return 0;
-	/* fdt->fd is an array of pointers: the verifier types it as a number. */
-	if (bpf_probe_read_kernel(&f, sizeof(f), (struct file **)fdt->fd + fd) || !f)
+	/* An array of pointers: the verifier types it as a number. */
+	fds = READ(typed, fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
 		return 0;
-	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-	inode = f->f_inode;
-	if (!inode || (inode->i_mode & S_IFMT_) != S_IFSOCK_)
+	f = AS_TYPED(typed, struct file, f);
+	inode = READ(typed, f, f_inode);
+	if (!inode || (READ(typed, inode, i_mode) & S_IFMT_) != S_IFSOCK_)
 		return 0;
-	sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
-	if (dgram_only && (!sock || sock->type != SOCK_DGRAM_))
+	sock = READ(typed, f, private_data);
+	sock = AS_TYPED(typed, struct socket, sock);
+	if (dgram_only && (!sock || READ(typed, sock, type) != SOCK_DGRAM_))
 		return 0;
-	return inode->i_ino;
+	return READ(typed, inode, i_ino);
+}
+
+static __always_inline __u64 fd_socket_ino(unsigned long fd, bool dgram_only)
+{
+	return bpf_rdonly_cast ? fd_socket_ino_as(fd, dgram_only, true) :
+				 fd_socket_ino_as(fd, dgram_only, false);
 }
 
 /* A process binding or connecting a socket is its owner from now on. */
