@@ -90,6 +90,19 @@ static __always_inline void other_add(struct flow_val *v, __u64 len, __u64 now)
 	v->last_seen_ns = now;
 }
 
+#define TCP_FLAG_SYN 0x02
+
+static __always_inline long flow_insert(void *flows, const struct flow_key *k, __u64 len,
+					__u64 now, __u8 tcp_flags)
+{
+	struct flow_val fresh = {
+		.packets = 1, .bytes = len, .first_seen_ns = now, .last_seen_ns = now,
+		.tcp_flags = tcp_flags,
+	};
+
+	return map_insert(flows, k, &fresh, BPF_NOEXIST);
+}
+
 static __always_inline void flow_account(const struct flow_key *k, __u64 len, __u8 tcp_flags)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -100,19 +113,22 @@ static __always_inline void flow_account(const struct flow_key *k, __u64 len, __
 
 	flows = bpf_map_lookup_elem(&flow_gen, &zero);
 	if (flows) {
-		v = bpf_map_lookup_elem(flows, k);
-		if (v) {
-			flow_add(v, len, now, tcp_flags);
-			return;
+		/*
+		 * A SYN (or SYN-ACK) nearly always opens its flow: insert first
+		 * and skip the lookup that would miss; the insert says EEXIST
+		 * (before it would say "full") when the flow is there after all.
+		 */
+		if (!(tcp_flags & TCP_FLAG_SYN)) {
+			v = bpf_map_lookup_elem(flows, k);
+			if (v) {
+				flow_add(v, len, now, tcp_flags);
+				return;
+			}
 		}
-		struct flow_val fresh = {
-			.packets = 1, .bytes = len, .first_seen_ns = now, .last_seen_ns = now,
-			.tcp_flags = tcp_flags,
-		};
-		err = map_insert(flows, k, &fresh, BPF_NOEXIST);
+		err = flow_insert(flows, k, len, now, tcp_flags);
 		if (!err)
 			return;
-		/* Another CPU created it between our lookup and insert. */
+		/* The flow is there: another CPU created it since our lookup, or a SYN again. */
 		if (err == -NL_EEXIST) {
 			v = bpf_map_lookup_elem(flows, k);
 			if (v) {
