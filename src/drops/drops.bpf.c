@@ -672,15 +672,19 @@ static __always_inline __u64 fd_socket_ino(unsigned long fd, bool dgram_only)
 }
 
 /* A process binding or connecting a socket is its owner from now on. */
-static __always_inline int learn_owner(unsigned long fd, bool dgram_only)
+static __always_inline void remember_owner(__u64 ino)
 {
 	struct nl_owner owner;
-	__u64 ino = fd_socket_ino(fd, dgram_only);
 
 	if (!ino)
-		return 0;
+		return;
 	owner_from_current(&owner);
 	bpf_map_update_elem(&sock_owners, &ino, &owner, BPF_ANY);
+}
+
+static __always_inline int learn_owner(unsigned long fd, bool dgram_only)
+{
+	remember_owner(fd_socket_ino(fd, dgram_only));
 	return 0;
 }
 
@@ -694,10 +698,40 @@ int drops_bind(struct trace_event_raw_sys_enter *ctx)
  * Datagram sockets only: every TCP client connects, and the LRU update
  * cost a connection storm about 1.5 us per connect (docs/performance.md);
  * a TCP socket's owner is the TCP core's business, and its receive-side
- * drops are rarer than a UDP client's.
+ * drops are rarer than a UDP client's. At the cgroup connect hooks (the
+ * default) a TCP connect leaves after one load of ctx->type; the
+ * tracepoint, where those hooks are out of reach, walks the descriptor.
  */
 SEC("tp/syscalls/sys_enter_connect")
 int drops_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	return learn_owner(ctx->args[0], true);
+}
+
+/* The socket's inode from a connect hook (Linux 6.2+: bpf_rdonly_cast()). */
+static __always_inline int learn_dgram_owner(struct bpf_sock_addr *ctx)
+{
+	struct socket_alloc *alloc;
+	struct sock *sk;
+
+	if (ctx->type != SOCK_DGRAM_ || !bpf_rdonly_cast)
+		return 1;
+	sk = bpf_rdonly_cast(ctx->sk, bpf_core_type_id_kernel(struct sock));
+	/* The inode is allocated with the socket: struct socket_alloc (sock_alloc()). */
+	alloc = bpf_rdonly_cast(sk->sk_socket, bpf_core_type_id_kernel(struct socket_alloc));
+	if (alloc)
+		remember_owner(alloc->vfs_inode.i_ino);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int drops_connect4(struct bpf_sock_addr *ctx)
+{
+	return learn_dgram_owner(ctx);
+}
+
+SEC("cgroup/connect6")
+int drops_connect6(struct bpf_sock_addr *ctx)
+{
+	return learn_dgram_owner(ctx);
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* netlens drops: the module (BPF lifecycle) and the command (see src/drops/drops.bpf.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -28,6 +30,9 @@ struct drops {
 	struct nl_module *m;
 	const struct nl_opts *opts;   /* the command's, to load again without tp_btf */
 	struct nl_fallback fb;        /* the skb:kfree_skb hook: which one got loaded */
+	/* Datagram sockets' owners at connect(2): the cgroup hooks, else the tracepoint. */
+	struct bpf_link *connect_links[2];
+	struct bpf_link *connect_tp;
 };
 
 /* What the running kernel offers, read once from its BTF. */
@@ -35,6 +40,7 @@ struct kernel_info {
 	bool reasons;          /* enum skb_drop_reason (Linux 5.17+) */
 	bool raw_tp;           /* raw tracepoints can be loaded */
 	bool raw_tp_rx_sk;     /* and raw kfree_skb has (skb, location, reason, rx_sk): 6.10+ */
+	bool rdonly_cast;      /* the kfunc bpf_rdonly_cast(), which the connect hooks need: 6.2+ */
 };
 
 static const struct kernel_info *kernel_info(void)
@@ -52,6 +58,7 @@ static const struct kernel_info *kernel_info(void)
 	ki.reasons = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM) > 0;
 	ki.raw_tp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
 	ki.raw_tp_rx_sk = ki.raw_tp && nl_tracepoint_args(btf, "kfree_skb") == 4;
+	ki.rdonly_cast = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
 	btf__free(btf);
 	return &ki;
 }
@@ -100,12 +107,14 @@ static int drops_plan(const struct nl_module *m, char *buf, size_t len)
 		return -ENOTSUP;
 	}
 	hook = nl_hook_pick(loaded, asked, auto_hook());
-	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s; tracepoint syscalls:sys_enter_bind, "
-		 "sys_enter_connect (socket owners)", nl_hook_name(hook),
+	snprintf(buf, len, "%s skb:kfree_skb%s; %s%s%s%s; socket owners: tracepoint "
+		 "syscalls:sys_enter_bind, %s", nl_hook_name(hook),
 		 nl_hook_may_fall_back(loaded, asked, hook) ? " (raw_tp if refused)" : "",
 		 rq || ex ? "raw_tp " : "no socket kinds",
 		 rq ? "sock:sock_rcvqueue_full" : "", rq && ex ? ", " : "",
-		 ex ? "sock:sock_exceed_buf_limit" : "");
+		 ex ? "sock:sock_exceed_buf_limit" : "",
+		 d && d->connect_tp ? "sys_enter_connect (the cgroup connect hooks were refused)" :
+		 kernel_info()->rdonly_cast ? "cgroup/connect4,6" : "sys_enter_connect");
 	return 0;
 }
 
@@ -181,10 +190,21 @@ static void choose_hooks(struct drops_bpf *skel, const struct drops_cfg *cfg, en
 				  want_kind(cfg, DROP_KIND_EXCEED_BUF));
 }
 
+static void detach_connect(struct drops *d)
+{
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(d->connect_links[i]);
+		d->connect_links[i] = NULL;
+	}
+	bpf_link__destroy(d->connect_tp);
+	d->connect_tp = NULL;
+}
+
 static void unload(void *ctx)
 {
 	struct drops *d = ctx;
 
+	detach_connect(d);
 	ring_buffer__free(d->rb);
 	drops_bpf__destroy(d->skel);
 	d->rb = NULL;
@@ -210,6 +230,10 @@ static int load(void *ctx, enum nl_hook hook)
 	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
 	choose_hooks(d->skel, cfg, hook);
+	/* Attached by attach_connect(): one of the two ways, not both. */
+	bpf_program__set_autoattach(d->skel->progs.drops_connect, false);
+	bpf_program__set_autoload(d->skel->progs.drops_connect4, kernel_info()->rdonly_cast);
+	bpf_program__set_autoload(d->skel->progs.drops_connect6, kernel_info()->rdonly_cast);
 	err = drops_bpf__load(d->skel);
 	if (err)
 		return nl_module_fail(m, err, "the kernel refused the BPF programs (%s)",
@@ -218,13 +242,41 @@ static int load(void *ctx, enum nl_hook hook)
 	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
 }
 
+/*
+ * Datagram sockets' owners at connect(2): the cgroup v2 root's connect4/6
+ * hooks, where a TCP connect costs one load; the syscall tracepoint, which
+ * walks the descriptor on every connect(2), where those are refused.
+ */
+static int attach_connect(struct drops *d)
+{
+	struct bpf_program *progs[2] = { d->skel->progs.drops_connect4,
+					 d->skel->progs.drops_connect6 };
+	char mnt[256];
+	int fd = -1;
+
+	if (kernel_info()->rdonly_cast && nl_cgroup2_root(mnt, sizeof(mnt)))
+		fd = open(mnt, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; fd >= 0 && i < 2; i++)
+		d->connect_links[i] = bpf_program__attach_cgroup(progs[i], fd);
+	if (fd >= 0)
+		close(fd);
+	if (d->connect_links[0] && d->connect_links[1])
+		return 0;
+	detach_connect(d);
+	d->connect_tp = bpf_program__attach(d->skel->progs.drops_connect);
+	return d->connect_tp ? 0 : nl_module_fail(d->m, -errno, "cannot attach to "
+						  "syscalls:sys_enter_connect");
+}
+
 static int attach(void *ctx)
 {
 	struct drops *d = ctx;
 	int err = drops_bpf__attach(d->skel);
 
-	return err ? nl_module_fail(d->m, err, "cannot attach to the tracepoints (%s)",
-				    nl_hook_name(d->fb.loaded)) : 0;
+	if (err)
+		return nl_module_fail(d->m, err, "cannot attach to the tracepoints (%s)",
+				      nl_hook_name(d->fb.loaded));
+	return attach_connect(d);
 }
 
 static void put_owner(void *ctx, uint64_t ino, const struct nl_owner *owner)
@@ -387,6 +439,7 @@ static void drops_destroy(struct nl_module *m)
 	if (!d)
 		return;
 	unload(d);
+	nl_cgroup2_release();
 	drops_report_free(&d->report);
 	nl_ksyms_free(&d->ksyms);
 	drop_reasons_free(&d->reasons);

@@ -8,8 +8,8 @@ import os
 import subprocess
 import time
 
-from nltest import (NETLENS, Netlens, Pair, Proc, Serve, find, netlens_refusing_tracing, nstat,
-                    one, peer, sh)
+from nltest import (NETLENS, Netlens, Pair, Proc, Serve, bpf_shim, find,
+                    netlens_refusing_tracing, nstat, one, peer, sh)
 
 UDP = os.path.join(os.path.dirname(__file__), "drops_udp.py")
 
@@ -184,10 +184,12 @@ def test_udp_receive_buffer_full():
 
 
 def ping_flood(pair, count, *nl_args):
-    """count echo requests from a ping socket that never reads; the replies it holds."""
+    """count echo requests from a ping socket (made and connected after netlens
+    started) that never reads; the replies it holds, the records, netlens'
+    start line and the sender's pid."""
     sh("sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647", ns=pair.a)
     nl = Netlens("--netns", pair.a, "--events-per-sec", "10", *nl_args, command="drops")
-    code = ("import socket, struct, time\n"
+    code = ("import os, socket, struct, time\n"
             "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)\n"
             "s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)\n"
             f"s.connect(('{pair.B4}', 0))\n"
@@ -202,16 +204,16 @@ def ping_flood(pair, count, *nl_args):
             "    except BlockingIOError:\n"
             "        break\n"
             "    n += 1\n"
-            "print(n)\n")
-    held = int(sh("python3", "-c", code, ns=pair.a))
+            "print(n, os.getpid())\n")
+    held, pid = map(int, sh("python3", "-c", code, ns=pair.a).split())
     assert 0 < held < count, held
-    return held, nl.stop()
+    return held, nl.stop(), nl.attached, pid
 
 
 def test_ping_socket_queue_full():
     """sock:sock_rcvqueue_full fires where sock_queue_rcv_skb() is used (ping, raw)."""
     pair = Pair()
-    held, recs = ping_flood(pair, 120)
+    held, recs, _, _ = ping_flood(pair, 120)
     full = one(rows(recs), kind="sock_rcvqueue_full")
     assert (full["count"], full["proto"], full["daddr"]) == (120 - held, "icmp", pair.A4), full
     assert full["reason"] is None and full["location"] is None, full
@@ -221,10 +223,35 @@ def test_ping_socket_queue_full():
     assert (d["icmp_type"], d["icmp_code"], d["saddr"]) == (0, 0, pair.B4), d
 
 
+def check_owner_learnt_at_connect(hook):
+    pair = Pair()
+    held, recs, attached, pid = ping_flood(pair, 60)
+    assert f"socket owners: tracepoint syscalls:sys_enter_bind, {hook}" in attached, attached
+    drops = find(recs, type="drop", kind="sock_rcvqueue_full")
+    assert drops and {(d["pid"], d["owner"]) for d in drops} == {(pid, "socket")}, drops
+
+
+def test_datagram_owner_learnt_at_connect():
+    """A datagram socket connected after netlens started: the cgroup connect4
+    hook names its owner, whose replies are dropped in softirq."""
+    check_owner_learnt_at_connect("cgroup/connect4,6")
+
+
+def test_datagram_owner_learnt_at_connect_without_cgroup_hooks():
+    """Where the cgroup connect hooks are refused, the syscall tracepoint learns it."""
+    os.environ["LD_PRELOAD"] = bpf_shim(
+        "a == BPF_LINK_CREATE && ((union bpf_attr *)b)->link_create.attach_type == "
+        "BPF_CGROUP_INET4_CONNECT", "EPERM")
+    try:
+        check_owner_learnt_at_connect("sys_enter_connect (the cgroup connect hooks were refused)")
+    finally:
+        del os.environ["LD_PRELOAD"]
+
+
 def test_reason_selects_a_socket_kind():
     """--reason with a socket kind alone: no kfree_skb reason passes."""
     pair = Pair()
-    held, recs = ping_flood(pair, 50, "--reason", "sock_rcvqueue_full")
+    held, recs, _, _ = ping_flood(pair, 50, "--reason", "sock_rcvqueue_full")
     assert [(r["kind"], r["count"]) for r in summary(recs)["rows"]] == \
         [("sock_rcvqueue_full", 50 - held)], summary(recs)
 
