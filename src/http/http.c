@@ -321,6 +321,7 @@ const struct nl_module_ops nl_http_ops = {
 	.name = "http",
 	.help = "HTTP/1.x and Redis requests (plaintext and OpenSSL): status, duration, bytes",
 	.shared_object = "tcp",
+	.serve_flags = NL_SERVE_OPT_IN,
 	.spec = http_spec,
 	.cfg_size = sizeof(struct http_cfg),
 	.cfg_defaults = &defaults,

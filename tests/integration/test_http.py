@@ -5,7 +5,7 @@ import subprocess
 import tempfile
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, defer, find, one, sh
+from nltest import NETLENS, Netlens, Pair, Proc, Serve, defer, find, one, parse_metrics, sh
 
 HTTP_PEER = os.path.join(os.path.dirname(__file__), "http_peer.py")
 LOG_FORMAT = "$request_method $request_uri $status $request_length $bytes_sent $connection"
@@ -272,3 +272,25 @@ def test_without_syscall_tracepoints():
                         f"exec {NETLENS} http -d 1"], capture_output=True, text=True)
     assert r.returncode == 1, r
     assert r.stderr.count("\n") == 1 and "syscalls:sys_enter_read" in r.stderr, r.stderr
+
+
+def test_serve_metrics():
+    """serve --enable http: requests per status class and a duration histogram, exact."""
+    pair = Pair()
+    nginx(pair)
+    serve = Serve("--enable", "http")
+    assert "1 of 1 modules attached" in serve.started, serve.started
+    curl(pair, [f"http://{pair.B4}:8080{p}" for p in PATHS])
+    want = {"2xx": 4, "4xx": 1, "5xx": 1}
+    for side in ("client", "server"):
+        for status, n in want.items():
+            got = serve.wait_value("netlens_http_requests_total", n, side=side, method="GET",
+                                   status=status, daddr=pair.B4, dport=8080)
+            assert got == n, (side, status, got)
+    page = parse_metrics(serve.metrics())
+    count = page[("netlens_http_request_duration_seconds_count",
+                  frozenset({"side": "client", "daddr": pair.B4, "dport": "8080",
+                             "method": "GET"}.items()))]
+    assert count == 6, count
+    serve.stop()
+
