@@ -38,6 +38,7 @@ enum http_buf { HTTP_BUF_PLAIN, HTTP_BUF_IOV, HTTP_BUF_MSG, HTTP_BUF_NONE };
 struct http_call {
 	__u64 sk;
 	__u64 buf;
+	__u64 ts;                /* the entry: a send's first byte leaves now */
 	__u8  kind;              /* enum http_buf */
 	__u8  dir;               /* enum http_dir */
 	__u8  pad[6];
@@ -56,6 +57,7 @@ struct http_ssl_call {
 	__u64 buf;
 	__u64 exlen;             /* _ex forms: where the size goes; 0 for SSL_read/SSL_write */
 	__u64 sk;                /* learned from the SSL object, or from the syscall inside */
+	__u64 ts;                /* the entry */
 	__u8  dir;
 	__u8  pad[7];
 };
@@ -118,9 +120,9 @@ static __always_inline __u64 http_first_buf(const struct http_call *c, __u64 *ro
 }
 
 static __always_inline void http_fill(struct http_event *e, const struct tcp_rec *r, __u64 sk,
-				      __u8 kind, __u8 dir)
+				      __u8 kind, __u8 dir, __u64 ts)
 {
-	e->ts = bpf_ktime_get_ns();
+	e->ts = ts;
 	e->sk = sk;
 	e->prev_bytes = r->http.bytes;
 	e->id = r->id;
@@ -138,7 +140,7 @@ static __always_inline void http_fill(struct http_event *e, const struct tcp_rec
  * socket's first one is classified here (foreign: discarded).
  */
 static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __u64 ret,
-				       __u64 ubuf, __u64 room)
+				       __u64 ubuf, __u64 room, __u64 entry_ts)
 {
 	struct http_event *e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
 	__u64 n = ret < room ? ret : room;
@@ -163,7 +165,8 @@ static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __
 		}
 		r->http.proto = proto;
 	}
-	http_fill(e, r, sk, HTTP_EV_MSG, dir);
+	/* A message's first byte: written at the call's entry, read at its return. */
+	http_fill(e, r, sk, HTTP_EV_MSG, dir, dir == HTTP_DIR_SEND ? entry_ts : bpf_ktime_get_ns());
 	e->cap_len = n;
 	e->len = ret;
 	owner_from_current(&e->owner);
@@ -172,9 +175,12 @@ static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __
 	ring_submit(&http_events, TCP_ROW_HTTP, e);
 }
 
-/* ret bytes moved in direction dir on sk, from the user buffer ubuf (room: its size). */
+/*
+ * ret bytes moved in direction dir on sk, from the user buffer ubuf (room:
+ * its size), by a call that began at entry_ts.
+ */
 static __always_inline void http_on_data(__u64 sk, __u8 dir, __u64 ret, __u64 ubuf, __u64 room,
-					 bool tls)
+					 bool tls, __u64 entry_ts)
 {
 	struct tcp_rec *r = rec_of((const struct sock *)sk);
 
@@ -194,14 +200,14 @@ static __always_inline void http_on_data(__u64 sk, __u8 dir, __u64 ret, __u64 ub
 		r->http.bytes += ret;
 		return;
 	}
-	http_begin(r, sk, dir, ret, ubuf, room);
+	http_begin(r, sk, dir, ret, ubuf, room, entry_ts);
 }
 
 /* Syscall entry: parks the call if fd is a socket the core follows and nobody ignores. */
 static __always_inline void http_on_enter(long fd, __u64 buf, __u8 kind, __u8 dir)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct http_call c = { .buf = buf, .kind = kind, .dir = dir };
+	struct http_call c = { .buf = buf, .kind = kind, .dir = dir, .ts = bpf_ktime_get_ns() };
 	struct http_ssl_call *ssl;
 	struct sock *sk = sock_from_fd(fd);
 	struct tcp_rec *r;
@@ -237,7 +243,7 @@ static __always_inline void http_on_exit(long ret)
 		return;
 	if (c.kind != HTTP_BUF_NONE)
 		ubuf = http_first_buf(&c, &room);
-	http_on_data(c.sk, c.dir, ret, ubuf, room, false);
+	http_on_data(c.sk, c.dir, ret, ubuf, room, false, c.ts);
 }
 
 /* The socket closed: a record for a protocol socket, so user space ends its exchanges. */
@@ -251,7 +257,7 @@ static __always_inline void http_on_close(const struct sock *sk, const struct tc
 	e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
 	if (!e)
 		return;
-	http_fill(e, r, (__u64)sk, HTTP_EV_CLOSE, HTTP_DIR_NONE);
+	http_fill(e, r, (__u64)sk, HTTP_EV_CLOSE, HTTP_DIR_NONE, bpf_ktime_get_ns());
 	e->len = 0;
 	e->owner = r->owner;     /* softirq or a timer: current is not the owner */
 	e->err = READ(btf, sk, sk_err) == NL_ECONNRESET ? HTTP_RESET : HTTP_CLOSED;
@@ -262,7 +268,8 @@ static __always_inline void http_ssl_enter(__u64 ssl, __u64 buf, __u64 exlen, __
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct http_ssl_key k = { .tgid = id >> 32, .ssl = ssl };
-	struct http_ssl_call c = { .ssl = ssl, .buf = buf, .exlen = exlen, .dir = dir };
+	struct http_ssl_call c = { .ssl = ssl, .buf = buf, .exlen = exlen, .dir = dir,
+				   .ts = bpf_ktime_get_ns() };
 	__u32 tid = (__u32)id;
 	__u64 *sk = bpf_map_lookup_elem(&http_ssl_socks, &k);
 
@@ -294,7 +301,7 @@ static __always_inline void http_ssl_return(long ret)
 	}
 	k.ssl = c.ssl;
 	map_insert_row(TCP_ROW_HTTP, &http_ssl_socks, &k, &c.sk, BPF_ANY);
-	http_on_data(c.sk, c.dir, n, c.buf, ~0ULL, true);
+	http_on_data(c.sk, c.dir, n, c.buf, ~0ULL, true, c.ts);
 }
 
 #endif

@@ -45,7 +45,7 @@ enum http_stat {
 };
 
 struct http_event {
-	__u64 ts;              /* CLOCK_MONOTONIC ns */
+	__u64 ts;              /* CLOCK_MONOTONIC ns: a send's entry, a receive's return */
 	__u64 sk;              /* the socket: the key user space matches on */
 	__u64 prev_bytes;      /* the size of the message that ended here */
 	struct nl_sock_id id;  /* from the TCP core's record */

@@ -108,6 +108,9 @@ def check_nginx_exchange(pair, port, scheme, tls):
     assert [(r["status"], r["request_bytes"], r["response_bytes"]) for r in client] == \
         seen_by_curl, (client, seen_by_curl)
     assert [r["path"] for r in client] == [p.split("?")[0] for p in PATHS]
+    # The client's interval (its write to its read) holds the server's (its read to its write).
+    for c, s in zip(client, server):
+        assert c["path"] == s["path"] and c["duration_us"] >= s["duration_us"], (c, s)
     for r in reqs:
         assert r["tls"] is tls and r["proto"] == "http" and r["method"] == "GET", r
         assert r["host"] == f"{pair.B4}:{port}" and r["error"] is None, r
