@@ -44,9 +44,12 @@ struct http_call {
 	__u8  pad[6];
 };
 
-/* A socket syscall in flight, per thread (entry to exit). */
+/*
+ * A socket syscall in flight, per thread (entry to exit). LRU: a thread that
+ * dies inside a call leaves its entry, which must not fill the map for good.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct http_call);
@@ -62,9 +65,9 @@ struct http_ssl_call {
 	__u8  pad[7];
 };
 
-/* An SSL_read/SSL_write in flight, per thread. */
+/* An SSL_read/SSL_write in flight, per thread (LRU: as http_calls). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct http_ssl_call);

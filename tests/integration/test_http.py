@@ -297,3 +297,19 @@ def test_serve_metrics():
     assert count == 6, count
     serve.stop()
 
+
+
+def test_by_path_folds_beyond_max_paths():
+    """--by path --max-paths 2: the first two paths kept, the requests on the others folded."""
+    pair = Pair()
+    nginx(pair)
+    nl = Netlens("-P", 8080, "--by", "path", "--max-paths", "2", command="http")
+    curl(pair, [f"http://{pair.B4}:8080{p}" for p in
+                ("/index.html", "/index.html", "/big.bin", "/missing", "/unavail")])
+    recs = nl.stop()
+    for side in ("client", "server"):
+        rows = {(s["path"], s["status_class"]): s["requests"]
+                for s in find(recs, type="http_summary", side=side)}
+        assert rows == {("/index.html", "2xx"): 2, ("/big.bin", "2xx"): 1,
+                        ("(other)", "4xx"): 1, ("(other)", "5xx"): 1}, rows
+    assert one(recs, type="stats")["paths_folded"] == 4   # /missing and /unavail, both sides
