@@ -87,6 +87,29 @@ struct {
 	__type(value, __u64);
 } http_ssl_socks SEC(".maps");
 
+/*
+ * Processes that connected or accepted a TCP socket while netlens ran (the
+ * core's owner rules): the syscall entries of every other process (a pipe,
+ * a file) leave after this one lookup, before walking their fd table.
+ * LRU: an exited process's entry is dropped when room is needed.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} http_pids SEC(".maps");
+
+/* The current process owns a socket the core follows (inside connect(2), at accept's exit). */
+static __always_inline void http_mark_current(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 one = 1;
+
+	if (!bpf_map_lookup_elem(&http_pids, &tgid))
+		map_insert_row(TCP_ROW_HTTP, &http_pids, &tgid, &one, BPF_ANY);
+}
+
 /* The protocol whose signature the first 8 bytes match; 0 if none. */
 static __always_inline __u8 http_classify(const __u8 *data, __u32 n)
 {
@@ -209,12 +232,16 @@ static __always_inline void http_on_data(__u64 sk, __u8 dir, __u64 ret, __u64 ub
 /* Syscall entry: parks the call if fd is a socket the core follows and nobody ignores. */
 static __always_inline void http_on_enter(long fd, __u64 buf, __u8 kind, __u8 dir)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32;
 	struct http_call c = { .buf = buf, .kind = kind, .dir = dir, .ts = bpf_ktime_get_ns() };
 	struct http_ssl_call *ssl;
-	struct sock *sk = sock_from_fd(fd);
+	struct sock *sk;
 	struct tcp_rec *r;
 
+	if (!bpf_map_lookup_elem(&http_pids, &tgid))
+		return;
+	sk = sock_from_fd(fd);
 	if (!sk)
 		return;
 	r = rec_of(sk);

@@ -111,6 +111,7 @@ void http_shrink_maps(struct tcp_bpf *skel)
 	bpf_map__set_max_entries(skel->maps.http_calls, 1);
 	bpf_map__set_max_entries(skel->maps.http_ssl_calls, 1);
 	bpf_map__set_max_entries(skel->maps.http_ssl_socks, 1);
+	bpf_map__set_max_entries(skel->maps.http_pids, 1);
 }
 
 static void configure(struct tcp_bpf *skel, const void *ctx)

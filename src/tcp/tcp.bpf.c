@@ -84,6 +84,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	switch (newstate) {
 	case BPF_TCP_SYN_SENT:      /* inside connect(2): the owner is current */
 		rec_insert(sk, now, CONN_F_OUTBOUND, true, BPF_ANY);
+		if (tcp_http)
+			http_mark_current();
 		break;
 	case BPF_TCP_LISTEN:        /* inside listen(2): the owner of its SYN-ACKs */
 		if (tcp_retrans)
@@ -136,6 +138,8 @@ static __always_inline int on_accept_exit(long ret)
 		return 0;
 	owner_from_current(&r->owner);
 	r->flags |= CONN_F_ACCEPTED;
+	if (tcp_http)
+		http_mark_current();
 	/* A child seen from its birth; not one met later (handshake older than netlens). */
 	if (tcp_conns && (r->flags & CONN_F_INBOUND))
 		conns_emit_accept(sk, r, bpf_ktime_get_ns(), false);
