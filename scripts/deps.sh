@@ -8,10 +8,12 @@ build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 # dnsmasq-base: a resolver for the dns tests without a system service; libclang-rt-14-dev:
 # libFuzzer for clang 14 (the fuzz targets); prometheus: a real server and promtool for serve's
 # tests; nfdump: nfcapd, the IPFIX collector; python3-yaml and systemd (systemd-analyze): the
-# deploy/ files' tests; tmux: a terminal of a fixed size for top's tests.
+# deploy/ files' tests; tmux: a terminal of a fixed size for top's tests; nginx-light,
+# redis-server and redis-tools (redis-cli), openssl: the servers and clients of http's tests.
 test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils
-           libclang-rt-14-dev prometheus curl nfdump python3-yaml systemd tmux)
-bench_pkgs=(bpftrace tcpdump iperf3 dnsperf)
+           libclang-rt-14-dev prometheus curl nfdump python3-yaml systemd tmux
+           nginx-light redis-server redis-tools openssl)
+bench_pkgs=(bpftrace tcpdump iperf3 dnsperf wrk)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

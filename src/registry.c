@@ -10,6 +10,7 @@
 #include "dns/dns.h"
 #include "drops/drops.h"
 #include "flows/flows.h"
+#include "http/http.h"
 #include "latency/latency.h"
 #include "retrans/retrans.h"
 
@@ -20,5 +21,6 @@ const struct nl_module_ops *const nl_modules[] = {
 	&nl_drops_ops,
 	&nl_flows_ops,
 	&nl_dns_ops,
+	&nl_http_ops,
 	NULL,
 };

@@ -336,7 +336,7 @@ int serve_main(int argc, char **argv)
 		{ "listen", 'l', "ADDR:PORT", "HTTP address for /metrics and /healthz (default "
 		  SERVE_DEFAULT_LISTEN "; [::1]:PORT for IPv6)", set_listen },
 		{ "enable", 'e', "LIST", "modules, comma-separated: conns,latency,retrans,drops,"
-		  "flows,dns (default: all; flows only with -i)", set_enable },
+		  "flows,dns,http (default: all but http; flows only with -i)", set_enable },
 		{ "interface", 'i', "IFACE", "the interface flows counts packets on",
 		  nl_modset_set_iface },
 		NL_MODSET_OPT_FLOWS_HOOK(NL_OPT_LONG_ONLY + 2),

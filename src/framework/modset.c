@@ -41,7 +41,8 @@ unsigned int nl_modset_default(bool have_iface)
 
 	while (nl_modules[n])
 		n++;
-	return ((1u << n) - 1) & ~(have_iface ? 0 : nl_modset_with(NL_SERVE_NEEDS_IFACE));
+	return ((1u << n) - 1) & ~(have_iface ? 0 : nl_modset_with(NL_SERVE_NEEDS_IFACE)) &
+	       ~nl_modset_with(NL_SERVE_OPT_IN);
 }
 
 /*

@@ -46,7 +46,7 @@ int nl_modset_set_flows_hook(void *cfg, const char *arg, char *err, size_t len);
 
 /* The modules that say flag (enum nl_serve_flags), as bits of nl_modules[]. */
 unsigned int nl_modset_with(unsigned int flag);
-/* Every module, less those that need an interface when there is none. */
+/* Every module, less the opt-in ones and those that need an interface when there is none. */
 unsigned int nl_modset_default(bool have_iface);
 
 /*

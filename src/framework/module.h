@@ -30,6 +30,7 @@ enum nl_serve_flags {
 	NL_SERVE_NEEDS_IFACE    = 1 << 0,  /* runs only with -i: left out by default without */
 	NL_SERVE_IPFIX          = 1 << 1,  /* exports --ipfix */
 	NL_SERVE_NETLINK_DETACH = 1 << 2,  /* removes an XDP/TC attachment at exit (CAP_NET_ADMIN) */
+	NL_SERVE_OPT_IN         = 1 << 3,  /* hooks every process's I/O: only when --enable names it */
 };
 
 struct nl_module_ops {

@@ -232,8 +232,8 @@ static __always_inline const struct tcp_skb_cb *skb_tcp_cb(const struct sk_buff 
 }
 
 /*
- * The socket behind a file descriptor of the current process. Used at the
- * exit of accept(2), whose return value is known to be a socket fd.
+ * The socket behind a file descriptor of the current process; NULL when the
+ * fd is not a socket (http's syscall entries meet files and pipes too).
  */
 static __always_inline struct sock *sock_from_fd(int fd)
 {
@@ -246,7 +246,7 @@ static __always_inline struct sock *sock_from_fd(int fd)
 	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	if (!file)
+	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & 00170000) != 0140000)   /* S_IFSOCK */
 		return NULL;
 	sock = BPF_CORE_READ(file, private_data);
 	return BPF_CORE_READ(sock, sk);

@@ -217,6 +217,17 @@ void nl_jw_null_k(struct nl_jw *w, const char *key, size_t klen)
 	w->len = p + 4 - w->buf;
 }
 
+void nl_jw_bool_k(struct nl_jw *w, const char *key, size_t klen, int val)
+{
+	size_t n = val ? 4 : 5;
+	char *p = field(w, key, klen, n);
+
+	if (!p)
+		return;
+	memcpy(p, val ? "true" : "false", n);
+	w->len = p + n - w->buf;
+}
+
 /* Enters a nested value: its own element count, the enclosing one saved. */
 static void push_level(struct nl_jw *w)
 {

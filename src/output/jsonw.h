@@ -36,6 +36,7 @@ void nl_jw_uint_k(struct nl_jw *w, const char *key, size_t klen, uint64_t val);
 void nl_jw_fixed_k(struct nl_jw *w, const char *key, size_t klen, uint64_t val,
 		   unsigned int decimals);
 void nl_jw_null_k(struct nl_jw *w, const char *key, size_t klen);
+void nl_jw_bool_k(struct nl_jw *w, const char *key, size_t klen, int val);
 
 /*
  * A few nested values inside a record (e.g. a DNS answer list):
@@ -56,6 +57,7 @@ void nl_jw_close(struct nl_jw *w, char closer);
 /* val / 10^decimals, printed with exactly that many decimals (e.g. us as ms). */
 #define nl_jw_fixed(w, k, v, d) nl_jw_fixed_k(w, NL_JW_KEY(k), v, d)
 #define nl_jw_null(w, k) nl_jw_null_k(w, NL_JW_KEY(k))
+#define nl_jw_bool(w, k, v) nl_jw_bool_k(w, NL_JW_KEY(k), v)
 #define nl_jw_array(w, k) nl_jw_array_k(w, NL_JW_KEY(k))
 
 #endif

@@ -5,7 +5,7 @@
  * the accept(2)/connect(2) exits) and one record per socket
  * (src/tcp/tcp.bpf.h); each capability's logic is an inline step
  * (src/<capability>/<capability>.bpf.h) switched on before load
- * (tcp_conns, tcp_latency, tcp_retrans), so `netlens conns` carries no
+ * (tcp_conns, tcp_latency, tcp_retrans, tcp_http), so `netlens conns` carries no
  * latency work and `serve` loads the core once.
  *
  * Hooks with a BTF-typed variant have two programs (user space loads one
@@ -24,6 +24,7 @@
 #include "conns/conns.bpf.h"
 #include "latency/latency.bpf.h"
 #include "retrans/retrans.bpf.h"
+#include "http/http.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -62,6 +63,8 @@ static __always_inline void on_close(const struct sock *sk, int oldstate, __u64 
 		return;
 	if (tcp_retrans)
 		rt_flush(sk, r, btf);
+	if (tcp_http)
+		http_on_close(sk, r, btf);
 	rec_delete(sk);
 }
 
@@ -81,6 +84,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	switch (newstate) {
 	case BPF_TCP_SYN_SENT:      /* inside connect(2): the owner is current */
 		rec_insert(sk, now, CONN_F_OUTBOUND, true, BPF_ANY);
+		if (tcp_http)
+			http_mark_current();
 		break;
 	case BPF_TCP_LISTEN:        /* inside listen(2): the owner of its SYN-ACKs */
 		if (tcp_retrans)
@@ -133,6 +138,8 @@ static __always_inline int on_accept_exit(long ret)
 		return 0;
 	owner_from_current(&r->owner);
 	r->flags |= CONN_F_ACCEPTED;
+	if (tcp_http)
+		http_mark_current();
 	/* A child seen from its birth; not one met later (handshake older than netlens). */
 	if (tcp_conns && (r->flags & CONN_F_INBOUND))
 		conns_emit_accept(sk, r, bpf_ktime_get_ns(), false);
@@ -232,6 +239,71 @@ SEC("raw_tp/tcp_retransmit_synack")
 int BPF_PROG(tcp_retransmit_synack, const struct sock *sk, const struct request_sock *req)
 {
 	rt_on_synack(sk, req);
+	return 0;
+}
+
+/*
+ * http: the socket syscalls' entries and exits (args[0] is the fd, args[1]
+ * the data: a buffer, an iovec array or a msghdr; sendfile's is the file).
+ */
+#define HTTP_SYSCALL(name, kind, dir)                                           \
+	SEC("tp/syscalls/sys_enter_" #name)                                     \
+	int http_enter_##name(struct trace_event_raw_sys_enter *ctx)            \
+	{                                                                       \
+		http_on_enter(ctx->args[0], ctx->args[1], kind, dir);           \
+		return 0;                                                       \
+	}                                                                       \
+	SEC("tp/syscalls/sys_exit_" #name)                                      \
+	int http_exit_##name(struct trace_event_raw_sys_exit *ctx)              \
+	{                                                                       \
+		http_on_exit(ctx->ret);                                         \
+		return 0;                                                       \
+	}
+
+HTTP_SYSCALL(read, HTTP_BUF_PLAIN, HTTP_DIR_RECV)
+HTTP_SYSCALL(readv, HTTP_BUF_IOV, HTTP_DIR_RECV)
+HTTP_SYSCALL(recvfrom, HTTP_BUF_PLAIN, HTTP_DIR_RECV)
+HTTP_SYSCALL(recvmsg, HTTP_BUF_MSG, HTTP_DIR_RECV)
+HTTP_SYSCALL(write, HTTP_BUF_PLAIN, HTTP_DIR_SEND)
+HTTP_SYSCALL(writev, HTTP_BUF_IOV, HTTP_DIR_SEND)
+HTTP_SYSCALL(sendto, HTTP_BUF_PLAIN, HTTP_DIR_SEND)
+HTTP_SYSCALL(sendmsg, HTTP_BUF_MSG, HTTP_DIR_SEND)
+HTTP_SYSCALL(sendfile64, HTTP_BUF_NONE, HTTP_DIR_SEND)
+
+/* OpenSSL 3 (libssl.so.3), attached by user space to every copy found (src/http/http_tls.c). */
+SEC("uprobe")
+int BPF_KPROBE(http_ssl_write, void *ssl, const void *buf)
+{
+	http_ssl_enter((__u64)ssl, (__u64)buf, 0, HTTP_DIR_SEND);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(http_ssl_write_ex, void *ssl, const void *buf, __u64 num, __u64 *written)
+{
+	http_ssl_enter((__u64)ssl, (__u64)buf, (__u64)written, HTTP_DIR_SEND);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(http_ssl_read, void *ssl, void *buf)
+{
+	http_ssl_enter((__u64)ssl, (__u64)buf, 0, HTTP_DIR_RECV);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(http_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	http_ssl_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, HTTP_DIR_RECV);
+	return 0;
+}
+
+/* The return of all four (BPF_KPROBE/BPF_KRETPROBE: the same pt_regs for uprobes). */
+SEC("uretprobe")
+int BPF_KRETPROBE(http_ssl_ret, long ret)
+{
+	http_ssl_return((int)ret);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 const volatile bool tcp_conns = false;
 const volatile bool tcp_latency = false;
 const volatile bool tcp_retrans = false;
+const volatile bool tcp_http = false;
 
 /* Core-only flag beside enum conn_flags: the socket listens (its owner answers SYN-ACKs). */
 #define TCP_F_LISTENER (1 << 7)
@@ -48,6 +49,13 @@ struct tcp_rec {
 		__u8  counting;  /* counted is valid */
 		__u8  pad[3];
 	} rt;
+	struct {                 /* http (src/http/http.bpf.h) */
+		__u64 bytes;     /* of the message being sent or received */
+		__u8  proto;     /* 0 unclassified, struct http_sig.proto, or foreign */
+		__u8  dir;       /* enum http_dir of the last call */
+		__u8  tls;       /* the data is OpenSSL's plaintext */
+		__u8  pad[5];
+	} http;
 };
 
 struct {

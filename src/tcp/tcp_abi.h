@@ -6,6 +6,7 @@
 #include "kernel/common_abi.h"
 #include "conns/conns_abi.h"
 #include "retrans/retrans_abi.h"
+#include "http/http_abi.h"
 
 /* One row of counters (enum nl_stat) per part of the object. */
 enum tcp_row {
@@ -13,6 +14,7 @@ enum tcp_row {
 	TCP_ROW_CONNS,
 	TCP_ROW_LATENCY,
 	TCP_ROW_RETRANS,
+	TCP_ROW_HTTP,
 	TCP_ROWS,
 };
 

@@ -10,6 +10,7 @@
 #include "framework/module.h"
 #include "framework/sys.h"
 #include "tcp/tcp_core.h"
+#include "http/http.h"
 #include "tcp.skel.h"
 
 #define TCP_DEFAULT_DESTS 16384
@@ -106,6 +107,7 @@ static void choose_programs(struct tcp_bpf *skel, enum nl_hook hook)
 	bpf_program__set_autoload(skel->progs.tcp_retransmit_synack,
 				  rt && nl_tracepoint_exists("tcp", "tcp_retransmit_synack"));
 	bpf_program__set_autoload(skel->progs.tcp_flush, rt);
+	http_choose_programs(skel, joined(TCP_ROW_HTTP));
 }
 
 /* Opens the object and lets every joined part configure it; maps of parts left out stay small. */
@@ -120,15 +122,22 @@ static struct tcp_bpf *open_configured(enum nl_hook hook)
 	skel->rodata->tcp_conns = joined(TCP_ROW_CONNS);
 	skel->rodata->tcp_latency = joined(TCP_ROW_LATENCY);
 	skel->rodata->tcp_retrans = joined(TCP_ROW_RETRANS);
+	skel->rodata->tcp_http = joined(TCP_ROW_HTTP);
 	/* The parts' rings are of one size (the process's --ringbuf-kb): one wake-up threshold. */
 	bpf_map__set_max_entries(skel->maps.conns_events, page);
 	bpf_map__set_max_entries(skel->maps.retrans_events, page);
+	bpf_map__set_max_entries(skel->maps.http_events, page);
 	if (joined(TCP_ROW_CONNS))
 		nl_ringbuf_setup(skel->maps.conns_events, &skel->rodata->nl_wakeup_bytes,
 				 core.opts.ringbuf_bytes);
 	if (joined(TCP_ROW_RETRANS))
 		nl_ringbuf_setup(skel->maps.retrans_events, &skel->rodata->nl_wakeup_bytes,
 				 core.opts.ringbuf_bytes);
+	if (joined(TCP_ROW_HTTP))
+		nl_ringbuf_setup(skel->maps.http_events, &skel->rodata->nl_wakeup_bytes,
+				 core.opts.ringbuf_bytes);
+	else
+		http_shrink_maps(skel);
 	bpf_map__set_max_entries(skel->maps.hists, 1);
 	if (!joined(TCP_ROW_CONNS)) {
 		bpf_map__set_max_entries(skel->maps.conns_failures, 1);

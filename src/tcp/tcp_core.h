@@ -2,7 +2,7 @@
 /*
  * The TCP core in user space: one BPF object per process (src/tcp/tcp.bpf.c)
  * shared by the capabilities that follow TCP sockets (conns, latency,
- * retrans). Each joins it from its open() with the part of the object it
+ * retrans, http). Each joins it from its open() with the part of the object it
  * configures; the first attach() loads and attaches it with every part
  * joined so far, the last leave() destroys it.
  */
@@ -20,7 +20,7 @@ struct tcp_bpf;
 struct nl_module;
 
 struct tcp_part {
-	enum tcp_row row;                 /* TCP_ROW_CONNS, _LATENCY or _RETRANS */
+	enum tcp_row row;                 /* TCP_ROW_CONNS, _LATENCY, _RETRANS or _HTTP */
 	enum nl_hook hook;                /* --hook: tp_btf, raw_tp, tracepoint (state only) or AUTO */
 	uint32_t max_conns;               /* sockets followed at once: the largest part's wins */
 	/* Writes the part's rodata and map sizes into a freshly opened object. */

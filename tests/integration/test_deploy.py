@@ -306,7 +306,7 @@ def alert_names():
 def test_alert_rules_check():
     out, _ = run("promtool", "check", "rules", os.path.join(PROM, "alerts.yml"))
     assert f"SUCCESS: {len(alert_names())} rules found" in out, out
-    assert len(alert_names()) == 7
+    assert len(alert_names()) == 8
 
 
 def test_alert_rules_unit_tests():
@@ -366,7 +366,7 @@ def test_dashboard_structure():
             for t in p["targets"]:
                 assert 'instance=~"$instance"' in t["expr"], (p["title"], t["refId"])
     titles = [p["title"] for p in d["panels"] if p["type"] != "row"]
-    assert len(titles) == 15, titles
+    assert len(titles) == 18, titles
 
 
 PROMQL_WORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
@@ -413,12 +413,14 @@ def test_deploy_files_use_exported_metrics():
     used = used_series()
     assert {n for n in used if n.endswith("_bucket")} == {
         "netlens_tcp_handshake_seconds_bucket", "netlens_tcp_request_seconds_bucket",
-        "netlens_dns_latency_seconds_bucket"}
+        "netlens_dns_latency_seconds_bucket", "netlens_http_request_duration_seconds_bucket"}
     pair = nltest.Pair()
     resolver = dnsenv.Resolver(pair)
     agent = Confined(pair, startup_capabilities(),
-                     [nltest.NETLENS, "serve", "-i", "nlta", "--interval", "1"])
+                     [nltest.NETLENS, "serve", "-i", "nlta", "--interval", "1", "--enable",
+                      "conns,latency,retrans,drops,flows,dns,http"])
     nltest.connections(pair, 8080, 3)
+    one_http_request(pair, 8081)
     refused = nltest.sh("python3", "-c", REFUSED, pair.B4, "9", ns=pair.a, check=False)
     assert refused == "ECONNREFUSED\n", refused
     dnsenv.dig(pair, resolver.pair.B4, f"b.{dnsenv.ZONE}")
@@ -434,6 +436,25 @@ def test_deploy_files_use_exported_metrics():
     for n in used:
         if n.endswith("_bucket"):
             assert found[n] == "histogram", n
+
+
+HTTP_ONCE = """import http.server, sys
+http.server.HTTPServer((sys.argv[1], int(sys.argv[2])), http.server.SimpleHTTPRequestHandler).handle_request()
+"""
+
+
+def one_http_request(pair, port):
+    """A GET answered by Python's HTTP server (netlens http's series)."""
+    srv = subprocess.Popen(["nsenter", f"--net=/run/netns/{pair.b}", "python3", "-c", HTTP_ONCE,
+                            pair.B4, str(port)], cwd="/", stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    nltest.defer(lambda: srv.poll() is None and srv.kill())
+    deadline = time.time() + 10
+    while nltest.sh("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                    f"http://{pair.B4}:{port}/", ns=pair.a, check=False) != "200":
+        assert time.time() < deadline, "no HTTP server"
+        time.sleep(0.1)
+    srv.wait(timeout=10)
 
 
 REFUSED = """import errno, socket, sys
@@ -464,6 +485,8 @@ SERIES = {
     f'netlens_dns_timeouts_total{{{H}}}': 30,
     f'netlens_dns_queries_total{{{H},qtype="A"}}': 360,
     f'netlens_dns_queries_total{{{H},qtype="AAAA"}}': 240,
+    f'netlens_http_requests_total{{{H},side="server",method="GET",status="2xx",daddr="10.0.0.1",dport="80"}}': 1140,
+    f'netlens_http_requests_total{{{H},side="server",method="GET",status="5xx",daddr="10.0.0.1",dport="80"}}': 60,
     f'netlens_events_total{{{H},module="conns"}}': 6000,
     f'netlens_events_lost_total{{{H},module="conns"}}': 60,
     f'netlens_bpf_program_runs_total{{{H},module="conns",program="conns_state_raw"}}': 312500,
@@ -489,6 +512,9 @@ HISTOGRAMS = {
                                          ("+Inf", 60)]},
     "netlens_dns_latency_seconds": {
         '': [("0.001024", 30), ("0.002048", 54), ("0.004096", 60), ("+Inf", 60)]},
+    "netlens_http_request_duration_seconds": {
+        'side="server",daddr="10.0.0.1",dport="80",method="GET"': [
+            ("0.000512", 600), ("0.001024", 1140), ("0.002048", 1200), ("+Inf", 1200)]},
 }
 
 
@@ -546,6 +572,13 @@ def expected_panels():
             ('module="conns",program="conns_state_raw"', ns_per_run)],
         ("BPF CPU by module", "A"): [('module="conns"', rate(0.0625))],
         ("BPF CPU by module", "B"): [("", rate(3))],
+        ("HTTP requests/s by endpoint", "A"): [
+            ('side="server",daddr="10.0.0.1",dport="80"', rate(1140) + rate(60))],
+        ("HTTP error ratio by endpoint", "A"): [
+            ('side="server",daddr="10.0.0.1",dport="80"', rate(60) / (rate(1140) + rate(60)))],
+        ("HTTP p99 duration by endpoint", "A"): [
+            ('side="server",daddr="10.0.0.1",dport="80"',
+             quantile(0.99, "netlens_http_request_duration_seconds"))],
         ("Agent memory", "A"): [("", 50331648)],
         ("Agent memory", "B"): [("", 16777216 + 4194304)],
     }
