@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A blocker's life in bpffs: <bpffs>/netlens/block/<netns inode>/<ifname>/
+ * holds the XDP link ("link") and the maps, so the program outlives the
+ * command and any later one reopens it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "block/block.h"
+#include "framework/xdp.h"
+#include "block.skel.h"
+
+#define BPFFS      "/sys/fs/bpf"
+/* `ip netns exec` mounts a fresh /sys: the host's bpffs is still there, through pid 1's root. */
+#define HOST_BPFFS "/proc/1/root/sys/fs/bpf"
+
+static const char *const pin_names[] = { "rules4", "rules6", "buckets", "conf", "stats", "link" };
+#define N_PINS (sizeof(pin_names) / sizeof(pin_names[0]))
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/*
+ * The bpffs to pin in: /sys/fs/bpf, else the host's through /proc/1/root
+ * (pins in a bpffs mounted inside `ip netns exec`'s own mount namespace
+ * would vanish with it), else a new mount at /sys/fs/bpf.
+ */
+static int bpffs_root(const char **root, char *err, size_t len)
+{
+	if (is_bpffs(BPFFS)) {
+		*root = BPFFS;
+		return 0;
+	}
+	if (is_bpffs(HOST_BPFFS)) {
+		*root = HOST_BPFFS;
+		return 0;
+	}
+	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
+		int e = errno;
+
+		snprintf(err, len, "no BPF filesystem at %s and mounting one failed: %s", BPFFS,
+			 strerror(e));
+		return -e;
+	}
+	*root = BPFFS;
+	return 0;
+}
+
+static int mkdirs(char *path)
+{
+	for (char *p = strchr(path + 1, '/'); ; p = strchr(p + 1, '/')) {
+		if (p)
+			*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST) {
+			int e = errno;
+
+			if (p)
+				*p = '/';
+			return -e;
+		}
+		if (!p)
+			return 0;
+		*p = '/';
+	}
+}
+
+int block_pin_dir(const char *ifname, char *dir, size_t len, char *err, size_t errlen)
+{
+	struct stat ns;
+	const char *root;
+	int e = bpffs_root(&root, err, errlen);
+
+	if (e)
+		return e;
+	if (stat("/proc/self/ns/net", &ns)) {
+		e = errno;
+		snprintf(err, errlen, "cannot read this network namespace: %s", strerror(e));
+		return -e;
+	}
+	snprintf(dir, len, "%s/netlens/block/%lu/%s", root, (unsigned long)ns.st_ino, ifname);
+	return 0;
+}
+
+static void pin_path(const char *dir, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static void remove_pins(const char *dir)
+{
+	char path[PATH_MAX + 16];
+
+	for (size_t i = 0; i < N_PINS; i++) {
+		pin_path(dir, pin_names[i], path, sizeof(path));
+		unlink(path);
+	}
+	rmdir(dir);
+	/* The namespace's directory too, once its last blocker is gone. */
+	snprintf(path, sizeof(path), "%s", dir);
+	if (strrchr(path, '/')) {
+		*strrchr(path, '/') = '\0';
+		rmdir(path);
+	}
+}
+
+static void blocker_init(struct blocker *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->link = b->rules4 = b->rules6 = b->buckets = b->conf = b->stats = b->lock = -1;
+}
+
+void blocker_close(struct blocker *b)
+{
+	int *fds[] = { &b->link, &b->rules4, &b->rules6, &b->buckets, &b->conf, &b->stats, &b->lock };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int get_pin(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 16];
+
+	pin_path(dir, name, path, sizeof(path));
+	return bpf_obj_get(path);
+}
+
+int blocker_open(struct blocker *b, const char *ifname, int ifindex, char *err, size_t len)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	int e;
+
+	blocker_init(b);
+	snprintf(b->ifname, sizeof(b->ifname), "%s", ifname);
+	b->ifindex = ifindex;
+	e = block_pin_dir(ifname, b->dir, sizeof(b->dir), err, len);
+	if (e)
+		return e;
+	b->link = get_pin(b->dir, "link");
+	if (b->link < 0) {
+		e = -errno;
+		if (e != -ENOENT) {
+			snprintf(err, len, "cannot open the blocker's link pinned in %s: %s", b->dir,
+				 strerror(-e));
+			return e;
+		}
+		/* Maps without a link: a creation that failed half-way. */
+		remove_pins(b->dir);
+		return -ENOENT;
+	}
+	if (bpf_obj_get_info_by_fd(b->link, &info, &ilen) || info.type != BPF_LINK_TYPE_XDP ||
+	    (int)info.xdp.ifindex != ifindex) {
+		/* The interface went away (the link is left with ifindex 0) or is another now. */
+		fprintf(stderr, "netlens block: removed the pins of a blocker whose interface %s "
+			"is gone (%s)\n", ifname, b->dir);
+		blocker_close(b);
+		remove_pins(b->dir);
+		return -ENOENT;
+	}
+	b->link_id = info.id;
+	b->prog_id = info.prog_id;
+	b->rules4 = get_pin(b->dir, "rules4");
+	b->rules6 = get_pin(b->dir, "rules6");
+	b->buckets = get_pin(b->dir, "buckets");
+	b->conf = get_pin(b->dir, "conf");
+	b->stats = get_pin(b->dir, "stats");
+	b->lock = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->rules4 < 0 || b->rules6 < 0 || b->buckets < 0 || b->conf < 0 || b->stats < 0 ||
+	    b->lock < 0) {
+		e = -errno;
+		snprintf(err, len, "the blocker's pins in %s are incomplete (%s): "
+			 "'netlens block -i %s detach' removes them", b->dir, strerror(-e), ifname);
+		blocker_close(b);
+		return e;
+	}
+	return 0;
+}
+
+static int link_xdp(int prog_fd, int ifindex, __u32 mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
+
+	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+}
+
+/* Native where the driver has it (auto), else generic; the link's fd or -errno. */
+static int attach(int prog_fd, int ifindex, enum block_xdp_mode mode, __u32 *got)
+{
+	int fd;
+
+	*got = mode == BLOCK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = link_xdp(prog_fd, ifindex, *got);
+	if (fd < 0 && mode == BLOCK_XDP_AUTO && fd != -EEXIST && fd != -EBUSY) {
+		*got = XDP_FLAGS_SKB_MODE;
+		fd = link_xdp(prog_fd, ifindex, *got);
+	}
+	return fd;
+}
+
+/* Another XDP program on the interface: refused, or (--force) removed. */
+static int make_room(int ifindex, const char *ifname, bool force, char *err, size_t len)
+{
+	__u32 other = 0;
+
+	if (bpf_xdp_query_id(ifindex, 0, &other) || !other)
+		return 0;
+	if (!force) {
+		snprintf(err, len, "%s already has an XDP program (id %u); netlens block does not "
+			 "replace it (--force replaces it, and it is not restored)", ifname, other);
+		return -EEXIST;
+	}
+	nl_xdp_detach_other(ifindex, other);
+	return 0;
+}
+
+static void set_pins(struct block_bpf *skel, const char *dir)
+{
+	struct { struct bpf_map *map; const char *name; } pins[] = {
+		{ skel->maps.block_rules4, "rules4" }, { skel->maps.block_rules6, "rules6" },
+		{ skel->maps.block_buckets, "buckets" }, { skel->maps.block_conf, "conf" },
+		{ skel->maps.stats, "stats" },
+	};
+	char path[PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		pin_path(dir, pins[i].name, path, sizeof(path));
+		bpf_map__set_pin_path(pins[i].map, path);
+	}
+}
+
+static int load(struct block_bpf **out, const char *dir, const struct block_create_opts *o,
+		char *err, size_t len)
+{
+	struct block_bpf *skel = block_bpf__open();
+	int e;
+
+	if (!skel) {
+		e = -errno;
+		snprintf(err, len, "cannot open the BPF object: %s", strerror(-e));
+		return e;
+	}
+	bpf_map__set_autocreate(skel->maps.events, false);
+	bpf_map__set_max_entries(skel->maps.block_rules4, o->max_rules);
+	bpf_map__set_max_entries(skel->maps.block_rules6, o->max_rules);
+	bpf_map__set_max_entries(skel->maps.block_buckets, o->max_sources);
+	set_pins(skel, dir);
+	e = block_bpf__load(skel);
+	if (e) {
+		snprintf(err, len, "the kernel refused the BPF program: %s%s", strerror(-e),
+			 o->verbose ? "" : " (-v shows libbpf's log)");
+		block_bpf__destroy(skel);
+		return e;
+	}
+	*out = skel;
+	return 0;
+}
+
+int blocker_create(struct blocker *b, const char *ifname, int ifindex,
+		   const struct block_create_opts *o, char *err, size_t len)
+{
+	struct block_conf conf = { .next_id = 1, .ifindex = ifindex };
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	struct block_bpf *skel = NULL;
+	__u32 zero = 0, mode;
+	int e, link;
+
+	e = block_pin_dir(ifname, dir, sizeof(dir), err, len);
+	if (e)
+		return e;
+	e = make_room(ifindex, ifname, o->force, err, len);
+	if (e)
+		return e;
+	e = mkdirs(dir);
+	if (e) {
+		snprintf(err, len, "cannot make %s: %s", dir, strerror(-e));
+		return e;
+	}
+	e = load(&skel, dir, o, err, len);
+	if (e)
+		goto fail;
+	e = bpf_map_update_elem(bpf_map__fd(skel->maps.block_conf), &zero, &conf, BPF_ANY);
+	if (e) {
+		snprintf(err, len, "cannot write the blocker's configuration: %s", strerror(-e));
+		goto fail;
+	}
+	link = attach(bpf_program__fd(skel->progs.block_xdp), ifindex, o->mode, &mode);
+	if (link < 0) {
+		e = link;
+		snprintf(err, len, "cannot attach XDP (%s mode) to %s: %s",
+			 mode == XDP_FLAGS_SKB_MODE ? "generic" : "native", ifname, strerror(-e));
+		goto fail;
+	}
+	pin_path(dir, "link", path, sizeof(path));
+	e = bpf_obj_pin(link, path) ? -errno : 0;
+	close(link);   /* pinned, it stays; unpinned, closing detaches it */
+	if (e) {
+		snprintf(err, len, "cannot pin the XDP link at %s: %s", path, strerror(-e));
+		goto fail;
+	}
+	block_bpf__destroy(skel);
+	return blocker_open(b, ifname, ifindex, err, len);
+fail:
+	block_bpf__destroy(skel);
+	remove_pins(dir);
+	return e;
+}
+
+int blocker_destroy(struct blocker *b, char *err, size_t len)
+{
+	int e = bpf_link_detach(b->link);
+
+	if (e && e != -EINVAL) {
+		snprintf(err, len, "cannot detach the XDP link (id %u) from %s: %s", b->link_id,
+			 b->ifname, strerror(-e));
+		return e;
+	}
+	blocker_close(b);
+	remove_pins(b->dir);
+	return 0;
+}
+
+const char *blocker_mode(const struct blocker *b)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(b->ifindex, 0, &q))
+		return "none";
+	if (q.skb_prog_id == b->prog_id)
+		return "generic";
+	if (q.drv_prog_id == b->prog_id)
+		return "native";
+	return q.hw_prog_id == b->prog_id ? "offload" : "none";
+}
