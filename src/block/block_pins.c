@@ -23,8 +23,6 @@
 #include "block.skel.h"
 
 #define BPFFS      "/sys/fs/bpf"
-/* `ip netns exec` mounts a fresh /sys: the host's bpffs is still there, through pid 1's root. */
-#define HOST_BPFFS "/proc/1/root/sys/fs/bpf"
 
 static const char *const pin_names[] = { "rules4", "rules6", "buckets", "conf", "stats", "link" };
 #define N_PINS (sizeof(pin_names) / sizeof(pin_names[0]))
@@ -36,21 +34,72 @@ static bool is_bpffs(const char *path)
 	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
 }
 
+static pid_t parent_of(pid_t pid)
+{
+	char path[32], buf[512], *p;
+	FILE *f;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	/* pid (comm) state ppid: comm may hold spaces and parentheses, so from the last ')'. */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 1, " %*c %d", &ppid);
+	fclose(f);
+	return ppid;
+}
+
 /*
- * The bpffs to pin in: /sys/fs/bpf, else the host's through /proc/1/root
- * (pins in a bpffs mounted inside `ip netns exec`'s own mount namespace
- * would vanish with it), else a new mount at /sys/fs/bpf.
+ * `ip netns exec` runs us in a mount namespace of its own with a fresh
+ * /sys and no bpffs; pins in a bpffs mounted there would vanish with it.
+ * The bpffs of the namespace we were started from is still reachable
+ * through an ancestor's root (/proc/PID/root): the nearest one that has it.
+ */
+static bool ancestor_bpffs(char *buf, size_t len)
+{
+	for (pid_t pid = getppid(); pid > 0; pid = parent_of(pid)) {
+		snprintf(buf, len, "/proc/%d/root" BPFFS, (int)pid);
+		if (is_bpffs(buf))
+			return true;
+		if (pid == 1)
+			break;
+	}
+	return false;
+}
+
+/* Whether we run in a mount namespace our parent is not in (ip netns exec). */
+static bool own_mount_ns(void)
+{
+	struct stat self, parent;
+	char path[48];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)getppid());
+	return !stat("/proc/self/ns/mnt", &self) && !stat(path, &parent) &&
+	       self.st_ino != parent.st_ino;
+}
+
+/*
+ * The bpffs to pin in: /sys/fs/bpf, else an ancestor's (ip netns exec),
+ * else a new mount at /sys/fs/bpf.
  */
 static int bpffs_root(const char **root, char *err, size_t len)
 {
+	static char ancestor[64];
+
 	if (is_bpffs(BPFFS)) {
 		*root = BPFFS;
 		return 0;
 	}
-	if (is_bpffs(HOST_BPFFS)) {
-		*root = HOST_BPFFS;
+	if (ancestor_bpffs(ancestor, sizeof(ancestor))) {
+		*root = ancestor;
 		return 0;
 	}
+	if (own_mount_ns())
+		fprintf(stderr, "netlens block: no BPF filesystem in this mount namespace nor the "
+			"one it came from: mounting one here, where its pins end with this command "
+			"(mount bpffs at %s outside 'ip netns exec')\n", BPFFS);
 	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
 		int e = errno;
 

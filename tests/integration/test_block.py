@@ -364,3 +364,67 @@ def test_testrun_crafted_packets_verdicts():
     got = rules(pair.b)
     assert (got["10.231.1.0/24"]["packets"], got["fd00:232::/64"]["packets"]) == (5, 3), got
     assert got["10.231.3.0/24 udp port 53"]["packets"] == 1
+
+
+def test_ip_netns_exec_finds_the_same_pins():
+    """`ip netns exec` mounts a /sys of its own, without bpffs: the host's is used."""
+    pair = blocked_pair()
+    sh(NETLENS, "block", "-i", IFACE, "add", "10.231.1.0/24", ns=pair.b)
+    assert set(rules(pair.b)) == {"10.231.1.0/24"}
+    block(pair.b, "add", "10.231.2.0/24")
+    out = sh(NETLENS, "block", "-i", IFACE, "list", "-o", "json", ns=pair.b)
+    assert {json.loads(x)["rule"] for x in out.splitlines()} == {"10.231.1.0/24",
+                                                                  "10.231.2.0/24"}
+
+
+def test_flows_at_tc_beside_the_blocker_counts_what_it_let_through():
+    from test_flows import Flows, totals
+    pair = blocked_pair()
+    block(pair.b, "add", "10.231.1.0/24")
+    nl = Flows(pair.b, "-i", IFACE)
+    assert "TC ingress" in nl.attached, nl.attached
+    n, size = 200, 100
+    send_udp(pair, BLOCKED4, 7000, n, size)
+    send_udp(pair, OTHER4, 7000, n, size)
+    recs = nl.stop()
+    assert totals(recs, saddr=OTHER4, dport=7000) == (n, n * (UDP_LEN + size))
+    assert totals(recs, saddr=BLOCKED4) == (0, 0)
+    assert rules(pair.b)["10.231.1.0/24"]["packets"] == n
+
+
+def test_serve_exports_the_blockers_counters():
+    from nltest import Serve
+    pair = blocked_pair()
+    serve = Serve("-i", IFACE, ns=pair.b)
+    labels = {"ifname": IFACE}
+    # No blocker yet: the module is up, says so, and /healthz stays 200.
+    assert serve.wait_value("netlens_module_up", 1, module="block") == 1
+    assert serve.value("netlens_block_attached", **labels) == 0
+    assert serve.get("/healthz")[0] == 200
+    for mod in ("flows", "dns"):
+        assert serve.value("netlens_module_up", module=mod) == 1, mod
+    block(pair.b, "add", "10.231.1.0/24")
+    block(pair.b, "limit", "10.231.2.0/24", "--pps", 100, "--burst", 10)
+    n = 300
+    send_udp(pair, BLOCKED4, 7000, n)
+    send_udp(pair, OTHER4, 7000, n, rate=1000)
+    limited = rules(pair.b)["10.231.2.0/24"]["packets"]
+    assert limited > 0
+    assert serve.wait_value("netlens_block_dropped_packets_total", n, ifname=IFACE,
+                            rule="10.231.1.0/24") == n
+    page = serve.metrics()
+    assert serve.value("netlens_block_attached", page, **labels) == 1
+    assert serve.value("netlens_block_ratelimited_packets_total", page, ifname=IFACE,
+                       rule="10.231.2.0/24") == limited
+    assert serve.value("netlens_block_dropped_packets_total", page, ifname=IFACE,
+                       rule="10.231.2.0/24") == limited
+    assert serve.value("netlens_block_rules", page, **labels) == 2
+    assert serve.value("netlens_block_sources", page, **labels) == 1
+    # Detached: the module notices, the page says so, serve stays healthy.
+    block(pair.b, "detach")
+    deadline = time.time() + 5
+    while serve.value("netlens_block_attached", **labels) != 0 and time.time() < deadline:
+        time.sleep(0.2)
+    assert serve.value("netlens_block_attached", **labels) == 0
+    assert serve.get("/healthz")[0] == 200
+    serve.stop()
