@@ -5,6 +5,7 @@
  * command and any later one reopens it.
  */
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,40 @@ static int load(struct block_bpf **out, const char *dir, const struct block_crea
 	return 0;
 }
 
+/*
+ * Pins of blockers whose interface is gone (its namespace deleted, or the
+ * device): the link is left detached, with ifindex 0. Removed, and said.
+ */
+static void remove_defunct(void)
+{
+	char pattern[PATH_MAX];
+	const char *root;
+	glob_t g;
+
+	if (bpffs_root(&root, pattern, sizeof(pattern)))
+		return;
+	snprintf(pattern, sizeof(pattern), "%s/netlens/block/*/*/link", root);
+	if (glob(pattern, 0, NULL, &g))
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct bpf_link_info info = { 0 };
+		__u32 ilen = sizeof(info);
+		int fd = bpf_obj_get(g.gl_pathv[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) && info.type == BPF_LINK_TYPE_XDP &&
+		    !info.xdp.ifindex) {
+			*strrchr(g.gl_pathv[i], '/') = '\0';
+			fprintf(stderr, "netlens block: removed the pins of a blocker whose interface "
+				"is gone (%s)\n", g.gl_pathv[i]);
+			remove_pins(g.gl_pathv[i]);
+		}
+		close(fd);
+	}
+	globfree(&g);
+}
+
 int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 		   const struct block_create_opts *o, char *err, size_t len)
 {
@@ -336,6 +371,7 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 	e = block_pin_dir(ifname, dir, sizeof(dir), err, len);
 	if (e)
 		return e;
+	remove_defunct();
 	e = make_room(ifindex, ifname, o->force, err, len);
 	if (e)
 		return e;
