@@ -22,7 +22,7 @@ struct block_mod {
 
 const char *block_attach_method(void)
 {
-	return "a pinned XDP link";
+	return "a pinned XDP link, not libxdp's dispatcher: see netlens probe";
 }
 
 static int block_plan(const struct nl_module *m, char *buf, size_t len)
@@ -36,7 +36,8 @@ static int block_plan(const struct nl_module *m, char *buf, size_t len)
 			snprintf(buf, len, "unavailable: XDP programs or LPM tries do not load here");
 			return -ENOTSUP;
 		}
-		snprintf(buf, len, "XDP (native, else generic) as %s in bpffs", block_attach_method());
+		snprintf(buf, len, "XDP (native, else generic) by a bpf_link pinned in bpffs, "
+			 "with its rules and counters");
 		return 0;
 	}
 	if (bm && bm->open)

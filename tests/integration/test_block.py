@@ -428,3 +428,12 @@ def test_serve_exports_the_blockers_counters():
     assert serve.value("netlens_block_attached", **labels) == 0
     assert serve.get("/healthz")[0] == 200
     serve.stop()
+
+
+def test_probe_says_how_the_blocker_attaches():
+    p = json.loads(sh(NETLENS, "probe", "-o", "json"))
+    assert p["capabilities"]["block"]["ok"], p["capabilities"]["block"]
+    assert "pinned in bpffs" in p["capabilities"]["block"]["method"]
+    hook = p["hooks"]["libxdp_dispatcher"]
+    # Linux 6.18 here refuses freplace programs: libxdp attaches a program alone.
+    assert not hook["ok"] and "refused here (freplace)" in hook["detail"], hook
