@@ -25,7 +25,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct block_key4);
 	__type(value, struct block_rule);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } block_rules4 SEC(".maps");
 
 struct {
@@ -34,7 +33,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct block_key6);
 	__type(value, struct block_rule);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } block_rules6 SEC(".maps");
 
 struct {
@@ -42,7 +40,6 @@ struct {
 	__uint(max_entries, BLOCK_MAX_BUCKETS_DEFAULT);   /* --max-sources, at creation */
 	__type(key, struct block_bucket_key);
 	__type(value, struct block_bucket);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } block_buckets SEC(".maps");
 
 struct {
@@ -50,7 +47,6 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct block_conf);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } block_conf SEC(".maps");
 
 static __always_inline void stat_add(__u32 idx, __u64 n)
