@@ -162,9 +162,13 @@ static void open_blocker(struct run *r, bool create)
 	};
 	int e = blocker_open(&r->b, cfg->ifname, cfg->ifindex, r->err, sizeof(r->err));
 
-	if (e == -ENOENT && create)
+	if (e == -ENOENT && create) {
 		e = blocker_create(&r->b, cfg->ifname, cfg->ifindex, &co, r->err, sizeof(r->err));
-	else if (e == -ENOENT)
+		if (!e)
+			fprintf(stderr, "netlens block: attached to %s (XDP %s mode, program id %u), "
+				"pinned in %s\n", cfg->ifname, blocker_mode(&r->b), r->b.prog_id,
+				r->b.dir);
+	} else if (e == -ENOENT)
 		nl_die(NL_EXIT_ENV, "block: no blocker on %s (the first 'add' or 'limit' makes it)",
 		       cfg->ifname);
 	if (e)
@@ -211,7 +215,8 @@ static void action_text(const struct block_spec *s, char *buf, size_t len)
 
 static void print_json(struct json_object *o)
 {
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -255,18 +260,59 @@ static void list_rule(void *ctx, const struct block_spec *s, const struct block_
 	       (unsigned long long)v->packets, (unsigned long long)v->bytes, added);
 }
 
+struct listed {
+	struct block_spec s;
+	struct block_rule v;
+};
+
+struct listing {
+	struct listed *rows;
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect_rule(void *ctx, const struct block_spec *s, const struct block_rule *v)
+{
+	struct listing *l = ctx;
+
+	if (l->n == l->cap) {
+		void *more = realloc(l->rows, (l->cap = l->cap ? 2 * l->cap : 64) * sizeof(*l->rows));
+
+		if (!more) {
+			l->oom = true;
+			return;
+		}
+		l->rows = more;
+	}
+	l->rows[l->n++] = (struct listed){ *s, *v };
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint32_t x = ((const struct listed *)a)->v.id, y = ((const struct listed *)b)->v.id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The rules in the order they were added. */
 static int do_list(struct run *r)
 {
+	struct listing l = { 0 };
 	int e;
 
 	open_blocker(r, false);
+	e = block_rules_each(&r->b, collect_rule, &l);
+	blocker_close(&r->b);
+	if (e || l.oom)
+		nl_die(NL_EXIT_ENV, "block list: reading the rules failed: %s",
+		       strerror(e ? -e : ENOMEM));
+	qsort(l.rows, l.n, sizeof(*l.rows), by_id);
 	if (r->o->output == NL_OUT_TABLE)
 		printf("%-5s %-40s %-34s %12s %14s  %s\n", "ID", "RULE", "ACTION",
 		       "PACKETS", "BYTES", "ADDED");
-	e = block_rules_each(&r->b, list_rule, r);
-	blocker_close(&r->b);
-	if (e)
-		nl_die(NL_EXIT_ENV, "block list: reading the rules failed: %s", strerror(-e));
+	for (size_t i = 0; i < l.n; i++)
+		list_rule(r, &l.rows[i].s, &l.rows[i].v);
+	free(l.rows);
 	return 0;
 }
 
