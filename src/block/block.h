@@ -52,6 +52,7 @@ struct blocker {
 	int link, rules4, rules6, buckets, conf, stats;   /* fds; -1 none */
 	int lock;                     /* the pin directory, flock()ed while rules change */
 	uint32_t prog_id, link_id;
+	bool made;                    /* blocker_create() made it (not found made by another) */
 };
 
 /* How a new blocker attaches. */
@@ -75,7 +76,10 @@ int block_pin_dir(const char *ifname, char *dir, size_t len, char *err, size_t e
  * with one sentence in err.
  */
 int blocker_open(struct blocker *b, const char *ifname, int ifindex, char *err, size_t len);
-/* Loads the program, pins its maps, attaches and pins the link, then opens it. */
+/*
+ * Loads the program, pins its maps, attaches and pins the link, then opens
+ * it (made set); or opens the one another run made meanwhile.
+ */
 int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 		   const struct block_create_opts *o, char *err, size_t len);
 /* Detaches the program (even if another process holds the link) and removes every pin. */

@@ -164,7 +164,7 @@ static void open_blocker(struct run *r, bool create)
 
 	if (e == -ENOENT && create) {
 		e = blocker_create(&r->b, cfg->ifname, cfg->ifindex, &co, r->err, sizeof(r->err));
-		if (!e)
+		if (!e && r->b.made)
 			fprintf(stderr, "netlens block: attached to %s (XDP %s mode, program id %u), "
 				"pinned in %s\n", cfg->ifname, blocker_mode(&r->b), r->b.prog_id,
 				r->b.dir);

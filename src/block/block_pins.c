@@ -152,7 +152,7 @@ static void pin_path(const char *dir, const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
-static void remove_pins(const char *dir)
+static void unlink_pins(const char *dir)
 {
 	char path[PATH_MAX + 16];
 
@@ -160,6 +160,13 @@ static void remove_pins(const char *dir)
 		pin_path(dir, pin_names[i], path, sizeof(path));
 		unlink(path);
 	}
+}
+
+static void remove_pins(const char *dir)
+{
+	char path[PATH_MAX + 16];
+
+	unlink_pins(dir);
 	rmdir(dir);
 	/* The namespace's directory too, once its last blocker is gone. */
 	snprintf(path, sizeof(path), "%s", dir);
@@ -214,8 +221,7 @@ int blocker_open(struct blocker *b, const char *ifname, int ifindex, char *err, 
 				 strerror(-e));
 			return e;
 		}
-		/* Maps without a link: a creation that failed half-way. */
-		remove_pins(b->dir);
+		/* Maps without a link are a creation under way (or one that died: it cleans them). */
 		return -ENOENT;
 	}
 	if (bpf_obj_get_info_by_fd(b->link, &info, &ilen) || info.type != BPF_LINK_TYPE_XDP ||
@@ -366,20 +372,31 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	struct block_bpf *skel = NULL;
 	__u32 zero = 0, mode;
-	int e, link;
+	int e, link, lock;
 
 	e = block_pin_dir(ifname, dir, sizeof(dir), err, len);
 	if (e)
 		return e;
 	remove_defunct();
-	e = make_room(ifindex, ifname, o->force, err, len);
-	if (e)
-		return e;
 	e = mkdirs(dir);
 	if (e) {
 		snprintf(err, len, "cannot make %s: %s", dir, strerror(-e));
 		return e;
 	}
+	/* Two first rules at once: one makes the blocker, the other then opens it. */
+	lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock >= 0)
+		flock(lock, LOCK_EX);
+	pin_path(dir, "link", path, sizeof(path));
+	if (!access(path, F_OK)) {
+		close(lock);
+		return blocker_open(b, ifname, ifindex, err, len);
+	}
+	/* Maps a creation that died left: under the lock, nobody else's. */
+	unlink_pins(dir);
+	e = make_room(ifindex, ifname, o->force, err, len);
+	if (e)
+		goto fail;
 	e = load(&skel, dir, o, err, len);
 	if (e)
 		goto fail;
@@ -395,7 +412,6 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 			 mode == XDP_FLAGS_SKB_MODE ? "generic" : "native", ifname, strerror(-e));
 		goto fail;
 	}
-	pin_path(dir, "link", path, sizeof(path));
 	e = bpf_obj_pin(link, path) ? -errno : 0;
 	close(link);   /* pinned, it stays; unpinned, closing detaches it */
 	if (e) {
@@ -403,10 +419,16 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 		goto fail;
 	}
 	block_bpf__destroy(skel);
-	return blocker_open(b, ifname, ifindex, err, len);
+	if (lock >= 0)
+		close(lock);
+	e = blocker_open(b, ifname, ifindex, err, len);
+	b->made = !e;
+	return e;
 fail:
 	block_bpf__destroy(skel);
 	remove_pins(dir);
+	if (lock >= 0)
+		close(lock);
 	return e;
 }
 

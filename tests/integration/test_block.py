@@ -437,3 +437,15 @@ def test_probe_says_how_the_blocker_attaches():
     hook = p["hooks"]["libxdp_dispatcher"]
     # Linux 6.18 here refuses freplace programs: libxdp attaches a program alone.
     assert not hook["ok"] and "refused here (freplace)" in hook["detail"], hook
+
+
+def test_first_rules_at_once_make_one_blocker():
+    pair = blocked_pair()
+    procs = [subprocess.Popen(ns_argv(pair.b, NETLENS, "block", "-i", IFACE, "add",
+                                      f"10.9.{i}.0/24"), stderr=subprocess.PIPE, text=True)
+             for i in range(6)]
+    errs = [p.communicate()[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errs
+    assert sum("attached to nltb" in e for e in errs) == 1, errs
+    assert set(rules(pair.b)) == {f"10.9.{i}.0/24" for i in range(6)}
+    assert sorted(r["id"] for r in rules(pair.b).values()) == list(range(1, 7))
