@@ -60,7 +60,9 @@ static bool find_blocker(struct block_mod *bm, const struct block_cfg *cfg)
 		blocker_close(&bm->b);
 		bm->open = false;
 	}
-	bm->open = !blocker_open(&bm->b, cfg->ifname, cfg->ifindex, bm->err, sizeof(bm->err));
+	/* serve mounts nothing: a blocker is made by the command, which mounts bpffs. */
+	bm->open = !blocker_open(&bm->b, cfg->ifname, cfg->ifindex, false, bm->err,
+				 sizeof(bm->err));
 	return bm->open;
 }
 

@@ -65,17 +65,13 @@ struct block_create_opts {
 };
 
 /*
- * The pin directory of ifname's blocker in this network namespace, in
- * bpffs (mounted when missing: docs/block.md); 0 or -errno with err.
- */
-int block_pin_dir(const char *ifname, char *dir, size_t len, char *err, size_t errlen);
-
-/*
- * Opens ifname's blocker from its pins. -ENOENT when there is none (pins of
+ * Opens ifname's blocker from its pins in bpffs (mounted when missing, if
+ * may_mount: docs/block.md). -ENOENT when there is none (pins of
  * an interface that is gone are removed, and said on stderr); other -errno
  * with one sentence in err.
  */
-int blocker_open(struct blocker *b, const char *ifname, int ifindex, char *err, size_t len);
+int blocker_open(struct blocker *b, const char *ifname, int ifindex, bool may_mount, char *err,
+		 size_t len);
 /*
  * Loads the program, pins its maps, attaches and pins the link, then opens
  * it (made set); or opens the one another run made meanwhile.

@@ -160,7 +160,7 @@ static void open_blocker(struct run *r, bool create)
 		.mode = cfg->mode, .force = cfg->force, .max_rules = cfg->max_rules,
 		.max_sources = cfg->max_sources, .verbose = r->o->verbose,
 	};
-	int e = blocker_open(&r->b, cfg->ifname, cfg->ifindex, r->err, sizeof(r->err));
+	int e = blocker_open(&r->b, cfg->ifname, cfg->ifindex, true, r->err, sizeof(r->err));
 
 	if (e == -ENOENT && create) {
 		e = blocker_create(&r->b, cfg->ifname, cfg->ifindex, &co, r->err, sizeof(r->err));

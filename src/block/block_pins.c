@@ -85,7 +85,7 @@ static bool own_mount_ns(void)
  * The bpffs to pin in: /sys/fs/bpf, else an ancestor's (ip netns exec),
  * else a new mount at /sys/fs/bpf.
  */
-static int bpffs_root(const char **root, char *err, size_t len)
+static int bpffs_root(const char **root, bool may_mount, char *err, size_t len)
 {
 	static char ancestor[64];
 
@@ -96,6 +96,10 @@ static int bpffs_root(const char **root, char *err, size_t len)
 	if (ancestor_bpffs(ancestor, sizeof(ancestor))) {
 		*root = ancestor;
 		return 0;
+	}
+	if (!may_mount) {
+		snprintf(err, len, "no BPF filesystem at %s", BPFFS);
+		return -ENOENT;
 	}
 	if (own_mount_ns())
 		fprintf(stderr, "netlens block: no BPF filesystem in this mount namespace nor the "
@@ -130,11 +134,16 @@ static int mkdirs(char *path)
 	}
 }
 
-int block_pin_dir(const char *ifname, char *dir, size_t len, char *err, size_t errlen)
+/*
+ * The pin directory of ifname's blocker in this network namespace, in
+ * bpffs (mounted when missing, if may_mount); 0 or -errno with err.
+ */
+static int pin_dir(const char *ifname, bool may_mount, char *dir, size_t len, char *err,
+		   size_t errlen)
 {
 	struct stat ns;
 	const char *root;
-	int e = bpffs_root(&root, err, errlen);
+	int e = bpffs_root(&root, may_mount, err, errlen);
 
 	if (e)
 		return e;
@@ -201,7 +210,8 @@ static int get_pin(const char *dir, const char *name)
 	return bpf_obj_get(path);
 }
 
-int blocker_open(struct blocker *b, const char *ifname, int ifindex, char *err, size_t len)
+int blocker_open(struct blocker *b, const char *ifname, int ifindex, bool may_mount, char *err,
+		 size_t len)
 {
 	struct bpf_link_info info = { 0 };
 	__u32 ilen = sizeof(info);
@@ -210,7 +220,7 @@ int blocker_open(struct blocker *b, const char *ifname, int ifindex, char *err, 
 	blocker_init(b);
 	snprintf(b->ifname, sizeof(b->ifname), "%s", ifname);
 	b->ifindex = ifindex;
-	e = block_pin_dir(ifname, b->dir, sizeof(b->dir), err, len);
+	e = pin_dir(ifname, may_mount, b->dir, sizeof(b->dir), err, len);
 	if (e)
 		return e;
 	b->link = get_pin(b->dir, "link");
@@ -341,7 +351,7 @@ static void remove_defunct(void)
 	const char *root;
 	glob_t g;
 
-	if (bpffs_root(&root, pattern, sizeof(pattern)))
+	if (bpffs_root(&root, true, pattern, sizeof(pattern)))
 		return;
 	snprintf(pattern, sizeof(pattern), "%s/netlens/block/*/*/link", root);
 	if (glob(pattern, 0, NULL, &g))
@@ -374,7 +384,7 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 	__u32 zero = 0, mode;
 	int e, link, lock;
 
-	e = block_pin_dir(ifname, dir, sizeof(dir), err, len);
+	e = pin_dir(ifname, true, dir, sizeof(dir), err, len);
 	if (e)
 		return e;
 	remove_defunct();
@@ -390,7 +400,7 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 	pin_path(dir, "link", path, sizeof(path));
 	if (!access(path, F_OK)) {
 		close(lock);
-		return blocker_open(b, ifname, ifindex, err, len);
+		return blocker_open(b, ifname, ifindex, true, err, len);
 	}
 	/* Maps a creation that died left: under the lock, nobody else's. */
 	unlink_pins(dir);
@@ -421,7 +431,7 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 	block_bpf__destroy(skel);
 	if (lock >= 0)
 		close(lock);
-	e = blocker_open(b, ifname, ifindex, err, len);
+	e = blocker_open(b, ifname, ifindex, true, err, len);
 	b->made = !e;
 	return e;
 fail:
