@@ -36,7 +36,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import interleaved, spread  # noqa: E402
+from benchlib import bpf_stats_enabled, interleaved, print_program_costs, programs, spread  # noqa: E402
 from test_flows import eth, ipv4, ipv6, tcp, udp  # noqa: E402
 
 FLOOD = os.path.join(nltest.ROOT, "build", "bench", "udpflood")
@@ -206,6 +206,14 @@ def flood_part(a):
             "noise " + spread(noise)
         print(f"{arm:14} {rate:12.0f} {ratio:>26} {statistics.median(x[1] for x in res[arm]):11.0f} "
               f"{statistics.median(x[2] for x in res[arm]):16.4f}")
+    for mode in ("native", "generic"):
+        with bpf_stats_enabled():
+            block(pair, "add", f"{pair.A4}/32", "--xdp-mode", mode)
+            rate = flood_once(pair, a.seconds)[0]
+            progs = programs("block_xdp")
+            block(pair, "detach")
+        print(f"\nbpf_stats over one flood, {mode} mode ({rate:.0f} pkt/s):")
+        print_program_costs(progs, rate * a.seconds, "pkt")
     nltest.cleanup()
 
 

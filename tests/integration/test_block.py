@@ -278,9 +278,11 @@ def test_rate_limit_lets_through_rate_times_window():
     got = c.get()
     rule = rules(pair.b)["10.231.1.0/24"]
     st = status(pair.b)
-    # Each source its own bucket (/32): each let through its rate over the window.
-    for src, sent, w in (("a", n, window), ("b", n // 2, window)):
-        assert abs(got[src] - pps * w) <= burst + pps * 0.1, (src, got, w)
+    # Each source its own bucket (/32): each let through its rate over the window, at most
+    # pps * t + burst (GCRA's bound); the window measured here also holds the senders'
+    # start-up (well under 0.25 s), when nothing is sent.
+    for src in ("a", "b"):
+        assert pps * (window - 0.25) <= got[src] <= pps * window + burst, (src, got, window)
     assert rule["packets"] + got["a"] + got["b"] == n + n // 2, (rule, got)
     assert st["rate_limited"] == rule["packets"] and st["buckets"] == 2, st
     assert st["evictions"] == 0
