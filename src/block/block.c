@@ -48,14 +48,14 @@ static int block_plan(const struct nl_module *m, char *buf, size_t len)
 	return 0;
 }
 
-/* The blocker's pins, looked for again while there are none or they went (detach). */
+/* The blocker's pins, looked for again while there are none, they went (detach) or its link did. */
 static bool find_blocker(struct block_mod *bm, const struct block_cfg *cfg)
 {
 	char path[PATH_MAX + 8];
 
 	if (bm->open) {
 		snprintf(path, sizeof(path), "%s/link", bm->b.dir);
-		if (!access(path, F_OK))
+		if (!access(path, F_OK) && blocker_attached(&bm->b))
 			return true;
 		blocker_close(&bm->b);
 		bm->open = false;

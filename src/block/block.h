@@ -82,6 +82,8 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 int blocker_destroy(struct blocker *b, char *err, size_t len);
 void blocker_close(struct blocker *b);
 
+/* Whether its link is still attached to its interface (not detached by force, the device there). */
+bool blocker_attached(const struct blocker *b);
 /* "native" or "generic" (from the interface's XDP query), or "none". */
 const char *blocker_mode(const struct blocker *b);
 

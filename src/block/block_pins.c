@@ -236,9 +236,12 @@ int blocker_open(struct blocker *b, const char *ifname, int ifindex, bool may_mo
 	}
 	if (bpf_obj_get_info_by_fd(b->link, &info, &ilen) || info.type != BPF_LINK_TYPE_XDP ||
 	    (int)info.xdp.ifindex != ifindex) {
-		/* The interface went away (the link is left with ifindex 0) or is another now. */
-		fprintf(stderr, "netlens block: removed the pins of a blocker whose interface %s "
-			"is gone (%s)\n", ifname, b->dir);
+		/*
+		 * The interface went away or the link was detached by force (either
+		 * leaves it with ifindex 0), or the name is another interface's now.
+		 */
+		fprintf(stderr, "netlens block: removed the pins of a blocker no longer attached "
+			"to %s (%s)\n", ifname, b->dir);
 		blocker_close(b);
 		remove_pins(b->dir);
 		return -ENOENT;
@@ -454,6 +457,14 @@ int blocker_destroy(struct blocker *b, char *err, size_t len)
 	blocker_close(b);
 	remove_pins(b->dir);
 	return 0;
+}
+
+bool blocker_attached(const struct blocker *b)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return !bpf_obj_get_info_by_fd(b->link, &info, &len) && (int)info.xdp.ifindex == b->ifindex;
 }
 
 const char *blocker_mode(const struct blocker *b)

@@ -451,3 +451,16 @@ def test_first_rules_at_once_make_one_blocker():
     assert sum("attached to nltb" in e for e in errs) == 1, errs
     assert set(rules(pair.b)) == {f"10.9.{i}.0/24" for i in range(6)}
     assert sorted(r["id"] for r in rules(pair.b).values()) == list(range(1, 7))
+
+
+def test_a_blocker_replaced_by_force_is_cleaned_up():
+    pair = blocked_pair()
+    block(pair.b, "add", "10.231.1.0/24")
+    pins = status(pair.b)["pins"]
+    r = subprocess.run(ns_argv(pair.b, NETLENS, "flows", "-i", IFACE, "--hook", "xdp", "--force",
+                               "-d", "0.5"), capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    r = block(pair.b, "list", check=False)
+    assert r.returncode == 1 and "removed the pins of a blocker no longer attached to nltb" \
+        in r.stderr, r.stderr
+    assert not os.path.exists(pins)
