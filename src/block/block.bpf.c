@@ -146,8 +146,9 @@ static __always_inline bool over_limit(const struct flow_key *k, const struct bl
 		long err = map_insert(&block_buckets, &bk, &fresh, BPF_NOEXIST);
 
 		if (!err) {
+			/* A source's first packet: within any burst (1 or more). */
 			stat_inc(BLOCK_STAT_BUCKETS_NEW);
-			return r->interval_ns > r->burst_ns;
+			return false;
 		}
 		if (err != -NL_EEXIST)
 			return false;
