@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * netlens block: an XDP blocklist and per-source rate limit. Rules live in
- * two LPM tries (IPv4, IPv6) keyed by protocol, destination port and source
- * prefix; the most specific shape that has a rule decides (protocol and
- * port, port, protocol, address only), the longest prefix within it. A
+ * netlens block: an XDP blocklist and per-source rate limit. Rules are
+ * keyed by protocol, destination port and source prefix, per family in a
+ * hash (the commonest prefix lengths) and an LPM trie (the others); the
+ * most specific shape that has a rule decides (protocol and port, port,
+ * protocol, address only), the longest prefix within it. A
  * rule drops, or (dry-run) counts what it would drop; a rate limit drops
  * what exceeds its rate per source prefix (GCRA in an LRU hash). Malformed
  * and non-IP packets always pass. Every map is pinned (docs/block.md).
@@ -35,6 +36,23 @@ struct {
 	__type(value, struct block_rule);
 } block_rules6 SEC(".maps");
 
+/* The same keys at the commonest lengths (block_abi.h, enum block_store). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BLOCK_MAX_RULES_DEFAULT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct block_key4);
+	__type(value, struct block_rule);
+} block_hash4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BLOCK_MAX_RULES_DEFAULT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct block_key6);
+	__type(value, struct block_rule);
+} block_hash6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, BLOCK_MAX_BUCKETS_DEFAULT);   /* --max-sources, at creation */
@@ -64,51 +82,97 @@ static __always_inline bool has_ports(__u8 proto)
 	       proto == PKT_IPPROTO_UDPLITE || proto == PKT_IPPROTO_SCTP;
 }
 
-static __always_inline struct block_rule *lookup4(const struct flow_key *k, __u32 shapes,
-						   __u16 port)
+/*
+ * The longest prefix for key's protocol and port: the hash's /32 first (no
+ * longer one exists), then the trie, then the hash's /24 unless the trie
+ * found a longer prefix. key->addr is the packet's source, left as found.
+ */
+static __always_inline struct block_rule *longest4(struct block_key4 *key, __u32 stores)
 {
-	struct block_key4 key = { .prefixlen = BLOCK_KEY_FIXED_BITS + 32 };
+	struct block_rule *r, *t = NULL;
+	__u8 last;
+
+	key->prefixlen = BLOCK_KEY_FIXED_BITS + 32;
+	if ((stores & BLOCK_STORE_HOST) && (r = bpf_map_lookup_elem(&block_hash4, key)))
+		return r;
+	if (stores & BLOCK_STORE_TRIE)
+		t = bpf_map_lookup_elem(&block_rules4, key);
+	if (!(stores & BLOCK_STORE_NET) || (t && t->prefixlen > 24))
+		return t;
+	last = key->addr[3];
+	key->addr[3] = 0;
+	key->prefixlen = BLOCK_KEY_FIXED_BITS + 24;
+	r = bpf_map_lookup_elem(&block_hash4, key);
+	key->addr[3] = last;
+	return r ? r : t;
+}
+
+/* As longest4: /128, the trie, /64. */
+static __always_inline struct block_rule *longest6(struct block_key6 *key, __u32 stores)
+{
+	struct block_rule *r, *t = NULL;
+	__u64 iid;
+
+	key->prefixlen = BLOCK_KEY_FIXED_BITS + 128;
+	if ((stores & BLOCK_STORE_HOST) && (r = bpf_map_lookup_elem(&block_hash6, key)))
+		return r;
+	if (stores & BLOCK_STORE_TRIE)
+		t = bpf_map_lookup_elem(&block_rules6, key);
+	if (!(stores & BLOCK_STORE_NET) || (t && t->prefixlen > 64))
+		return t;
+	__builtin_memcpy(&iid, key->addr + 8, 8);
+	__builtin_memset(key->addr + 8, 0, 8);
+	key->prefixlen = BLOCK_KEY_FIXED_BITS + 64;
+	r = bpf_map_lookup_elem(&block_hash6, key);
+	__builtin_memcpy(key->addr + 8, &iid, 8);
+	return r ? r : t;
+}
+
+static __always_inline struct block_rule *lookup4(const struct flow_key *k, __u32 shapes,
+						   __u32 stores, __u16 port)
+{
+	struct block_key4 key = { 0 };
 	struct block_rule *r;
 
 	__builtin_memcpy(key.addr, k->saddr, 4);
 	key.proto = k->proto;
 	key.port = port;
-	if (port && (shapes & BLOCK_SHAPE_PROTO_PORT) && (r = bpf_map_lookup_elem(&block_rules4, &key)))
+	if (port && (shapes & BLOCK_SHAPE_PROTO_PORT) && (r = longest4(&key, stores)))
 		return r;
 	key.proto = 0;
-	if (port && (shapes & BLOCK_SHAPE_PORT) && (r = bpf_map_lookup_elem(&block_rules4, &key)))
+	if (port && (shapes & BLOCK_SHAPE_PORT) && (r = longest4(&key, stores)))
 		return r;
 	key.proto = k->proto;
 	key.port = 0;
-	if ((shapes & BLOCK_SHAPE_PROTO) && (r = bpf_map_lookup_elem(&block_rules4, &key)))
+	if ((shapes & BLOCK_SHAPE_PROTO) && (r = longest4(&key, stores)))
 		return r;
 	key.proto = 0;
 	if (shapes & BLOCK_SHAPE_ANY)
-		return bpf_map_lookup_elem(&block_rules4, &key);
+		return longest4(&key, stores);
 	return NULL;
 }
 
 static __always_inline struct block_rule *lookup6(const struct flow_key *k, __u32 shapes,
-						   __u16 port)
+						   __u32 stores, __u16 port)
 {
-	struct block_key6 key = { .prefixlen = BLOCK_KEY_FIXED_BITS + 128 };
+	struct block_key6 key = { 0 };
 	struct block_rule *r;
 
 	__builtin_memcpy(key.addr, k->saddr, 16);
 	key.proto = k->proto;
 	key.port = port;
-	if (port && (shapes & BLOCK_SHAPE_PROTO_PORT) && (r = bpf_map_lookup_elem(&block_rules6, &key)))
+	if (port && (shapes & BLOCK_SHAPE_PROTO_PORT) && (r = longest6(&key, stores)))
 		return r;
 	key.proto = 0;
-	if (port && (shapes & BLOCK_SHAPE_PORT) && (r = bpf_map_lookup_elem(&block_rules6, &key)))
+	if (port && (shapes & BLOCK_SHAPE_PORT) && (r = longest6(&key, stores)))
 		return r;
 	key.proto = k->proto;
 	key.port = 0;
-	if ((shapes & BLOCK_SHAPE_PROTO) && (r = bpf_map_lookup_elem(&block_rules6, &key)))
+	if ((shapes & BLOCK_SHAPE_PROTO) && (r = longest6(&key, stores)))
 		return r;
 	key.proto = 0;
 	if (shapes & BLOCK_SHAPE_ANY)
-		return bpf_map_lookup_elem(&block_rules6, &key);
+		return longest6(&key, stores);
 	return NULL;
 }
 
@@ -198,7 +262,8 @@ int block_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	/* A later fragment has no ports: only rules without a port match it. */
 	port = has_ports(k.proto) && !(k.flags & FLOW_F_FRAGMENT) ? bpf_htons(k.dport) : 0;
-	r = k.family == 4 ? lookup4(&k, conf->shapes4, port) : lookup6(&k, conf->shapes6, port);
+	r = k.family == 4 ? lookup4(&k, conf->shapes4, conf->stores4, port) :
+			    lookup6(&k, conf->shapes6, conf->stores6, port);
 	if (!r)
 		return XDP_PASS;
 	if (r->flags & BLOCK_F_LIMIT) {

@@ -49,7 +49,7 @@ struct blocker {
 	char dir[PATH_MAX];           /* its pin directory */
 	char ifname[IF_NAMESIZE];
 	int ifindex;
-	int link, rules4, rules6, buckets, conf, stats;   /* fds; -1 none */
+	int link, rules4, rules6, hash4, hash6, buckets, conf, stats;   /* fds; -1 none */
 	int lock;                     /* the pin directory, flock()ed while rules change */
 	uint32_t prog_id, link_id;
 	bool made;                    /* blocker_create() made it (not found made by another) */

@@ -11,9 +11,12 @@
 #endif
 
 /*
- * A rule's key in its family's LPM trie: protocol and destination port
- * (0: any) first, always matched whole, then the source prefix. prefixlen
- * counts BLOCK_KEY_FIXED_BITS plus the prefix's own length.
+ * A rule's key: protocol and destination port (0: any) first, always
+ * matched whole, then the source prefix. prefixlen counts
+ * BLOCK_KEY_FIXED_BITS plus the prefix's own length. The two commonest
+ * lengths per family (IPv4 /32 and /24, IPv6 /128 and /64) are kept in a
+ * hash (one exact lookup each, the address masked to the length), every
+ * other length in an LPM trie (enum block_store).
  */
 #define BLOCK_KEY_FIXED_BITS 32
 
@@ -49,7 +52,8 @@ struct block_rule {
 	__u64 interval_ns;    /* limit: 1e9 / pps, the time one packet costs */
 	__u64 burst_ns;       /* limit: burst * interval_ns, the bucket's depth */
 	__u8  per_source;     /* limit: the source prefix one bucket covers */
-	__u8  pad[7];
+	__u8  prefixlen;      /* the rule's source prefix length (trie or hash hit alike) */
+	__u8  pad[6];
 	__u64 added_ns;       /* CLOCK_REALTIME */
 	__u64 packets;        /* dropped (dry-run: would have been) */
 	__u64 bytes;
@@ -79,6 +83,13 @@ enum block_shape {
 	BLOCK_SHAPE_ANY        = 1 << 3,
 };
 
+/* Where a family's rules are: a packet looks up only the stores that hold some. */
+enum block_store {
+	BLOCK_STORE_HOST = 1 << 0,   /* the hash, IPv4 /32 or IPv6 /128 */
+	BLOCK_STORE_NET  = 1 << 1,   /* the hash, IPv4 /24 or IPv6 /64 */
+	BLOCK_STORE_TRIE = 1 << 2,   /* the LPM trie: any other length */
+};
+
 /* block_conf[0]: written by user space. */
 struct block_conf {
 	__u32 shapes4;        /* enum block_shape, IPv4 rules */
@@ -86,6 +97,8 @@ struct block_conf {
 	__u32 next_id;        /* user space: the next rule id */
 	__u32 ifindex;        /* the interface it was attached to */
 	__u64 buckets_removed;  /* user space: buckets deleted with their rule */
+	__u32 stores4;        /* enum block_store, IPv4 rules */
+	__u32 stores6;
 };
 
 /* The program's own counters (the "stats" map, NL_STAT_MODULE and on). */

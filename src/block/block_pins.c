@@ -25,7 +25,8 @@
 
 #define BPFFS      "/sys/fs/bpf"
 
-static const char *const pin_names[] = { "rules4", "rules6", "buckets", "conf", "stats", "link" };
+static const char *const pin_names[] = { "rules4", "rules6", "hash4", "hash6", "buckets", "conf",
+					  "stats", "link" };
 #define N_PINS (sizeof(pin_names) / sizeof(pin_names[0]))
 
 static bool is_bpffs(const char *path)
@@ -188,12 +189,13 @@ static void remove_pins(const char *dir)
 static void blocker_init(struct blocker *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->link = b->rules4 = b->rules6 = b->buckets = b->conf = b->stats = b->lock = -1;
+	b->link = b->rules4 = b->rules6 = b->hash4 = b->hash6 = b->buckets = b->conf = b->stats = b->lock = -1;
 }
 
 void blocker_close(struct blocker *b)
 {
-	int *fds[] = { &b->link, &b->rules4, &b->rules6, &b->buckets, &b->conf, &b->stats, &b->lock };
+	int *fds[] = { &b->link, &b->rules4, &b->rules6, &b->hash4, &b->hash6, &b->buckets,
+		       &b->conf, &b->stats, &b->lock };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -250,12 +252,14 @@ int blocker_open(struct blocker *b, const char *ifname, int ifindex, bool may_mo
 	b->prog_id = info.prog_id;
 	b->rules4 = get_pin(b->dir, "rules4");
 	b->rules6 = get_pin(b->dir, "rules6");
+	b->hash4 = get_pin(b->dir, "hash4");
+	b->hash6 = get_pin(b->dir, "hash6");
 	b->buckets = get_pin(b->dir, "buckets");
 	b->conf = get_pin(b->dir, "conf");
 	b->stats = get_pin(b->dir, "stats");
 	b->lock = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->rules4 < 0 || b->rules6 < 0 || b->buckets < 0 || b->conf < 0 || b->stats < 0 ||
-	    b->lock < 0) {
+	if (b->rules4 < 0 || b->rules6 < 0 || b->hash4 < 0 || b->hash6 < 0 || b->buckets < 0 ||
+	    b->conf < 0 || b->stats < 0 || b->lock < 0) {
 		e = -errno;
 		snprintf(err, len, "the blocker's pins in %s are incomplete (%s): "
 			 "'netlens block -i %s detach' removes them", b->dir, strerror(-e), ifname);
@@ -306,6 +310,7 @@ static void set_pins(struct block_bpf *skel, const char *dir)
 {
 	struct { struct bpf_map *map; const char *name; } pins[] = {
 		{ skel->maps.block_rules4, "rules4" }, { skel->maps.block_rules6, "rules6" },
+		{ skel->maps.block_hash4, "hash4" }, { skel->maps.block_hash6, "hash6" },
 		{ skel->maps.block_buckets, "buckets" }, { skel->maps.block_conf, "conf" },
 		{ skel->maps.stats, "stats" },
 	};
@@ -331,6 +336,8 @@ static int load(struct block_bpf **out, const char *dir, const struct block_crea
 	bpf_map__set_autocreate(skel->maps.events, false);
 	bpf_map__set_max_entries(skel->maps.block_rules4, o->max_rules);
 	bpf_map__set_max_entries(skel->maps.block_rules6, o->max_rules);
+	bpf_map__set_max_entries(skel->maps.block_hash4, o->max_rules);
+	bpf_map__set_max_entries(skel->maps.block_hash6, o->max_rules);
 	bpf_map__set_max_entries(skel->maps.block_buckets, o->max_sources);
 	set_pins(skel, dir);
 	e = block_bpf__load(skel);

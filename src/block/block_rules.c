@@ -100,22 +100,46 @@ static uint32_t shape_of(uint8_t proto, uint16_t port)
 	return proto ? BLOCK_SHAPE_PROTO : BLOCK_SHAPE_ANY;
 }
 
-/* The trie key of a rule: in key4 or key6 (by family); the trie's fd. */
+/* Which of its family's stores holds a rule of this prefix length (enum block_store). */
+static uint32_t store_of(uint8_t family, uint8_t prefixlen)
+{
+	if (prefixlen == (family == 4 ? 32 : 128))
+		return BLOCK_STORE_HOST;
+	if (prefixlen == (family == 4 ? 24 : 64))
+		return BLOCK_STORE_NET;
+	return BLOCK_STORE_TRIE;
+}
+
+/* The key of a rule: in key4 or key6 (by family); the fd of the map that holds it. */
 static int rule_key(const struct blocker *b, const struct block_spec *r, struct block_key4 *k4,
 		    struct block_key6 *k6, void **key)
 {
+	bool trie = store_of(r->family, r->prefixlen) == BLOCK_STORE_TRIE;
+
 	if (r->family == 4) {
 		*k4 = (struct block_key4){ .prefixlen = BLOCK_KEY_FIXED_BITS + r->prefixlen,
 					   .proto = r->proto, .port = htons(r->port) };
 		memcpy(k4->addr, r->addr, 4);
 		*key = k4;
-		return b->rules4;
+		return trie ? b->rules4 : b->hash4;
 	}
 	*k6 = (struct block_key6){ .prefixlen = BLOCK_KEY_FIXED_BITS + r->prefixlen,
 				   .proto = r->proto, .port = htons(r->port) };
 	memcpy(k6->addr, r->addr, 16);
 	*key = k6;
-	return b->rules6;
+	return trie ? b->rules6 : b->hash6;
+}
+
+/* A rule's shape and store on in the conf. */
+static void conf_note(struct block_conf *c, const struct block_spec *r)
+{
+	if (r->family == 4) {
+		c->shapes4 |= shape_of(r->proto, r->port);
+		c->stores4 |= store_of(4, r->prefixlen);
+	} else {
+		c->shapes6 |= shape_of(r->proto, r->port);
+		c->stores6 |= store_of(6, r->prefixlen);
+	}
 }
 
 static int read_conf(struct blocker *b, struct block_conf *c)
@@ -143,7 +167,7 @@ static uint64_t now_realtime_ns(void)
 int block_rule_add(struct blocker *b, const struct block_spec *r, char *err, size_t len)
 {
 	struct block_rule v = { .flags = r->flags, .per_source = r->per_source,
-				.added_ns = now_realtime_ns() };
+				.prefixlen = r->prefixlen, .added_ns = now_realtime_ns() };
 	struct block_key4 k4;
 	struct block_key6 k6;
 	struct block_conf c;
@@ -164,11 +188,8 @@ int block_rule_add(struct blocker *b, const struct block_spec *r, char *err, siz
 	}
 	if (!e) {
 		c.next_id++;
-		/* Its shape on after the rule is in: a packet never looks up a shape in vain for long. */
-		if (r->family == 4)
-			c.shapes4 |= shape_of(r->proto, r->port);
-		else
-			c.shapes6 |= shape_of(r->proto, r->port);
+		/* Shape and store on after the rule is in: never a lookup in vain for long. */
+		conf_note(&c, r);
 		e = write_conf(b, &c);
 	}
 	flock(b->lock, LOCK_UN);
@@ -210,21 +231,16 @@ static uint64_t del_buckets(struct blocker *b, uint32_t id)
 	return gone;
 }
 
-/* Shapes from the rules left (after a delete). */
+/* Shapes and stores from the rules left (after a delete). */
 static void rule_shapes(void *ctx, const struct block_spec *s, const struct block_rule *v)
 {
-	struct block_conf *c = ctx;
-
 	(void)v;
-	if (s->family == 4)
-		c->shapes4 |= shape_of(s->proto, s->port);
-	else
-		c->shapes6 |= shape_of(s->proto, s->port);
+	conf_note(ctx, s);
 }
 
 static int recompute_shapes(struct blocker *b, struct block_conf *c)
 {
-	c->shapes4 = c->shapes6 = 0;
+	c->shapes4 = c->shapes6 = c->stores4 = c->stores6 = 0;
 	return block_rules_each(b, rule_shapes, c);
 }
 
@@ -276,45 +292,49 @@ static void spec_from_key(struct block_spec *s, uint8_t family, uint32_t prefixl
 	}
 }
 
-int block_rules_each(struct blocker *b,
-		     void (*fn)(void *ctx, const struct block_spec *s, const struct block_rule *v),
-		     void *ctx)
+/* fn for each rule in one map of family's (a trie or a hash: the same keys). */
+static int rules_in(int fd, uint8_t family,
+		    void (*fn)(void *ctx, const struct block_spec *s, const struct block_rule *v),
+		    void *ctx)
 {
-	struct block_key4 k4, p4;
-	struct block_key6 k6, p6;
+	struct block_key6 k, prev;   /* a key4 is a key6's prefix */
 	struct block_spec s;
 	struct block_rule v;
-	void *prev = NULL;
+	void *p = NULL;
 
-	while (!bpf_map_get_next_key(b->rules4, prev, &k4)) {
-		if (!bpf_map_lookup_elem(b->rules4, &k4, &v)) {
-			spec_from_key(&s, 4, k4.prefixlen, k4.proto, k4.port, k4.addr, &v);
+	while (!bpf_map_get_next_key(fd, p, &k)) {
+		if (!bpf_map_lookup_elem(fd, &k, &v)) {
+			spec_from_key(&s, family, k.prefixlen, k.proto, k.port, k.addr, &v);
 			fn(ctx, &s, &v);
 		}
-		p4 = k4;
-		prev = &p4;
-	}
-	if (errno != ENOENT)
-		return -errno;
-	prev = NULL;
-	while (!bpf_map_get_next_key(b->rules6, prev, &k6)) {
-		if (!bpf_map_lookup_elem(b->rules6, &k6, &v)) {
-			spec_from_key(&s, 6, k6.prefixlen, k6.proto, k6.port, k6.addr, &v);
-			fn(ctx, &s, &v);
-		}
-		p6 = k6;
-		prev = &p6;
+		prev = k;
+		p = &prev;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
 
-/* Empties one trie; how many it held. */
-static int flush_trie(int fd)
+int block_rules_each(struct blocker *b,
+		     void (*fn)(void *ctx, const struct block_spec *s, const struct block_rule *v),
+		     void *ctx)
+{
+	int e = rules_in(b->hash4, 4, fn, ctx);
+
+	if (!e)
+		e = rules_in(b->rules4, 4, fn, ctx);
+	if (!e)
+		e = rules_in(b->hash6, 6, fn, ctx);
+	if (!e)
+		e = rules_in(b->rules6, 6, fn, ctx);
+	return e;
+}
+
+/* Empties one map of rules; how many it held. */
+static int flush_rules(int fd)
 {
 	unsigned char key[sizeof(struct block_key6)];
 	int n = 0;
 
-	/* Always the first key: the trie's order changes as entries go. */
+	/* Always the first key: a trie's order changes as entries go, a hash walk restarts. */
 	while (!bpf_map_get_next_key(fd, NULL, key))
 		if (!bpf_map_delete_elem(fd, key))
 			n++;
@@ -330,11 +350,12 @@ int block_rules_flush(struct blocker *b)
 	e = read_conf(b, &c);
 	if (!e) {
 		/* Shapes off first: packets stop looking rules up at once. */
-		c.shapes4 = c.shapes6 = 0;
+		c.shapes4 = c.shapes6 = c.stores4 = c.stores6 = 0;
 		e = write_conf(b, &c);
 	}
 	if (!e) {
-		n = flush_trie(b->rules4) + flush_trie(b->rules6);
+		n = flush_rules(b->hash4) + flush_rules(b->rules4) + flush_rules(b->hash6) +
+		    flush_rules(b->rules6);
 		c.buckets_removed += del_buckets(b, 0);
 		e = write_conf(b, &c);
 	}

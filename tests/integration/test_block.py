@@ -370,6 +370,37 @@ def test_testrun_crafted_packets_verdicts():
     assert got["10.231.3.0/24 udp port 53"]["packets"] == 1
 
 
+def test_longest_prefix_across_the_hash_and_the_trie():
+    """/32, /24, /128 and /64 are hashed, the other lengths in the trie: the longest still wins."""
+    pair = blocked_pair()
+    block(pair.b, "add", "10.240.0.0/16", "10.240.1.0/24", "10.240.1.16/28", "10.240.1.17/32",
+          "fd00:240::/48", "fd00:240::/64", "fd00:240::/96", "fd00:240::5/128")
+    block(pair.b, "add", "10.240.1.0/24", "--proto", "udp", "--port", "53")
+    prog = status(pair.b)["prog_id"]
+    u = udp(4000, 9000, 16)
+    sources = {"10.240.1.17": "10.240.1.17/32", "10.240.1.18": "10.240.1.16/28",
+               "10.240.1.99": "10.240.1.0/24", "10.240.2.1": "10.240.0.0/16",
+               "fd00:240::5": "fd00:240::5/128", "fd00:240::6": "fd00:240::/96",
+               "fd00:240::1:0:0": "fd00:240::/64", "fd00:240:0:1::1": "fd00:240::/48"}
+    for src in sources:
+        frame = eth(0x86DD) + ipv6(17, u, src=src) if ":" in src else eth(0x0800) + ipv4(
+            17, u, src=src)
+        assert run_prog(prog, frame) == XDP_DROP, src
+    # The more specific shape first: a /24 port rule (hashed) beats the /28 and the /32.
+    for src in ("10.240.1.17", "10.240.1.18"):
+        assert run_prog(prog, eth(0x0800) + ipv4(17, udp(4000, 53, 8), src=src)) == XDP_DROP
+    got = {rule: v["packets"] for rule, v in rules(pair.b).items()}
+    want = {rule: 1 for rule in sources.values()}
+    want["10.240.1.0/24 udp port 53"] = 2
+    assert got == want, got
+    # Without the trie's /28 and /96 their sources fall to the hashed /24 and /64.
+    block(pair.b, "del", "10.240.1.16/28", "fd00:240::/96")
+    assert run_prog(prog, eth(0x0800) + ipv4(17, u, src="10.240.1.18")) == XDP_DROP
+    assert run_prog(prog, eth(0x86DD) + ipv6(17, u, src="fd00:240::6")) == XDP_DROP
+    got = rules(pair.b)
+    assert (got["10.240.1.0/24"]["packets"], got["fd00:240::/64"]["packets"]) == (2, 2), got
+
+
 def test_ip_netns_exec_finds_the_same_pins():
     """`ip netns exec` mounts a /sys of its own, without bpffs: the host's is used."""
     pair = blocked_pair()
