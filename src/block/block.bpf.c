@@ -36,9 +36,12 @@ struct {
 	__type(value, struct block_rule);
 } block_rules6 SEC(".maps");
 
-/* The same keys at the commonest lengths (block_abi.h, enum block_store). */
+/*
+ * The same keys at the commonest lengths (block_abi.h, enum block_store),
+ * each CPU with its own copy of the rule: its counters without atomics.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, BLOCK_MAX_RULES_DEFAULT);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct block_key4);
@@ -46,7 +49,7 @@ struct {
 } block_hash4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, BLOCK_MAX_RULES_DEFAULT);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct block_key6);
@@ -176,6 +179,21 @@ static __always_inline struct block_rule *lookup6(const struct flow_key *k, __u3
 	return NULL;
 }
 
+/* A packet on a rule's counters: a trie's value is shared by every CPU, a hash's is this CPU's. */
+static __always_inline void count(struct block_rule *r, __u8 family, __u64 len)
+{
+	bool hashed = family == 4 ? r->prefixlen == 32 || r->prefixlen == 24 :
+				    r->prefixlen == 128 || r->prefixlen == 64;
+
+	if (hashed) {
+		r->packets++;
+		r->bytes += len;
+		return;
+	}
+	__sync_fetch_and_add(&r->packets, 1);
+	__sync_fetch_and_add(&r->bytes, len);
+}
+
 /* The source masked to the rule's per-source prefix. */
 static __always_inline void bucket_key(struct block_bucket_key *bk, const struct flow_key *k,
 				       const struct block_rule *r)
@@ -271,8 +289,7 @@ int block_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 		stat_inc(BLOCK_STAT_LIMITED);
 	}
-	__sync_fetch_and_add(&r->packets, 1);
-	__sync_fetch_and_add(&r->bytes, len);
+	count(r, k.family, len);
 	if (r->flags & BLOCK_F_DRY_RUN) {
 		stat_inc(BLOCK_STAT_DRY_RUN);
 		return XDP_PASS;

@@ -43,8 +43,9 @@ enum block_rule_flags {
 
 /*
  * A rule: what it does and what it dropped (or, dry-run, would have), since
- * it was added. The counters are updated with atomic adds: exact under any
- * number of CPUs, and the value is never replaced while the rule exists.
+ * it was added. In the trie the counters are updated with atomic adds, in a
+ * hash (per-CPU) each CPU adds to its own copy: exact under any number of
+ * CPUs either way, and the value is never replaced while the rule exists.
  */
 struct block_rule {
 	__u32 id;             /* the rule's number, unique per blocker (list, metrics) */

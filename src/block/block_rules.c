@@ -142,6 +142,54 @@ static void conf_note(struct block_conf *c, const struct block_spec *r)
 	}
 }
 
+/* How many copies of a rule's value its map holds: a hash one per CPU. */
+static int copies(const struct blocker *b, int fd)
+{
+	return fd == b->hash4 || fd == b->hash6 ? libbpf_num_possible_cpus() : 1;
+}
+
+/*
+ * A rule's value. A hash holds one copy per CPU: the same rule in each, its
+ * own counters (summed here).
+ */
+static int rule_read(const struct blocker *b, int fd, const void *key, struct block_rule *v)
+{
+	int ncpu = copies(b, fd), e;
+	struct block_rule *all;
+
+	if (ncpu < 0)
+		return ncpu;
+	all = calloc(ncpu, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	e = bpf_map_lookup_elem(fd, key, all) ? -errno : 0;
+	*v = all[0];
+	for (int i = 1; i < ncpu; i++) {
+		v->packets += all[i].packets;
+		v->bytes += all[i].bytes;
+	}
+	free(all);
+	return e;
+}
+
+/* A new rule: in a hash, the same copy for every CPU. */
+static int rule_insert(const struct blocker *b, int fd, const void *key, const struct block_rule *v)
+{
+	int ncpu = copies(b, fd), e;
+	struct block_rule *all;
+
+	if (ncpu < 0)
+		return ncpu;
+	all = calloc(ncpu, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (int i = 0; i < ncpu; i++)
+		all[i] = *v;
+	e = bpf_map_update_elem(fd, key, all, BPF_NOEXIST) ? -errno : 0;
+	free(all);
+	return e;
+}
+
 static int read_conf(struct blocker *b, struct block_conf *c)
 {
 	__u32 zero = 0;
@@ -184,7 +232,7 @@ int block_rule_add(struct blocker *b, const struct block_spec *r, char *err, siz
 	e = read_conf(b, &c);
 	if (!e) {
 		v.id = c.next_id;
-		e = bpf_map_update_elem(fd, key, &v, BPF_NOEXIST) ? -errno : 0;
+		e = rule_insert(b, fd, key, &v);
 	}
 	if (!e) {
 		c.next_id++;
@@ -256,7 +304,7 @@ int block_rule_del(struct blocker *b, const struct block_spec *r, char *err, siz
 
 	block_spec_text(r, text, sizeof(text));
 	flock(b->lock, LOCK_EX);
-	e = bpf_map_lookup_elem(fd, key, &v) ? -errno : 0;
+	e = rule_read(b, fd, key, &v);
 	if (!e)
 		e = bpf_map_delete_elem(fd, key) ? -errno : 0;
 	if (!e && !(e = read_conf(b, &c))) {
@@ -293,7 +341,7 @@ static void spec_from_key(struct block_spec *s, uint8_t family, uint32_t prefixl
 }
 
 /* fn for each rule in one map of family's (a trie or a hash: the same keys). */
-static int rules_in(int fd, uint8_t family,
+static int rules_in(const struct blocker *b, int fd, uint8_t family,
 		    void (*fn)(void *ctx, const struct block_spec *s, const struct block_rule *v),
 		    void *ctx)
 {
@@ -303,7 +351,7 @@ static int rules_in(int fd, uint8_t family,
 	void *p = NULL;
 
 	while (!bpf_map_get_next_key(fd, p, &k)) {
-		if (!bpf_map_lookup_elem(fd, &k, &v)) {
+		if (!rule_read(b, fd, &k, &v)) {
 			spec_from_key(&s, family, k.prefixlen, k.proto, k.port, k.addr, &v);
 			fn(ctx, &s, &v);
 		}
@@ -317,14 +365,14 @@ int block_rules_each(struct blocker *b,
 		     void (*fn)(void *ctx, const struct block_spec *s, const struct block_rule *v),
 		     void *ctx)
 {
-	int e = rules_in(b->hash4, 4, fn, ctx);
+	int e = rules_in(b, b->hash4, 4, fn, ctx);
 
 	if (!e)
-		e = rules_in(b->rules4, 4, fn, ctx);
+		e = rules_in(b, b->rules4, 4, fn, ctx);
 	if (!e)
-		e = rules_in(b->hash6, 6, fn, ctx);
+		e = rules_in(b, b->hash6, 6, fn, ctx);
 	if (!e)
-		e = rules_in(b->rules6, 6, fn, ctx);
+		e = rules_in(b, b->rules6, 6, fn, ctx);
 	return e;
 }
 
