@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/file.h>
 #include <bpf/bpf.h>
@@ -172,6 +173,8 @@ static int rule_read(const struct blocker *b, int fd, const void *key, struct bl
 	return e;
 }
 
+#define INSERT_RETRIES 20
+
 /* A new rule: in a hash, the same copy for every CPU. */
 static int rule_insert(const struct blocker *b, int fd, const void *key, const struct block_rule *v)
 {
@@ -185,7 +188,18 @@ static int rule_insert(const struct blocker *b, int fd, const void *key, const s
 		return -ENOMEM;
 	for (int i = 0; i < ncpu; i++)
 		all[i] = *v;
-	e = bpf_map_update_elem(fd, key, all, BPF_NOEXIST) ? -errno : 0;
+	/*
+	 * Maps without preallocation take elements from per-CPU caches refilled
+	 * asynchronously (kernel/bpf/memalloc.c, by irq_work): an insert in a
+	 * burst may be refused ENOMEM with memory to spare. A lasting ENOMEM is
+	 * a full table.
+	 */
+	for (int tries = 0;; tries++) {
+		e = bpf_map_update_elem(fd, key, all, BPF_NOEXIST) ? -errno : 0;
+		if (e != -ENOMEM || tries == INSERT_RETRIES)
+			break;
+		usleep(1000);
+	}
 	free(all);
 	return e;
 }
