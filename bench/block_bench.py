@@ -4,7 +4,7 @@
 testrun: BPF_PROG_TEST_RUN (bpftool prog run, repeat N) of the attached
 blocker on crafted frames: ns per packet for IPv4 and IPv6, passed (a
 source no rule covers) and dropped (a source a rule covers), with 10 and
-100 000 rules per family (address-only rules: one trie lookup), and the
+100 000 rules per family (address-only /24s and /64s: one hash lookup), and the
 pass case again with a protocol+port rule present (every shape looked up:
 the worst case). Beside each, an empty XDP program's ns per run
 (flows_testrun --empty) in the same round, twice (its noise floor).

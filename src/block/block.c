@@ -360,7 +360,8 @@ const struct nl_cmd_spec *block_cmd_spec(void)
 		{ "xdp-mode", NL_OPT_LONG_ONLY + 7, "auto|native|generic",
 		  "a new blocker's XDP mode (default auto: native, else generic)", set_xdp_mode },
 		{ "max-rules", NL_OPT_LONG_ONLY + 8, "N",
-		  "a new blocker's rules per family (default 131072)", set_max_rules },
+		  "a new blocker's rules per family, in its hash and its trie each "
+		  "(default 131072)", set_max_rules },
 		{ "max-sources", NL_OPT_LONG_ONLY + 9, "N",
 		  "a new blocker's rate-limit buckets, LRU (default 65536)", set_max_sources },
 		{ 0 },
