@@ -24,7 +24,7 @@ vpath %.bpf.c $(sort $(dir $(BPF_SRCS)))
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Isrc -I$(BUILD) \
               $(shell pkg-config --cflags json-c) -DNETLENS_VERSION='"$(VERSION)"'
-LDLIBS     += $(shell pkg-config --libs libbpf json-c libmicrohttpd libcap-ng ncursesw) -lelf -lz -lm -lpthread
+LDLIBS     += $(shell pkg-config --libs libbpf libxdp json-c libmicrohttpd libcap-ng ncursesw) -lelf -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Isrc -I$(BUILD)
 

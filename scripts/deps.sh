@@ -4,7 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-            libjson-c-dev uthash-dev libmicrohttpd-dev libcap-ng-dev libncurses-dev)
+            libjson-c-dev uthash-dev libmicrohttpd-dev libcap-ng-dev libncurses-dev
+            libxdp-dev)
 # dnsmasq-base: a resolver for the dns tests without a system service; libclang-rt-14-dev:
 # libFuzzer for clang 14 (the fuzz targets); prometheus: a real server and promtool for serve's
 # tests; nfdump: nfcapd, the IPFIX collector; python3-yaml and systemd (systemd-analyze): the

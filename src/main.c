@@ -55,6 +55,8 @@ int main(int argc, char **argv)
 		return top_main(argc, argv);
 	}
 	mod = nl_module_index(cmd);
+	if (mod >= 0 && nl_modules[mod]->main)
+		return nl_modules[mod]->main(argc - 1, argv + 1);
 	if (mod >= 0)
 		return nl_command(nl_modules[mod], argc - 1, argv + 1);
 	for (size_t i = 0; i < N_COMMANDS; i++)

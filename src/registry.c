@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 #include "framework/module.h"
+#include "block/block.h"
 #include "conns/conns.h"
 #include "dns/dns.h"
 #include "drops/drops.h"
@@ -22,5 +23,6 @@ const struct nl_module_ops *const nl_modules[] = {
 	&nl_flows_ops,
 	&nl_dns_ops,
 	&nl_http_ops,
+	&nl_block_ops,
 	NULL,
 };

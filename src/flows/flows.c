@@ -18,6 +18,7 @@
 #include "framework/module.h"
 #include "framework/sys.h"
 #include "framework/tc.h"
+#include "framework/xdp.h"
 #include "flows.skel.h"
 
 #define DRAIN_BATCH 1024
@@ -159,39 +160,6 @@ static int link_xdp(struct flows *f, const struct flows_cfg *cfg, __u32 mode)
 	return 0;
 }
 
-/* The XDP link on ifindex that runs prog_id, force-detached (BPF_LINK_DETACH); 0 or -errno. */
-static int detach_xdp_link(int ifindex, __u32 prog_id)
-{
-	__u32 id = 0;
-
-	while (!bpf_link_get_next_id(id, &id)) {
-		struct bpf_link_info info = { 0 };
-		__u32 len = sizeof(info);
-		int fd = bpf_link_get_fd_by_id(id), err = -ENOENT;
-
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
-		    info.prog_id == prog_id && (int)info.xdp.ifindex == ifindex)
-			err = bpf_link_detach(fd);
-		close(fd);
-		if (err != -ENOENT)
-			return err;
-	}
-	return -ENOENT;
-}
-
-/* --force: the program on ifindex goes, attached through netlink or by a link. */
-static void detach_other_xdp(int ifindex, __u32 prog_id)
-{
-	__u32 left = 0;
-
-	bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
-	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
-	if (!bpf_xdp_query_id(ifindex, 0, &left) && left == prog_id)
-		detach_xdp_link(ifindex, prog_id);
-}
-
 static int attach_xdp(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg)
 {
 	__u32 other = 0;
@@ -206,7 +174,7 @@ static int attach_xdp(struct nl_module *m, struct flows *f, const struct flows_c
 			return -EEXIST;
 		}
 		/* A link cannot replace a program: the other goes first. */
-		detach_other_xdp(cfg->ifindex, other);
+		nl_xdp_detach_other(cfg->ifindex, other);
 	}
 	err = link_xdp(f, cfg, cfg->xdp_mode == FLOWS_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
 								   : XDP_FLAGS_DRV_MODE);

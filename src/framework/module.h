@@ -44,6 +44,12 @@ struct nl_module_ops {
 	const char *shared_object;
 	/* The command's options (`netlens NAME`); their setters write into a cfg instance. */
 	const struct nl_cmd_spec *(*spec)(void);
+	/*
+	 * A command of its own for `netlens NAME` (argv[0] is NAME; returns the
+	 * exit code), for a module whose command is not an event run (block's
+	 * verbs). NULL: nl_command().
+	 */
+	int (*main)(int argc, char **argv);
 	size_t cfg_size;           /* the module's options, one instance per nl_module */
 	const void *cfg_defaults;  /* cfg_size bytes copied into a new instance; NULL: zeroes */
 	unsigned int serve_flags;  /* enum nl_serve_flags */

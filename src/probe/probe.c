@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <json-c/json.h>
+#include <xdp/libxdp.h>
 #include "framework/cli.h"
 #include "framework/module.h"
 #include "output/output.h"
@@ -183,6 +184,49 @@ static void check_xdp(struct check *c, int ifindex, __u32 mode, const char *wher
 	probe_bpf__destroy(skel);
 }
 
+static int libxdp_quiet(enum libxdp_print_level level, const char *fmt, va_list args)
+{
+	(void)level, (void)fmt, (void)args;
+	return 0;
+}
+
+/*
+ * libxdp's dispatcher (several XDP programs on one interface) needs freplace
+ * programs; where the kernel refuses them libxdp attaches the program alone
+ * ("legacy"), which is what netlens block does itself with a pinned link.
+ */
+static void check_libxdp(struct check *c, int ifindex)
+{
+	struct probe_bpf *skel = load_only("probe_xdp", c);
+	struct xdp_program *prog;
+	struct xdp_multiprog *mp;
+	int err;
+
+	if (!skel)
+		return;
+	libxdp_set_print(libxdp_quiet);
+	prog = xdp_program__from_fd(bpf_program__fd(skel->progs.probe_xdp));
+	err = libxdp_get_error(prog);
+	if (!err)
+		err = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	if (err) {
+		fail(c, "libxdp attach", err);
+	} else {
+		mp = xdp_multiprog__get_from_ifindex(ifindex);
+		c->ok = !libxdp_get_error(mp) && !xdp_multiprog__is_legacy(mp);
+		snprintf(c->detail, sizeof(c->detail), c->ok ?
+			 "libxdp: several XDP programs per interface" :
+			 "libxdp: its dispatcher is refused here (freplace), a program "
+			 "attaches alone; netlens block uses a pinned XDP link");
+		if (!libxdp_get_error(mp))
+			xdp_multiprog__close(mp);
+		xdp_program__detach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	}
+	if (!libxdp_get_error(prog))
+		xdp_program__close(prog);
+	probe_bpf__destroy(skel);
+}
+
 static void check_tc(struct check *c, int ifindex)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
@@ -212,24 +256,28 @@ static void check_tc(struct check *c, int ifindex)
  * XDP and TC are tried in a throwaway network namespace on a veth pair we
  * create there, so probing never touches the host's interfaces.
  */
-static void check_net_hooks(struct check *native, struct check *generic, struct check *tc)
+static void check_net_hooks(struct check *native, struct check *generic, struct check *tc,
+			    struct check *libxdp)
 {
 	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	int veth, lo;
 
 	if (home < 0 || unshare(CLONE_NEWNET)) {
 		fail(native, "private network namespace", errno);
-		*generic = *tc = *native;
+		*generic = *tc = *libxdp = *native;
 		if (home >= 0)
 			close(home);
 		return;
 	}
 	if (system("ip link add nlprobe0 type veth peer name nlprobe1 >/dev/null 2>&1 && "
 		   "ip link set lo up && ip link set nlprobe0 up && ip link set nlprobe1 up") == 0 &&
-	    (veth = if_nametoindex("nlprobe0")) > 0)
+	    (veth = if_nametoindex("nlprobe0")) > 0) {
 		check_xdp(native, veth, XDP_FLAGS_DRV_MODE, "veth");
-	else
+		check_libxdp(libxdp, veth);
+	} else {
 		snprintf(native->detail, sizeof(native->detail), "could not create a veth pair (iproute2)");
+		*libxdp = *native;
+	}
 	lo = if_nametoindex("lo");
 	check_xdp(generic, lo, XDP_FLAGS_SKB_MODE, "skb mode");
 	check_tc(tc, lo);
@@ -297,13 +345,13 @@ static void read_lockdown(char *buf, size_t len)
 }
 
 enum { C_RINGBUF, C_RAW_TP, C_TP, C_KPROBE, C_FENTRY, C_TP_BTF, C_UPROBE,
-       C_XDP_NATIVE, C_XDP_GENERIC, C_TC, C_SOCKOPS, C_CGROUP_SKB, N_CHECKS };
+       C_XDP_NATIVE, C_XDP_GENERIC, C_LIBXDP, C_TC, C_SOCKOPS, C_CGROUP_SKB, N_CHECKS };
 
 static void run_checks(struct check *c, const char *cg_root)
 {
 	static const char *const names[N_CHECKS] = {
 		"ring_buffer", "raw_tracepoint", "tracepoint", "kprobe", "fentry", "tp_btf",
-		"uprobe", "xdp_native", "xdp_generic", "tc", "sock_ops", "cgroup_skb",
+		"uprobe", "xdp_native", "xdp_generic", "libxdp_dispatcher", "tc", "sock_ops", "cgroup_skb",
 	};
 
 	for (int i = 0; i < N_CHECKS; i++)
@@ -315,7 +363,7 @@ static void run_checks(struct check *c, const char *cg_root)
 	check_auto_attach(&c[C_FENTRY], "probe_fentry");
 	check_auto_attach(&c[C_TP_BTF], "probe_tp_btf");
 	check_uprobe(&c[C_UPROBE]);
-	check_net_hooks(&c[C_XDP_NATIVE], &c[C_XDP_GENERIC], &c[C_TC]);
+	check_net_hooks(&c[C_XDP_NATIVE], &c[C_XDP_GENERIC], &c[C_TC], &c[C_LIBXDP]);
 	check_cgroup_hook(&c[C_SOCKOPS], "probe_sockops", BPF_CGROUP_SOCK_OPS, cg_root);
 	check_cgroup_hook(&c[C_CGROUP_SKB], "probe_cgroup_skb", BPF_CGROUP_INET_INGRESS, cg_root);
 }

@@ -306,7 +306,7 @@ def alert_names():
 def test_alert_rules_check():
     out, _ = run("promtool", "check", "rules", os.path.join(PROM, "alerts.yml"))
     assert f"SUCCESS: {len(alert_names())} rules found" in out, out
-    assert len(alert_names()) == 8
+    assert len(alert_names()) == 9
 
 
 def test_alert_rules_unit_tests():
@@ -366,7 +366,7 @@ def test_dashboard_structure():
             for t in p["targets"]:
                 assert 'instance=~"$instance"' in t["expr"], (p["title"], t["refId"])
     titles = [p["title"] for p in d["panels"] if p["type"] != "row"]
-    assert len(titles) == 18, titles
+    assert len(titles) == 19, titles
 
 
 PROMQL_WORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
@@ -416,9 +416,14 @@ def test_deploy_files_use_exported_metrics():
         "netlens_dns_latency_seconds_bucket", "netlens_http_request_duration_seconds_bucket"}
     pair = nltest.Pair()
     resolver = dnsenv.Resolver(pair)
+    # A blocker with a rate limit on the agent's interface (no traffic from TEST-NET-1).
+    nltest.sh("nsenter", f"--net=/run/netns/{pair.a}", nltest.NETLENS, "block", "-i", "nlta",
+              "limit", "192.0.2.0/24", "--pps", "100")
+    nltest.defer(lambda: nltest.sh("nsenter", f"--net=/run/netns/{pair.a}", nltest.NETLENS,
+                                   "block", "-i", "nlta", "detach", check=False))
     agent = Confined(pair, startup_capabilities(),
                      [nltest.NETLENS, "serve", "-i", "nlta", "--interval", "1", "--enable",
-                      "conns,latency,retrans,drops,flows,dns,http"])
+                      "conns,latency,retrans,drops,flows,dns,http,block"])
     nltest.connections(pair, 8080, 3)
     one_http_request(pair, 8081)
     refused = nltest.sh("python3", "-c", REFUSED, pair.B4, "9", ns=pair.a, check=False)
@@ -480,6 +485,9 @@ SERIES = {
     f'netlens_packet_drops_total{{{H},kind="kfree_skb",reason="NETFILTER_DROP",location="nft_do_chain"}}': 60,
     f'netlens_flow_bytes_total{{{H},ifname="eth0",direction="ingress"}}': 6000000,
     f'netlens_flow_bytes_total{{{H},ifname="eth0",direction="egress"}}': 600000,
+    f'netlens_block_dropped_packets_total{{{H},ifname="eth0",rule="10.0.0.0/8"}}': 3000,
+    f'netlens_block_dropped_packets_total{{{H},ifname="eth0",rule="::/0"}}': 600,
+    f'netlens_block_ratelimited_packets_total{{{H},ifname="eth0",rule="::/0"}}': 600,
     f'netlens_dns_responses_total{{{H},rcode="NOERROR"}}': 540,
     f'netlens_dns_responses_total{{{H},rcode="NXDOMAIN"}}': 30,
     f'netlens_dns_timeouts_total{{{H}}}': 30,
@@ -560,6 +568,9 @@ def expected_panels():
         ("Flow bytes/s by interface and direction", "A"): [
             ('ifname="eth0",direction="egress"', rate(600000)),
             ('ifname="eth0",direction="ingress"', rate(6000000))],
+        ("Blocker drops/s by rule", "A"): [('ifname="eth0",rule="10.0.0.0/8"', rate(3000)),
+                                           ('ifname="eth0",rule="::/0"', rate(600))],
+        ("Blocker drops/s by rule", "B"): [('ifname="eth0",rule="::/0"', rate(600))],
         ("DNS answers/s by rcode", "A"): [('rcode="NOERROR"', rate(540)),
                                           ('rcode="NXDOMAIN"', rate(30))],
         ("DNS answers/s by rcode", "B"): [("", rate(30))],

@@ -96,7 +96,7 @@ def test_promtool_check_metrics_under_traffic():
     pair = Pair()
     port = 7302
     serve = Serve("--interval", 1, "-i", "nltb", ns=pair.b)
-    assert "6 of 6 modules attached" in serve.started, serve.started
+    assert "7 of 7 modules attached" in serve.started, serve.started
     connections(pair, port, 3, send=20000)
     sh("python3", "-c", "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM);"
        f"[s.sendto(b'x', ('{Pair.B4}', 7399)) for _ in range(5)]", ns=pair.a)
@@ -112,7 +112,7 @@ def test_promtool_check_metrics_under_traffic():
                    "netlens_bpf_program_runs_total", "process_resident_memory_bytes",
                    "process_cpu_seconds_total", "netlens_events_lost_total"):
         assert family in names, family
-    for module in ("conns", "latency", "retrans", "drops", "flows", "dns"):
+    for module in ("conns", "latency", "retrans", "drops", "flows", "dns", "block"):
         assert m[("netlens_module_up", frozenset({("module", module)}))] == 1, module
     # bpf_stats is on while serving: the TCP core's state program (conns,
     # latency and retrans share it, labelled module="tcp") ran for these connections.

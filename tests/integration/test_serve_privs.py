@@ -142,5 +142,5 @@ def test_serve_starts_with_the_documented_set():
                             f"127.0.0.1:{free_port()}", "-i", "nlta", "-d", "2"] + extra,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, (caps, r.stderr)
-        assert r.stderr.startswith("netlens serve: 6 of 6 modules attached;"), (caps, r.stderr)
+        assert r.stderr.startswith("netlens serve: 7 of 7 modules attached;"), (caps, r.stderr)
         assert flows_attachments(pair.a, "nlta") == set()
