@@ -70,14 +70,6 @@ struct {
 	__type(value, struct block_conf);
 } block_conf SEC(".maps");
 
-static __always_inline void stat_add(__u32 idx, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		*v += n;
-}
-
 /* Ports only mean a destination port for these (ICMP's "ports" are type and code). */
 static __always_inline bool has_ports(__u8 proto)
 {

@@ -51,14 +51,6 @@ struct {
 	__type(value, struct flow_val);
 } flow_other SEC(".maps");
 
-static __always_inline void stat_add(__u32 idx, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		*v += n;
-}
-
 /*
  * Adds one packet to a flow's value, which every CPU may be updating: the
  * counters atomically (exact); last_seen_ns is a plain store (two CPUs may

@@ -35,13 +35,18 @@ struct {
  */
 const volatile __u32 nl_wakeup_bytes = 0;
 
-static __always_inline void stat_row_inc(__u32 row, __u32 idx)
+static __always_inline void stat_row_add(__u32 row, __u32 idx, __u64 n)
 {
 	__u32 key = row * NL_STAT_MAX + idx;
 	__u64 *v = bpf_map_lookup_elem(&stats, &key);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void stat_row_inc(__u32 row, __u32 idx)
+{
+	stat_row_add(row, idx, 1);
 }
 
 /* bpf_map_update_elem() that counts why an insert was refused, in row's counters. */
@@ -80,6 +85,11 @@ static __always_inline void ring_submit(void *ring, __u32 row, void *rec)
 static __always_inline void stat_inc(__u32 idx)
 {
 	stat_row_inc(0, idx);
+}
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	stat_row_add(0, idx, n);
 }
 
 static __always_inline long map_insert(void *map, const void *key, const void *val, __u64 flags)
