@@ -138,9 +138,68 @@ static int parse_response(const uint8_t *d, size_t n, struct http_resp *out)
 	return out->status >= 100 ? 0 : -1;
 }
 
+/* The bytes up to the blank line ending the head, or 0 if it is not within n. */
+static size_t head_len(const uint8_t *d, size_t n)
+{
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (!memcmp(d + i, "\r\n\r\n", 4))
+			return i + 4;
+	return 0;
+}
+
+/* Where header name's (lower case, with its colon) value starts in the head, or 0 if absent. */
+static size_t header_at(const uint8_t *d, size_t head, const char *name)
+{
+	size_t k = strlen(name);
+
+	for (size_t i = 0; i + 2 < head; i++)
+		if (d[i] == '\n' && head - i - 1 >= k && !strncasecmp((const char *)d + i + 1, name, k))
+			return i + 1 + k;
+	return 0;
+}
+
+/* Content-Length's value, -1 if absent, -2 if malformed. */
+static long content_length(const uint8_t *d, size_t head)
+{
+	size_t j = header_at(d, head, "content-length:");
+	long v = 0;
+
+	if (!j)
+		return -1;
+	while (j < head && d[j] == ' ')
+		j++;
+	if (j >= head || !isdigit(d[j]))
+		return -2;
+	for (; j < head && isdigit(d[j]) && v < 1000000000000L; j++)
+		v = v * 10 + (d[j] - '0');
+	return j < head && (d[j] == '\r' || d[j] == ' ') ? v : -2;
+}
+
+/*
+ * RFC 9112 section 6.3: a chunked body or a response without Content-Length
+ * (read until the close) has no size in its head: unknown. A response
+ * without a body (1xx, 204, 304) ends with its head; one to a HEAD request
+ * is not told apart (its Content-Length counted as a body).
+ */
+static size_t message_len(const uint8_t *d, size_t n, bool response)
+{
+	size_t head = head_len(d, n);
+	long body;
+
+	if (!head || header_at(d, head, "transfer-encoding:"))
+		return 0;
+	if (response && n >= 12 && (d[9] == '1' || !memcmp(d + 9, "204", 3) || !memcmp(d + 9, "304", 3)))
+		return head;
+	body = content_length(d, head);
+	if (body == -1 && !response)
+		return head;
+	return body < 0 ? 0 : head + (size_t)body;
+}
+
 const struct http_proto http1_proto = {
 	.name = "http",
 	.request_starts = methods,
 	.parse_request = parse_request,
 	.parse_response = parse_response,
+	.message_len = message_len,
 };

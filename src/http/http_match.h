@@ -5,6 +5,8 @@
  * server reads) after the other side spoke, its response where the other
  * direction begins; the response's size is known when the next request
  * begins or the socket closes, and that is when its exchange is handed on.
+ * Pipelined requests (several in one message) and their responses are split
+ * where the captured bytes show each one's size (the protocol's message_len).
  * Without BPF: unit-tested with records built by hand.
  */
 #ifndef NETLENS_HTTP_MATCH_H
@@ -21,7 +23,10 @@ enum http_failure {
 	HTTP_FAIL_RESET,           /* the peer reset the connection first */
 	HTTP_FAIL_CLOSED,          /* closed first */
 	HTTP_FAIL_PENDING,         /* netlens stopped first */
+	HTTP_FAIL_UNSEEN,          /* pipelined: its answer began past the bytes captured */
 };
+
+#define HTTP_PIPELINE 16           /* requests in flight per connection followed */
 
 struct http_exchange {
 	const struct http_proto *proto;
@@ -40,16 +45,24 @@ struct http_exchange {
 	enum http_failure failure;
 };
 
+/*
+ * q[0..nreq): the requests of the last request message, in order; answered:
+ * a response message followed. lens[i]: what the parser measured of the
+ * i-th request (then of its response), 0 if unknown.
+ */
 struct http_conn {
 	uint64_t sk;
-	bool has_req, has_resp;
-	uint64_t resp_ts;
-	struct http_exchange x;
+	uint8_t nreq;
+	bool answered;
+	struct http_exchange q[HTTP_PIPELINE];
+	uint64_t lens[HTTP_PIPELINE];
 	UT_hash_handle hh;
 };
 
 struct http_match_counts {
-	uint64_t unparsed;         /* a message its protocol's parser refused */
+	uint64_t unparsed;         /* a message its protocol's parser refused, or a pipelined
+	                              request cut at the captured bytes' end or beyond
+	                              HTTP_PIPELINE in flight */
 	uint64_t unmatched;        /* a response with no request before it */
 };
 

@@ -39,6 +39,12 @@ struct http_proto {
 	/* 0, or -1 if the bytes are not this protocol's request (never guessed). */
 	int (*parse_request)(const uint8_t *d, size_t n, bool full_path, struct http_req *out);
 	int (*parse_response)(const uint8_t *d, size_t n, struct http_resp *out);
+	/*
+	 * The size of the parsed message starting at d (head and body), if its
+	 * head is whole within the n bytes and says the body's size; 0 if not
+	 * known. Splits pipelined messages; NULL: one message per record.
+	 */
+	size_t (*message_len)(const uint8_t *d, size_t n, bool response);
 };
 
 extern const struct http_proto http1_proto;

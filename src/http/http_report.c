@@ -16,7 +16,7 @@ static const char *const class_names[] = {
 
 static const char *const failure_names[] = {
 	[HTTP_FAIL_NONE] = "", [HTTP_FAIL_RESET] = "reset", [HTTP_FAIL_CLOSED] = "closed",
-	[HTTP_FAIL_PENDING] = "pending",
+	[HTTP_FAIL_PENDING] = "pending", [HTTP_FAIL_UNSEEN] = "unseen",
 };
 
 enum http_class http_class_of(const struct http_exchange *x)

@@ -77,6 +77,57 @@ static void test_keepalive_client(void)
 	http_match_free(&m);
 }
 
+#define GET(p) "GET " p " HTTP/1.1\r\nHost: h\r\n\r\n"
+#define OK(body) "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" body
+
+static void test_pipelined(void)
+{
+	struct http_match m = fresh();
+	const char *reqs = GET("/a") GET("/b") GET("/c");   /* 3 x 28 bytes, one write */
+	const char *resps = OK("ok") "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n" OK("ok");
+
+	msg(&m, 1, false, HTTP_DIR_SEND, 100, reqs, 0);
+	msg(&m, 1, false, HTTP_DIR_RECV, 300, resps, 84);
+	closed(&m, 1, 1, HTTP_CLOSED, 200);
+	CHECK(ngot == 3 && !m.counts.unparsed && !m.counts.unmatched);
+	CHECK_STR(got[0].req.path, "/a");
+	CHECK_STR(got[1].req.path, "/b");
+	CHECK_STR(got[2].req.path, "/c");
+	CHECK(got[0].resp.status == 200 && got[1].resp.status == 404 && got[2].resp.status == 200);
+	for (int i = 0; i < 3; i++)
+		CHECK(got[i].answered && got[i].duration_us == 200 && got[i].req_bytes == 28);
+	/* 40 + 45 bytes measured, the last one the rest of the 200. */
+	CHECK(got[0].resp_bytes == 40 && got[1].resp_bytes == 45 && got[2].resp_bytes == 115);
+	http_match_free(&m);
+}
+
+static void test_pipelined_answers_past_the_capture(void)
+{
+	struct http_match m = fresh();
+
+	/* The first response's body (no size said: read to the close) hides the next ones. */
+	msg(&m, 1, true, HTTP_DIR_RECV, 100, GET("/a") GET("/b"), 0);
+	msg(&m, 1, true, HTTP_DIR_SEND, 150, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", 56);
+	closed(&m, 1, 1, HTTP_CLOSED, 5000);
+	CHECK(ngot == 2 && got[0].server && got[0].req_bytes == 28 && got[1].req_bytes == 28);
+	CHECK(got[0].resp.status == 200 && got[0].resp_bytes == 5000 && got[0].resp_bytes_known);
+	CHECK(!got[1].answered && got[1].failure == HTTP_FAIL_UNSEEN && !got[1].resp_bytes_known);
+	CHECK_STR(got[1].req.path, "/b");
+	http_match_free(&m);
+}
+
+static void test_pipelined_request_cut_is_unparsed(void)
+{
+	struct http_match m = fresh();
+
+	msg(&m, 1, false, HTTP_DIR_SEND, 100, GET("/a") "GE", 0);
+	CHECK(m.counts.unparsed == 1);
+	msg(&m, 1, false, HTTP_DIR_RECV, 200, OK("ok"), 30);
+	closed(&m, 1, 1, HTTP_CLOSED, 40);
+	CHECK(ngot == 1 && got[0].resp.status == 200 && got[0].req_bytes == 30);
+	http_match_free(&m);
+}
+
 static void test_server_side_and_reset(void)
 {
 	struct http_match m = fresh();
@@ -170,6 +221,9 @@ static void test_classes(void)
 int main(void)
 {
 	RUN(test_keepalive_client);
+	RUN(test_pipelined);
+	RUN(test_pipelined_answers_past_the_capture);
+	RUN(test_pipelined_request_cut_is_unparsed);
 	RUN(test_server_side_and_reset);
 	RUN(test_unparsed_and_unmatched);
 	RUN(test_flush_at_exit);
