@@ -5,7 +5,8 @@ import subprocess
 import tempfile
 import time
 
-from nltest import NETLENS, Netlens, Pair, Proc, Serve, defer, find, one, parse_metrics, sh
+from nltest import (NETLENS, Cgroup, Netlens, Pair, Proc, Serve, defer, find, one, parse_metrics,
+                    sh)
 
 HTTP_PEER = os.path.join(os.path.dirname(__file__), "http_peer.py")
 LOG_FORMAT = "$request_method $request_uri $status $request_length $bytes_sent $connection"
@@ -74,9 +75,9 @@ def access_log(d):
                 for m, u, s, rl, bs, c in (ln.split() for ln in f)]
 
 
-def curl(pair, urls, *args):
+def curl(pair, urls, *args, prefix=()):
     """One curl, several URLs (one keep-alive connection); [(status, sent, received)] per URL."""
-    argv = nsenter(pair.a) + ["curl", "-s", "-k", "-w",
+    argv = list(prefix) + nsenter(pair.a) + ["curl", "-s", "-k", "-w",
                               "%{http_code} %{size_request} %{size_header} %{size_download} "
                               "%{num_connects}\n", *args]
     for u in urls:
@@ -358,3 +359,56 @@ def test_pipelined_requests():
             assert (r["status"], r["error"]) in ((None, "unseen"), (status, None)), r
             assert r["status"] is None or side == "client", r
     assert one(recs, type="stats")["unparsed"] == 0
+
+
+def test_cgroup_and_netns_filters_keep_one_exclude_one():
+    """--cgroup keeps the curl started in the test's cgroup (not the one outside it, nor nginx);
+    --netns nginx's namespace keeps the server side only."""
+    pair = Pair()
+    nginx(pair)
+    cg = Cgroup("http")
+    nl = Netlens("--cgroup", cg.path, "-P", 8080, command="http")
+    curl(pair, [f"http://{pair.B4}:8080/index.html"], prefix=cg.join)
+    curl(pair, [f"http://{pair.B4}:8080/missing"])
+    recs = find(nl.stop(), type="request")
+    assert [(r["side"], r["path"], r["cgroup_id"], r["status"]) for r in recs] == \
+        [("client", "/index.html", cg.id, 200)], recs
+    nl = Netlens("--netns", pair.b, "-P", 8080, command="http")
+    curl(pair, [f"http://{pair.B4}:8080/missing"])
+    recs = find(nl.stop(), type="request")
+    assert [(r["side"], r["path"], r["netns"], r["status"]) for r in recs] == \
+        [("server", "/missing", pair.netns_b, 404)], recs
+
+
+PY_CLIENT = """
+import http.client, sys
+c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]))
+for p in sys.argv[3:]:
+    c.request("GET", p)
+    r = c.getresponse()
+    print(r.status, len(r.read()), flush=True)
+c.close()
+"""
+
+
+def test_python_client_keepalive():
+    """http.client on one keep-alive connection, beside curl: both sides exactly nginx's log."""
+    pair = Pair()
+    d = nginx(pair)
+    nl = Netlens("-P", 8080, command="http")
+    out = subprocess.run(nsenter(pair.a) + ["python3", "-c", PY_CLIENT, pair.B4, "8080", *PATHS],
+                         capture_output=True, text=True, check=True).stdout
+    assert [int(ln.split()[0]) for ln in out.splitlines()] == [200, 200, 404, 503, 200, 200], out
+    recs = nl.stop()
+    log = access_log(d)
+    assert len(log) == len(PATHS) and len({c for *_, c in log}) == 1, log
+    reqs = find(recs, type="request")
+    want = [(m, u, s, rl, bs) for m, u, s, rl, bs, _ in log]
+    for side, comm in (("server", "nginx"), ("client", "python3")):
+        got = find(reqs, side=side)
+        assert [(r["method"], r["path"], r["status"], r["request_bytes"], r["response_bytes"])
+                for r in got] == want, (side, got, log)
+        assert {r["comm"] for r in got} == {comm} and all(r["error"] is None for r in got), got
+        assert all(r["host"] == f"{pair.B4}:8080" and r["tls"] is False for r in got), got
+    stats = one(recs, type="stats")
+    assert stats["lost"] == 0 and stats["unparsed"] == 0 and stats["unmatched"] == 0, stats
