@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for netlens http in user space: every protocol's
- * request and response parser on raw bytes (whole and cut short), and the
+ * request and response parser and message sizes on raw bytes (whole and cut short), and the
  * matcher and the records on kernel records built from the input.
  */
 #include <stddef.h>
@@ -36,6 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t n = size; n + 16 > size && n > 0; n--) {
 			http_protos[p]->parse_request(data, n, n & 1, &req);
 			http_protos[p]->parse_response(data, n, &resp);
+			if (http_protos[p]->message_len)
+				http_protos[p]->message_len(data, n, n & 2);
 		}
 	}
 	/* The first byte picks the record's kind, direction and protocol; the rest is its data. */
