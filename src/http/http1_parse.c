@@ -178,20 +178,21 @@ static long content_length(const uint8_t *d, size_t head)
 /*
  * RFC 9112 section 6.3: a chunked body or a response without Content-Length
  * (read until the close) has no size in its head: unknown. A response
- * without a body (1xx, 204, 304) ends with its head; one to a HEAD request
- * is not told apart (its Content-Length counted as a body).
+ * without a body (1xx, 204, 304, any answer to HEAD) ends with its head.
  */
-static size_t message_len(const uint8_t *d, size_t n, bool response)
+static size_t message_len(const uint8_t *d, size_t n, const struct http_req *answering)
 {
 	size_t head = head_len(d, n);
 	long body;
 
 	if (!head || header_at(d, head, "transfer-encoding:"))
 		return 0;
-	if (response && n >= 12 && (d[9] == '1' || !memcmp(d + 9, "204", 3) || !memcmp(d + 9, "304", 3)))
+	/* The status line ("HTTP/1.1 204 ...") is whole: parse_response took it. */
+	if (answering && head >= 12 && (!strcmp(answering->method, "HEAD") || d[9] == '1' ||
+					!memcmp(d + 9, "204", 3) || !memcmp(d + 9, "304", 3)))
 		return head;
 	body = content_length(d, head);
-	if (body == -1 && !response)
+	if (body == -1 && !answering)
 		return head;
 	return body < 0 ? 0 : head + (size_t)body;
 }

@@ -91,7 +91,7 @@ static void on_request(struct http_match *m, struct http_conn *c, const struct h
 			m->counts.unparsed++;
 			return;
 		}
-		len = p->message_len ? p->message_len(e->data + off, e->cap_len - off, false) : 0;
+		len = p->message_len ? p->message_len(e->data + off, e->cap_len - off, NULL) : 0;
 		add_request(c, e, p, &req, len);
 		off += len;
 	} while (len && off < e->cap_len && off < e->len);
@@ -118,7 +118,7 @@ static void on_response(struct http_match *m, struct http_conn *c, const struct 
 
 		if (p->parse_response(e->data + off, e->cap_len - off, &x->resp))
 			break;
-		len = p->message_len ? p->message_len(e->data + off, e->cap_len - off, true) : 0;
+		len = p->message_len ? p->message_len(e->data + off, e->cap_len - off, &x->req) : 0;
 		c->lens[i] = len;
 		x->answered = true;
 		x->duration_us = (e->ts - x->ts) / 1000;

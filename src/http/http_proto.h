@@ -42,9 +42,10 @@ struct http_proto {
 	/*
 	 * The size of the parsed message starting at d (head and body), if its
 	 * head is whole within the n bytes and says the body's size; 0 if not
-	 * known. Splits pipelined messages; NULL: one message per record.
+	 * known. A request if answering is NULL, else the response to that
+	 * request. Splits pipelined messages; NULL: one message per record.
 	 */
-	size_t (*message_len)(const uint8_t *d, size_t n, bool response);
+	size_t (*message_len)(const uint8_t *d, size_t n, const struct http_req *answering);
 };
 
 extern const struct http_proto http1_proto;

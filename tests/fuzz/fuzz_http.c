@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			http_protos[p]->parse_request(data, n, n & 1, &req);
 			http_protos[p]->parse_response(data, n, &resp);
 			if (http_protos[p]->message_len)
-				http_protos[p]->message_len(data, n, n & 2);
+				http_protos[p]->message_len(data, n, n & 2 ? &req : NULL);
 		}
 	}
 	/* The first byte picks the record's kind, direction and protocol; the rest is its data. */

@@ -101,6 +101,21 @@ static void test_pipelined(void)
 	http_match_free(&m);
 }
 
+static void test_pipelined_head_answer_has_no_body(void)
+{
+	struct http_match m = fresh();
+
+	msg(&m, 1, false, HTTP_DIR_SEND, 100, "HEAD /a HTTP/1.1\r\n\r\n" GET("/b"), 0);
+	msg(&m, 1, false, HTTP_DIR_RECV, 200,
+	    "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n" OK("ok"), 48);
+	closed(&m, 1, 1, HTTP_CLOSED, 78);
+	CHECK(ngot == 2 && got[0].resp.status == 200 && got[1].resp.status == 200);
+	CHECK_STR(got[0].req.method, "HEAD");
+	CHECK(got[0].req_bytes == 20 && got[1].req_bytes == 28);
+	CHECK(got[0].resp_bytes == 38 && got[1].resp_bytes == 40 && !got[1].failure);
+	http_match_free(&m);
+}
+
 static void test_pipelined_answers_past_the_capture(void)
 {
 	struct http_match m = fresh();
@@ -222,6 +237,7 @@ int main(void)
 {
 	RUN(test_keepalive_client);
 	RUN(test_pipelined);
+	RUN(test_pipelined_head_answer_has_no_body);
 	RUN(test_pipelined_answers_past_the_capture);
 	RUN(test_pipelined_request_cut_is_unparsed);
 	RUN(test_server_side_and_reset);
