@@ -28,7 +28,8 @@
 #define NL_ECONNRESET 104
 #define HTTP_PROTO_FOREIGN 0xff   /* the first message matched no signature */
 
-const volatile struct http_sig http_sigs[HTTP_MAX_SIGS];
+const volatile struct http_sig http_sigs[HTTP_MAX_SIGS];       /* request starts */
+const volatile struct http_sig http_resp_sigs[HTTP_MAX_SIGS];  /* response starts */
 
 NL_RING(http_events);
 
@@ -110,7 +111,20 @@ static __always_inline void http_mark_current(void)
 		map_insert_row(TCP_ROW_HTTP, &http_pids, &tgid, &one, BPF_ANY);
 }
 
-/* The protocol whose signature the first 8 bytes match; 0 if none. */
+/* The protocol whose request (or response) signature the first 8 bytes match; 0 if none. */
+static __always_inline __u8 http_match_sig(__u64 first, bool response)
+{
+	for (int i = 0; i < HTTP_MAX_SIGS; i++) {
+		const volatile struct http_sig *s = response ? &http_resp_sigs[i] : &http_sigs[i];
+
+		if (!s->proto)
+			break;
+		if ((first & s->mask) == s->value)
+			return s->proto;
+	}
+	return 0;
+}
+
 static __always_inline __u8 http_classify(const __u8 *data, __u32 n)
 {
 	__u64 first = 0;
@@ -118,13 +132,7 @@ static __always_inline __u8 http_classify(const __u8 *data, __u32 n)
 	__builtin_memcpy(&first, data, 8);
 	if (n < 8)
 		first &= (1ULL << (n * 8)) - 1;   /* little endian: keep the first n bytes */
-	for (int i = 0; i < HTTP_MAX_SIGS; i++) {
-		if (!http_sigs[i].proto)
-			break;
-		if ((first & http_sigs[i].mask) == http_sigs[i].value)
-			return http_sigs[i].proto;
-	}
-	return 0;
+	return http_match_sig(first, false);
 }
 
 /* The user buffer holding the start of the call's data (the first iovec's, capped to it). */
@@ -202,6 +210,35 @@ static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __
 }
 
 /*
+ * A send within a message: if it starts like the socket's protocol's next
+ * request (client) or response (server), a record with its first bytes
+ * (pipelining: several answers, or requests, written by separate calls).
+ */
+static __always_inline void http_part(struct tcp_rec *r, __u64 sk, __u64 ret, __u64 ubuf,
+				      __u64 room, __u64 entry_ts)
+{
+	struct http_event *e;
+	__u64 first = 0, n = ret < room ? ret : room;
+
+	if (n < 8 || !ubuf || bpf_probe_read_user(&first, sizeof(first), (void *)ubuf) ||
+	    http_match_sig(first, r->flags & CONN_F_INBOUND) != r->http.proto)
+		return;
+	e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
+	if (!e)
+		return;
+	if (n > HTTP_CAPTURE)
+		n = HTTP_CAPTURE;
+	barrier_var(n);
+	if (n < 1 || n > HTTP_CAPTURE || bpf_probe_read_user(e->data, n, (void *)ubuf))
+		n = 0;
+	http_fill(e, r, sk, HTTP_EV_PART, HTTP_DIR_SEND, entry_ts);
+	e->cap_len = n;
+	e->len = ret;
+	owner_from_current(&e->owner);
+	ring_submit(&http_events, TCP_ROW_HTTP, e);
+}
+
+/*
  * ret bytes moved in direction dir on sk, from the user buffer ubuf (room:
  * its size), by a call that began at entry_ts.
  */
@@ -223,6 +260,8 @@ static __always_inline void http_on_data(__u64 sk, __u8 dir, __u64 ret, __u64 ub
 	if (r->http.proto == HTTP_PROTO_FOREIGN || tls != r->http.tls)
 		return;
 	if (r->http.dir == dir) {
+		if (dir == HTTP_DIR_SEND)
+			http_part(r, sk, ret, ubuf, room, entry_ts);
 		r->http.bytes += ret;
 		return;
 	}

@@ -118,7 +118,8 @@ static void configure(struct tcp_bpf *skel, const void *ctx)
 {
 	(void)ctx;
 	/* Checked at open: the protocols' starts fit HTTP_MAX_SIGS. */
-	http_proto_sigs((struct http_sig *)skel->rodata->http_sigs, HTTP_MAX_SIGS);
+	http_proto_sigs((struct http_sig *)skel->rodata->http_sigs, HTTP_MAX_SIGS, false);
+	http_proto_sigs((struct http_sig *)skel->rodata->http_resp_sigs, HTTP_MAX_SIGS, true);
 }
 
 static void on_exchange(void *ctx, const struct http_exchange *x)
@@ -162,7 +163,8 @@ static int http_open(struct nl_module *m, const struct nl_opts *o)
 	h->summary = (struct http_summary){ .by = cfg->by, .max_paths = cfg->max_paths };
 	if (http_plan(m, m->err, sizeof(m->err)))
 		return -ENOTSUP;
-	if (http_proto_sigs(sigs, HTTP_MAX_SIGS) < 0)
+	if (http_proto_sigs(sigs, HTTP_MAX_SIGS, false) < 0 ||
+	    http_proto_sigs(sigs, HTTP_MAX_SIGS, true) < 0)
 		return nl_module_fail(m, E2BIG, "the protocols' request starts exceed %d signatures",
 				      HTTP_MAX_SIGS);
 	if (!cfg->no_tls) {

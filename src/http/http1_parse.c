@@ -200,6 +200,7 @@ static size_t message_len(const uint8_t *d, size_t n, const struct http_req *ans
 const struct http_proto http1_proto = {
 	.name = "http",
 	.request_starts = methods,
+	.response_starts = (const char *const[]){ "HTTP/1.", NULL },
 	.parse_request = parse_request,
 	.parse_response = parse_response,
 	.message_len = message_len,

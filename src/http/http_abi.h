@@ -13,7 +13,7 @@
 #include "kernel/common_abi.h"
 
 #define HTTP_CAPTURE 256       /* bytes of a message's start copied into its record */
-#define HTTP_MAX_SIGS 16       /* first-bytes signatures of the protocols (src/http/http_proto.c) */
+#define HTTP_MAX_SIGS 16       /* first-bytes signatures of the protocols (src/http/http_proto.c), each kind */
 
 /* A protocol's first bytes: (first 8 bytes & mask) == value, on a socket's first message. */
 struct http_sig {
@@ -26,6 +26,9 @@ struct http_sig {
 enum http_kind {
 	HTTP_EV_MSG,           /* a message begins: data holds its first bytes */
 	HTTP_EV_CLOSE,         /* the socket closed (err: why) */
+	HTTP_EV_PART,          /* a send within a message starts like the next request
+	                          (client) or response (server): pipelining; prev_bytes:
+	                          the message's bytes before it */
 };
 
 enum http_dir {

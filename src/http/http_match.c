@@ -30,30 +30,35 @@ static void finish(struct http_match *m, struct http_conn *c)
 
 /*
  * A message of total bytes held the requests (or the responses) of the
- * exchanges in flight: each one's size is what its parser measured, the
- * last one's (or one not measured) the rest (with whatever lay past the bytes captured). A
- * response unseen has no size (its bytes are in no exchange).
+ * exchanges in flight: each one seen runs from its start to the next start
+ * seen (or the message's end); one unseen has no size.
  */
 static void share_bytes(struct http_conn *c, uint64_t total, bool response)
 {
 	for (uint8_t i = 0; i < c->nreq; i++) {
 		struct http_exchange *x = &c->q[i];
-		uint64_t n = i + 1 < c->nreq && c->lens[i] && c->lens[i] < total ? c->lens[i] : total;
+		uint64_t end = total;
 
-		if (!response) {
-			x->req_bytes = n;
-		} else if (x->failure != HTTP_FAIL_UNSEEN) {
-			x->resp_bytes = n;
+		if (c->starts[i] == HTTP_START_UNKNOWN)
+			continue;
+		for (uint8_t k = i + 1; k < c->nreq; k++) {
+			if (c->starts[k] != HTTP_START_UNKNOWN) {
+				end = c->starts[k];
+				break;
+			}
+		}
+		end = end < c->starts[i] ? c->starts[i] : end > total ? total : end;
+		if (response) {
+			x->resp_bytes = end - c->starts[i];
 			x->resp_bytes_known = true;
 		} else {
-			continue;
+			x->req_bytes = end - c->starts[i];
 		}
-		total -= n;
 	}
 }
 
 static void add_request(struct http_conn *c, const struct http_event *e,
-			const struct http_proto *p, const struct http_req *req, uint64_t len)
+			const struct http_proto *p, const struct http_req *req, uint64_t start)
 {
 	struct http_exchange *x = &c->q[c->nreq];
 
@@ -65,26 +70,20 @@ static void add_request(struct http_conn *c, const struct http_event *e,
 	x->owner = e->owner;
 	x->server = e->inbound;
 	x->tls = e->tls;
-	c->lens[c->nreq++] = len;
+	c->starts[c->nreq++] = start;
 }
 
 /*
- * A request message begins: the answered exchanges end with the response
- * message's size. Each request whose start lies in the captured bytes is
- * one in flight (pipelining: the next starts where the parser measured the
- * previous one's end; past the bytes captured nothing is seen).
+ * The requests whose starts lie in a record's captured bytes, base bytes
+ * into their message: one in flight each (pipelining: the next starts where
+ * the parser measured the previous one's end; past those bytes nothing is seen).
  */
-static void on_request(struct http_match *m, struct http_conn *c, const struct http_event *e,
-		       const struct http_proto *p)
+static void take_requests(struct http_match *m, struct http_conn *c, const struct http_event *e,
+			  const struct http_proto *p, uint64_t base)
 {
 	size_t off = 0, len;
 	struct http_req req;
 
-	if (c->answered) {
-		share_bytes(c, e->prev_bytes, true);
-		finish(m, c);
-	}
-	c->nreq = 0;
 	do {
 		if (c->nreq == HTTP_PIPELINE ||
 		    p->parse_request(e->data + off, e->cap_len - off, m->full_path, &req)) {
@@ -92,46 +91,95 @@ static void on_request(struct http_match *m, struct http_conn *c, const struct h
 			return;
 		}
 		len = p->message_len ? p->message_len(e->data + off, e->cap_len - off, NULL) : 0;
-		add_request(c, e, p, &req, len);
+		add_request(c, e, p, &req, base + off);
 		off += len;
 	} while (len && off < e->cap_len && off < e->len);
 }
 
+/* A request message begins: the answered exchanges end with the response message's size. */
+static void on_request(struct http_match *m, struct http_conn *c, const struct http_event *e,
+		       const struct http_proto *p)
+{
+	if (c->answered) {
+		share_bytes(c, e->prev_bytes, true);
+		finish(m, c);
+	}
+	c->nreq = 0;
+	take_requests(m, c, e, p, 0);
+}
+
 /*
- * A response message begins: the responses whose starts lie in the captured
- * bytes answer the requests in flight in order (HTTP/1.1 answers in order);
- * those left over were answered past those bytes: unseen.
+ * The responses whose starts lie in a record's captured bytes, base bytes
+ * into their message, answer the requests in flight from the first not
+ * answered, in order (HTTP/1.1 answers in order). How many.
+ */
+static uint8_t take_responses(struct http_conn *c, const struct http_event *e,
+			      const struct http_proto *p, uint8_t first, uint64_t base)
+{
+	size_t off = 0, len = 0;
+	uint8_t i;
+
+	for (i = first; i < c->nreq && off < e->cap_len && (i == first || len); i++) {
+		struct http_exchange *x = &c->q[i];
+
+		if (p->parse_response(e->data + off, e->cap_len - off, &x->resp))
+			break;
+		len = p->message_len ? p->message_len(e->data + off, e->cap_len - off, &x->req) : 0;
+		c->starts[i] = base + off;
+		x->answered = true;
+		x->failure = HTTP_FAIL_NONE;
+		x->duration_us = (e->ts - x->ts) / 1000;
+		off += len;
+	}
+	return i - first;
+}
+
+/*
+ * A response message begins: its responses answer the requests in flight;
+ * those left over were answered past the bytes captured: unseen, unless a
+ * later send of the message starts with their answer (on_part).
  */
 static void on_response(struct http_match *m, struct http_conn *c, const struct http_event *e,
 			const struct http_proto *p)
 {
-	size_t off = 0, len = 0;
-	uint8_t i;
+	uint8_t n;
 
 	if (!c->nreq || c->answered) {
 		m->counts.unmatched++;
 		return;
 	}
 	share_bytes(c, e->prev_bytes, false);
-	for (i = 0; i < c->nreq && off < e->cap_len && (!i || len); i++) {
-		struct http_exchange *x = &c->q[i];
-
-		if (p->parse_response(e->data + off, e->cap_len - off, &x->resp))
-			break;
-		len = p->message_len ? p->message_len(e->data + off, e->cap_len - off, &x->req) : 0;
-		c->lens[i] = len;
-		x->answered = true;
-		x->duration_us = (e->ts - x->ts) / 1000;
-		off += len;
-	}
-	if (!i) {
+	n = take_responses(c, e, p, 0, 0);
+	if (!n) {
 		m->counts.unparsed++;
 		c->nreq = 0;
 		return;
 	}
-	for (; i < c->nreq; i++)
+	for (uint8_t i = n; i < c->nreq; i++) {
 		c->q[i].failure = HTTP_FAIL_UNSEEN;
+		c->starts[i] = HTTP_START_UNKNOWN;
+	}
 	c->answered = true;
+}
+
+/*
+ * A send within a message starts like the next request (the client's
+ * further requests) or response (the server's next answer).
+ */
+static void on_part(struct http_match *m, struct http_conn *c, const struct http_event *e,
+		    const struct http_proto *p, bool request)
+{
+	uint8_t first = 0;
+
+	if (request) {
+		if (c->nreq && !c->answered)
+			take_requests(m, c, e, p, e->prev_bytes);
+		return;
+	}
+	while (first < c->nreq && c->q[first].failure != HTTP_FAIL_UNSEEN)
+		first++;
+	if (!c->answered || first == c->nreq || !take_responses(c, e, p, first, e->prev_bytes))
+		m->counts.unmatched++;
 }
 
 static void on_close(struct http_match *m, struct http_conn *c, const struct http_event *e)
@@ -161,6 +209,8 @@ int http_match_event(struct http_match *m, const struct http_event *e)
 		return e->kind == HTTP_EV_MSG ? -ENOMEM : 0;
 	if (e->kind == HTTP_EV_CLOSE)
 		on_close(m, c, e);
+	else if (e->kind == HTTP_EV_PART)
+		on_part(m, c, e, p, e->dir == request_dir);
 	else if (e->dir == request_dir)
 		on_request(m, c, e, p);
 	else

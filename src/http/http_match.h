@@ -47,15 +47,16 @@ struct http_exchange {
 
 /*
  * q[0..nreq): the requests of the last request message, in order; answered:
- * a response message followed. lens[i]: what the parser measured of the
- * i-th request (then of its response), 0 if unknown.
+ * a response message followed. starts[i]: where the i-th request (then its
+ * response) begins in its message, HTTP_START_UNKNOWN if not seen.
  */
+#define HTTP_START_UNKNOWN UINT64_MAX
 struct http_conn {
 	uint64_t sk;
 	uint8_t nreq;
 	bool answered;
 	struct http_exchange q[HTTP_PIPELINE];
-	uint64_t lens[HTTP_PIPELINE];
+	uint64_t starts[HTTP_PIPELINE];
 	UT_hash_handle hh;
 };
 

@@ -28,12 +28,15 @@ static void sig_of(const char *start, uint8_t proto, struct http_sig *s)
 	s->proto = proto;
 }
 
-int http_proto_sigs(struct http_sig *sigs, size_t max)
+int http_proto_sigs(struct http_sig *sigs, size_t max, bool response)
 {
 	size_t n = 0;
 
 	for (uint8_t p = 0; http_protos[p]; p++) {
-		for (const char *const *s = http_protos[p]->request_starts; *s; s++) {
+		const char *const *s = response ? http_protos[p]->response_starts
+						: http_protos[p]->request_starts;
+
+		for (; s && *s; s++) {
 			if (n == max || strlen(*s) > 8)
 				return -1;
 			sig_of(*s, p + 1, &sigs[n++]);

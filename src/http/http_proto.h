@@ -36,6 +36,8 @@ struct http_proto {
 	const char *name;                /* "http", "redis": the records' proto */
 	/* Request starts; each at most 8 bytes. NULL-terminated. */
 	const char *const *request_starts;
+	/* Response starts (a server's write beginning the next pipelined answer); NULL: none. */
+	const char *const *response_starts;
 	/* 0, or -1 if the bytes are not this protocol's request (never guessed). */
 	int (*parse_request)(const uint8_t *d, size_t n, bool full_path, struct http_req *out);
 	int (*parse_response)(const uint8_t *d, size_t n, struct http_resp *out);
@@ -56,7 +58,7 @@ extern const struct http_proto *const http_protos[];
 
 /* The protocol of a kernel record's proto number, or NULL. */
 const struct http_proto *http_proto_of(uint8_t proto);
-/* Every protocol's request starts as kernel signatures; how many, or -1 past HTTP_MAX_SIGS. */
-int http_proto_sigs(struct http_sig *sigs, size_t max);
+/* Every protocol's request (or response) starts as kernel signatures; how many, or -1 past max. */
+int http_proto_sigs(struct http_sig *sigs, size_t max, bool response);
 
 #endif

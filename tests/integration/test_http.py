@@ -321,8 +321,10 @@ def test_by_path_folds_beyond_max_paths():
 PIPELINE_CLIENT = """
 import socket, sys
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-paths = sys.argv[3:]
-c.sendall(b"".join(b"GET %s HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n" % p.encode() for p in paths))
+paths = sys.argv[4:]
+reqs = [b"GET %s HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n" % p.encode() for p in paths]
+for r in ([b"".join(reqs)] if sys.argv[3] == "one" else reqs):
+    c.sendall(r)
 got = b""
 while got.count(b"HTTP/1.1 ") < len(paths):
     got += c.recv(65536)
@@ -331,33 +333,37 @@ c.close()
 
 
 def test_pipelined_requests():
-    """Three requests in one send before any answer: three exchanges on each side, in order,
-    with nginx's access log's method, path and request bytes. On nginx's side the answers after
-    the first begin past the bytes the kernel captures (the first call's first buffer): the
-    first status (and its size) is seen, the two others are 'unseen' (status null), never
-    guessed; on the client's, those its first read holds within the capture are seen."""
+    """Three requests in one send before any answer, then in three sends."""
+    for sends in ("one", "three"):
+        check_pipelined(sends)
+
+
+def check_pipelined(sends):
+    """Three requests before any answer: three exchanges on each side, in order.
+    nginx writes each answer with its own call: its side equals nginx's access log field by
+    field. The client reads them at once: an answer whose start lies past the first 256 bytes
+    of what it read is 'unseen' (status null), never guessed."""
     pair = Pair()
     d = nginx(pair)
     nl = Netlens("-P", 8080, command="http")
     paths = ["/nc", "/k", "/missing"]
-    sh(*nsenter(pair.a), "python3", "-c", PIPELINE_CLIENT, pair.B4, "8080", *paths)
+    sh(*nsenter(pair.a), "python3", "-c", PIPELINE_CLIENT, pair.B4, "8080", sends, *paths)
     recs = nl.stop()
     log = access_log(d)
     assert [(m, u, s) for m, u, s, _, _, _ in log] == [("GET", p, s) for p, s in
                                                         zip(paths, (204, 200, 404))], log
     assert len({c for *_, c in log}) == 1, log   # one connection: pipelined
     reqs = find(recs, type="request")
-    for side in ("server", "client"):
-        got = find(reqs, side=side)
-        assert [(r["method"], r["path"], r["request_bytes"]) for r in got] == \
-            [(m, u, rl) for m, u, _, rl, _, _ in log], (side, got, log)
-        first = got[0]
-        assert (first["status"], first["response_bytes"], first["error"]) == \
-            (204, log[0][4], None), first
-        for r, (_, _, status, _, sent, _) in zip(got[1:], log[1:]):
-            # Seen only if the client's first read held its start within the bytes captured.
-            assert (r["status"], r["error"]) in ((None, "unseen"), (status, None)), r
-            assert r["status"] is None or side == "client", r
+    server = find(reqs, side="server")
+    assert [(r["method"], r["path"], r["status"], r["request_bytes"], r["response_bytes"])
+            for r in server] == [(m, u, s, rl, bs) for m, u, s, rl, bs, _ in log], (server, log)
+    assert all(r["error"] is None and r["duration_us"] is not None for r in server), server
+    client = find(reqs, side="client")
+    assert [(r["method"], r["path"], r["request_bytes"]) for r in client] == \
+        [(m, u, rl) for m, u, _, rl, _, _ in log], (client, log)
+    assert (client[0]["status"], client[0]["error"]) == (204, None), client
+    for r, (_, _, status, _, sent, _) in zip(client[1:], log[1:]):
+        assert (r["status"], r["error"]) in ((None, "unseen"), (status, None)), r
     assert one(recs, type="stats")["unparsed"] == 0
 
 

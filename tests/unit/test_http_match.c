@@ -101,6 +101,61 @@ static void test_pipelined(void)
 	http_match_free(&m);
 }
 
+/* A record of a send within a message: bytes before it in the message. */
+static void part(struct http_match *m, uint64_t sk, bool server, uint64_t us, const char *data,
+		 uint64_t before)
+{
+	struct http_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = HTTP_EV_PART;
+	e.sk = sk;
+	e.inbound = server;
+	e.dir = HTTP_DIR_SEND;
+	e.ts = us * 1000;
+	e.proto = 1;
+	e.prev_bytes = before;
+	e.cap_len = strlen(data);
+	e.len = e.cap_len;
+	memcpy(e.data, data, e.cap_len);
+	CHECK(!http_match_event(m, &e));
+}
+
+static void test_pipelined_answers_in_separate_sends(void)
+{
+	struct http_match m = fresh();
+
+	/* The server: three requests read at once, answered by three writes. */
+	msg(&m, 1, true, HTTP_DIR_RECV, 100, GET("/a") GET("/b") GET("/c"), 0);
+	msg(&m, 1, true, HTTP_DIR_SEND, 150, OK("ok") "HTTP/1.1 404 Not", 84);
+	CHECK(m.counts.unmatched == 0);
+	part(&m, 1, true, 170, "HTTP/1.1 503 Unavailable\r\n", 300);
+	part(&m, 1, true, 180, "HTTP/1.1 200 OK\r\n", 500);   /* one too many: counted */
+	closed(&m, 1, 1, HTTP_CLOSED, 700);
+	CHECK(ngot == 3 && m.counts.unmatched == 1);
+	CHECK(got[0].resp.status == 200 && got[1].resp.status == 404 && got[2].resp.status == 503);
+	CHECK(got[0].duration_us == 50 && got[1].duration_us == 50 && got[2].duration_us == 70);
+	CHECK(got[0].resp_bytes == 40 && got[1].resp_bytes == 260 && got[2].resp_bytes == 400);
+	for (int i = 0; i < 3; i++)
+		CHECK(!got[i].failure && got[i].resp_bytes_known && got[i].req_bytes == 28);
+	http_match_free(&m);
+}
+
+static void test_pipelined_requests_in_separate_sends(void)
+{
+	struct http_match m = fresh();
+
+	/* The client: two writes before any answer. */
+	msg(&m, 1, false, HTTP_DIR_SEND, 100, GET("/a"), 0);
+	part(&m, 1, false, 120, GET("/b"), 28);
+	msg(&m, 1, false, HTTP_DIR_RECV, 300, OK("ok") OK("ok"), 56);
+	closed(&m, 1, 1, HTTP_CLOSED, 80);
+	CHECK(ngot == 2 && got[0].req_bytes == 28 && got[1].req_bytes == 28);
+	CHECK_STR(got[1].req.path, "/b");
+	CHECK(got[1].resp.status == 200 && got[1].duration_us == 180 && got[1].resp_bytes == 40);
+	http_match_free(&m);
+}
+
 static void test_pipelined_head_answer_has_no_body(void)
 {
 	struct http_match m = fresh();
@@ -237,6 +292,8 @@ int main(void)
 {
 	RUN(test_keepalive_client);
 	RUN(test_pipelined);
+	RUN(test_pipelined_answers_in_separate_sends);
+	RUN(test_pipelined_requests_in_separate_sends);
 	RUN(test_pipelined_head_answer_has_no_body);
 	RUN(test_pipelined_answers_past_the_capture);
 	RUN(test_pipelined_request_cut_is_unparsed);

@@ -94,8 +94,8 @@ static void test_resp(void)
 static void test_signatures(void)
 {
 	struct http_sig sigs[HTTP_MAX_SIGS];
-	int n = http_proto_sigs(sigs, HTTP_MAX_SIGS);
-	uint64_t get = 0;
+	int n = http_proto_sigs(sigs, HTTP_MAX_SIGS, false);
+	uint64_t get = 0, status = 0;
 
 	CHECK(n == 10);   /* nine HTTP methods and RESP's '*' */
 	memcpy(&get, "GET /ind", 8);
@@ -103,7 +103,12 @@ static void test_signatures(void)
 	CHECK(sigs[n - 1].proto == 2 && sigs[n - 1].mask == 0xff);
 	CHECK(http_proto_of(1) == &http1_proto && http_proto_of(2) == &resp_proto);
 	CHECK(!http_proto_of(0) && !http_proto_of(3));
-	CHECK(http_proto_sigs(sigs, 4) == -1);
+	CHECK(http_proto_sigs(sigs, 4, false) == -1);
+	/* Responses: HTTP's status line only (a Redis reply's first byte says too little). */
+	CHECK(http_proto_sigs(sigs, HTTP_MAX_SIGS, true) == 1);
+	memcpy(&status, "HTTP/1.1", 8);
+	CHECK((status & sigs[0].mask) == sigs[0].value && sigs[0].proto == 1);
+	CHECK(sigs[0].mask == 0xffffffffffffffULL);
 }
 
 int main(void)
