@@ -173,20 +173,29 @@ static __always_inline void http_fill(struct http_event *e, const struct tcp_rec
  * A message begins on r's socket: its record, with its first bytes; the
  * socket's first one is classified here (foreign: discarded).
  */
-static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __u64 ret,
-				       __u64 ubuf, __u64 room, __u64 entry_ts)
+/* The call's first bytes (at most HTTP_CAPTURE) copied into e->data; how many. */
+static __always_inline __u64 http_capture(struct http_event *e, __u64 ret, __u64 ubuf, __u64 room)
 {
-	struct http_event *e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
 	__u64 n = ret < room ? ret : room;
 
-	if (!e)
-		return;
 	if (n > HTTP_CAPTURE)
 		n = HTTP_CAPTURE;
 	/* Keep clang from folding the bound into a signed compare the verifier rejects. */
 	barrier_var(n);
 	if (n < 1 || n > HTTP_CAPTURE || !ubuf || bpf_probe_read_user(e->data, n, (void *)ubuf))
 		n = 0;
+	return n;
+}
+
+static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __u64 ret,
+				       __u64 ubuf, __u64 room, __u64 entry_ts)
+{
+	struct http_event *e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
+	__u64 n;
+
+	if (!e)
+		return;
+	n = http_capture(e, ret, ubuf, room);
 	if (!r->http.proto) {
 		__u8 proto = n ? http_classify(e->data, n) : 0;
 
@@ -220,19 +229,15 @@ static __always_inline void http_part(struct tcp_rec *r, __u64 sk, __u64 ret, __
 	struct http_event *e;
 	__u64 first = 0, n = ret < room ? ret : room;
 
-	if (n < 8 || !ubuf || bpf_probe_read_user(&first, sizeof(first), (void *)ubuf) ||
+	if (!r->http.proto || n < 8 || !ubuf ||
+	    bpf_probe_read_user(&first, sizeof(first), (void *)ubuf) ||
 	    http_match_sig(first, r->flags & CONN_F_INBOUND) != r->http.proto)
 		return;
 	e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
 	if (!e)
 		return;
-	if (n > HTTP_CAPTURE)
-		n = HTTP_CAPTURE;
-	barrier_var(n);
-	if (n < 1 || n > HTTP_CAPTURE || bpf_probe_read_user(e->data, n, (void *)ubuf))
-		n = 0;
 	http_fill(e, r, sk, HTTP_EV_PART, HTTP_DIR_SEND, entry_ts);
-	e->cap_len = n;
+	e->cap_len = http_capture(e, ret, ubuf, room);
 	e->len = ret;
 	owner_from_current(&e->owner);
 	ring_submit(&http_events, TCP_ROW_HTTP, e);
