@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	memset(&e, 0, sizeof(e));
-	e.kind = data[0] & 0x10 ? HTTP_EV_CLOSE : HTTP_EV_MSG;
+	e.kind = data[0] & 0x10 ? HTTP_EV_CLOSE : data[0] & 0x40 ? HTTP_EV_PART : HTTP_EV_MSG;
 	e.dir = data[0] & 1 ? HTTP_DIR_SEND : HTTP_DIR_RECV;
 	e.inbound = data[0] >> 1 & 1;
 	e.proto = (data[0] >> 2 & 3);
