@@ -123,32 +123,19 @@ static __always_inline struct block_rule *longest6(struct block_key6 *key, __u32
 	return r ? r : t;
 }
 
-static __always_inline struct block_rule *lookup4(const struct flow_key *k, __u32 shapes,
-						   __u32 stores, __u16 port)
+/* One key for both families: a block_key4 is a block_key6's first bytes. */
+static __always_inline struct block_rule *longest(struct block_key6 *key, __u8 family,
+						   __u32 stores)
 {
-	struct block_key4 key = { 0 };
-	struct block_rule *r;
-
-	__builtin_memcpy(key.addr, k->saddr, 4);
-	key.proto = k->proto;
-	key.port = port;
-	if (port && (shapes & BLOCK_SHAPE_PROTO_PORT) && (r = longest4(&key, stores)))
-		return r;
-	key.proto = 0;
-	if (port && (shapes & BLOCK_SHAPE_PORT) && (r = longest4(&key, stores)))
-		return r;
-	key.proto = k->proto;
-	key.port = 0;
-	if ((shapes & BLOCK_SHAPE_PROTO) && (r = longest4(&key, stores)))
-		return r;
-	key.proto = 0;
-	if (shapes & BLOCK_SHAPE_ANY)
-		return longest4(&key, stores);
-	return NULL;
+	return family == 4 ? longest4((struct block_key4 *)key, stores) : longest6(key, stores);
 }
 
-static __always_inline struct block_rule *lookup6(const struct flow_key *k, __u32 shapes,
-						   __u32 stores, __u16 port)
+/*
+ * The most specific rule for the packet: protocol and port, port, protocol,
+ * then address only, each shape only where some rule has it.
+ */
+static __always_inline struct block_rule *lookup(const struct flow_key *k, __u32 shapes,
+						  __u32 stores, __u16 port)
 {
 	struct block_key6 key = { 0 };
 	struct block_rule *r;
@@ -156,19 +143,17 @@ static __always_inline struct block_rule *lookup6(const struct flow_key *k, __u3
 	__builtin_memcpy(key.addr, k->saddr, 16);
 	key.proto = k->proto;
 	key.port = port;
-	if (port && (shapes & BLOCK_SHAPE_PROTO_PORT) && (r = longest6(&key, stores)))
+	if (port && (shapes & BLOCK_SHAPE_PROTO_PORT) && (r = longest(&key, k->family, stores)))
 		return r;
 	key.proto = 0;
-	if (port && (shapes & BLOCK_SHAPE_PORT) && (r = longest6(&key, stores)))
+	if (port && (shapes & BLOCK_SHAPE_PORT) && (r = longest(&key, k->family, stores)))
 		return r;
 	key.proto = k->proto;
 	key.port = 0;
-	if ((shapes & BLOCK_SHAPE_PROTO) && (r = longest6(&key, stores)))
+	if ((shapes & BLOCK_SHAPE_PROTO) && (r = longest(&key, k->family, stores)))
 		return r;
 	key.proto = 0;
-	if (shapes & BLOCK_SHAPE_ANY)
-		return longest6(&key, stores);
-	return NULL;
+	return shapes & BLOCK_SHAPE_ANY ? longest(&key, k->family, stores) : NULL;
 }
 
 /* A packet on a rule's counters: a trie's value is shared by every CPU, a hash's is this CPU's. */
@@ -272,8 +257,8 @@ int block_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	/* A later fragment has no ports: only rules without a port match it. */
 	port = has_ports(k.proto) && !(k.flags & FLOW_F_FRAGMENT) ? bpf_htons(k.dport) : 0;
-	r = k.family == 4 ? lookup4(&k, conf->shapes4, conf->stores4, port) :
-			    lookup6(&k, conf->shapes6, conf->stores6, port);
+	r = k.family == 4 ? lookup(&k, conf->shapes4, conf->stores4, port) :
+			    lookup(&k, conf->shapes6, conf->stores6, port);
 	if (!r)
 		return XDP_PASS;
 	if (r->flags & BLOCK_F_LIMIT) {

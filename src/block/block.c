@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "block/block.h"
+#include "framework/sys.h"
 #include "output/prom.h"
 
 /* The module's state in serve: the blocker's pins once found. */
@@ -92,16 +93,18 @@ static void block_collect(struct nl_module *m, bool final)
 struct metrics_ctx {
 	struct nl_prom *p;
 	const char *ifname;
+	uint64_t rules;
 };
 
 static void rule_metrics(void *ctx, const struct block_spec *s, const struct block_rule *v)
 {
-	const struct metrics_ctx *mc = ctx;
+	struct metrics_ctx *mc = ctx;
 	const char *family = s->flags & BLOCK_F_DRY_RUN ? "netlens_block_dry_run_packets_total" :
 			     s->flags & BLOCK_F_LIMIT ? "netlens_block_ratelimited_packets_total" :
 			     NULL;
 	char text[96], labels[192];
 
+	mc->rules++;
 	block_spec_text(s, text, sizeof(text));
 	nl_prom_labels(labels, sizeof(labels), "ifname", mc->ifname, "rule", text, NULL);
 	if (!(s->flags & BLOCK_F_DRY_RUN)) {
@@ -137,7 +140,7 @@ static void block_metrics(struct nl_module *m, struct nl_prom *p)
 {
 	const struct block_cfg *cfg = m->cfg;
 	struct block_mod *bm = m->priv;
-	struct metrics_ctx mc = { p, cfg->ifname };
+	struct metrics_ctx mc = { p, cfg->ifname, 0 };
 	struct block_totals t;
 	char labels[96];
 
@@ -149,21 +152,19 @@ static void block_metrics(struct nl_module *m, struct nl_prom *p)
 	}
 	nl_prom_gauge(p, "netlens_block_attached", labels, 1);
 	nl_prom_counter(p, "netlens_block_packets_total", labels, t.st[BLOCK_STAT_PACKETS]);
-	nl_prom_gauge(p, "netlens_block_rules", labels, t.rules);
 	nl_prom_gauge(p, "netlens_block_sources", labels, t.buckets_live);
 	nl_prom_counter(p, "netlens_block_source_evictions_total", labels, t.evictions);
 	block_rules_each(&bm->b, rule_metrics, &mc);
+	nl_prom_gauge(p, "netlens_block_rules", labels, mc.rules);
 }
 
 static int block_stats(struct nl_module *m, uint64_t out[NL_STAT_MAX])
 {
 	struct block_mod *bm = m->priv;
-	struct block_totals t;
 
 	memset(out, 0, NL_STAT_MAX * sizeof(out[0]));
-	if (!find_blocker(bm, m->cfg) || block_totals(&bm->b, &t))
-		return 0;
-	memcpy(out, t.st, NL_STAT_MAX * sizeof(out[0]));
+	if (find_blocker(bm, m->cfg))
+		nl_read_stats(bm->b.stats, out);
 	return 0;
 }
 
@@ -298,17 +299,7 @@ static int set_xdp_mode(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct block_cfg *cfg = ctx;
 
-	if (!strcmp(arg, "auto"))
-		cfg->mode = BLOCK_XDP_AUTO;
-	else if (!strcmp(arg, "native"))
-		cfg->mode = BLOCK_XDP_NATIVE;
-	else if (!strcmp(arg, "generic"))
-		cfg->mode = BLOCK_XDP_GENERIC;
-	else {
-		snprintf(err, len, "'%s' is not auto, native or generic", nl_echo(arg));
-		return -1;
-	}
-	return 0;
+	return nl_xdp_mode_parse(arg, &cfg->mode, err, len);
 }
 
 static int set_max_rules(void *ctx, const char *arg, char *err, size_t len)

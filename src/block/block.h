@@ -16,13 +16,13 @@
 #include <net/if.h>
 #include "block/block_abi.h"
 #include "framework/module.h"
+#include "framework/xdp.h"
 
 extern const struct nl_module_ops nl_block_ops;
 
 /* `netlens block ...` (argv[0] is "block"); the exit code. */
 int block_main(int argc, char **argv);
 
-enum block_xdp_mode { BLOCK_XDP_AUTO, BLOCK_XDP_NATIVE, BLOCK_XDP_GENERIC };
 
 /* The command's options (and the module's: serve sets the interface only). */
 struct block_cfg {
@@ -34,7 +34,7 @@ struct block_cfg {
 	uint32_t pps, burst;          /* limit --pps, --burst (0: pps / 10, at least 1) */
 	uint8_t per_source4, per_source6;   /* limit --per-source, per family */
 	bool per_source_set;
-	enum block_xdp_mode mode;     /* --xdp-mode, for a new blocker */
+	enum nl_xdp_mode mode;        /* --xdp-mode, for a new blocker */
 	uint32_t max_rules, max_sources;
 };
 
@@ -57,7 +57,7 @@ struct blocker {
 
 /* How a new blocker attaches. */
 struct block_create_opts {
-	enum block_xdp_mode mode;
+	enum nl_xdp_mode mode;
 	bool force;                   /* replace another XDP program */
 	uint32_t max_rules;           /* per family */
 	uint32_t max_sources;         /* rate-limit buckets */
@@ -115,11 +115,12 @@ int block_rules_each(struct blocker *b,
 		     void *ctx);
 /* Removes every rule; how many, or -errno. */
 int block_rules_flush(struct blocker *b);
+/* How many rules the blocker holds (a walk of every rule); 0 or -errno. */
+int block_rules_count(struct blocker *b, uint64_t *n);
 
 /* The program's counters and the buckets': what status and metrics show. */
 struct block_totals {
 	uint64_t st[NL_STAT_MAX];     /* enum block_stat */
-	uint64_t rules;
 	uint64_t buckets_live;
 	uint64_t evictions;           /* buckets created - live - removed with their rule */
 };

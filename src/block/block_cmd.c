@@ -319,12 +319,15 @@ static int do_list(struct run *r)
 static int do_status(struct run *r)
 {
 	struct block_totals t;
+	uint64_t rules;
 	const char *mode;
 	int e;
 
 	open_blocker(r, false);
 	mode = blocker_mode(&r->b);
 	e = block_totals(&r->b, &t);
+	if (!e)
+		e = block_rules_count(&r->b, &rules);
 	if (e)
 		nl_die(NL_EXIT_ENV, "block status: reading the counters failed: %s", strerror(-e));
 	if (r->o->output == NL_OUT_JSON) {
@@ -344,7 +347,7 @@ static int do_status(struct run *r)
 		json_object_object_add(o, "prog_id", json_object_new_int64(r->b.prog_id));
 		json_object_object_add(o, "link_id", json_object_new_int64(r->b.link_id));
 		json_object_object_add(o, "pins", json_object_new_string(r->b.dir));
-		json_object_object_add(o, "rules", json_object_new_uint64(t.rules));
+		json_object_object_add(o, "rules", json_object_new_uint64(rules));
 		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
 			json_object_object_add(o, st[i].name, json_object_new_uint64(t.st[st[i].idx]));
 		json_object_object_add(o, "buckets", json_object_new_uint64(t.buckets_live));
@@ -354,7 +357,7 @@ static int do_status(struct run *r)
 		printf("interface   %s, XDP %s mode (%s)\n", r->cfg->ifname, mode, block_attach_method());
 		printf("program     id %u, link id %u, pinned in %s\n", r->b.prog_id, r->b.link_id,
 		       r->b.dir);
-		printf("rules       %llu\n", (unsigned long long)t.rules);
+		printf("rules       %llu\n", (unsigned long long)rules);
 		printf("packets     %llu seen, %llu dropped (%llu bytes), %llu by rate limits, "
 		       "%llu would be (dry-run)\n",
 		       (unsigned long long)t.st[BLOCK_STAT_PACKETS],

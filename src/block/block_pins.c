@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,26 @@
 
 #define BPFFS      "/sys/fs/bpf"
 
-static const char *const pin_names[] = { "rules4", "rules6", "hash4", "hash6", "buckets", "conf",
-					  "stats", "link" };
-#define N_PINS (sizeof(pin_names) / sizeof(pin_names[0]))
+/* Every pin: its file, the object's map pinned there (NULL: the link), its fd in struct blocker. */
+static const struct {
+	const char *name, *map;
+	size_t fd;
+} pins[] = {
+	{ "rules4", "block_rules4", offsetof(struct blocker, rules4) },
+	{ "rules6", "block_rules6", offsetof(struct blocker, rules6) },
+	{ "hash4", "block_hash4", offsetof(struct blocker, hash4) },
+	{ "hash6", "block_hash6", offsetof(struct blocker, hash6) },
+	{ "buckets", "block_buckets", offsetof(struct blocker, buckets) },
+	{ "conf", "block_conf", offsetof(struct blocker, conf) },
+	{ "stats", "stats", offsetof(struct blocker, stats) },
+	{ "link", NULL, offsetof(struct blocker, link) },
+};
+#define N_PINS (sizeof(pins) / sizeof(pins[0]))
+
+static int *pin_fd(struct blocker *b, size_t i)
+{
+	return (int *)((char *)b + pins[i].fd);
+}
 
 static bool is_bpffs(const char *path)
 {
@@ -167,7 +185,7 @@ static void unlink_pins(const char *dir)
 	char path[PATH_MAX + 16];
 
 	for (size_t i = 0; i < N_PINS; i++) {
-		pin_path(dir, pin_names[i], path, sizeof(path));
+		pin_path(dir, pins[i].name, path, sizeof(path));
 		unlink(path);
 	}
 }
@@ -189,19 +207,23 @@ static void remove_pins(const char *dir)
 static void blocker_init(struct blocker *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->link = b->rules4 = b->rules6 = b->hash4 = b->hash6 = b->buckets = b->conf = b->stats = b->lock = -1;
+	for (size_t i = 0; i < N_PINS; i++)
+		*pin_fd(b, i) = -1;
+	b->lock = -1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 void blocker_close(struct blocker *b)
 {
-	int *fds[] = { &b->link, &b->rules4, &b->rules6, &b->hash4, &b->hash6, &b->buckets,
-		       &b->conf, &b->stats, &b->lock };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
+	for (size_t i = 0; i < N_PINS; i++)
+		close_fd(pin_fd(b, i));
+	close_fd(&b->lock);
 }
 
 static int get_pin(const char *dir, const char *name)
@@ -250,17 +272,14 @@ int blocker_open(struct blocker *b, const char *ifname, int ifindex, bool may_mo
 	}
 	b->link_id = info.id;
 	b->prog_id = info.prog_id;
-	b->rules4 = get_pin(b->dir, "rules4");
-	b->rules6 = get_pin(b->dir, "rules6");
-	b->hash4 = get_pin(b->dir, "hash4");
-	b->hash6 = get_pin(b->dir, "hash6");
-	b->buckets = get_pin(b->dir, "buckets");
-	b->conf = get_pin(b->dir, "conf");
-	b->stats = get_pin(b->dir, "stats");
+	for (size_t i = 0; i < N_PINS && !e; i++) {
+		if (pins[i].map && (*pin_fd(b, i) = get_pin(b->dir, pins[i].name)) < 0)
+			e = -errno;
+	}
 	b->lock = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->rules4 < 0 || b->rules6 < 0 || b->hash4 < 0 || b->hash6 < 0 || b->buckets < 0 ||
-	    b->conf < 0 || b->stats < 0 || b->lock < 0) {
+	if (!e && b->lock < 0)
 		e = -errno;
+	if (e) {
 		snprintf(err, len, "the blocker's pins in %s are incomplete (%s): "
 			 "'netlens block -i %s detach' removes them", b->dir, strerror(-e), ifname);
 		blocker_close(b);
@@ -269,56 +288,15 @@ int blocker_open(struct blocker *b, const char *ifname, int ifindex, bool may_mo
 	return 0;
 }
 
-static int link_xdp(int prog_fd, int ifindex, __u32 mode)
-{
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
-
-	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
-}
-
-/* Native where the driver has it (auto), else generic; the link's fd or -errno. */
-static int attach(int prog_fd, int ifindex, enum block_xdp_mode mode, __u32 *got)
-{
-	int fd;
-
-	*got = mode == BLOCK_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	fd = link_xdp(prog_fd, ifindex, *got);
-	if (fd < 0 && mode == BLOCK_XDP_AUTO && fd != -EEXIST && fd != -EBUSY) {
-		*got = XDP_FLAGS_SKB_MODE;
-		fd = link_xdp(prog_fd, ifindex, *got);
-	}
-	return fd;
-}
-
-/* Another XDP program on the interface: refused, or (--force) removed. */
-static int make_room(int ifindex, const char *ifname, bool force, char *err, size_t len)
-{
-	__u32 other = 0;
-
-	if (bpf_xdp_query_id(ifindex, 0, &other) || !other)
-		return 0;
-	if (!force) {
-		snprintf(err, len, "%s already has an XDP program (id %u); netlens block does not "
-			 "replace it (--force replaces it, and it is not restored)", ifname, other);
-		return -EEXIST;
-	}
-	nl_xdp_detach_other(ifindex, other);
-	return 0;
-}
-
 static void set_pins(struct block_bpf *skel, const char *dir)
 {
-	struct { struct bpf_map *map; const char *name; } pins[] = {
-		{ skel->maps.block_rules4, "rules4" }, { skel->maps.block_rules6, "rules6" },
-		{ skel->maps.block_hash4, "hash4" }, { skel->maps.block_hash6, "hash6" },
-		{ skel->maps.block_buckets, "buckets" }, { skel->maps.block_conf, "conf" },
-		{ skel->maps.stats, "stats" },
-	};
 	char path[PATH_MAX + 16];
 
-	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+	for (size_t i = 0; i < N_PINS; i++) {
+		if (!pins[i].map)
+			continue;
 		pin_path(dir, pins[i].name, path, sizeof(path));
-		bpf_map__set_pin_path(pins[i].map, path);
+		bpf_map__set_pin_path(bpf_object__find_map_by_name(skel->obj, pins[i].map), path);
 	}
 }
 
@@ -414,7 +392,7 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 	}
 	/* Maps a creation that died left: under the lock, nobody else's. */
 	unlink_pins(dir);
-	e = make_room(ifindex, ifname, o->force, err, len);
+	e = nl_xdp_make_room(ifindex, ifname, o->force, err, len);
 	if (e)
 		goto fail;
 	e = load(&skel, dir, o, err, len);
@@ -425,11 +403,11 @@ int blocker_create(struct blocker *b, const char *ifname, int ifindex,
 		snprintf(err, len, "cannot write the blocker's configuration: %s", strerror(-e));
 		goto fail;
 	}
-	link = attach(bpf_program__fd(skel->progs.block_xdp), ifindex, o->mode, &mode);
+	link = nl_xdp_link(bpf_program__fd(skel->progs.block_xdp), ifindex, o->mode, &mode);
 	if (link < 0) {
 		e = link;
 		snprintf(err, len, "cannot attach XDP (%s mode) to %s: %s",
-			 mode == XDP_FLAGS_SKB_MODE ? "generic" : "native", ifname, strerror(-e));
+			 nl_xdp_flags_name(mode), ifname, strerror(-e));
 		goto fail;
 	}
 	e = bpf_obj_pin(link, path) ? -errno : 0;

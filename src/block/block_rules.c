@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A running blocker's rules: added to and removed from its pinned LPM
- * tries, no reload. A rule's counters live in its trie value, which is only
- * ever inserted and deleted (never replaced), so the program's atomic adds
- * are never lost.
+ * A running blocker's rules: added to and removed from its pinned maps (a
+ * per-CPU hash per family for the common prefix lengths, an LPM trie for
+ * the rest), no reload. A rule's counters live in its value, which is only
+ * ever inserted and deleted (never replaced), so no add of the program's is
+ * lost.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -153,14 +154,17 @@ static int copies(const struct blocker *b, int fd)
  * A rule's value. A hash holds one copy per CPU: the same rule in each, its
  * own counters (summed here).
  */
+static struct block_rule *values_of(const struct blocker *b, int fd, int *ncpu)
+{
+	*ncpu = copies(b, fd);
+	return *ncpu > 0 ? calloc(*ncpu, sizeof(struct block_rule)) : NULL;
+}
+
 static int rule_read(const struct blocker *b, int fd, const void *key, struct block_rule *v)
 {
-	int ncpu = copies(b, fd), e;
-	struct block_rule *all;
+	int ncpu, e;
+	struct block_rule *all = values_of(b, fd, &ncpu);
 
-	if (ncpu < 0)
-		return ncpu;
-	all = calloc(ncpu, sizeof(*all));
 	if (!all)
 		return -ENOMEM;
 	e = bpf_map_lookup_elem(fd, key, all) ? -errno : 0;
@@ -178,12 +182,9 @@ static int rule_read(const struct blocker *b, int fd, const void *key, struct bl
 /* A new rule: in a hash, the same copy for every CPU. */
 static int rule_insert(const struct blocker *b, int fd, const void *key, const struct block_rule *v)
 {
-	int ncpu = copies(b, fd), e;
-	struct block_rule *all;
+	int ncpu, e;
+	struct block_rule *all = values_of(b, fd, &ncpu);
 
-	if (ncpu < 0)
-		return ncpu;
-	all = calloc(ncpu, sizeof(*all));
 	if (!all)
 		return -ENOMEM;
 	for (int i = 0; i < ncpu; i++)
@@ -266,30 +267,69 @@ int block_rule_add(struct blocker *b, const struct block_spec *r, char *err, siz
 	return e;
 }
 
+#define BUCKET_BATCH 1024
+
+/* The rate-limit buckets, read a batch at a time (bpf_map_lookup_batch). */
+struct bucket_walk {
+	struct block_bucket_key keys[BUCKET_BATCH], token;
+	struct block_bucket vals[BUCKET_BATCH];
+	void (*fn)(struct bucket_walk *w, uint32_t n);
+	uint32_t rule_id;                 /* del_buckets: this rule's (0: all) */
+	struct block_bucket_key *found;   /* ... collected here */
+	size_t n_found, cap;
+	uint64_t seen;
+};
+
+static void walk_batch(void *ctx, uint32_t n)
+{
+	struct bucket_walk *w = ctx;
+
+	w->seen += n;
+	if (w->fn)
+		w->fn(w, n);
+}
+
+static int buckets_walk(struct blocker *b, struct bucket_walk *w)
+{
+	return nl_map_read_batches(b->buckets, w->keys, w->vals, BUCKET_BATCH, &w->token,
+				   walk_batch, w);
+}
+
+static void collect_rule_buckets(struct bucket_walk *w, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (w->rule_id && w->keys[i].rule_id != w->rule_id)
+			continue;
+		if (w->n_found == w->cap) {
+			size_t cap = w->cap ? 2 * w->cap : BUCKET_BATCH;
+			void *more = realloc(w->found, cap * sizeof(*w->found));
+
+			if (!more)
+				return;
+			w->found = more;
+			w->cap = cap;
+		}
+		w->found[w->n_found++] = w->keys[i];
+	}
+}
+
 /* Deletes rule id's buckets (all with id 0); how many. */
 static uint64_t del_buckets(struct blocker *b, uint32_t id)
 {
-	struct block_bucket_key *keys = NULL, k;
-	size_t n = 0, cap = 0;
+	struct bucket_walk *w = calloc(1, sizeof(*w));
 	uint64_t gone = 0;
-	void *prev = NULL;
 
-	/* Keys first: a hash walk restarts from its start when its key is deleted. */
-	while (!bpf_map_get_next_key(b->buckets, prev, &k)) {
-		if (n == cap) {
-			void *more = realloc(keys, (cap = cap ? 2 * cap : 1024) * sizeof(*keys));
-
-			if (!more)
-				break;
-			keys = more;
-		}
-		keys[n++] = k;
-		prev = &keys[n - 1];
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((!id || keys[i].rule_id == id) && !bpf_map_delete_elem(b->buckets, &keys[i]))
+	if (!w)
+		return 0;
+	w->fn = collect_rule_buckets;
+	w->rule_id = id;
+	/* Keys first, deleted after the walk: a walk does not survive its keys going. */
+	buckets_walk(b, w);
+	for (size_t i = 0; i < w->n_found; i++)
+		if (!bpf_map_delete_elem(b->buckets, &w->found[i]))
 			gone++;
-	free(keys);
+	free(w->found);
+	free(w);
 	return gone;
 }
 
@@ -431,26 +471,29 @@ static void count_rule(void *ctx, const struct block_spec *s, const struct block
 	(*(uint64_t *)ctx)++;
 }
 
+int block_rules_count(struct blocker *b, uint64_t *n)
+{
+	*n = 0;
+	return block_rules_each(b, count_rule, n);
+}
+
 int block_totals(struct blocker *b, struct block_totals *t)
 {
-	struct block_bucket_key k, prev;
+	struct bucket_walk *w = calloc(1, sizeof(*w));
 	struct block_conf c;
-	void *p = NULL;
-	int e;
+	int e = w ? 0 : -ENOMEM;
 
 	memset(t, 0, sizeof(*t));
-	e = nl_read_stats(b->stats, t->st);
+	if (!e)
+		e = nl_read_stats(b->stats, t->st);
 	if (!e)
 		e = read_conf(b, &c);
 	if (!e)
-		e = block_rules_each(b, count_rule, &t->rules);
+		e = buckets_walk(b, w);
+	t->buckets_live = w ? w->seen : 0;
+	free(w);
 	if (e)
 		return e;
-	while (!bpf_map_get_next_key(b->buckets, p, &k)) {
-		t->buckets_live++;
-		prev = k;
-		p = &prev;
-	}
 	if (t->st[BLOCK_STAT_BUCKETS_NEW] > t->buckets_live + c.buckets_removed)
 		t->evictions = t->st[BLOCK_STAT_BUCKETS_NEW] - t->buckets_live - c.buckets_removed;
 	return 0;

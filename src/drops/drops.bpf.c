@@ -619,56 +619,17 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 	return 0;
 }
 
-#define S_IFMT_   0170000
-#define S_IFSOCK_ 0140000
-
 #define SOCK_DGRAM_ 2
 
-/* A read-only typed view of any kernel object (Linux 6.2+); NULL before. */
-extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
-
-/* p as a typed pointer the program may load through, or as it is. */
-#define AS_TYPED(typed, type, p) \
-	((typed) ? (type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)) : (type *)(p))
-
-/*
- * The inode of the socket open as fd in the current process, or 0; with
- * dgram_only, 0 for a socket that is not a datagram one. typed: plain loads
- * through typed pointers (the kernel's exception table covers a bad one),
- * not a bpf_probe_read_kernel() call per field: this runs at every
- * connect(2), and the loads cost a third of the calls.
- */
-static __always_inline __u64 fd_socket_ino_as(unsigned long fd, bool dgram_only, const bool typed)
-{
-	struct task_struct *task = typed ? bpf_get_current_task_btf() :
-				   (struct task_struct *)bpf_get_current_task();
-	struct files_struct *files = READ(typed, task, files);
-	struct fdtable *fdt = files ? READ(typed, files, fdt) : NULL;
-	struct file **fds, *f = NULL;
-	struct socket *sock;
-	struct inode *inode;
-
-	if (!fdt || fd >= READ(typed, fdt, max_fds))
-		return 0;
-	/* An array of pointers: the verifier types it as a number. */
-	fds = READ(typed, fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
-		return 0;
-	f = AS_TYPED(typed, struct file, f);
-	inode = READ(typed, f, f_inode);
-	if (!inode || (READ(typed, inode, i_mode) & S_IFMT_) != S_IFSOCK_)
-		return 0;
-	sock = READ(typed, f, private_data);
-	sock = AS_TYPED(typed, struct socket, sock);
-	if (dgram_only && (!sock || READ(typed, sock, type) != SOCK_DGRAM_))
-		return 0;
-	return READ(typed, inode, i_ino);
-}
-
+/* The inode of the socket open as fd, or 0; with dgram_only, 0 for one not a datagram socket. */
 static __always_inline __u64 fd_socket_ino(unsigned long fd, bool dgram_only)
 {
-	return bpf_rdonly_cast ? fd_socket_ino_as(fd, dgram_only, true) :
-				 fd_socket_ino_as(fd, dgram_only, false);
+	__u64 ino = 0;
+	struct socket *sock = FD_SOCKET(fd, &ino);
+
+	if (!sock || (dgram_only && BPF_CORE_READ(sock, type) != SOCK_DGRAM_))
+		return 0;
+	return ino;
 }
 
 /* A process binding or connecting a socket is its owner from now on. */

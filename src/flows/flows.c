@@ -146,47 +146,22 @@ static void remove_stale_xdp(struct nl_module *m, const struct flows_cfg *cfg)
 			"netlens run that is gone\n", m->ops->name, q.prog_id, cfg->ifname);
 }
 
-/* A link (Linux 5.9+): the program leaves with the process, however it ends. */
-static int link_xdp(struct flows *f, const struct flows_cfg *cfg, __u32 mode)
-{
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
-	int fd = bpf_link_create(bpf_program__fd(f->skel->progs.flows_xdp), cfg->ifindex,
-				 BPF_XDP, &opts);
-
-	f->xdp_flags = mode;
-	if (fd < 0)
-		return fd;
-	f->xdp_link = fd;
-	return 0;
-}
-
+/* A link: the program leaves with the process, however it ends. */
 static int attach_xdp(struct nl_module *m, struct flows *f, const struct flows_cfg *cfg)
 {
-	__u32 other = 0;
-	int err;
+	int fd;
 
 	remove_stale_xdp(m, cfg);
-	if (!bpf_xdp_query_id(cfg->ifindex, 0, &other) && other) {
-		if (!cfg->force) {
-			snprintf(m->err, sizeof(m->err), "%s already has an XDP program (id %u); "
-				 "netlens does not replace it (--force replaces it, and it is not "
-				 "restored at exit)", cfg->ifname, other);
-			return -EEXIST;
-		}
-		/* A link cannot replace a program: the other goes first. */
-		nl_xdp_detach_other(cfg->ifindex, other);
-	}
-	err = link_xdp(f, cfg, cfg->xdp_mode == FLOWS_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
-								   : XDP_FLAGS_DRV_MODE);
-	if (err && cfg->xdp_mode == FLOWS_XDP_AUTO && err != -EEXIST && err != -EBUSY)
-		/* No native XDP in this driver: the generic hook works everywhere. */
-		err = link_xdp(f, cfg, XDP_FLAGS_SKB_MODE);
-	if (err)
-		return nl_module_fail(m, err, "cannot attach XDP (%s mode) to %s",
-				      f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native",
-				      cfg->ifname);
+	if (nl_xdp_make_room(cfg->ifindex, cfg->ifname, cfg->force, m->err, sizeof(m->err)))
+		return -EEXIST;
+	fd = nl_xdp_link(bpf_program__fd(f->skel->progs.flows_xdp), cfg->ifindex, cfg->xdp_mode,
+			 &f->xdp_flags);
+	if (fd < 0)
+		return nl_module_fail(m, fd, "cannot attach XDP (%s mode) to %s",
+				      nl_xdp_flags_name(f->xdp_flags), cfg->ifname);
+	f->xdp_link = fd;
 	snprintf(f->attached, sizeof(f->attached), "XDP ingress on %s, %s mode", cfg->ifname,
-		 f->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native");
+		 nl_xdp_flags_name(f->xdp_flags));
 	return 0;
 }
 
@@ -416,17 +391,7 @@ static int set_xdp_mode(void *ctx, const char *arg, char *err, size_t len)
 {
 	struct flows_cfg *cfg = ctx;
 
-	if (!strcmp(arg, "auto"))
-		cfg->xdp_mode = FLOWS_XDP_AUTO;
-	else if (!strcmp(arg, "native"))
-		cfg->xdp_mode = FLOWS_XDP_NATIVE;
-	else if (!strcmp(arg, "generic"))
-		cfg->xdp_mode = FLOWS_XDP_GENERIC;
-	else {
-		snprintf(err, len, "'%s' is not auto, native or generic", nl_echo(arg));
-		return -1;
-	}
-	return 0;
+	return nl_xdp_mode_parse(arg, &cfg->xdp_mode, err, len);
 }
 
 static int set_force(void *ctx, const char *arg, char *err, size_t len)
@@ -525,7 +490,7 @@ static bool is_veth(const char *ifname)
  */
 static enum flows_hook default_hook(const struct flows_cfg *cfg)
 {
-	if (cfg->xdp_mode != FLOWS_XDP_AUTO || cfg->force)
+	if (cfg->xdp_mode != NL_XDP_AUTO || cfg->force)
 		return FLOWS_HOOK_XDP;
 	if (cfg->directions & FLOWS_DIR_OUT || is_veth(cfg->ifname))
 		return FLOWS_HOOK_TC;
@@ -552,7 +517,7 @@ static void resolve(void *ctx, struct nl_opts *o)
 	if (cfg->hook == FLOWS_HOOK_XDP && cfg->directions != FLOWS_DIR_IN)
 		nl_die(NL_EXIT_USAGE, "flows: XDP sees ingress only; use --hook tc for %s",
 		       dirs_name(cfg->directions));
-	if (cfg->hook == FLOWS_HOOK_TC && (cfg->xdp_mode != FLOWS_XDP_AUTO || cfg->force))
+	if (cfg->hook == FLOWS_HOOK_TC && (cfg->xdp_mode != NL_XDP_AUTO || cfg->force))
 		nl_die(NL_EXIT_USAGE, "flows: --xdp-mode and --force apply to --hook xdp only");
 	o->duration = cfg->duration;
 	if (!o->interval)

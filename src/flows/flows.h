@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <uthash.h>
 #include "flows/flows_abi.h"
+#include "framework/xdp.h"
 #include "output/output.h"
 
 #define FLOWS_DEFAULT_MAX      65536
@@ -17,7 +18,6 @@
 #define FLOWS_DEFAULT_TOP      20
 
 enum flows_hook { FLOWS_HOOK_XDP, FLOWS_HOOK_TC };
-enum flows_xdp_mode { FLOWS_XDP_AUTO, FLOWS_XDP_NATIVE, FLOWS_XDP_GENERIC };
 enum flows_sort { FLOWS_SORT_BYTES, FLOWS_SORT_PACKETS };
 
 #define FLOWS_DIR_IN  (1u << FLOW_DIR_INGRESS)
@@ -30,7 +30,7 @@ struct flows_cfg {
 	enum flows_hook hook;
 	bool hook_set;             /* --hook given; else chosen from --direction */
 	unsigned int directions;   /* FLOWS_DIR_*; 0 until chosen */
-	enum flows_xdp_mode xdp_mode;
+	enum nl_xdp_mode xdp_mode;
 	bool force;                /* replace another XDP program */
 	uint32_t max_flows;        /* per generation map */
 	double duration;           /* -d */

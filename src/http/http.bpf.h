@@ -169,10 +169,6 @@ static __always_inline void http_fill(struct http_event *e, const struct tcp_rec
 	e->cap_len = 0;
 }
 
-/*
- * A message begins on r's socket: its record, with its first bytes; the
- * socket's first one is classified here (foreign: discarded).
- */
 /* The call's first bytes (at most HTTP_CAPTURE) copied into e->data; how many. */
 static __always_inline __u64 http_capture(struct http_event *e, __u64 ret, __u64 ubuf, __u64 room)
 {
@@ -187,6 +183,10 @@ static __always_inline __u64 http_capture(struct http_event *e, __u64 ret, __u64
 	return n;
 }
 
+/*
+ * A message begins on r's socket: its record, with its first bytes; the
+ * socket's first one is classified here (foreign: discarded).
+ */
 static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __u64 ret,
 				       __u64 ubuf, __u64 room, __u64 entry_ts)
 {
