@@ -31,18 +31,25 @@ char LICENSE[] SEC("license") = "GPL";
 static __always_inline void on_established(const struct sock *sk, int oldstate, __u64 now,
 					   const bool btf)
 {
-	struct tcp_rec *r = rec_of(sk);
+	struct tcp_rec child, *r;
+	__u64 key = (__u64)sk;
 
-	if (r) {
-		r->ts_established = now;
-		r->flags |= CONN_F_BIRTH;
-	} else if (oldstate == BPF_TCP_SYN_RECV) {
-		/* Handshake began before we attached: followed from here on, without a birth. */
-		r = rec_create(sk, now, CONN_F_INBOUND, BPF_ANY);
+	if (oldstate == BPF_TCP_SYN_RECV) {
+		/*
+		 * A listener's child: its record begins here, built on the stack and
+		 * inserted once. The child joins the accept queue before this
+		 * transition, but accept(2) cannot return it until the softirq
+		 * that makes it ESTABLISHED has released the child's lock.
+		 */
+		child = (struct tcp_rec){ .ts_start = now, .ts_established = now,
+					  .flags = CONN_F_INBOUND | CONN_F_BIRTH };
+		r = &child;
+	} else {
+		r = rec_of(sk);
 		if (!r)
 			return;
-	} else {
-		return;
+		r->ts_established = now;
+		r->flags |= CONN_F_BIRTH;
 	}
 	rec_identify(sk, r, btf);   /* now, while final: every later step reuses it */
 	if (tcp_conns)
@@ -51,6 +58,8 @@ static __always_inline void on_established(const struct sock *sk, int oldstate, 
 		lat_on_established(r, oldstate, now);
 	if (tcp_retrans)
 		rt_on_established(sk, r, oldstate, btf);
+	if (r == &child)
+		map_insert_row(TCP_ROW_CORE, &tcp_socks, &key, &child, BPF_ANY);
 }
 
 static __always_inline void on_close(const struct sock *sk, int oldstate, __u64 now, const bool btf)
@@ -73,10 +82,9 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 {
 	__u64 now;
 
-	/* Most transitions (FIN_WAIT*, CLOSE_WAIT, LAST_ACK...) need nothing: leave first. */
-	if (newstate != BPF_TCP_SYN_SENT && newstate != BPF_TCP_SYN_RECV &&
-	    newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE &&
-	    newstate != BPF_TCP_LISTEN)
+	/* Most transitions (SYN_RECV, FIN_WAIT*, CLOSE_WAIT, LAST_ACK...) need nothing: leave first. */
+	if (newstate != BPF_TCP_SYN_SENT && newstate != BPF_TCP_ESTABLISHED &&
+	    newstate != BPF_TCP_CLOSE && newstate != BPF_TCP_LISTEN)
 		return 0;
 	if (READ(btf, sk, sk_protocol) != NL_IPPROTO_TCP)
 		return 0;
@@ -90,10 +98,6 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	case BPF_TCP_LISTEN:        /* inside listen(2): the owner of its SYN-ACKs */
 		if (tcp_retrans)
 			rec_insert(sk, now, TCP_F_LISTENER, true, BPF_ANY);
-		break;
-	case BPF_TCP_SYN_RECV:      /* child of a listener, created in softirq */
-		if (oldstate == BPF_TCP_LISTEN)
-			rec_insert(sk, now, CONN_F_INBOUND, false, BPF_ANY);
 		break;
 	case BPF_TCP_ESTABLISHED:
 		on_established(sk, oldstate, now, btf);

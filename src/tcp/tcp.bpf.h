@@ -3,7 +3,7 @@
  * The TCP core's record of a socket and what every capability step reads of
  * it. One record per socket, in one hash keyed by the socket's address:
  * created when the socket's life begins (SYN_SENT inside connect(2), the
- * child of a listener at SYN_RECV, LISTEN inside listen(2)) or when a
+ * child of a listener when it becomes ESTABLISHED, LISTEN inside listen(2)) or when a
  * capability first meets a connection older than netlens, deleted at CLOSE.
  *
  * Why a hash and not socket-local storage: the record must be reachable
@@ -65,8 +65,13 @@ struct {
 	__type(value, struct tcp_rec);
 } tcp_socks SEC(".maps");
 
+/*
+ * Per CPU: every connection to a busy destination adds to the same totals
+ * from both ends' CPUs, and one shared value made each add a cache line
+ * taken from the other CPU. User space sums the CPUs' values.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);     /* destinations totalled; further ones are counted as map_full */
 	__type(key, struct nl_dest_key);
 	__type(value, struct tcp_dest);
@@ -146,7 +151,12 @@ static __always_inline void rec_dest(const struct tcp_rec *r, struct nl_dest_key
 	__builtin_memcpy(k->addr, inbound ? t->saddr : t->daddr, sizeof(k->addr));
 }
 
-/* The totals of a destination, created at first use; NULL when tcp_dests is full (counted). */
+/*
+ * This CPU's totals of a destination, created at first use; NULL when
+ * tcp_dests is full (counted). Added to with atomics all the same: a
+ * softirq may interrupt a process-context program between its load and
+ * its store on this CPU.
+ */
 static __always_inline struct tcp_dest *dest_get(const struct nl_dest_key *k, __u32 row)
 {
 	static const struct tcp_dest zero;

@@ -2,6 +2,7 @@
 /* The TCP core's lifecycle in user space: join, load once, attach once, leave. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -26,7 +27,8 @@ static struct {
 	struct nl_fallback fb;         /* which set of programs got loaded */
 	struct nl_module *m;           /* the part attaching: the one whose err a failure fills */
 	struct nl_dest_key dest_keys[DESTS_BATCH];   /* tcp_core_each_dest()'s buffers */
-	struct tcp_dest dests[DESTS_BATCH];
+	struct tcp_dest *dests;        /* DESTS_BATCH x the possible CPUs: tcp_dests is per CPU */
+	int ncpu;
 } core;
 
 static bool joined(enum tcp_row row)
@@ -185,6 +187,8 @@ static void unload(void *ctx)
 	(void)ctx;
 	tcp_bpf__destroy(core.skel);
 	core.skel = NULL;
+	free(core.dests);
+	core.dests = NULL;
 	core.fb.loaded = NL_HOOK_AUTO;
 }
 
@@ -251,12 +255,30 @@ struct dest_walk {
 	void *ctx;
 };
 
+/* Every field of struct tcp_dest is a __u64 counter: a destination's CPUs add up field by field. */
+static void dest_sum(struct tcp_dest *sum, const struct tcp_dest *percpu, int ncpu)
+{
+	_Static_assert(sizeof(*sum) % sizeof(__u64) == 0, "struct tcp_dest holds __u64 counters only");
+	__u64 *out = (__u64 *)sum;
+
+	memset(sum, 0, sizeof(*sum));
+	for (int c = 0; c < ncpu; c++) {
+		const __u64 *in = (const __u64 *)&percpu[c];
+
+		for (size_t f = 0; f < sizeof(*sum) / sizeof(__u64); f++)
+			out[f] += in[f];
+	}
+}
+
 static void dest_batch(void *ctx, uint32_t n)
 {
 	const struct dest_walk *w = ctx;
+	struct tcp_dest sum;
 
-	for (uint32_t i = 0; i < n; i++)
-		w->fn(w->ctx, &core.dest_keys[i], &core.dests[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		dest_sum(&sum, &core.dests[(size_t)i * core.ncpu], core.ncpu);
+		w->fn(w->ctx, &core.dest_keys[i], &sum);
+	}
 }
 
 int tcp_core_each_dest(void (*fn)(void *ctx, const struct nl_dest_key *k,
@@ -266,6 +288,14 @@ int tcp_core_each_dest(void (*fn)(void *ctx, const struct nl_dest_key *k,
 	struct dest_walk w = { fn, ctx };
 	struct nl_dest_key token;
 
+	if (!core.dests) {
+		core.ncpu = libbpf_num_possible_cpus();
+		if (core.ncpu <= 0)
+			return core.ncpu ? core.ncpu : -EINVAL;
+		core.dests = calloc((size_t)DESTS_BATCH * core.ncpu, sizeof(*core.dests));
+		if (!core.dests)
+			return -ENOMEM;
+	}
 	/* retrans: what every live connection sent since the last look, added first. */
 	if (joined(TCP_ROW_RETRANS))
 		bpf_prog_test_run_opts(bpf_program__fd(core.skel->progs.tcp_flush), &run);
