@@ -18,6 +18,28 @@ import nltest  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def iperf(pair, port, seconds):
+    """One iperf3 run from pair.a to pair.b's server on port: (Gbit/s received, bytes sent).
+
+    iperf3 can wait forever on a server still finishing the previous test: a run
+    that outlives its time by 20 s is killed and run again.
+    """
+    argv = ["ip", "netns", "exec", pair.a, "iperf3", "-c", pair.B4, "-p", str(port),
+            "-t", str(seconds), "-J"]
+    r = None
+    for _ in range(3):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 20)
+        except subprocess.TimeoutExpired:
+            print("  (iperf3 hung: run again)", flush=True)
+            continue
+        if r.returncode == 0:
+            end = json.loads(r.stdout)["end"]
+            return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"]["bytes"]
+        time.sleep(1)
+    raise SystemExit(f"iperf3 failed three times: {r.stderr.strip() if r else ''}")
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()

@@ -24,7 +24,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
+from benchlib import (Monitor, bpf_stats_enabled, interleaved, iperf, median_of,  # noqa: E402
                       programs, ratios, spread, versus_bare)
 from test_flows import ETH_IP, ETH_IP6, eth, ipv4, ipv6, tcp, udp  # noqa: E402
 
@@ -74,15 +74,9 @@ def arms_for(pair):
     }
 
 
-def iperf(pair, seconds):
-    out = nltest.sh("iperf3", "-c", pair.B4, "-p", str(PORT), "-t", str(seconds), "-J",
-                    ns=pair.a)
-    return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
-
-
 def run_arm(pair, arms, arm, seconds):
     mon = Monitor(*arms[arm]) if arm in arms else None
-    gbps = iperf(pair, seconds)
+    gbps = iperf(pair, PORT, seconds)[0]
     if mon:
         mon.stop()
     return (gbps,)

@@ -17,7 +17,6 @@ Then one run per workload with kernel.bpf_stats_enabled=1: each program's
 ns per run and runs per unit of work.
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -25,7 +24,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
+from benchlib import (Monitor, bpf_stats_enabled, interleaved, iperf, median_of,  # noqa: E402
                       print_program_costs, programs, ratios, spread, versus_bare)
 
 RR = os.path.join(nltest.ROOT, "build", "bench", "latency_rr")
@@ -45,10 +44,7 @@ ARMS = {"both": ("latency", "retrans"), "serve_lr": ("serve_lr",), "latency": ("
 
 
 def bulk(pair, seconds, _a):
-    out = nltest.sh("iperf3", "-c", pair.B4, "-p", str(BULK_PORT), "-t", str(seconds), "-J",
-                    ns=pair.a)
-    end = json.loads(out)["end"]
-    return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"]["bytes"]
+    return iperf(pair, BULK_PORT, seconds)
 
 
 def rr(pair, seconds, a):

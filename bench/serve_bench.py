@@ -18,7 +18,6 @@ workload; and each BPF program's ns per run from serve's own /metrics
 (bpf_stats is on while serving).
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -27,7 +26,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import (Monitor, interleaved, median_of, ratios, spread,  # noqa: E402
+from benchlib import (Monitor, interleaved, iperf, median_of, ratios, spread,  # noqa: E402
                       versus_bare)
 
 STORM = os.path.join(nltest.ROOT, "build", "bench", "connstorm")
@@ -42,10 +41,8 @@ def storm(pair, seconds, threads):
 
 
 def bulk(pair, seconds, _threads):
-    out = nltest.sh("iperf3", "-c", pair.B4, "-p", str(BULK_PORT), "-t", str(seconds), "-J",
-                    ns=pair.a)
-    end = json.loads(out)["end"]
-    return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"]["bytes"] / 1e6
+    gbps, sent = iperf(pair, BULK_PORT, seconds)
+    return gbps, sent / 1e6
 
 
 WORKLOADS = {"storm": (storm, "conn/s", "conn"), "bulk": (bulk, "Gbit/s", "MB")}
