@@ -19,25 +19,34 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def iperf(pair, port, seconds):
-    """One iperf3 run from pair.a to pair.b's server on port: (Gbit/s received, bytes sent).
+    """One iperf3 test from pair.a to pair.b: (Gbit/s received, bytes sent).
 
-    iperf3 can wait forever on a server still finishing the previous test: a run
-    that outlives its time by 20 s is killed and run again.
+    Each test has a server of its own (iperf3 -s -1): a server left stuck by a
+    test (seen after tens of tests) would hang every later client. A client
+    that outlives its time by 20 s is killed and the test run again.
     """
-    argv = ["ip", "netns", "exec", pair.a, "iperf3", "-c", pair.B4, "-p", str(port),
-            "-t", str(seconds), "-J"]
-    r = None
     for _ in range(3):
+        server = subprocess.Popen(["ip", "netns", "exec", pair.b, "iperf3", "-s", "-1",
+                                   "-p", str(port)], stdout=subprocess.PIPE, text=True)
         try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 20)
+            for line in server.stdout:
+                if "listening" in line:
+                    break
+            else:
+                raise SystemExit(f"iperf3 -s -p {port} did not start")
+            r = subprocess.run(["ip", "netns", "exec", pair.a, "iperf3", "-c", pair.B4,
+                                "-p", str(port), "-t", str(seconds), "-J"],
+                               capture_output=True, text=True, timeout=seconds + 20)
         except subprocess.TimeoutExpired:
             print("  (iperf3 hung: run again)", flush=True)
             continue
+        finally:
+            server.kill()
+            server.wait()
         if r.returncode == 0:
             end = json.loads(r.stdout)["end"]
             return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"]["bytes"]
-        time.sleep(1)
-    raise SystemExit(f"iperf3 failed three times: {r.stderr.strip() if r else ''}")
+    raise SystemExit("iperf3 failed three times")
 
 
 def cpu_seconds(pid):

@@ -106,7 +106,7 @@ def bpf_stats(pair, monitors, seconds):
             # Only the programs this run loaded: other sessions' may be loaded too.
             old = {p["id"] for p in programs()}
             mon = Monitor(*monitors[arm])
-            iperf(pair, seconds)
+            iperf(pair, PORT, seconds)
             for p in programs("flows_"):
                 if p["id"] not in old and p.get("run_cnt"):
                     print(f"  {arm:14} {p['name']:18} {p['run_time_ns'] / p['run_cnt']:6.0f} "
@@ -123,10 +123,6 @@ def main():
 
     per_packet(a.rounds, a.repeat)
     pair = nltest.Pair()
-    server = subprocess.Popen(["ip", "netns", "exec", pair.b, "iperf3", "-s", "-B", pair.B4,
-                               "-p", str(PORT)], stdout=subprocess.DEVNULL)
-    nltest.defer(lambda: server.poll() is None and server.kill())
-    nltest.sh("sleep", "0.5")
     monitors = throughput(pair, a.rounds, a.seconds)
     bpf_stats(pair, monitors, a.seconds)
     nltest.cleanup()

@@ -104,9 +104,6 @@ def main():
     arms = ["bare", "both", "serve_lr"] + (["latency", "lat_raw_tp", "retrans"] if a.split else []) \
         + ["bare2"]
     pair = nltest.Pair()
-    iperf = nltest.Proc(["ip", "netns", "exec", pair.b, "iperf3", "-s", "--forceflush",
-                         "-p", str(BULK_PORT)])
-    iperf.line()   # "Server listening on ..."
     rrsrv = nltest.Proc(["ip", "netns", "exec", pair.b, RR, "server", pair.B4, str(RR_PORT)])
     rrsrv.expect("READY")
 
@@ -121,7 +118,6 @@ def main():
         print(f"\n{workload}: bpf_stats over one run of both commands ({units:.0f} {per}s):")
         print_program_costs(sorted(progs, key=lambda p: p["name"]), units, per)
         print(flush=True)
-    iperf.kill()
     rrsrv.kill()
     nltest.cleanup()
 

@@ -125,9 +125,6 @@ def main():
     server = nltest.Proc(["ip", "netns", "exec", pair.b, STORM, "server", pair.B4,
                           str(STORM_PORT), "2"])
     server.expect("READY")
-    iperf = nltest.Proc(["ip", "netns", "exec", pair.b, "iperf3", "-s", "--forceflush",
-                         "-p", str(BULK_PORT)])
-    iperf.line()   # "Server listening on ..."
 
     monitored = a.arms.split(",")
     for arm in monitored:
@@ -164,7 +161,6 @@ def main():
                   + (f" {runs * ns / units / 1000:6.2f} us/{WORKLOADS[workload][2]}"
                      if units else ""))
     server.kill()
-    iperf.kill()
     nltest.cleanup()
 
 
