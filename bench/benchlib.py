@@ -27,7 +27,8 @@ def iperf(pair, port, seconds):
     """
     for _ in range(3):
         server = subprocess.Popen(["ip", "netns", "exec", pair.b, "iperf3", "-s", "-1",
-                                   "-p", str(port)], stdout=subprocess.PIPE, text=True)
+                                   "--forceflush", "-p", str(port)],
+                                  stdout=subprocess.PIPE, text=True)
         try:
             for line in server.stdout:
                 if "listening" in line:
