@@ -15,3 +15,7 @@ echo
 python3 bench/dns_flood.py
 echo
 python3 bench/serve_bench.py
+echo
+python3 bench/block_bench.py
+echo
+python3 bench/http_bench.py
