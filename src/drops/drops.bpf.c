@@ -315,13 +315,38 @@ static __always_inline void parse_skb(struct drop_event *e, const struct sk_buff
 		parse_ipv6(e, head + hdrs.network_header, &ip.v6);
 }
 
-/* The network namespace: the device's, else the socket's. */
-static __always_inline __u32 drop_netns(const struct net_device *dev, const struct sock *sk,
-				       const bool direct)
+/* The network namespace the drop happened in: the device's, else the socket's. */
+static __always_inline const struct net *drop_net(const struct net_device *dev,
+						  const struct sock *sk, const bool direct)
 {
 	if (dev)
-		return direct ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	return sk ? sock_netns_as(sk, direct) : 0;
+		return direct ? dev->nd_net.net : BPF_CORE_READ(dev, nd_net.net);
+	if (sk)
+		return direct ? sk->__sk_common.skc_net.net : BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	return NULL;
+}
+
+/* struct local_ports before Linux 6.7: the range's two ends as ints. */
+struct local_ports___old {
+	int range[2];
+} __attribute__((preserve_access_index));
+
+/*
+ * The first port of the namespace's ephemeral range
+ * (net.ipv4.ip_local_port_range): one u32 "low | high << 16" since Linux
+ * 6.7, two ints before. Each namespace has its own (a client's namespace
+ * may hand out ports from 1024).
+ */
+static __always_inline __u16 ephemeral_low(const struct net *net)
+{
+	const struct local_ports___old *old;
+
+	if (!net)
+		return 32768;
+	if (bpf_core_field_size(net->ipv4.ip_local_ports.range) == sizeof(__u32))
+		return BPF_CORE_READ(net, ipv4.ip_local_ports.range) & 0xffff;
+	old = (const struct local_ports___old *)&net->ipv4.ip_local_ports;
+	return BPF_CORE_READ(old, range[0]);
 }
 
 /* What only a record needs: device, length, cgroup, owner. */
@@ -395,9 +420,6 @@ static __always_inline struct drop_event *scratch_event(__u32 kind)
  * Only what the summary's key and the filters need is read for every drop;
  * the rest waits until a record is going to be written.
  */
-/* The start of the ephemeral port range (ip_local_port_range), set by user space. */
-const volatile __u16 ephemeral_low = 32768;
-
 /*
  * The destination port a summary row keeps: a service's, never a client's.
  * A port below the ephemeral range is kept; so is one in it that the
@@ -408,11 +430,11 @@ const volatile __u16 ephemeral_low = 32768;
  * summed into one bucket per address.
  */
 static __always_inline void key_port(struct drop_key *k, const struct drop_event *e,
-				     __u16 listening)
+				     __u16 listening, __u16 ephemeral)
 {
 	__u16 port = e->id.tuple.dport;
 
-	if (!(e->flags & DROP_F_PORTS) || port < ephemeral_low || port == listening)
+	if (!(e->flags & DROP_F_PORTS) || port < ephemeral || port == listening)
 		k->dport = port;
 	else
 		k->flags |= DROP_KEY_EPHEMERAL;
@@ -442,7 +464,8 @@ static __always_inline __u16 listen_port(const struct sock *sk, const bool direc
 
 static __always_inline void account(struct drop_event *e, const struct hook_ctx *hc,
 				    const struct sk_buff *skb, const struct net_device *dev,
-				    const struct sock *sk, const struct sock *rx_sk, const bool direct)
+				    const struct sock *sk, const struct sock *rx_sk,
+				    const struct net *net, const bool direct)
 {
 	bool owner_filter = nl_filter.pid || nl_filter.has_comm;
 	__u16 port = listen_port(rx_sk, direct);
@@ -461,7 +484,7 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.netns = e->id.netns;
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
-	key_port(&key, e, port);
+	key_port(&key, e, port, ephemeral_low(net));
 	if (icmp_too_big(e))
 		key.flags |= DROP_KEY_TOO_BIG;
 	/* Listening sockets only: a row per connected socket would churn. */
@@ -502,16 +525,16 @@ static __always_inline void on_packet(struct drop_event *e, const struct hook_ct
 				      const bool direct)
 {
 	const struct net_device *dev = READ(direct, skb, dev);
-
 	const struct sock *rx_sk = sk;
+	const struct net *net;
 
 	/* Without a receiving socket, the skb's own, when needed before a record. */
 	if (!sk && (!dev || nl_filter.cgroup_id))
 		sk = READ(direct, skb, sk);
-
+	net = drop_net(dev, sk, direct);
 	parse_skb(e, skb, direct);
-	e->id.netns = drop_netns(dev, sk, direct);
-	account(e, hc, skb, dev, sk, rx_sk, direct);
+	e->id.netns = net ? READ(direct, net, ns.inum) : 0;
+	account(e, hc, skb, dev, sk, rx_sk, net, direct);
 }
 
 static __always_inline int on_kfree_skb(const struct hook_ctx *hc,
@@ -599,6 +622,7 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 {
 	struct hook_ctx hc = { .raw_args = ctx };
 	struct drop_event *e = scratch_event(DROP_KIND_EXCEED_BUF);
+	const struct net *net;
 	struct nl_tuple t;
 
 	if (!e)
@@ -614,8 +638,9 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 		}
 		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
 	}
-	e->id.netns = drop_netns(NULL, sk, false);
-	account(e, &hc, NULL, NULL, sk, sk, false);
+	net = drop_net(NULL, sk, false);
+	e->id.netns = BPF_CORE_READ(net, ns.inum);
+	account(e, &hc, NULL, NULL, sk, sk, net, false);
 	return 0;
 }
 

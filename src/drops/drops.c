@@ -147,22 +147,6 @@ static void set_filter(struct drops_bpf *skel, const struct drops_cfg *cfg,
 	}
 }
 
-/*
- * The first port of the ephemeral range (net.ipv4.ip_local_port_range of
- * netlens' own namespace): rows keep no destination port at or above it
- * unless a socket listens there (drops.bpf.c: key_port()).
- */
-static void set_ephemeral_low(struct drops_bpf *skel)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	unsigned int low;
-
-	if (f && fscanf(f, "%u", &low) == 1 && low > 0 && low <= 65535)
-		skel->rodata->ephemeral_low = low;
-	if (f)
-		fclose(f);
-}
-
 /* Individual records per CPU: the command's rate split over the CPUs. */
 static void set_rate(struct drops_bpf *skel, const struct drops_cfg *cfg, int ncpu,
 		     const struct nl_sink *sink)
@@ -226,7 +210,6 @@ static int load(void *ctx, enum nl_hook hook)
 	memcpy((void *)&d->skel->rodata->nl_filter, &o->filter, sizeof(o->filter));
 	set_filter(d->skel, cfg, &d->reasons);
 	set_rate(d->skel, cfg, d->ncpu, m->sink);
-	set_ephemeral_low(d->skel);
 	nl_ringbuf_setup(d->skel->maps.events, &d->skel->rodata->nl_wakeup_bytes, o->ringbuf_bytes);
 	bpf_map__set_max_entries(d->skel->maps.drop_counts, cfg->max_rows);
 	choose_hooks(d->skel, cfg, hook);

@@ -433,6 +433,22 @@ def test_transient_drops_keep_no_ephemeral_port():
     assert stats["drops"] == sum(r["count"] for r in summary(recs)["rows"]), (stats, recs)
 
 
+def test_ephemeral_range_is_the_drops_namespace():
+    """A namespace that hands out client ports from 1024 (its own
+    ip_local_port_range, not netlens'): its 40 purged connections share the
+    ephemeral bucket, not a row per port (fails with one range for all)."""
+    pair = Pair()
+    sh("sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 2047", ns=pair.a)
+    nl = Netlens("--netns", pair.a, "--max-rows", "16", "--all", "--events-per-sec", "0",
+                 command="drops")
+    storm(pair, 17142, 40)
+    recs = nl.stop()
+    stats = recs[-1]
+    assert (stats["map_full"], stats["map_busy"]) == (0, 0), stats
+    purged = one(rows(recs), reason="QUEUE_PURGE")
+    assert (purged["count"], purged["dport"], purged["dport_ephemeral"]) == (40, None, True), purged
+
+
 def test_benign_left_out_and_counted():
     """A closed connection's purged queue is benign: left out of the summary
     and counted there exactly; a closed port is loss, an nft rule policy;
