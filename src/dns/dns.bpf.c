@@ -37,6 +37,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_IPPROTO_UDP 17
 #define NL_IP_OFFSET   0x1fff
 #define NL_TC_ACT_UNSPEC (-1)
+#define NL_EEXIST        17
 #define NL_NEXTHDR_HOP      0
 #define NL_NEXTHDR_ROUTING  43
 #define NL_NEXTHDR_FRAGMENT 44
@@ -377,28 +378,34 @@ static __always_inline __u32 query_type_slot(struct __sk_buff *skb, __u32 off, _
  * A query: a new one starts a pending entry (user space ends it as a timeout);
  * a copy of a pending one is a retransmission when it goes the same way as
  * its first copy (a client's, leaving again), else the second copy of a
- * message between two local sockets (it reaches the server).
+ * message between two local sockets (it reaches the server). The insert
+ * comes first: most queries are new, and it finds a pending one by itself.
  */
 static __always_inline void count_query(struct __sk_buff *skb, const struct dns_txn_key *k,
 					const struct nl_dest_key *server, __u32 off, __u32 end,
-					__u8 dir)
+					__u8 dir, __u64 now)
 {
-	struct dns_pending fresh = {}, *p = bpf_map_lookup_elem(&dns_pending, k);
+	struct dns_pending fresh = {
+		.ts_ns = now,
+		.egress = dir == DNS_DIR_EGRESS,
+		.ingress = dir == DNS_DIR_INGRESS,
+	}, *p;
 	struct dns_server_stats *s;
+	long err = map_insert(&dns_pending, k, &fresh, BPF_NOEXIST);
 
-	if (!p) {
-		fresh.ts_ns = bpf_ktime_get_ns();
-		fresh.egress = dir == DNS_DIR_EGRESS;
-		fresh.ingress = dir == DNS_DIR_INGRESS;
-		if (map_insert(&dns_pending, k, &fresh, BPF_NOEXIST)) {
-			stat_inc(DNS_STAT_UNTRACKED);
-			return;
-		}
+	if (!err) {
 		s = server_stats(server);
 		if (s)
 			s->queries[query_type_slot(skb, off, end)]++;
 		return;
 	}
+	if (err != -NL_EEXIST) {
+		stat_inc(DNS_STAT_UNTRACKED);
+		return;
+	}
+	p = bpf_map_lookup_elem(&dns_pending, k);
+	if (!p)
+		return;   /* answered (or expired) since */
 	/*
 	 * Copies of one query follow each other: plain increments (clang 14
 	 * has no fetch-and-add returning the old value for -mcpu=v1).
@@ -415,7 +422,8 @@ static __always_inline void count_query(struct __sk_buff *skb, const struct dns_
  * a local client, the answer leaving the (local) server is its first copy.
  */
 static __always_inline void count_answer(const struct dns_txn_key *k,
-					 const struct nl_dest_key *server, __u8 rcode, __u8 dir)
+					 const struct nl_dest_key *server, __u8 rcode, __u8 dir,
+					 __u64 now)
 {
 	struct dns_pending *p = bpf_map_lookup_elem(&dns_pending, k);
 	struct dns_server_stats *s;
@@ -423,7 +431,7 @@ static __always_inline void count_answer(const struct dns_txn_key *k,
 
 	if (p && p->egress && dir == DNS_DIR_EGRESS)
 		return;
-	us = p ? (bpf_ktime_get_ns() - p->ts_ns) / 1000 : 0;
+	us = p ? (now - p->ts_ns) / 1000 : 0;
 	s = server_stats(server);
 	if (!s)
 		return;
@@ -444,7 +452,7 @@ static __always_inline void count_answer(const struct dns_txn_key *k,
 
 /* One DNS message at off (its header) of len bytes, of the packet whose tuple is t. */
 static __always_inline void count_message(struct __sk_buff *skb, const struct nl_tuple *t,
-					  __u8 proto, __u32 off, __u32 len, __u8 dir)
+					  __u8 proto, __u32 off, __u32 len, __u8 dir, __u64 now)
 {
 	struct { __be16 id; __u8 flags, rcode; } h;
 	struct dns_txn_key k = {};
@@ -464,9 +472,9 @@ static __always_inline void count_message(struct __sk_buff *skb, const struct nl
 	__builtin_memcpy(server.addr, k.server, 16);
 	server.port = k.sport;
 	if (answer)
-		count_answer(&k, &server, h.rcode & 0xf, dir);
+		count_answer(&k, &server, h.rcode & 0xf, dir, now);
 	else
-		count_query(skb, &k, &server, off, off + len, dir);
+		count_query(skb, &k, &server, off, off + len, dir, now);
 }
 
 /*
@@ -475,13 +483,13 @@ static __always_inline void count_message(struct __sk_buff *skb, const struct nl
  * that continues in a later segment is not counted (as user space does).
  */
 static __always_inline void count_messages(struct __sk_buff *skb, const struct nl_tuple *t,
-					   __u8 proto, __u32 payload, __u32 plen, __u8 dir)
+					   __u8 proto, __u32 payload, __u32 plen, __u8 dir, __u64 now)
 {
 	__u32 off = 0;
 	__be16 mlen;
 
 	if (proto == NL_IPPROTO_UDP) {
-		count_message(skb, t, proto, payload, plen, dir);
+		count_message(skb, t, proto, payload, plen, dir, now);
 		return;
 	}
 	for (int i = 0; i < DNS_TCP_MSGS_MAX; i++) {
@@ -489,7 +497,7 @@ static __always_inline void count_messages(struct __sk_buff *skb, const struct n
 			return;
 		if (off + 2 + bpf_ntohs(mlen) > plen)
 			return;
-		count_message(skb, t, proto, payload + off + 2, bpf_ntohs(mlen), dir);
+		count_message(skb, t, proto, payload + off + 2, bpf_ntohs(mlen), dir, now);
 		off += 2 + bpf_ntohs(mlen);
 	}
 }
@@ -497,7 +505,7 @@ static __always_inline void count_messages(struct __sk_buff *skb, const struct n
 /* One record with room for cap bytes of payload (a constant in each caller). */
 static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id *id,
 				 const struct nl_owner *owner, __u32 payload, __u32 plen,
-				 __u8 dir, __u8 proto, __u8 hook, const __u32 cap)
+				 __u8 dir, __u8 proto, __u8 hook, __u64 now, const __u32 cap)
 {
 	struct dns_event *e;
 	__u64 n;
@@ -505,7 +513,7 @@ static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id 
 	e = event_reserve(offsetof(struct dns_event, data) + cap);
 	if (!e)
 		return;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->id = *id;
 	e->owner = *owner;
 	e->payload_len = plen > 0xffff ? 0xffff : plen;
@@ -583,6 +591,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 	struct nl_sock_id id = {};
 	struct nl_owner owner = {};
 	__u32 l4, l3_end, payload, plen;
+	__u64 now;
 	__u8 proto;
 
 	if (parse_ip(skb, l3, &id.tuple, &proto, &l4, &l3_end))
@@ -604,12 +613,14 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 	if ((nl_filter.pid || nl_filter.has_comm) && !filter_owner(&owner))
 		return;
 
-	count_messages(skb, &id.tuple, proto, payload, plen, dir);
+	/* One clock read: the record's time is the one the kernel's latency is measured from. */
+	now = bpf_ktime_get_ns();
+	count_messages(skb, &id.tuple, proto, payload, plen, dir, now);
 	/* Most DNS messages are short: a smaller record when the payload fits. */
 	if (plen <= DNS_CAPTURE_SMALL)
-		emit(skb, &id, &owner, payload, plen, dir, proto, hook, DNS_CAPTURE_SMALL);
+		emit(skb, &id, &owner, payload, plen, dir, proto, hook, now, DNS_CAPTURE_SMALL);
 	else
-		emit(skb, &id, &owner, payload, plen, dir, proto, hook, DNS_CAPTURE_MAX);
+		emit(skb, &id, &owner, payload, plen, dir, proto, hook, now, DNS_CAPTURE_MAX);
 }
 
 /* cgroup_skb: skb->data is the IP header on both paths. */
