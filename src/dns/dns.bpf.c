@@ -13,11 +13,14 @@
  *   takes is not seen there (it is seen on egress by its sender).
  * - TC clsact ingress+egress on -i IFACE: the interface's view, for a DNS
  *   server or a router, including traffic no local socket sends or takes.
- * - cgroup/connect4/6 and cgroup/sendmsg4/6 towards the DNS port: these run
- *   in the sending process, so they remember socket cookie -> pid/comm. The
- *   skb programs may run in softirq (ingress, TCP retransmits), where the
- *   current task is whoever was interrupted; they look the owner up by
- *   bpf_get_socket_cookie(skb) instead.
+ * - cgroup/connect4/6 towards the DNS port (and with -i, cgroup/sendmsg4/6):
+ *   these run in the sending process, so they remember socket cookie ->
+ *   pid/comm. The skb programs may run in softirq (ingress, TCP
+ *   retransmits), where the current task is whoever was interrupted; they
+ *   look the owner up by bpf_get_socket_cookie(skb) instead, but for a UDP
+ *   query leaving its socket, copied in the sender's own call (packet_owner()).
+ *   No sendmsg hook on cgroup_skb's path: it runs under lock_sock() on every
+ *   sendto(2) of every unconnected UDP socket, the server's answers included.
  * Every program lets the packet through: netlens observes, never filters.
  */
 #include "vmlinux.h"
@@ -110,47 +113,56 @@ static __always_inline void process_owner(struct nl_owner *o)
 	bpf_core_read(o->comm, sizeof(o->comm), &leader->comm);
 }
 
-static __always_inline void remember_owner(struct bpf_sock_addr *ctx)
+/*
+ * Remembers o as the owner of the socket (cookie), written once per
+ * sending thread (an unconnected socket passes here on every send); o is
+ * filled here unless it is the current thread's already.
+ */
+static __always_inline void remember_owner(__u64 cookie, struct nl_owner *o)
 {
-	struct dns_sock_owner o = {}, *known;
-	__u64 cookie;
+	struct dns_sock_owner *known = bpf_map_lookup_elem(&dns_owners, &cookie);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (ctx->user_port != bpf_htons(dns_port))
+	if (known && known->owner.tid == tid)
 		return;
-	cookie = bpf_get_socket_cookie(ctx);
-	/* An unconnected socket passes here on every sendto(2): write once per owner. */
-	known = bpf_map_lookup_elem(&dns_owners, &cookie);
-	if (known && known->owner.tid == (__u32)bpf_get_current_pid_tgid())
-		return;
-	process_owner(&o.owner);
-	map_insert(&dns_owners, &cookie, &o, BPF_ANY);
+	if (o->tid != tid)
+		process_owner(o);
+	map_insert(&dns_owners, &cookie, o, BPF_ANY);
+}
+
+static __always_inline void owner_hook(struct bpf_sock_addr *ctx)
+{
+	struct nl_owner o = {};
+
+	if (ctx->user_port == bpf_htons(dns_port))
+		remember_owner(bpf_get_socket_cookie(ctx), &o);
 }
 
 SEC("cgroup/connect4")
 int dns_connect4(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
 SEC("cgroup/connect6")
 int dns_connect6(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
 SEC("cgroup/sendmsg4")
 int dns_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
 SEC("cgroup/sendmsg6")
 int dns_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
@@ -318,6 +330,32 @@ static __always_inline void lookup_owner(struct __sk_buff *skb, struct nl_owner 
 	so = bpf_map_lookup_elem(&dns_owners, &cookie);
 	if (so)
 		*o = so->owner;
+}
+
+/*
+ * Who sent a packet. A UDP query leaving a local socket is copied in its
+ * sender's own call: udp_sendmsg() and udpv6_sendmsg() reach the cgroup_skb
+ * egress program synchronously (ip_finish_output()), so the current task is
+ * the sender. Everything else is looked up by socket: an answer reaching a
+ * socket is copied in softirq, TCP also sends from timers and softirq, and
+ * TC may run for packets of no local socket. An answer needs no owner but
+ * for -p/-c: its transaction is reported with its query's.
+ */
+static __always_inline void packet_owner(struct __sk_buff *skb, const struct nl_tuple *t,
+					 __u8 proto, __u8 dir, __u8 hook, struct nl_owner *o)
+{
+	bool by_owner = nl_filter.pid || nl_filter.has_comm;
+
+	if (hook == DNS_HOOK_CGROUP && proto == NL_IPPROTO_UDP && dir == DNS_DIR_EGRESS &&
+	    t->dport == dns_port) {
+		process_owner(o);
+		/* -p/-c keep its answer, copied in softirq, by its socket's owner. */
+		if (by_owner)
+			remember_owner(bpf_get_socket_cookie(skb), o);
+		return;
+	}
+	if (by_owner || t->dport == dns_port)
+		lookup_owner(skb, o);
 }
 
 /* The server's row, a new one while there is room, else "other". */
@@ -609,7 +647,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 		id.cgroup_id = bpf_skb_cgroup_id(skb);
 	if (!filter_packet(skb, &id, hook))
 		return;
-	lookup_owner(skb, &owner);
+	packet_owner(skb, &id.tuple, proto, dir, hook, &owner);
 	if ((nl_filter.pid || nl_filter.has_comm) && !filter_owner(&owner))
 		return;
 
