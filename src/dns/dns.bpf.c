@@ -13,11 +13,14 @@
  *   takes is not seen there (it is seen on egress by its sender).
  * - TC clsact ingress+egress on -i IFACE: the interface's view, for a DNS
  *   server or a router, including traffic no local socket sends or takes.
- * - cgroup/connect4/6 and cgroup/sendmsg4/6 towards the DNS port: these run
- *   in the sending process, so they remember socket cookie -> pid/comm. The
- *   skb programs may run in softirq (ingress, TCP retransmits), where the
- *   current task is whoever was interrupted; they look the owner up by
- *   bpf_get_socket_cookie(skb) instead.
+ * - cgroup/connect4/6 towards the DNS port (and with -i, cgroup/sendmsg4/6):
+ *   these run in the sending process, so they remember socket cookie ->
+ *   pid/comm. The skb programs may run in softirq (ingress, TCP
+ *   retransmits), where the current task is whoever was interrupted; they
+ *   look the owner up by bpf_get_socket_cookie(skb) instead, but for a UDP
+ *   query leaving its socket, copied in the sender's own call (packet_owner()).
+ *   No sendmsg hook on cgroup_skb's path: it runs under lock_sock() on every
+ *   sendto(2) of every unconnected UDP socket, the server's answers included.
  * Every program lets the packet through: netlens observes, never filters.
  */
 #include "vmlinux.h"
@@ -37,6 +40,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define NL_IPPROTO_UDP 17
 #define NL_IP_OFFSET   0x1fff
 #define NL_TC_ACT_UNSPEC (-1)
+#define NL_EEXIST        17
 #define NL_NEXTHDR_HOP      0
 #define NL_NEXTHDR_ROUTING  43
 #define NL_NEXTHDR_FRAGMENT 44
@@ -65,11 +69,14 @@ struct {
  * totals. User space deletes those older than --timeout and counts them
  * as timeouts (a bpf_timer per query would allocate in the packet path,
  * and on 6.18 bpf_timer_init() there fails with ENOMEM under a burst).
+ * Preallocated: a query is inserted on its client's CPU and deleted by its
+ * answer, often on another; with BPF_F_NO_PREALLOC the per-CPU caches of
+ * the allocator then run dry on one CPU and overflow on the other, an
+ * irq_work (a self-IPI) each time: 0.85 us per query more in the flood.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, DNS_MAX_PENDING);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct dns_txn_key);
 	__type(value, struct dns_pending);
 } dns_pending SEC(".maps");
@@ -106,47 +113,56 @@ static __always_inline void process_owner(struct nl_owner *o)
 	bpf_core_read(o->comm, sizeof(o->comm), &leader->comm);
 }
 
-static __always_inline void remember_owner(struct bpf_sock_addr *ctx)
+/*
+ * Remembers o as the owner of the socket (cookie), written once per
+ * sending thread (an unconnected socket passes here on every send); o is
+ * filled here unless it is the current thread's already.
+ */
+static __always_inline void remember_owner(__u64 cookie, struct nl_owner *o)
 {
-	struct dns_sock_owner o = {}, *known;
-	__u64 cookie;
+	struct dns_sock_owner *known = bpf_map_lookup_elem(&dns_owners, &cookie);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (ctx->user_port != bpf_htons(dns_port))
+	if (known && known->owner.tid == tid)
 		return;
-	cookie = bpf_get_socket_cookie(ctx);
-	/* An unconnected socket passes here on every sendto(2): write once per owner. */
-	known = bpf_map_lookup_elem(&dns_owners, &cookie);
-	if (known && known->owner.tid == (__u32)bpf_get_current_pid_tgid())
-		return;
-	process_owner(&o.owner);
-	map_insert(&dns_owners, &cookie, &o, BPF_ANY);
+	if (o->tid != tid)
+		process_owner(o);
+	map_insert(&dns_owners, &cookie, o, BPF_ANY);
+}
+
+static __always_inline void owner_hook(struct bpf_sock_addr *ctx)
+{
+	struct nl_owner o = {};
+
+	if (ctx->user_port == bpf_htons(dns_port))
+		remember_owner(bpf_get_socket_cookie(ctx), &o);
 }
 
 SEC("cgroup/connect4")
 int dns_connect4(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
 SEC("cgroup/connect6")
 int dns_connect6(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
 SEC("cgroup/sendmsg4")
 int dns_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
 SEC("cgroup/sendmsg6")
 int dns_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	remember_owner(ctx);
+	owner_hook(ctx);
 	return 1;
 }
 
@@ -316,6 +332,32 @@ static __always_inline void lookup_owner(struct __sk_buff *skb, struct nl_owner 
 		*o = so->owner;
 }
 
+/*
+ * Who sent a packet. A UDP query leaving a local socket is copied in its
+ * sender's own call: udp_sendmsg() and udpv6_sendmsg() reach the cgroup_skb
+ * egress program synchronously (ip_finish_output()), so the current task is
+ * the sender. Everything else is looked up by socket: an answer reaching a
+ * socket is copied in softirq, TCP also sends from timers and softirq, and
+ * TC may run for packets of no local socket. An answer needs no owner but
+ * for -p/-c: its transaction is reported with its query's.
+ */
+static __always_inline void packet_owner(struct __sk_buff *skb, const struct nl_tuple *t,
+					 __u8 proto, __u8 dir, __u8 hook, struct nl_owner *o)
+{
+	bool by_owner = nl_filter.pid || nl_filter.has_comm;
+
+	if (hook == DNS_HOOK_CGROUP && proto == NL_IPPROTO_UDP && dir == DNS_DIR_EGRESS &&
+	    t->dport == dns_port) {
+		process_owner(o);
+		/* -p/-c keep its answer, copied in softirq, by its socket's owner. */
+		if (by_owner)
+			remember_owner(bpf_get_socket_cookie(skb), o);
+		return;
+	}
+	if (by_owner || t->dport == dns_port)
+		lookup_owner(skb, o);
+}
+
 /* The server's row, a new one while there is room, else "other". */
 static __always_inline struct dns_server_stats *server_stats(const struct nl_dest_key *k)
 {
@@ -374,28 +416,34 @@ static __always_inline __u32 query_type_slot(struct __sk_buff *skb, __u32 off, _
  * A query: a new one starts a pending entry (user space ends it as a timeout);
  * a copy of a pending one is a retransmission when it goes the same way as
  * its first copy (a client's, leaving again), else the second copy of a
- * message between two local sockets (it reaches the server).
+ * message between two local sockets (it reaches the server). The insert
+ * comes first: most queries are new, and it finds a pending one by itself.
  */
 static __always_inline void count_query(struct __sk_buff *skb, const struct dns_txn_key *k,
 					const struct nl_dest_key *server, __u32 off, __u32 end,
-					__u8 dir)
+					__u8 dir, __u64 now)
 {
-	struct dns_pending fresh = {}, *p = bpf_map_lookup_elem(&dns_pending, k);
+	struct dns_pending fresh = {
+		.ts_ns = now,
+		.egress = dir == DNS_DIR_EGRESS,
+		.ingress = dir == DNS_DIR_INGRESS,
+	}, *p;
 	struct dns_server_stats *s;
+	long err = map_insert(&dns_pending, k, &fresh, BPF_NOEXIST);
 
-	if (!p) {
-		fresh.ts_ns = bpf_ktime_get_ns();
-		fresh.egress = dir == DNS_DIR_EGRESS;
-		fresh.ingress = dir == DNS_DIR_INGRESS;
-		if (map_insert(&dns_pending, k, &fresh, BPF_NOEXIST)) {
-			stat_inc(DNS_STAT_UNTRACKED);
-			return;
-		}
+	if (!err) {
 		s = server_stats(server);
 		if (s)
 			s->queries[query_type_slot(skb, off, end)]++;
 		return;
 	}
+	if (err != -NL_EEXIST) {
+		stat_inc(DNS_STAT_UNTRACKED);
+		return;
+	}
+	p = bpf_map_lookup_elem(&dns_pending, k);
+	if (!p)
+		return;   /* answered (or expired) since */
 	/*
 	 * Copies of one query follow each other: plain increments (clang 14
 	 * has no fetch-and-add returning the old value for -mcpu=v1).
@@ -412,7 +460,8 @@ static __always_inline void count_query(struct __sk_buff *skb, const struct dns_
  * a local client, the answer leaving the (local) server is its first copy.
  */
 static __always_inline void count_answer(const struct dns_txn_key *k,
-					 const struct nl_dest_key *server, __u8 rcode, __u8 dir)
+					 const struct nl_dest_key *server, __u8 rcode, __u8 dir,
+					 __u64 now)
 {
 	struct dns_pending *p = bpf_map_lookup_elem(&dns_pending, k);
 	struct dns_server_stats *s;
@@ -420,7 +469,7 @@ static __always_inline void count_answer(const struct dns_txn_key *k,
 
 	if (p && p->egress && dir == DNS_DIR_EGRESS)
 		return;
-	us = p ? (bpf_ktime_get_ns() - p->ts_ns) / 1000 : 0;
+	us = p ? (now - p->ts_ns) / 1000 : 0;
 	s = server_stats(server);
 	if (!s)
 		return;
@@ -441,7 +490,7 @@ static __always_inline void count_answer(const struct dns_txn_key *k,
 
 /* One DNS message at off (its header) of len bytes, of the packet whose tuple is t. */
 static __always_inline void count_message(struct __sk_buff *skb, const struct nl_tuple *t,
-					  __u8 proto, __u32 off, __u32 len, __u8 dir)
+					  __u8 proto, __u32 off, __u32 len, __u8 dir, __u64 now)
 {
 	struct { __be16 id; __u8 flags, rcode; } h;
 	struct dns_txn_key k = {};
@@ -461,9 +510,9 @@ static __always_inline void count_message(struct __sk_buff *skb, const struct nl
 	__builtin_memcpy(server.addr, k.server, 16);
 	server.port = k.sport;
 	if (answer)
-		count_answer(&k, &server, h.rcode & 0xf, dir);
+		count_answer(&k, &server, h.rcode & 0xf, dir, now);
 	else
-		count_query(skb, &k, &server, off, off + len, dir);
+		count_query(skb, &k, &server, off, off + len, dir, now);
 }
 
 /*
@@ -472,13 +521,13 @@ static __always_inline void count_message(struct __sk_buff *skb, const struct nl
  * that continues in a later segment is not counted (as user space does).
  */
 static __always_inline void count_messages(struct __sk_buff *skb, const struct nl_tuple *t,
-					   __u8 proto, __u32 payload, __u32 plen, __u8 dir)
+					   __u8 proto, __u32 payload, __u32 plen, __u8 dir, __u64 now)
 {
 	__u32 off = 0;
 	__be16 mlen;
 
 	if (proto == NL_IPPROTO_UDP) {
-		count_message(skb, t, proto, payload, plen, dir);
+		count_message(skb, t, proto, payload, plen, dir, now);
 		return;
 	}
 	for (int i = 0; i < DNS_TCP_MSGS_MAX; i++) {
@@ -486,7 +535,7 @@ static __always_inline void count_messages(struct __sk_buff *skb, const struct n
 			return;
 		if (off + 2 + bpf_ntohs(mlen) > plen)
 			return;
-		count_message(skb, t, proto, payload + off + 2, bpf_ntohs(mlen), dir);
+		count_message(skb, t, proto, payload + off + 2, bpf_ntohs(mlen), dir, now);
 		off += 2 + bpf_ntohs(mlen);
 	}
 }
@@ -494,7 +543,7 @@ static __always_inline void count_messages(struct __sk_buff *skb, const struct n
 /* One record with room for cap bytes of payload (a constant in each caller). */
 static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id *id,
 				 const struct nl_owner *owner, __u32 payload, __u32 plen,
-				 __u8 dir, __u8 proto, __u8 hook, const __u32 cap)
+				 __u8 dir, __u8 proto, __u8 hook, __u64 now, const __u32 cap)
 {
 	struct dns_event *e;
 	__u64 n;
@@ -502,7 +551,7 @@ static __always_inline void emit(struct __sk_buff *skb, const struct nl_sock_id 
 	e = event_reserve(offsetof(struct dns_event, data) + cap);
 	if (!e)
 		return;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->id = *id;
 	e->owner = *owner;
 	e->payload_len = plen > 0xffff ? 0xffff : plen;
@@ -580,6 +629,7 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 	struct nl_sock_id id = {};
 	struct nl_owner owner = {};
 	__u32 l4, l3_end, payload, plen;
+	__u64 now;
 	__u8 proto;
 
 	if (parse_ip(skb, l3, &id.tuple, &proto, &l4, &l3_end))
@@ -597,16 +647,18 @@ static __always_inline void capture(struct __sk_buff *skb, __u32 l3, __u8 dir, _
 		id.cgroup_id = bpf_skb_cgroup_id(skb);
 	if (!filter_packet(skb, &id, hook))
 		return;
-	lookup_owner(skb, &owner);
+	packet_owner(skb, &id.tuple, proto, dir, hook, &owner);
 	if ((nl_filter.pid || nl_filter.has_comm) && !filter_owner(&owner))
 		return;
 
-	count_messages(skb, &id.tuple, proto, payload, plen, dir);
+	/* One clock read: the record's time is the one the kernel's latency is measured from. */
+	now = bpf_ktime_get_ns();
+	count_messages(skb, &id.tuple, proto, payload, plen, dir, now);
 	/* Most DNS messages are short: a smaller record when the payload fits. */
 	if (plen <= DNS_CAPTURE_SMALL)
-		emit(skb, &id, &owner, payload, plen, dir, proto, hook, DNS_CAPTURE_SMALL);
+		emit(skb, &id, &owner, payload, plen, dir, proto, hook, now, DNS_CAPTURE_SMALL);
 	else
-		emit(skb, &id, &owner, payload, plen, dir, proto, hook, DNS_CAPTURE_MAX);
+		emit(skb, &id, &owner, payload, plen, dir, proto, hook, now, DNS_CAPTURE_MAX);
 }
 
 /* cgroup_skb: skb->data is the IP header on both paths. */

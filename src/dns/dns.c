@@ -16,7 +16,7 @@
 #include "framework/tc.h"
 #include "dns.skel.h"
 
-#define DNS_CG_LINKS 6   /* cgroup_skb x2, connect4/6, sendmsg4/6 */
+#define DNS_CG_LINKS 4   /* connect4/6, and cgroup_skb x2 or (-i) sendmsg4/6 */
 /* The kernel's pending queries are checked for timeouts every 100 ms. */
 #define DNS_EXPIRE_EVERY_NS 100000000ULL
 
@@ -56,7 +56,7 @@ static int dns_plan(const struct nl_module *m, char *buf, size_t len)
 		return 0;
 	}
 	snprintf(buf, len, "cgroup_skb ingress+egress on %s (all namespaces, %s); "
-		 "cgroup/connect4,6 sendmsg4,6 for the querying process", mnt,
+		 "cgroup/connect4,6 for the querying process", mnt,
 		 cfg && cfg->server_side ? "clients' and servers' side" : "clients' side");
 	return 0;
 }
@@ -211,6 +211,9 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 	bpf_program__set_autoload(d->skel->progs.dns_cg_ingress, !tc);
 	bpf_program__set_autoload(d->skel->progs.dns_tc_egress, tc);
 	bpf_program__set_autoload(d->skel->progs.dns_tc_ingress, tc);
+	/* cgroup_skb learns a UDP query's sender itself: sendmsg(2) is hooked for -i only. */
+	bpf_program__set_autoload(d->skel->progs.dns_sendmsg4, tc);
+	bpf_program__set_autoload(d->skel->progs.dns_sendmsg6, tc);
 
 	err = dns_bpf__load(d->skel);
 	if (err)
@@ -223,16 +226,16 @@ static int dns_open(struct nl_module *m, const struct nl_opts *o)
 	return nl_module_ringbuf(m, d->skel->maps.events, on_event, &d->rb);
 }
 
-static int attach_cgroup(struct nl_module *m, bool packets)
+static int attach_cgroup(struct nl_module *m, bool tc)
 {
 	struct dns *d = m->priv;
 	struct dns_bpf *s = d->skel;
+	/* The packets' programs, or with -i the sendmsg hooks (TC programs are no cgroup's). */
 	struct bpf_program *progs[DNS_CG_LINKS] = {
-		s->progs.dns_connect4, s->progs.dns_connect6, s->progs.dns_sendmsg4,
-		s->progs.dns_sendmsg6, s->progs.dns_cg_egress, s->progs.dns_cg_ingress,
+		s->progs.dns_connect4, s->progs.dns_connect6,
+		tc ? s->progs.dns_sendmsg4 : s->progs.dns_cg_egress,
+		tc ? s->progs.dns_sendmsg6 : s->progs.dns_cg_ingress,
 	};
-	/* The packet programs are the last two: with -i only the owner hooks. */
-	int n = packets ? DNS_CG_LINKS : DNS_CG_LINKS - 2;
 	char mnt[256];
 	int fd, err = 0;
 
@@ -243,7 +246,7 @@ static int attach_cgroup(struct nl_module *m, bool packets)
 	fd = open(mnt, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return nl_module_fail(m, -errno, "cannot open the cgroup v2 root");
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < DNS_CG_LINKS; i++) {
 		d->links[i] = bpf_program__attach_cgroup(progs[i], fd);
 		if (!d->links[i]) {
 			err = nl_module_fail(m, -errno, "cannot attach %s to %.100s",
@@ -276,7 +279,7 @@ static int dns_attach(struct nl_module *m)
 	const struct dns_cfg *cfg = m->cfg;
 	int err = cfg->iface ? attach_tc(m, cfg->iface) : 0;
 
-	return err ? err : attach_cgroup(m, !cfg->iface);
+	return err ? err : attach_cgroup(m, cfg->iface != NULL);
 }
 
 static int dns_poll(struct nl_module *m, int timeout_ms)

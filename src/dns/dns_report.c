@@ -271,7 +271,7 @@ static bool known_copy(struct dns_report *r, struct dns_txn *t, const struct dns
 }
 
 static void on_query(struct dns_report *r, const struct dns_event *e, const struct dns_msg *msg,
-		     const struct dns_key *k)
+		     const struct dns_key *k, unsigned int hashv)
 {
 	size_t qlen = strlen(msg->qname) + 1;
 	struct dns_txn *t;
@@ -290,7 +290,7 @@ static void on_query(struct dns_report *r, const struct dns_event *e, const stru
 	t->qtype = msg->qtype;
 	memcpy(t->qname, msg->qname, qlen);
 	count_query(r, t);
-	HASH_ADD(hh, r->pending, key, sizeof(t->key), t);
+	HASH_ADD_BYHASHVALUE(hh, r->pending, key, sizeof(t->key), hashv, t);
 }
 
 static void on_answer(struct dns_report *r, struct nl_sink *s, const struct dns_event *e,
@@ -312,16 +312,18 @@ static void on_message(struct dns_report *r, struct nl_sink *s, const struct dns
 {
 	struct dns_msg *msg = &r->msg;
 	struct dns_txn *t = NULL;
+	unsigned int hashv = 0;
 	enum dns_err err;
 	struct dns_key k;
 
 	r->messages++;
-	/* The header names the transaction: looked up once, before parsing. */
+	/* The header names the transaction: hashed and looked up once, before parsing. */
 	if (len >= DNS_HEADER_LEN) {
 		bool answer = buf[2] >> 7;
 
 		make_key(e, answer, (uint16_t)(buf[0] << 8 | buf[1]), &k);
-		HASH_FIND(hh, r->pending, &k, sizeof(k), t);
+		HASH_VALUE(&k, sizeof(k), hashv);
+		HASH_FIND_BYHASHVALUE(hh, r->pending, &k, sizeof(k), hashv, t);
 		if (t && known_copy(r, t, e, answer))
 			return;
 	}
@@ -336,7 +338,7 @@ static void on_message(struct dns_report *r, struct nl_sink *s, const struct dns
 	if (msg->qr)
 		on_answer(r, s, e, msg, t);
 	else
-		on_query(r, e, msg, &k);
+		on_query(r, e, msg, &k, hashv);
 }
 
 /*

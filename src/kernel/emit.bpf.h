@@ -71,14 +71,38 @@ static __always_inline void *ring_reserve(void *ring, __u32 row, __u64 size)
 	return rec;
 }
 
+/* Per ring (one per row): the reader's position at the last record, and when it was woken. */
+__u64 nl_ring_seen[NL_STAT_ROWS], nl_ring_woken[NL_STAT_ROWS];
+
+/*
+ * Once nl_wakeup_bytes are pending, a forced wake-up only when the reader
+ * has not moved since the previous record (it sleeps), once per position:
+ * every forced wake-up is an irq_work and a self-IPI (a VM exit on KVM), and
+ * a reader that is behind but running, or woken but not yet scheduled,
+ * needs none.
+ */
+static __always_inline __u64 ring_wakeup(void *ring, __u32 row)
+{
+	__u64 pos;
+
+	if (row >= NL_STAT_ROWS ||
+	    bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) < nl_wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	/* + 1: position 0 is a real one, the arrays start at 0. */
+	pos = bpf_ringbuf_query(ring, BPF_RB_CONS_POS) + 1;
+	if (nl_ring_seen[row] != pos) {
+		nl_ring_seen[row] = pos;
+		return BPF_RB_NO_WAKEUP;
+	}
+	if (nl_ring_woken[row] == pos)
+		return BPF_RB_NO_WAKEUP;
+	nl_ring_woken[row] = pos;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 static __always_inline void ring_submit(void *ring, __u32 row, void *rec)
 {
-	__u64 flags = 0;
-
-	if (nl_wakeup_bytes)
-		flags = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= nl_wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(rec, flags);
+	bpf_ringbuf_submit(rec, nl_wakeup_bytes ? ring_wakeup(ring, row) : 0);
 	stat_row_inc(row, NL_STAT_EVENTS);
 }
 
