@@ -10,8 +10,9 @@ Workloads, each in interleaved rounds (arm order rotated every round):
 Arms: bare; `netlens http -o json > /dev/null`; bare again (noise floor =
 second bare / first bare). Each arm is divided by the mean of the two bare
 runs of its round; the median ratio is printed with min..max beside the
-noise floor. Then one run per workload with kernel.bpf_stats_enabled=1:
-each program's ns per run and runs per request (per 512-byte block for pipe).
+noise floor, and netlens' own CPU (user + system) per unit of work. Then
+one run per workload with kernel.bpf_stats_enabled=1: each program's ns per
+run and runs per request (per 512-byte block for pipe).
 """
 import argparse
 import os
@@ -56,11 +57,10 @@ WORKLOADS = {
 
 
 def run_arm(pair, workload, arm, seconds, a):
+    """(measure, units of work, netlens' own CPU seconds)."""
     mon = Monitor(HTTP, "attached") if arm == "http" else None
     value, units = WORKLOADS[workload][0](pair, seconds, a)
-    if mon:
-        mon.stop()
-    return value, units
+    return value, units, mon.stop() if mon else 0.0
 
 
 def main():
@@ -68,7 +68,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--conns", type=int, default=8)
-    ap.add_argument("--blocks", type=int, default=400000, help="pipe: 512-byte blocks per run")
+    ap.add_argument("--blocks", type=int, default=2000000, help="pipe: 512-byte blocks per run")
     ap.add_argument("--workloads", default="plain,tls,pipe")
     a = ap.parse_args()
     pair = nltest.Pair()
@@ -81,9 +81,11 @@ def main():
         results = interleaved(arms, a.rounds,
                               lambda arm: run_arm(pair, workload, arm, a.seconds, a))
         bare, noise = versus_bare(results)
+        cpu_us = statistics.median(x[2] / x[1] * 1e6 for x in results["http"])
         print(f"\n{workload}: bare {statistics.median(bare):.1f} {unit}, "
               f"noise floor {spread(noise)}; http {median_of(results, 'http'):.1f} {unit}, "
-              f"ratio {spread(ratios(results, 'http', bare))}")
+              f"ratio {spread(ratios(results, 'http', bare))}; netlens' own CPU "
+              f"{cpu_us:.2f} us per {WORKLOADS[workload][2]}")
         with bpf_stats_enabled():
             mon = Monitor(HTTP, "attached")
             _, units = WORKLOADS[workload][0](pair, a.seconds, a)
