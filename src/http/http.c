@@ -74,8 +74,9 @@ static int http_plan(const struct nl_module *m, char *buf, size_t len)
 	if (hooks < 0 || (size_t)hooks >= len)
 		return 0;
 	if (h && h->tls)
-		snprintf(buf + hooks, len - hooks, "; uprobes on OpenSSL 3 in %u libssl.so.3 files "
-			 "(TCP core)", http_tls_libs(h->tls));
+		snprintf(buf + hooks, len - hooks, "; uprobes on OpenSSL 3 in %u libssl.so.3 files, "
+			 "%u at ssl_read_internal/ssl_write_internal (TCP core)",
+			 http_tls_libs(h->tls), http_tls_libs_internal(h->tls));
 	else
 		snprintf(buf + hooks, len - hooks, "%s (TCP core)",
 			 tls ? "; uprobes on OpenSSL 3 (libssl.so.3)" : "; no TLS (--no-tls)");

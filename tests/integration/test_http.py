@@ -1,6 +1,7 @@
 """netlens http: nginx, curl, redis and small servers between namespaces; exact counts
 checked against nginx's access log, curl's own report and redis' INFO commandstats."""
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -142,6 +143,55 @@ def test_nginx_tls():
     """The same over HTTPS: OpenSSL's plaintext through the uprobes, tls true, same fields."""
     recs = check_nginx_exchange(Pair(), 8443, "https", True)
     assert one(recs, type="stats")["tls_libraries"] >= 1
+
+
+def libssl_of(program):
+    """The libssl.so.3 a program loads, as ldd says."""
+    for ln in sh("ldd", program).splitlines():
+        if ln.split()[0] == "libssl.so.3":
+            return ln.split()[2]
+    raise AssertionError(f"{program} does not load libssl.so.3")
+
+
+def test_tls_library_of_another_shape():
+    """curl on a copy of libssl whose SSL_read_ex begins with add $-8,%rsp (the same effect as
+    its sub $8,%rsp): the copy's code has not the shape that points to ssl_read_internal, so
+    netlens probes its four exported functions; nginx on the system's copy, probed inside.
+    Both sides exact, tls true."""
+    pair = Pair()
+    d = nginx(pair)
+    lib = libssl_of(shutil.which("curl"))
+    libdir = tempfile.mkdtemp(prefix="nlt-libssl-")
+    defer(lambda: sh("rm", "-rf", libdir))
+    copy = os.path.join(libdir, "libssl.so.3")
+    shutil.copy(lib, copy)
+    addr = next(ln.split()[0] for ln in sh("nm", "-D", "--defined-only", lib).splitlines()
+                if ln.split()[-1].split("@")[0] == "SSL_read_ex")
+    head = sh("objdump", "-F", "-d", f"--start-address=0x{addr}", lib)
+    off = int(head.split("(File Offset: ")[1].split(")")[0], 16)
+    with open(copy, "r+b") as f:
+        f.seek(off)
+        assert f.read(4) == bytes.fromhex("4883ec08"), "SSL_read_ex: not sub $8,%rsp"
+        f.seek(off)
+        f.write(bytes.fromhex("4883c4f8"))
+    assert f"libssl.so.3 => {copy} " in sh("env", f"LD_LIBRARY_PATH={libdir}", "ldd",
+                                           shutil.which("curl"))
+    # A process that maps the copy before netlens starts: its start scan finds it.
+    Proc(["env", f"LD_PRELOAD={copy}", "sleep", "60"])
+    time.sleep(0.3)
+    nl = Netlens("-P", 8443, command="http")
+    n = int(nl.attached.split("OpenSSL 3 in ")[1].split()[0])
+    assert f"in {n} libssl.so.3 files, {n - 1} at ssl_read_internal" in nl.attached, nl.attached
+    urls = [f"https://{pair.B4}:8443{p}" for p in PATHS]
+    seen_by_curl = curl(pair, urls, prefix=["env", f"LD_LIBRARY_PATH={libdir}"])
+    reqs = find(nl.stop(), type="request")
+    log = access_log(d)
+    client, server = find(reqs, side="client"), find(reqs, side="server")
+    assert [(r["status"], r["request_bytes"], r["response_bytes"]) for r in client] == \
+        seen_by_curl, (client, seen_by_curl)
+    assert [(r["method"], r["path"], r["status"], r["request_bytes"], r["response_bytes"])
+            for r in server] == [(m, u, s, rl, bs) for m, u, s, rl, bs, _ in log], (server, log)
+    assert all(r["tls"] is True for r in reqs), reqs
 
 
 def test_full_path_keeps_the_query():
