@@ -72,6 +72,7 @@ struct http_sum_row {
 
 struct http_summary {
 	struct http_sum_row *rows;
+	struct http_sum_row *last[2]; /* per side, the row of the last exchange: tried first */
 	enum http_by by;
 	uint32_t max_paths, paths;    /* distinct paths kept this interval */
 	uint64_t folded;              /* requests whose path was folded */
