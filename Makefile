@@ -79,7 +79,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out src/main.c,$(SRCS)) $(HDRS) $(SKELS
 	$(CLANG) $(FUZZ_FLAGS) $< $(filter-out src/main.c,$(SRCS)) -o $@ $(LDLIBS)
 
 # Load generators: plain C, no netlens code.
-BENCH_GENS := $(BUILD)/bench/connstorm $(BUILD)/bench/latency_rr $(BUILD)/bench/udpflood
+BENCH_GENS := $(BUILD)/bench/connstorm $(BUILD)/bench/latency_rr $(BUILD)/bench/udpflood \
+              $(BUILD)/bench/uprobe_loop
 
 $(BENCH_GENS): $(BUILD)/bench/%: bench/%.c bench/loadgen.h
 	@mkdir -p $(dir $@)

@@ -3,14 +3,23 @@
  * http's steps in the TCP core (src/tcp/tcp.bpf.c): the data a process
  * writes and reads on a socket the core follows, as messages.
  *
- * Plaintext comes from the socket syscalls (read, write, readv, writev,
- * recvfrom, sendto, recvmsg, sendmsg, sendfile): the entry finds the
- * socket behind the fd (sock_from_fd(), a file that is no socket leaves
- * there) and its core record, and parks the buffer per thread; the exit
- * takes the bytes the call moved. TLS comes from uprobes on OpenSSL's
- * SSL_read/SSL_write (and _ex): the entry marks the thread, the syscall it
- * makes inside names the socket (its bytes are ciphertext: not taken), the
- * return hands the plaintext.
+ * Plaintext comes from sock:sock_send_length and sock:sock_recv_length
+ * (http_on_io()): they fire at the end of every sendmsg/recvmsg of a socket,
+ * with the socket and the bytes moved (Linux 6.18 net/socket.c,
+ * sock_sendmsg_nosec()/sock_recvmsg_nosec(); read(2), write(2), readv(2)
+ * and writev(2) reach them through sock_read_iter()/sock_write_iter(),
+ * sendfile(2) through splice_to_socket()). A pipe or a file never meets
+ * them. The bytes are read from the user buffer the system call named: its
+ * number and arguments are in the task's saved registers, and the call's fd
+ * must be that socket (a read(2) of a network file system's file sends on
+ * the file system's socket). Calls with no such system call (io_uring, a
+ * kernel thread, splice(2), sendfile(2), recvmmsg(2)...) are counted,
+ * their bytes not taken.
+ *
+ * TLS comes from uprobes on OpenSSL (src/http/http_tls.c): the entry of a
+ * read or write marks the thread, the socket call it makes inside names the
+ * socket (its bytes are ciphertext: not taken), the return hands the
+ * plaintext.
  *
  * Per socket the step follows who speaks: a call in the other direction
  * than the last one begins a message and sends one record with its first
@@ -27,50 +36,34 @@
 
 #define NL_ECONNRESET 104
 #define HTTP_PROTO_FOREIGN 0xff   /* the first message matched no signature */
+#define NL_PF_IO_WORKER 0x00000010   /* include/linux/sched.h: io_uring's workers */
+#define NL_PF_KTHREAD   0x00200000
 
 const volatile struct http_sig http_sigs[HTTP_MAX_SIGS];       /* request starts */
 const volatile struct http_sig http_resp_sigs[HTTP_MAX_SIGS];  /* response starts */
 
 NL_RING(http_events);
 
-/* Where a syscall's data is: a buffer, an iovec array, a msghdr, or none (sendfile). */
-enum http_buf { HTTP_BUF_PLAIN, HTTP_BUF_IOV, HTTP_BUF_MSG, HTTP_BUF_NONE };
+/* Where a system call's data is: none (sendfile), a buffer, an iovec array, a msghdr. */
+enum http_buf { HTTP_BUF_NONE, HTTP_BUF_PLAIN, HTTP_BUF_IOV, HTTP_BUF_MSG };
 
-struct http_call {
-	__u64 sk;
-	__u64 buf;
-	__u64 ts;                /* the entry: a send's first byte leaves now */
-	__u8  kind;              /* enum http_buf */
-	__u8  dir;               /* enum http_dir */
-	__u8  pad[6];
-};
-
-/*
- * A socket syscall in flight, per thread (entry to exit). LRU: a thread that
- * dies inside a call leaves its entry, which must not fill the map for good.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct http_call);
-} http_calls SEC(".maps");
-
+/* An SSL read or write in flight on this thread (ssl 0: none). */
 struct http_ssl_call {
 	__u64 ssl;
 	__u64 buf;
-	__u64 exlen;             /* _ex forms: where the size goes; 0 for SSL_read/SSL_write */
-	__u64 sk;                /* learned from the SSL object, or from the syscall inside */
+	__u64 exlen;             /* where the size goes (_ex arguments); 0 for SSL_read/SSL_write */
+	__u64 sk;                /* learned from the SSL object, or from the socket call inside */
+	__u64 sk_known;          /* what http_ssl_socks held for the SSL object at the entry */
 	__u64 ts;                /* the entry */
 	__u8  dir;
 	__u8  pad[7];
 };
 
-/* An SSL_read/SSL_write in flight, per thread (LRU: as http_calls). */
+/* Per thread, freed with it: no entry left behind by a thread that dies inside a call. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct http_ssl_call);
 } http_ssl_calls SEC(".maps");
 
@@ -80,36 +73,13 @@ struct http_ssl_key {
 	__u64 ssl;
 };
 
-/* The socket under an SSL object, for calls served from OpenSSL's buffer (no syscall). */
+/* The socket under an SSL object, for calls served from OpenSSL's buffer (no socket call). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct http_ssl_key);
 	__type(value, __u64);
 } http_ssl_socks SEC(".maps");
-
-/*
- * Processes that connected or accepted a TCP socket while netlens ran (the
- * core's owner rules): the syscall entries of every other process (a pipe,
- * a file) leave after this one lookup, before walking their fd table.
- * LRU: an exited process's entry is dropped when room is needed.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u8);
-} http_pids SEC(".maps");
-
-/* The current process owns a socket the core follows (inside connect(2), at accept's exit). */
-static __always_inline void http_mark_current(void)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u8 one = 1;
-
-	if (!bpf_map_lookup_elem(&http_pids, &tgid))
-		map_insert_row(TCP_ROW_HTTP, &http_pids, &tgid, &one, BPF_ANY);
-}
 
 /* The protocol whose request (or response) signature the first 8 bytes match; 0 if none. */
 static __always_inline __u8 http_match_sig(__u64 first, bool response)
@@ -135,22 +105,90 @@ static __always_inline __u8 http_classify(const __u8 *data, __u32 n)
 	return http_match_sig(first, false);
 }
 
+/*
+ * The system calls that move a socket's data through sendmsg/recvmsg, by
+ * this architecture's numbers: where their data is (HTTP_BUF_NONE for the
+ * others, and for a call in the other direction).
+ */
+static __always_inline __u8 http_syscall_kind(long nr, __u8 dir)
+{
+#if defined(__TARGET_ARCH_x86)
+	enum { NR_READ = 0, NR_WRITE = 1, NR_READV = 19, NR_WRITEV = 20, NR_SENDTO = 44,
+	       NR_RECVFROM = 45, NR_SENDMSG = 46, NR_RECVMSG = 47 };
+#elif defined(__TARGET_ARCH_arm64)
+	enum { NR_READ = 63, NR_WRITE = 64, NR_READV = 65, NR_WRITEV = 66, NR_SENDTO = 206,
+	       NR_RECVFROM = 207, NR_SENDMSG = 211, NR_RECVMSG = 212 };
+#else
+#error "http: the socket system calls' numbers of this architecture"
+#endif
+	bool send = dir == HTTP_DIR_SEND;
+
+	switch (nr) {
+	case NR_READ:
+	case NR_RECVFROM:
+		return send ? HTTP_BUF_NONE : HTTP_BUF_PLAIN;
+	case NR_WRITE:
+	case NR_SENDTO:
+		return send ? HTTP_BUF_PLAIN : HTTP_BUF_NONE;
+	case NR_READV:
+		return send ? HTTP_BUF_NONE : HTTP_BUF_IOV;
+	case NR_WRITEV:
+		return send ? HTTP_BUF_IOV : HTTP_BUF_NONE;
+	case NR_RECVMSG:
+		return send ? HTTP_BUF_NONE : HTTP_BUF_MSG;
+	case NR_SENDMSG:
+		return send ? HTTP_BUF_MSG : HTTP_BUF_NONE;
+	}
+	return HTTP_BUF_NONE;
+}
+
 /* The user buffer holding the start of the call's data (the first iovec's, capped to it). */
-static __always_inline __u64 http_first_buf(const struct http_call *c, __u64 *room)
+static __always_inline __u64 http_first_buf(__u8 kind, __u64 arg, __u64 *room)
 {
 	struct iovec iov = {};
-	__u64 iovp = c->buf;
+	__u64 iovp = arg;
 
 	*room = ~0ULL;
-	if (c->kind == HTTP_BUF_PLAIN)
-		return c->buf;
-	if (c->kind == HTTP_BUF_MSG &&
-	    bpf_probe_read_user(&iovp, sizeof(iovp), &((struct user_msghdr *)c->buf)->msg_iov))
+	if (kind == HTTP_BUF_PLAIN)
+		return arg;
+	if (kind == HTTP_BUF_MSG &&
+	    bpf_probe_read_user(&iovp, sizeof(iovp), &((struct user_msghdr *)arg)->msg_iov))
 		return 0;
 	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)iovp))
 		return 0;
 	*room = iov.iov_len;
 	return (__u64)iov.iov_base;
+}
+
+static __always_inline long http_syscall_nr(const struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->orig_ax;
+#else
+	return regs->syscallno;
+#endif
+}
+
+/*
+ * Where the current system call holds the data sk's sendmsg/recvmsg just
+ * moved in direction dir: its user buffer (room: its size), or 0 when the
+ * call is not one of the socket system calls on sk's fd (io_uring, a kernel
+ * thread, sendfile, another file's read(2)...).
+ */
+static __always_inline __u64 http_syscall_buf(const struct sock *sk, __u8 dir, __u64 *room)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u8 kind;
+
+	/* Threads with no system call of their own: their saved registers say nothing. */
+	if (task->flags & (NL_PF_KTHREAD | NL_PF_IO_WORKER))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	kind = http_syscall_kind(http_syscall_nr(regs), dir);
+	if (kind == HTTP_BUF_NONE || sock_from_fd(PT_REGS_PARM1_SYSCALL(regs)) != sk)
+		return 0;
+	return http_first_buf(kind, PT_REGS_PARM2_SYSCALL(regs), room);
 }
 
 static __always_inline void http_fill(struct http_event *e, const struct tcp_rec *r, __u64 sk,
@@ -188,11 +226,15 @@ static __always_inline __u64 http_capture(struct http_event *e, __u64 ret, __u64
  * socket's first one is classified here (foreign: discarded).
  */
 static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __u64 ret,
-				       __u64 ubuf, __u64 room, __u64 entry_ts)
+				       __u64 ubuf, __u64 room, __u64 ts)
 {
-	struct http_event *e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
+	struct http_event *e;
 	__u64 n;
 
+	/* Nothing to classify (sendfile, io_uring first): decide on the next message. */
+	if (!r->http.proto && !ubuf)
+		return;
+	e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
 	if (!e)
 		return;
 	n = http_capture(e, ret, ubuf, room);
@@ -200,7 +242,6 @@ static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __
 		__u8 proto = n ? http_classify(e->data, n) : 0;
 
 		if (!proto) {
-			/* Nothing to classify (sendfile first): decide on the next message. */
 			if (n)
 				r->http.proto = HTTP_PROTO_FOREIGN;
 			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
@@ -208,8 +249,7 @@ static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __
 		}
 		r->http.proto = proto;
 	}
-	/* A message's first byte: written at the call's entry, read at its return. */
-	http_fill(e, r, sk, HTTP_EV_MSG, dir, dir == HTTP_DIR_SEND ? entry_ts : bpf_ktime_get_ns());
+	http_fill(e, r, sk, HTTP_EV_MSG, dir, ts);
 	e->cap_len = n;
 	e->len = ret;
 	owner_from_current(&e->owner);
@@ -224,7 +264,7 @@ static __always_inline void http_begin(struct tcp_rec *r, __u64 sk, __u8 dir, __
  * (pipelining: several answers, or requests, written by separate calls).
  */
 static __always_inline void http_part(struct tcp_rec *r, __u64 sk, __u64 ret, __u64 ubuf,
-				      __u64 room, __u64 entry_ts)
+				      __u64 room, __u64 ts)
 {
 	struct http_event *e;
 	__u64 first = 0, n = ret < room ? ret : room;
@@ -236,25 +276,32 @@ static __always_inline void http_part(struct tcp_rec *r, __u64 sk, __u64 ret, __
 	e = ring_reserve(&http_events, TCP_ROW_HTTP, sizeof(*e));
 	if (!e)
 		return;
-	http_fill(e, r, sk, HTTP_EV_PART, HTTP_DIR_SEND, entry_ts);
+	http_fill(e, r, sk, HTTP_EV_PART, HTTP_DIR_SEND, ts);
 	e->cap_len = http_capture(e, ret, ubuf, room);
 	e->len = ret;
 	owner_from_current(&e->owner);
 	ring_submit(&http_events, TCP_ROW_HTTP, e);
 }
 
-/*
- * ret bytes moved in direction dir on sk, from the user buffer ubuf (room:
- * its size), by a call that began at entry_ts.
- */
-static __always_inline void http_on_data(__u64 sk, __u8 dir, __u64 ret, __u64 ubuf, __u64 room,
-					 bool tls, __u64 entry_ts)
+/* r's socket is one http reports: identified, kept by the filters, its side known. */
+static __always_inline bool http_follows(const struct tcp_rec *r)
 {
-	struct tcp_rec *r = rec_of((const struct sock *)sk);
+	return r->identified && r->match && (r->flags & TCP_F_DIRECTION) && rec_owner_kept(r);
+}
 
-	if (!r || !r->identified || !r->match || !(r->flags & TCP_F_DIRECTION) ||
-	    !rec_owner_kept(r))
-		return;
+/* The call needs its bytes: it begins a message, or it is a send that may begin a part. */
+static __always_inline bool http_wants_bytes(const struct tcp_rec *r, __u8 dir)
+{
+	return r->http.dir != dir || (dir == HTTP_DIR_SEND && r->http.proto);
+}
+
+/*
+ * ret bytes moved in direction dir on r's socket sk, from the user buffer
+ * ubuf (room: its size; 0: not known), the first of them at ts.
+ */
+static __always_inline void http_on_data(struct tcp_rec *r, __u64 sk, __u8 dir, __u64 ret,
+					 __u64 ubuf, __u64 room, bool tls, __u64 ts)
+{
 	if (tls && !r->http.tls) {
 		/* The bytes seen so far were the TLS handshake: start over on the plaintext. */
 		r->http.tls = 1;
@@ -266,58 +313,48 @@ static __always_inline void http_on_data(__u64 sk, __u8 dir, __u64 ret, __u64 ub
 		return;
 	if (r->http.dir == dir) {
 		if (dir == HTTP_DIR_SEND)
-			http_part(r, sk, ret, ubuf, room, entry_ts);
+			http_part(r, sk, ret, ubuf, room, ts);
 		r->http.bytes += ret;
 		return;
 	}
-	http_begin(r, sk, dir, ret, ubuf, room, entry_ts);
+	http_begin(r, sk, dir, ret, ubuf, room, ts);
 }
 
-/* Syscall entry: parks the call if fd is a socket the core follows and nobody ignores. */
-static __always_inline void http_on_enter(long fd, __u64 buf, __u8 kind, __u8 dir)
+static __always_inline struct http_ssl_call *http_ssl_call_of_current(__u64 flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, tgid = id >> 32;
-	struct http_call c = { .buf = buf, .kind = kind, .dir = dir, .ts = bpf_ktime_get_ns() };
+	return bpf_task_storage_get(&http_ssl_calls, bpf_get_current_task_btf(), 0, flags);
+}
+
+/*
+ * sock:sock_send_length / sock_recv_length: ret bytes (> 0) moved in
+ * direction dir on sk by the current task, now: the end of the call (btf:
+ * sk is a typed tp_btf argument).
+ */
+static __always_inline void http_on_io(const struct sock *sk, __u8 dir, __u64 ret, const bool btf)
+{
 	struct http_ssl_call *ssl;
-	struct sock *sk;
 	struct tcp_rec *r;
-
-	if (!bpf_map_lookup_elem(&http_pids, &tgid))
-		return;
-	sk = sock_from_fd(fd);
-	if (!sk)
-		return;
-	r = rec_of(sk);
-	if (!r)
-		return;
-	ssl = bpf_map_lookup_elem(&http_ssl_calls, &tid);
-	if (ssl) {     /* inside SSL_read/SSL_write: ciphertext, but now we know the socket */
-		ssl->sk = (__u64)sk;
-		return;
-	}
-	if (r->http.proto == HTTP_PROTO_FOREIGN || r->http.tls)
-		return;
-	c.sk = (__u64)sk;
-	map_insert_row(TCP_ROW_HTTP, &http_calls, &tid, &c, BPF_ANY);
-}
-
-static __always_inline void http_on_exit(long ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct http_call *p = bpf_map_lookup_elem(&http_calls, &tid);
-	struct http_call c;
 	__u64 ubuf = 0, room = 0;
 
-	if (!p)
+	if (READ(btf, sk, sk_protocol) != NL_IPPROTO_TCP)
 		return;
-	c = *p;
-	bpf_map_delete_elem(&http_calls, &tid);
-	if (ret <= 0)
+	r = rec_of(sk);
+	if (!r || !http_follows(r))
 		return;
-	if (c.kind != HTTP_BUF_NONE)
-		ubuf = http_first_buf(&c, &room);
-	http_on_data(c.sk, c.dir, ret, ubuf, room, false, c.ts);
+	/* Not known to be plaintext: it may be TLS. */
+	if (r->http.tls || !r->http.proto || r->http.proto == HTTP_PROTO_FOREIGN) {
+		ssl = http_ssl_call_of_current(0);
+		if (ssl && ssl->ssl) {
+			/* Inside SSL_read/SSL_write: ciphertext, but now we know the socket. */
+			ssl->sk = (__u64)sk;
+			return;
+		}
+		if (r->http.tls || r->http.proto == HTTP_PROTO_FOREIGN)
+			return;
+	}
+	if (http_wants_bytes(r, dir))
+		ubuf = http_syscall_buf(sk, dir, &room);
+	http_on_data(r, (__u64)sk, dir, ret, ubuf, room, false, bpf_ktime_get_ns());
 }
 
 /* The socket closed: a record for a protocol socket, so user space ends its exchanges. */
@@ -340,42 +377,51 @@ static __always_inline void http_on_close(const struct sock *sk, const struct tc
 
 static __always_inline void http_ssl_enter(__u64 ssl, __u64 buf, __u64 exlen, __u8 dir)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct http_ssl_key k = { .tgid = id >> 32, .ssl = ssl };
-	struct http_ssl_call c = { .ssl = ssl, .buf = buf, .exlen = exlen, .dir = dir,
-				   .ts = bpf_ktime_get_ns() };
-	__u32 tid = (__u32)id;
-	__u64 *sk = bpf_map_lookup_elem(&http_ssl_socks, &k);
+	struct http_ssl_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .ssl = ssl };
+	struct http_ssl_call *c = http_ssl_call_of_current(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	__u64 *sk;
 
-	if (sk)
-		c.sk = *sk;
-	map_insert_row(TCP_ROW_HTTP, &http_ssl_calls, &tid, &c, BPF_ANY);
+	if (!c) {      /* no memory for this thread's slot */
+		stat_row_inc(TCP_ROW_HTTP, NL_STAT_MAP_FULL);
+		return;
+	}
+	sk = bpf_map_lookup_elem(&http_ssl_socks, &k);
+	c->ssl = ssl;
+	c->buf = buf;
+	c->exlen = exlen;
+	c->sk = c->sk_known = sk ? *sk : 0;
+	c->ts = bpf_ktime_get_ns();
+	c->dir = dir;
 }
 
 static __always_inline void http_ssl_return(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct http_ssl_call *p = bpf_map_lookup_elem(&http_ssl_calls, &tid), c;
-	struct http_ssl_key k = { .tgid = id >> 32 };
+	struct http_ssl_call *p = http_ssl_call_of_current(0), c;
+	struct http_ssl_key k = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct tcp_rec *r;
 	__u64 n = ret;
 
-	if (!p)
+	if (!p || !p->ssl)
 		return;
 	c = *p;
-	bpf_map_delete_elem(&http_ssl_calls, &tid);
-	/* The _ex forms return 1 and store the size; the others return it. */
-	if (c.exlen && (ret != 1 || bpf_probe_read_user(&n, sizeof(n), (void *)c.exlen)))
-		return;
-	if (ret <= 0 || !n)
+	p->ssl = 0;
+	/* Failed (<= 0); else the _ex arguments hold the size, the others return it. */
+	if (ret <= 0 || (c.exlen && bpf_probe_read_user(&n, sizeof(n), (void *)c.exlen)) || !n)
 		return;
 	if (!c.sk) {
 		stat_row_inc(TCP_ROW_HTTP, HTTP_STAT_TLS_NO_SOCK);
 		return;
 	}
-	k.ssl = c.ssl;
-	map_insert_row(TCP_ROW_HTTP, &http_ssl_socks, &k, &c.sk, BPF_ANY);
-	http_on_data(c.sk, c.dir, n, c.buf, ~0ULL, true, c.ts);
+	if (c.sk != c.sk_known) {
+		k.ssl = c.ssl;
+		map_insert_row(TCP_ROW_HTTP, &http_ssl_socks, &k, &c.sk, BPF_ANY);
+	}
+	r = rec_of((const struct sock *)c.sk);
+	if (!r || !http_follows(r))
+		return;
+	/* A send's first byte: at the entry of SSL_write; a receive's: at the return. */
+	http_on_data(r, c.sk, c.dir, n, c.buf, ~0ULL, true,
+		     c.dir == HTTP_DIR_SEND ? c.ts : bpf_ktime_get_ns());
 }
 
 #endif

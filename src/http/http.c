@@ -25,20 +25,14 @@ struct http {
 	struct nl_module *m;
 };
 
-/* The syscalls whose entries and exits carry the data (src/tcp/tcp.bpf.c's HTTP_SYSCALL lines). */
-static const char *const syscalls[] = {
-	"read", "readv", "recvfrom", "recvmsg", "write", "writev", "sendto", "sendmsg", "sendfile64",
-};
+/* Where the data is seen: every socket's sendmsg/recvmsg ends there (Linux 6.5+). */
+static const char *const io_tracepoints[] = { "sock_send_length", "sock_recv_length" };
 
-#define NSYSCALLS (sizeof(syscalls) / sizeof(syscalls[0]))
-
-static bool syscall_hooked(const char *name)
+/* The owner of an accepted socket, which -p and -c read, is learned at the exit of accept(2). */
+static bool accept_exit_hooked(void)
 {
-	char enter[64], exit[64];
-
-	snprintf(enter, sizeof(enter), "sys_enter_%s", name);
-	snprintf(exit, sizeof(exit), "sys_exit_%s", name);
-	return nl_tracepoint_exists("syscalls", enter) && nl_tracepoint_exists("syscalls", exit);
+	return nl_tracepoint_exists("syscalls", "sys_exit_accept4") ||
+	       nl_tracepoint_exists("syscalls", "sys_exit_accept");
 }
 
 static bool uprobes_usable(void)
@@ -51,13 +45,19 @@ static int http_plan(const struct nl_module *m, char *buf, size_t len)
 	const struct http_cfg *c = m->cfg;
 	const struct http *h = m->priv;
 	bool tls = !c || !c->no_tls;
+	int hooks;
 
-	for (size_t i = 0; i < NSYSCALLS; i++) {
-		if (!syscall_hooked(syscalls[i])) {
-			snprintf(buf, len, "unavailable: no syscalls:sys_enter_%s/sys_exit_%s tracepoints "
-				 "(CONFIG_FTRACE_SYSCALLS)", syscalls[i], syscalls[i]);
+	for (size_t i = 0; i < sizeof(io_tracepoints) / sizeof(io_tracepoints[0]); i++) {
+		if (!nl_tracepoint_exists("sock", io_tracepoints[i])) {
+			snprintf(buf, len, "unavailable: no sock:%s tracepoint (Linux 6.5+)",
+				 io_tracepoints[i]);
 			return -ENOTSUP;
 		}
+	}
+	if (!accept_exit_hooked()) {
+		snprintf(buf, len, "unavailable: no syscalls:sys_exit_accept4 tracepoint "
+			 "(CONFIG_FTRACE_SYSCALLS), where the owner of an accepted socket is learned");
+		return -ENOTSUP;
 	}
 	if (tls && !uprobes_usable()) {
 		snprintf(buf, len, "unavailable: the kernel has no uprobes (CONFIG_UPROBE_EVENTS) for "
@@ -68,50 +68,35 @@ static int http_plan(const struct nl_module *m, char *buf, size_t len)
 		snprintf(buf, len, "unavailable: needs raw tracepoints");
 		return -ENOTSUP;
 	}
+	hooks = snprintf(buf, len, "%s sock:sock_send_length, sock:sock_recv_length%s",
+			 nl_hook_name(tcp_core_hook(NL_HOOK_AUTO)),
+			 tcp_core_may_fall_back(NL_HOOK_AUTO) ? " (raw_tp if refused)" : "");
+	if (hooks < 0 || (size_t)hooks >= len)
+		return 0;
 	if (h && h->tls)
-		snprintf(buf, len, "socket syscalls' tracepoints; uprobes on OpenSSL 3 in %u "
-			 "libssl.so.3 files (TCP core)", http_tls_libs(h->tls));
+		snprintf(buf + hooks, len - hooks, "; uprobes on OpenSSL 3 in %u libssl.so.3 files, "
+			 "%u at ssl_read_internal/ssl_write_internal (TCP core)",
+			 http_tls_libs(h->tls), http_tls_libs_internal(h->tls));
 	else
-		snprintf(buf, len, "socket syscalls' tracepoints%s (TCP core)",
+		snprintf(buf + hooks, len - hooks, "%s (TCP core)",
 			 tls ? "; uprobes on OpenSSL 3 (libssl.so.3)" : "; no TLS (--no-tls)");
 	return 0;
 }
 
 void http_choose_programs(struct tcp_bpf *skel, bool on)
 {
-	struct bpf_program *enter[NSYSCALLS] = {
-		skel->progs.http_enter_read, skel->progs.http_enter_readv,
-		skel->progs.http_enter_recvfrom, skel->progs.http_enter_recvmsg,
-		skel->progs.http_enter_write, skel->progs.http_enter_writev,
-		skel->progs.http_enter_sendto, skel->progs.http_enter_sendmsg,
-		skel->progs.http_enter_sendfile64,
-	};
-	struct bpf_program *exit[NSYSCALLS] = {
-		skel->progs.http_exit_read, skel->progs.http_exit_readv,
-		skel->progs.http_exit_recvfrom, skel->progs.http_exit_recvmsg,
-		skel->progs.http_exit_write, skel->progs.http_exit_writev,
-		skel->progs.http_exit_sendto, skel->progs.http_exit_sendmsg,
-		skel->progs.http_exit_sendfile64,
-	};
 	struct bpf_program *tls[] = {
 		skel->progs.http_ssl_write, skel->progs.http_ssl_write_ex, skel->progs.http_ssl_read,
 		skel->progs.http_ssl_read_ex, skel->progs.http_ssl_ret,
 	};
 
-	for (size_t i = 0; i < NSYSCALLS; i++) {
-		bpf_program__set_autoload(enter[i], on);
-		bpf_program__set_autoload(exit[i], on);
-	}
 	for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++)
 		bpf_program__set_autoload(tls[i], on && uprobes_usable());
 }
 
 void http_shrink_maps(struct tcp_bpf *skel)
 {
-	bpf_map__set_max_entries(skel->maps.http_calls, 1);
-	bpf_map__set_max_entries(skel->maps.http_ssl_calls, 1);
 	bpf_map__set_max_entries(skel->maps.http_ssl_socks, 1);
-	bpf_map__set_max_entries(skel->maps.http_pids, 1);
 }
 
 static void configure(struct tcp_bpf *skel, const void *ctx)

@@ -72,6 +72,7 @@ struct http_sum_row {
 
 struct http_summary {
 	struct http_sum_row *rows;
+	struct http_sum_row *last[2]; /* per side, the row of the last exchange: tried first */
 	enum http_by by;
 	uint32_t max_paths, paths;    /* distinct paths kept this interval */
 	uint64_t folded;              /* requests whose path was folded */
@@ -114,6 +115,18 @@ struct http_tls *http_tls_new(void);
 /* Scans the processes not seen yet (all on the first call) and attaches to new copies; count attached. */
 int http_tls_scan(struct http_tls *t, struct tcp_bpf *skel, char *err, size_t len);
 unsigned int http_tls_libs(const struct http_tls *t);
+/* Of them, those probed at ssl_read_internal()/ssl_write_internal() (http_tls.c says why). */
+unsigned int http_tls_libs_internal(const struct http_tls *t);
 void http_tls_free(struct http_tls *t);
+/*
+ * The file offsets of ssl_read_internal() and ssl_write_internal() in a libssl
+ * file, found through the code of SSL_read_ex/SSL_read and SSL_write_ex/SSL_write;
+ * -1 if the code has another shape (or is not x86-64).
+ */
+int http_tls_internal(const char *path, uint64_t *read_off, uint64_t *write_off);
+/* The function code (at addr) calls first: [endbr64] sub $imm8,%rsp; call rel32; else 0. */
+uint64_t http_tls_call_target(const uint8_t *code, size_t len, uint64_t addr);
+/* True if code (at addr) holds a call rel32 to target. */
+bool http_tls_calls(const uint8_t *code, size_t len, uint64_t addr, uint64_t target);
 
 #endif

@@ -41,6 +41,12 @@ static size_t method_of(const uint8_t *d, size_t n, struct http_req *out)
 	return 0;
 }
 
+/* d starts with name (lower case), in any case; the first byte compared inline. */
+static bool starts_with_nocase(const uint8_t *d, size_t n, const char *name, size_t k)
+{
+	return n >= k && (d[0] | 0x20) == name[0] && !strncasecmp((const char *)d, name, k);
+}
+
 /* The Host header's value, if its line is whole within the bytes. */
 static void host_of(const uint8_t *d, size_t n, struct http_req *out)
 {
@@ -55,7 +61,7 @@ static void host_of(const uint8_t *d, size_t n, struct http_req *out)
 		start = nl - d + 1;
 		if (start + 2 <= n && d[start] == '\r' && d[start + 1] == '\n')
 			return;             /* end of the headers */
-		if (n - start >= 5 && !strncasecmp((const char *)d + start, "host:", 5)) {
+		if (starts_with_nocase(d + start, n - start, "host:", 5)) {
 			const uint8_t *cr = memchr(d + start, '\r', n - start);
 
 			if (!cr)
@@ -141,20 +147,29 @@ static int parse_response(const uint8_t *d, size_t n, struct http_resp *out)
 /* The bytes up to the blank line ending the head, or 0 if it is not within n. */
 static size_t head_len(const uint8_t *d, size_t n)
 {
-	for (size_t i = 0; i + 4 <= n; i++)
-		if (!memcmp(d + i, "\r\n\r\n", 4))
-			return i + 4;
+	const uint8_t *p = d, *end = d + n;
+
+	/* From each carriage return: a few lines per head, memchr() between them. */
+	while ((p = memchr(p, '\r', end - p)) && end - p >= 4) {
+		if (!memcmp(p, "\r\n\r\n", 4))
+			return p - d + 4;
+		p++;
+	}
 	return 0;
 }
 
 /* Where header name's (lower case, with its colon) value starts in the head, or 0 if absent. */
 static size_t header_at(const uint8_t *d, size_t head, const char *name)
 {
+	const uint8_t *p = d, *end = d + head;
 	size_t k = strlen(name);
 
-	for (size_t i = 0; i + 2 < head; i++)
-		if (d[i] == '\n' && head - i - 1 >= k && !strncasecmp((const char *)d + i + 1, name, k))
-			return i + 1 + k;
+	/* From each line feed with a line after it. */
+	while ((p = memchr(p, '\n', end - p)) && end - p > 2) {
+		p++;
+		if (starts_with_nocase(p, end - p, name, k))
+			return p - d + k;
+	}
 	return 0;
 }
 

@@ -7,13 +7,28 @@
  * through /proc/<pid>/root, for a process in another mount namespace) or
  * at the system's library paths, and attached once per inode. Processes
  * are scanned at start and then every few seconds (http.c), each pid once.
+ *
+ * Where the probes go in a file: the kernel runs a uprobe's first
+ * instruction either by emulating it (jumps, calls, nops, push) or by
+ * single-stepping a copy of it, which costs a debug trap: 16 us per call on
+ * this project's KVM guests against 0.4 us emulated (docs/performance.md).
+ * The four exported functions begin with sub $N,%rsp (single-stepped).
+ * OpenSSL 3 builds SSL_read_ex and SSL_write_ex as that stack adjustment and
+ * a direct call of ssl_read_internal()/ssl_write_internal() (ssl/ssl_lib.c),
+ * which every form (SSL_read, SSL_read_ex; SSL_write, SSL_write_ex) goes
+ * through with the _ex arguments, and which begin with a push. Where the
+ * code has that shape, and SSL_read (SSL_write) calls the same function,
+ * the probes go on those two; else on the four exported functions.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include <uthash.h>
@@ -36,6 +51,7 @@ struct tls_pid {
 struct http_tls {
 	struct tls_lib *libs;
 	unsigned int nlibs;
+	unsigned int ninternal;   /* of them, probed at ssl_read_internal()/ssl_write_internal() */
 	struct tls_pid *pids;     /* scanned already, and alive at the last scan */
 	bool system_done;
 };
@@ -52,6 +68,155 @@ static struct bpf_program *entry_prog(struct tcp_bpf *skel, int i)
 	return progs[i];
 }
 
+uint64_t http_tls_call_target(const uint8_t *code, size_t len, uint64_t addr)
+{
+	size_t i = 0;
+	int32_t rel;
+
+	if (len >= 4 && !memcmp(code, "\xf3\x0f\x1e\xfa", 4))       /* endbr64 */
+		i = 4;
+	if (len < i + 9 || memcmp(code + i, "\x48\x83\xec", 3) || code[i + 4] != 0xe8)
+		return 0;                                              /* sub $imm8,%rsp; call */
+	memcpy(&rel, code + i + 5, sizeof(rel));
+	return addr + i + 9 + (int64_t)rel;
+}
+
+bool http_tls_calls(const uint8_t *code, size_t len, uint64_t addr, uint64_t target)
+{
+	int32_t rel;
+
+	for (size_t i = 0; i + 5 <= len; i++) {
+		if (code[i] != 0xe8)
+			continue;
+		memcpy(&rel, code + i + 1, sizeof(rel));
+		if (addr + i + 5 + (int64_t)rel == target)
+			return true;
+	}
+	return false;
+}
+
+/* The exported functions whose code tells where the internal ones are. */
+enum { SYM_READ, SYM_READ_EX, SYM_WRITE, SYM_WRITE_EX, NSYMS };
+
+static const char *const wrapper_names[NSYMS] = {
+	"SSL_read", "SSL_read_ex", "SSL_write", "SSL_write_ex",
+};
+
+#define WRAPPER_BYTES 64   /* of a wrapper's code looked at */
+
+/* The executable section holding addr and the file offset of addr; NULL if none. */
+static Elf_Scn *text_of(Elf *elf, uint64_t addr, uint64_t *off)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR) || addr < sh.sh_addr ||
+		    addr >= sh.sh_addr + sh.sh_size)
+			continue;
+		*off = addr - sh.sh_addr + sh.sh_offset;
+		return scn;
+	}
+	return NULL;
+}
+
+/* The wrappers' addresses from the dynamic symbols; 0 if all were found. */
+static int wrapper_addrs(Elf *elf, uint64_t addr[NSYMS])
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int found = 0;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(d, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    !sym.st_value)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			for (int k = 0; name && k < NSYMS; k++) {
+				if (!addr[k] && !strcmp(name, wrapper_names[k])) {
+					addr[k] = sym.st_value;
+					found++;
+				}
+			}
+		}
+	}
+	return found == NSYMS ? 0 : -1;
+}
+
+/* A wrapper's first bytes (up to WRAPPER_BYTES), from the file; how many. */
+static size_t wrapper_code(Elf *elf, uint64_t addr, uint8_t *code)
+{
+	uint64_t off;
+	Elf_Scn *scn = text_of(elf, addr, &off);
+	GElf_Shdr sh;
+	Elf_Data *d;
+	size_t at, n;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+		return 0;
+	at = addr - sh.sh_addr;
+	if (at >= d->d_size)
+		return 0;
+	n = d->d_size - at < WRAPPER_BYTES ? d->d_size - at : WRAPPER_BYTES;
+	memcpy(code, (const uint8_t *)d->d_buf + at, n);
+	return n;
+}
+
+/*
+ * The function an _ex wrapper calls, if the plain form calls it too: its file
+ * offset, or 0.
+ */
+static uint64_t internal_of(Elf *elf, const uint64_t addr[NSYMS], int ex, int plain)
+{
+	uint8_t code[WRAPPER_BYTES];
+	uint64_t target, off;
+	size_t n = wrapper_code(elf, addr[ex], code);
+
+	target = http_tls_call_target(code, n, addr[ex]);
+	if (!target)
+		return 0;
+	n = wrapper_code(elf, addr[plain], code);
+	if (!http_tls_calls(code, n, addr[plain], target) || !text_of(elf, target, &off))
+		return 0;
+	return off;
+}
+
+int http_tls_internal(const char *path, uint64_t *read_off, uint64_t *write_off)
+{
+	uint64_t addr[NSYMS] = { 0 };
+	int fd, err = -1;
+	Elf *elf;
+
+	*read_off = *write_off = 0;
+#ifndef __x86_64__
+	return -1;      /* the shapes looked for are x86-64 code */
+#endif
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && !wrapper_addrs(elf, addr)) {
+		*read_off = internal_of(elf, addr, SYM_READ_EX, SYM_READ);
+		*write_off = internal_of(elf, addr, SYM_WRITE_EX, SYM_WRITE);
+		err = *read_off && *write_off && *read_off != *write_off ? 0 : -1;
+	}
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
 struct http_tls *http_tls_new(void)
 {
 	return calloc(1, sizeof(struct http_tls));
@@ -63,12 +228,32 @@ static void lib_detach(struct tls_lib *l)
 		bpf_link__destroy(l->links[i]);
 }
 
+/* An entry probe and a return probe on the function at off in path (0 and name: the symbol). */
+static int attach_pair(struct tls_lib *l, int i, struct bpf_program *entry, struct tcp_bpf *skel,
+		       const char *path, const char *name, uint64_t off, char *err, size_t len)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, in, .func_name = name);
+	LIBBPF_OPTS(bpf_uprobe_opts, out, .func_name = name, .retprobe = true);
+
+	l->links[2 * i] = bpf_program__attach_uprobe_opts(entry, -1, path, off, &in);
+	l->links[2 * i + 1] = l->links[2 * i] ?
+		bpf_program__attach_uprobe_opts(skel->progs.http_ssl_ret, -1, path, off, &out) : NULL;
+	if (l->links[2 * i] && l->links[2 * i + 1])
+		return 0;
+	snprintf(err, len, "cannot attach uprobes to %s in %s: %s",
+		 name ? name : "ssl_read_internal/ssl_write_internal", path, strerror(errno));
+	return -errno;
+}
+
 /* Attaches to the file at path unless its inode has it; 1 if attached now, 0, or -errno. */
 static int attach_file(struct http_tls *t, struct tcp_bpf *skel, const char *path, char *err,
 		       size_t len)
 {
 	struct tls_lib *l, key;
+	uint64_t read_off, write_off;
+	bool internal;
 	struct stat st;
+	int e = 0;
 
 	if (stat(path, &st))
 		return 0;     /* gone since (the process exited) */
@@ -82,26 +267,25 @@ static int attach_file(struct http_tls *t, struct tcp_bpf *skel, const char *pat
 	if (!l)
 		return -ENOMEM;
 	l->key = key.key;
-	for (int i = 0; i < TLS_FUNCS; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, in, .func_name = funcs[i]);
-		LIBBPF_OPTS(bpf_uprobe_opts, out, .func_name = funcs[i], .retprobe = true);
-
-		l->links[2 * i] = bpf_program__attach_uprobe_opts(entry_prog(skel, i), -1, path, 0, &in);
-		l->links[2 * i + 1] = l->links[2 * i] ?
-			bpf_program__attach_uprobe_opts(skel->progs.http_ssl_ret, -1, path, 0, &out) :
-			NULL;
-		if (!l->links[2 * i] || !l->links[2 * i + 1]) {
-			int e = -errno;
-
-			snprintf(err, len, "cannot attach uprobes to %s in %s: %s", funcs[i], path,
-				 strerror(-e));
-			lib_detach(l);
-			free(l);
-			return e;
-		}
+	internal = !http_tls_internal(path, &read_off, &write_off);
+	if (internal) {
+		/* ssl_read_internal()/ssl_write_internal() take the _ex arguments. */
+		e = attach_pair(l, 0, skel->progs.http_ssl_read_ex, skel, path, NULL, read_off,
+				err, len) ?:
+		    attach_pair(l, 1, skel->progs.http_ssl_write_ex, skel, path, NULL, write_off,
+				err, len);
+	} else {
+		for (int i = 0; i < TLS_FUNCS && !e; i++)
+			e = attach_pair(l, i, entry_prog(skel, i), skel, path, funcs[i], 0, err, len);
+	}
+	if (e) {
+		lib_detach(l);
+		free(l);
+		return e;
 	}
 	HASH_ADD(hh, t->libs, key, sizeof(l->key), l);
 	t->nlibs++;
+	t->ninternal += internal;
 	return 1;
 }
 
@@ -219,6 +403,11 @@ int http_tls_scan(struct http_tls *t, struct tcp_bpf *skel, char *err, size_t le
 unsigned int http_tls_libs(const struct http_tls *t)
 {
 	return t ? t->nlibs : 0;
+}
+
+unsigned int http_tls_libs_internal(const struct http_tls *t)
+{
+	return t ? t->ninternal : 0;
 }
 
 void http_tls_free(struct http_tls *t)

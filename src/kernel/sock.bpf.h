@@ -243,11 +243,11 @@ extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
 
 /*
  * The socket open as fd in the current process and its inode's number; NULL
- * when fd is not a socket (http's syscall entries meet files and pipes too).
+ * when fd is not a socket (the fd of a read(2) may be any file).
  * typed: plain loads through typed pointers (the kernel's exception table
  * covers a bad one), not a bpf_probe_read_kernel() call per field: this
- * runs at every socket syscall http follows and every datagram connect(2),
- * and the loads cost a third of the calls.
+ * runs at every message http captures and every datagram connect(2), and
+ * the loads cost a third of the calls.
  */
 static __always_inline struct socket *fd_socket_as(long fd, __u64 *ino, const bool typed)
 {

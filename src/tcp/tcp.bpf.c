@@ -92,8 +92,6 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	switch (newstate) {
 	case BPF_TCP_SYN_SENT:      /* inside connect(2): the owner is current */
 		rec_insert(sk, now, CONN_F_OUTBOUND, true, BPF_ANY);
-		if (tcp_http)
-			http_mark_current();
 		break;
 	case BPF_TCP_LISTEN:        /* inside listen(2): the owner of its SYN-ACKs */
 		if (tcp_retrans)
@@ -142,8 +140,6 @@ static __always_inline int on_accept_exit(long ret)
 		return 0;
 	owner_from_current(&r->owner);
 	r->flags |= CONN_F_ACCEPTED;
-	if (tcp_http)
-		http_mark_current();
 	/* A child seen from its birth; not one met later (handshake older than netlens). */
 	if (tcp_conns && (r->flags & CONN_F_INBOUND))
 		conns_emit_accept(sk, r, bpf_ktime_get_ns(), false);
@@ -190,35 +186,55 @@ int BPF_PROG(tcp_probe_raw, const struct sock *sk, const struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * The end of every sendmsg/recvmsg of a socket, any protocol (a pipe or a
+ * file never comes here): latency's request clock, http's data.
+ */
+static __always_inline void on_send(const struct sock *sk, int ret, const bool btf)
+{
+	if (ret <= 0)
+		return;
+	if (tcp_latency)
+		lat_on_io(sk, true);
+	if (tcp_http)
+		http_on_io(sk, HTTP_DIR_SEND, ret, btf);
+}
+
+static __always_inline void on_recv(const struct sock *sk, int ret, int flags, const bool btf)
+{
+	if (!lat_recv_counts(ret, flags))
+		return;
+	if (tcp_latency)
+		lat_on_io(sk, false);
+	if (tcp_http)
+		http_on_io(sk, HTTP_DIR_RECV, ret, btf);
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tcp_send_btf, const struct sock *sk, int ret, int flags)
 {
-	if (ret > 0)
-		lat_on_io(sk, true);
+	on_send(sk, ret, true);
 	return 0;
 }
 
 SEC("raw_tp/sock_send_length")
 int BPF_PROG(tcp_send_raw, const struct sock *sk, int ret, int flags)
 {
-	if (ret > 0)
-		lat_on_io(sk, true);
+	on_send(sk, ret, false);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tcp_recv_btf, const struct sock *sk, int ret, int flags)
 {
-	if (lat_recv_counts(ret, flags))
-		lat_on_io(sk, false);
+	on_recv(sk, ret, flags, true);
 	return 0;
 }
 
 SEC("raw_tp/sock_recv_length")
 int BPF_PROG(tcp_recv_raw, const struct sock *sk, int ret, int flags)
 {
-	if (lat_recv_counts(ret, flags))
-		lat_on_io(sk, false);
+	on_recv(sk, ret, flags, false);
 	return 0;
 }
 
@@ -245,34 +261,6 @@ int BPF_PROG(tcp_retransmit_synack, const struct sock *sk, const struct request_
 	rt_on_synack(sk, req);
 	return 0;
 }
-
-/*
- * http: the socket syscalls' entries and exits (args[0] is the fd, args[1]
- * the data: a buffer, an iovec array or a msghdr; sendfile's is the file).
- */
-#define HTTP_SYSCALL(name, kind, dir)                                           \
-	SEC("tp/syscalls/sys_enter_" #name)                                     \
-	int http_enter_##name(struct trace_event_raw_sys_enter *ctx)            \
-	{                                                                       \
-		http_on_enter(ctx->args[0], ctx->args[1], kind, dir);           \
-		return 0;                                                       \
-	}                                                                       \
-	SEC("tp/syscalls/sys_exit_" #name)                                      \
-	int http_exit_##name(struct trace_event_raw_sys_exit *ctx)              \
-	{                                                                       \
-		http_on_exit(ctx->ret);                                         \
-		return 0;                                                       \
-	}
-
-HTTP_SYSCALL(read, HTTP_BUF_PLAIN, HTTP_DIR_RECV)
-HTTP_SYSCALL(readv, HTTP_BUF_IOV, HTTP_DIR_RECV)
-HTTP_SYSCALL(recvfrom, HTTP_BUF_PLAIN, HTTP_DIR_RECV)
-HTTP_SYSCALL(recvmsg, HTTP_BUF_MSG, HTTP_DIR_RECV)
-HTTP_SYSCALL(write, HTTP_BUF_PLAIN, HTTP_DIR_SEND)
-HTTP_SYSCALL(writev, HTTP_BUF_IOV, HTTP_DIR_SEND)
-HTTP_SYSCALL(sendto, HTTP_BUF_PLAIN, HTTP_DIR_SEND)
-HTTP_SYSCALL(sendmsg, HTTP_BUF_MSG, HTTP_DIR_SEND)
-HTTP_SYSCALL(sendfile64, HTTP_BUF_NONE, HTTP_DIR_SEND)
 
 /* OpenSSL 3 (libssl.so.3), attached by user space to every copy found (src/http/http_tls.c). */
 SEC("uprobe")

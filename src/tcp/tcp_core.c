@@ -86,6 +86,7 @@ static void choose_programs(struct tcp_bpf *skel, enum nl_hook hook)
 {
 	bool btf = hook == NL_HOOK_TP_BTF, lat = joined(TCP_ROW_LATENCY);
 	bool rt = joined(TCP_ROW_RETRANS), err_arg = tcp_core_retransmit_has_err();
+	bool io = lat || joined(TCP_ROW_HTTP);    /* sock_send_length/sock_recv_length */
 
 	bpf_program__set_autoload(skel->progs.tcp_state_btf, btf);
 	bpf_program__set_autoload(skel->progs.tcp_state_raw, hook == NL_HOOK_RAW_TP);
@@ -99,11 +100,11 @@ static void choose_programs(struct tcp_bpf *skel, enum nl_hook hook)
 	bpf_program__set_autoload(skel->progs.tcp_getsockopt_enter, joined(TCP_ROW_CONNS) &&
 				  nl_tracepoint_exists("syscalls", "sys_enter_getsockopt"));
 	bpf_program__set_autoload(skel->progs.tcp_probe_btf, lat && btf);
-	bpf_program__set_autoload(skel->progs.tcp_send_btf, lat && btf);
-	bpf_program__set_autoload(skel->progs.tcp_recv_btf, lat && btf);
+	bpf_program__set_autoload(skel->progs.tcp_send_btf, io && btf);
+	bpf_program__set_autoload(skel->progs.tcp_recv_btf, io && btf);
 	bpf_program__set_autoload(skel->progs.tcp_probe_raw, lat && !btf);
-	bpf_program__set_autoload(skel->progs.tcp_send_raw, lat && !btf);
-	bpf_program__set_autoload(skel->progs.tcp_recv_raw, lat && !btf);
+	bpf_program__set_autoload(skel->progs.tcp_send_raw, io && !btf);
+	bpf_program__set_autoload(skel->progs.tcp_recv_raw, io && !btf);
 	bpf_program__set_autoload(skel->progs.tcp_retransmit_err, rt && err_arg);
 	bpf_program__set_autoload(skel->progs.tcp_retransmit, rt && !err_arg);
 	bpf_program__set_autoload(skel->progs.tcp_retransmit_synack,
