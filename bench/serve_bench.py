@@ -11,11 +11,13 @@ before and stopped after each run; serve_nostats the same with
 --no-bpf-stats (the cost of the kernel's run-time counters); with --arms,
 also diagnose and top (not on a terminal: it collects and models every
 second, and prints its snapshot at the end), the same modules without HTTP
-or bpf_stats: compare them with serve_nostats. Prints each arm's median, the ratio to the bare runs
-of the same round and the noise floor (bare2 / bare); the agent's CPU per
-unit of work; its memory (VmRSS, VmHWM, BPF maps) at rest and after each
-workload; and each BPF program's ns per run from serve's own /metrics
-(bpf_stats is on while serving).
+or bpf_stats: compare them with serve_nostats; with --compare PATH, another
+build's serve (a before/after in the same rounds). Prints each arm's
+median, the ratio to the bare runs of the same round and the noise floor
+(bare2 / bare); the agent's CPU per unit of work; its memory (VmRSS, VmHWM,
+BPF maps) at rest and after each workload; and each BPF program's ns per
+run from serve's own /metrics (bpf_stats is on while serving), for each
+build.
 """
 import argparse
 import os
@@ -57,11 +59,11 @@ READY = {"serve": "modules attached", "diagnose": "watching for", "top": "watchi
 class Agent(Monitor):
     """netlens serve (or diagnose) in the server's namespace, every module on."""
 
-    def __init__(self, pair, command="serve", *args):
+    def __init__(self, pair, command="serve", *args, binary=nltest.NETLENS):
         self.port = nltest.free_port()
         self.pair = pair
         listen = ["--listen", f"127.0.0.1:{self.port}"] if command == "serve" else []
-        super().__init__(["nsenter", f"--net=/run/netns/{pair.b}", nltest.NETLENS, command,
+        super().__init__(["nsenter", f"--net=/run/netns/{pair.b}", binary, command,
                           "-i", "nltb", *listen, *args], READY[command])
 
     def status(self, field):
@@ -81,16 +83,18 @@ def map_bytes(page):
     return sum(v for (name, _), v in page.items() if name == "netlens_bpf_map_memory_bytes")
 
 
-def run_arm(pair, workload, arm, seconds, threads):
+def run_arm(pair, workload, arm, seconds, threads, compare):
     agent = Agent(pair, *ARMS[arm]) if arm in ARMS else None
+    if arm == "compare":
+        agent = Agent(pair, binary=compare)
     value, units = WORKLOADS[workload][0](pair, seconds, threads)
     cpu = agent.stop() if agent else 0.0
     return value, units, cpu
 
 
-def memory_report(pair, workload, seconds, threads):
+def memory_report(pair, workload, seconds, threads, binary):
     """One serve run: its memory and each program's ns per run after the workload."""
-    agent = Agent(pair)
+    agent = Agent(pair, binary=binary)
     units = 0
     if workload:
         units = WORKLOADS[workload][0](pair, seconds, threads)[1]
@@ -117,6 +121,8 @@ def main():
     ap.add_argument("--rest", type=float, default=10, help="seconds of the at-rest measurement")
     ap.add_argument("--arms", default="serve,serve_nostats",
                     help=f"monitored arms, comma-separated, of {','.join(ARMS)}")
+    ap.add_argument("--compare", help="another netlens build: its serve as one more arm, "
+                    "and its memory and BPF cost after this build's")
     a = ap.parse_args()
 
     pair = nltest.Pair()
@@ -130,13 +136,16 @@ def main():
     for arm in monitored:
         if arm not in ARMS:
             raise SystemExit(f"unknown arm {arm!r} (arms: {', '.join(ARMS)})")
+    if a.compare:
+        monitored.append("compare")
     arms = ["bare", *monitored, "bare2"]
     for workload in a.workloads.split(","):
         _, unit, per = WORKLOADS[workload]
         print(f"{workload}: {a.rounds} rounds x {a.seconds:g} s, arms rotated each round: "
               f"{', '.join(arms)}", flush=True)
         results = interleaved(arms, a.rounds,
-                              lambda arm: run_arm(pair, workload, arm, a.seconds, a.threads))
+                              lambda arm: run_arm(pair, workload, arm, a.seconds, a.threads,
+                                                  a.compare))
         bare, noise = versus_bare(results)
         print(f"  bare  median {statistics.median(bare):.2f} {unit}, noise floor {spread(noise)}")
         for arm in monitored:
@@ -145,10 +154,18 @@ def main():
                   f"{spread(ratios(results, arm, bare))}, agent CPU {cpu_us:.2f} us/{per}")
         print(flush=True)
 
-    print("agent memory and BPF cost (one serve run each):")
+    for binary in [nltest.NETLENS] + ([a.compare] if a.compare else []):
+        memory_and_cost(pair, a, binary)
+    server.kill()
+    nltest.cleanup()
+
+
+def memory_and_cost(pair, a, binary):
+    print(f"agent memory and BPF cost (one serve run each), {binary}:")
     for workload in [None] + a.workloads.split(","):
         secs = a.rest if workload is None else a.seconds
-        rss, hwm, maps, cpu, units, progs = memory_report(pair, workload, secs, a.threads)
+        rss, hwm, maps, cpu, units, progs = memory_report(pair, workload, secs, a.threads,
+                                                          binary)
         print(f"  {workload or 'at rest'} ({secs:g} s): VmRSS {rss / 2**20:.1f} MiB, "
               f"VmHWM {hwm / 2**20:.1f} MiB, BPF maps {maps / 2**20:.1f} MiB, "
               f"agent CPU {cpu:.3f} s ({cpu / secs * 100:.2f}% of a core)")
@@ -160,8 +177,6 @@ def main():
             print(f"      {name:34} {runs:10.0f} runs {ns:7.0f} ns/run"
                   + (f" {runs * ns / units / 1000:6.2f} us/{WORKLOADS[workload][2]}"
                      if units else ""))
-    server.kill()
-    nltest.cleanup()
 
 
 if __name__ == "__main__":
