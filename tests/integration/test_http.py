@@ -59,7 +59,9 @@ def nginx(pair):
        "/CN=nlt", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
     with open(f"{d}/nginx.conf", "w") as f:
         f.write(NGINX_CONF.format(d=d, fmt=LOG_FORMAT, addr=pair.B4))
-    Proc(nsenter(pair.b) + ["nginx", "-c", f"{d}/nginx.conf"])
+    master = Proc(nsenter(pair.b) + ["nginx", "-c", f"{d}/nginx.conf"])
+    # SIGTERM before Proc's SIGKILL: a master killed outright leaves its worker running.
+    defer(lambda: master.p.poll() is None and (master.p.terminate(), master.p.wait(10)))
     deadline = time.time() + 10
     while not os.path.exists(f"{d}/nginx.pid"):
         assert time.time() < deadline, "nginx did not start"
