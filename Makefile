@@ -86,6 +86,17 @@ $(BENCH_GENS): $(BUILD)/bench/%: bench/%.c bench/loadgen.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -pthread $< -o $@
 
+# Empty programs on serve's hooks and their loader: the floor of any program there.
+HOOK_FLOOR := $(BUILD)/bench/hook_floor $(BUILD)/bench/hook_floor.bpf.o
+
+$(BUILD)/bench/hook_floor.bpf.o: bench/hook_floor.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/hook_floor: bench/hook_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror $< -o $@ $(shell pkg-config --libs libbpf)
+
 $(BUILD)/bench/format_bench: bench/format_bench.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
@@ -112,7 +123,8 @@ fuzz: $(FUZZ_BINS)
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BENCH_GENS) $(BUILD)/bench/format_bench $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory all $(BENCH_GENS) $(HOOK_FLOOR) $(BUILD)/bench/format_bench \
+		$(TEST_TOOLS)
 	@bench/run.sh
 
 # The agent as a system service (deploy/systemd, docs/deploy.md). An existing

@@ -108,6 +108,15 @@ class Monitor:
         return cpu
 
 
+def hook_floor(progs=(), ns=None, iface="-"):
+    """Empty programs on serve's hooks (bench/hook_floor.bpf.c), all or those named; TC ones
+    on iface, in namespace ns. What any program there costs before it does anything."""
+    build = os.path.join(nltest.ROOT, "build", "bench")
+    argv = [os.path.join(build, "hook_floor"), os.path.join(build, "hook_floor.bpf.o"), iface,
+            *progs]
+    return Monitor((["nsenter", f"--net=/run/netns/{ns}"] if ns else []) + argv, "attached")
+
+
 def interleaved(arms, rounds, run, fmt=".2f"):
     """Runs run(arm) once per arm in each of rounds rounds, the order rotated each round
     so that no arm always follows the same one; prints each round's measures (unless fmt

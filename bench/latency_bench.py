@@ -10,7 +10,9 @@ Arms: bare; both commands attached (-o json > /dev/null: two processes,
 two TCP cores); both in one `netlens serve --enable latency,retrans
 --no-bpf-stats` (one TCP core, as the agent runs them); bare again (noise
 floor = second bare / first bare). With --split, also each command
-alone, and latency with --hook raw_tp (its fallback programs). Each arm is
+alone, and latency with --hook raw_tp (its fallback programs). With
+--floor, also empty programs on sock_send_length, sock_recv_length and
+tcp_probe: what any program on the per-call hooks costs. Each arm is
 divided by the mean of the two bare runs of the same round; the median
 ratio is printed with min..max beside the noise floor.
 Then one run per workload with kernel.bpf_stats_enabled=1: each program's
@@ -24,12 +26,13 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import (Monitor, bpf_stats_enabled, interleaved, iperf, median_of,  # noqa: E402
-                      print_program_costs, programs, ratios, spread, versus_bare)
+from benchlib import (Monitor, bpf_stats_enabled, hook_floor, interleaved, iperf,  # noqa: E402
+                      median_of, print_program_costs, programs, ratios, spread, versus_bare)
 
 RR = os.path.join(nltest.ROOT, "build", "bench", "latency_rr")
 BULK_PORT, RR_PORT = 19200, 19201
 PROG_PREFIXES = ("tcp_", "lat_", "retrans_")   # the TCP core; before it, their own
+FLOOR_PROGS = ("floor_send", "floor_recv", "floor_probe")   # the per-call hooks latency needs
 
 COMMANDS = {
     "latency": [nltest.NETLENS, "latency", "-o", "json"],
@@ -59,6 +62,8 @@ WORKLOADS = {"bulk": (bulk, "Gbit/s", "MB"), "rr": (rr, "exch/s", "exchange")}
 
 def run_arm(pair, workload, arm, seconds, a):
     mons = [Monitor(COMMANDS[c], "attached") for c in ARMS.get(arm, ())]
+    if arm == "floor":
+        mons = [hook_floor(FLOOR_PROGS)]
     value, units = WORKLOADS[workload][0](pair, seconds, a)
     for m in mons:
         m.stop()
@@ -95,6 +100,8 @@ def main():
     ap.add_argument("--conns", type=int, default=4, help="rr: persistent connections")
     ap.add_argument("--size", type=int, default=64, help="rr: request and answer bytes")
     ap.add_argument("--split", action="store_true", help="also each command alone")
+    ap.add_argument("--floor", action="store_true",
+                    help="also empty programs on the per-call hooks latency uses")
     ap.add_argument("--workloads", default="bulk,rr")
     ap.add_argument("--latency-hook", choices=("auto", "tp_btf", "raw_tp"), default="auto",
                     help="netlens latency --hook in the both and latency arms and bpf_stats")
@@ -102,7 +109,7 @@ def main():
     COMMANDS["latency"] += ["--hook", a.latency_hook]
 
     arms = ["bare", "both", "serve_lr"] + (["latency", "lat_raw_tp", "retrans"] if a.split else []) \
-        + ["bare2"]
+        + (["floor"] if a.floor else []) + ["bare2"]
     pair = nltest.Pair()
     rrsrv = nltest.Proc(["ip", "netns", "exec", pair.b, RR, "server", pair.B4, str(RR_PORT)])
     rrsrv.expect("READY")

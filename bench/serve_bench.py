@@ -12,7 +12,9 @@ before and stopped after each run; serve_nostats the same with
 also diagnose and top (not on a terminal: it collects and models every
 second, and prints its snapshot at the end), the same modules without HTTP
 or bpf_stats: compare them with serve_nostats; with --compare PATH, another
-build's serve (a before/after in the same rounds). Prints each arm's
+build's serve (a before/after in the same rounds); with --floor, empty
+programs on every hook serve uses (bench/hook_floor.bpf.c: the floor of any
+program there). Prints each arm's
 median, the ratio to the bare runs of the same round and the noise floor
 (bare2 / bare); the agent's CPU per unit of work; its memory (VmRSS, VmHWM,
 BPF maps) at rest and after each workload; and each BPF program's ns per
@@ -28,8 +30,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
-from benchlib import (Monitor, interleaved, iperf, median_of, ratios, spread,  # noqa: E402
-                      versus_bare)
+from benchlib import (Monitor, hook_floor, interleaved, iperf, median_of, ratios,  # noqa: E402
+                      spread, versus_bare)
 
 STORM = os.path.join(nltest.ROOT, "build", "bench", "connstorm")
 STORM_PORT, BULK_PORT = 19100, 19101
@@ -87,6 +89,8 @@ def run_arm(pair, workload, arm, seconds, threads, compare):
     agent = Agent(pair, *ARMS[arm]) if arm in ARMS else None
     if arm == "compare":
         agent = Agent(pair, binary=compare)
+    elif arm == "floor":
+        agent = hook_floor(ns=pair.b, iface="nltb")
     value, units = WORKLOADS[workload][0](pair, seconds, threads)
     cpu = agent.stop() if agent else 0.0
     return value, units, cpu
@@ -123,6 +127,8 @@ def main():
                     help=f"monitored arms, comma-separated, of {','.join(ARMS)}")
     ap.add_argument("--compare", help="another netlens build: its serve as one more arm, "
                     "and its memory and BPF cost after this build's")
+    ap.add_argument("--floor", action="store_true",
+                    help="one more arm: empty programs on every hook serve uses")
     a = ap.parse_args()
 
     pair = nltest.Pair()
@@ -138,6 +144,8 @@ def main():
             raise SystemExit(f"unknown arm {arm!r} (arms: {', '.join(ARMS)})")
     if a.compare:
         monitored.append("compare")
+    if a.floor:
+        monitored.append("floor")
     arms = ["bare", *monitored, "bare2"]
     for workload in a.workloads.split(","):
         _, unit, per = WORKLOADS[workload]
