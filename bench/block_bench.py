@@ -136,15 +136,6 @@ def testrun_part(a):
 
 # -------------------------------------------------------------------- flood
 
-# SIOCETHTOOL's legacy feature switches (linux/ethtool.h): struct ethtool_value.
-SIOCETHTOOL, ETHTOOL_STSO, ETHTOOL_SGRO = 0x8946, 0x1f, 0x2c
-ETHTOOL_SET = """
-import ctypes, fcntl, socket, struct, sys
-val = ctypes.create_string_buffer(struct.pack("II", int(sys.argv[2]), int(sys.argv[3])), 8)
-ifr = struct.pack("16sP", sys.argv[1].encode(), ctypes.addressof(val))
-fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), %d, ifr)
-""" % SIOCETHTOOL
-
 RECEIVER = """
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -158,11 +149,6 @@ while True:
 SENDER_CPU, RECEIVER_CPU = 0, 1
 
 
-def ethtool_set(ns, dev, cmd, value):
-    nltest.sh("nsenter", f"--net=/run/netns/{ns}", "python3", "-c", ETHTOOL_SET, dev,
-              str(cmd), str(value))
-
-
 def receiver_napi(pair):
     """Gives nltb a NAPI thread of its own on RECEIVER_CPU, as a NIC's receive queue has
     its CPU: GRO on nltb makes the veth queue every packet for its NAPI poll (with TSO
@@ -170,8 +156,8 @@ def receiver_napi(pair):
     runs that poll (XDP, and the stack up to the socket or the drop) in a kthread whose
     run time is exact (/proc/PID/schedstat), nice -20 so a build on that CPU barely
     takes turns with it. Returns the thread's pid."""
-    ethtool_set(pair.a, "nlta", ETHTOOL_STSO, 0)
-    ethtool_set(pair.b, IFACE, ETHTOOL_SGRO, 1)
+    nltest.sh("ethtool", "-K", "nlta", "tso", "off", ns=pair.a)
+    nltest.sh("ethtool", "-K", IFACE, "gro", "on", ns=pair.b)
     before = napi_threads()
     nltest.sh("sh", "-c", f"echo 1 > /sys/class/net/{IFACE}/threaded", ns=pair.b)
     new = napi_threads() - before

@@ -61,9 +61,8 @@ WORKLOADS = {"bulk": (bulk, "Gbit/s", "MB"), "rr": (rr, "exch/s", "exchange")}
 
 
 def run_arm(pair, workload, arm, seconds, a):
-    mons = [Monitor(COMMANDS[c], "attached") for c in ARMS.get(arm, ())]
-    if arm == "floor":
-        mons = [hook_floor(FLOOR_PROGS)]
+    mons = [hook_floor(FLOOR_PROGS)] if arm == "floor" else \
+        [Monitor(COMMANDS[c], "attached") for c in ARMS.get(arm, ())]
     value, units = WORKLOADS[workload][0](pair, seconds, a)
     for m in mons:
         m.stop()

@@ -85,12 +85,17 @@ def map_bytes(page):
     return sum(v for (name, _), v in page.items() if name == "netlens_bpf_map_memory_bytes")
 
 
-def run_arm(pair, workload, arm, seconds, threads, compare):
-    agent = Agent(pair, *ARMS[arm]) if arm in ARMS else None
+def start_arm(pair, arm, compare):
+    """The arm's monitoring process, started; None for a bare arm."""
     if arm == "compare":
-        agent = Agent(pair, binary=compare)
-    elif arm == "floor":
-        agent = hook_floor(ns=pair.b, iface="nltb")
+        return Agent(pair, binary=compare)
+    if arm == "floor":
+        return hook_floor(ns=pair.b, iface="nltb")
+    return Agent(pair, *ARMS[arm]) if arm in ARMS else None
+
+
+def run_arm(pair, workload, arm, seconds, threads, compare):
+    agent = start_arm(pair, arm, compare)
     value, units = WORKLOADS[workload][0](pair, seconds, threads)
     cpu = agent.stop() if agent else 0.0
     return value, units, cpu

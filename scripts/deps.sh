@@ -14,7 +14,7 @@ build_pkgs=(make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 test_pkgs=(iproute2 nftables python3 util-linux procps tcpdump dnsmasq-base bind9-dnsutils
            libclang-rt-14-dev prometheus curl nfdump python3-yaml systemd tmux
            nginx-light redis-server redis-tools openssl)
-bench_pkgs=(bpftrace tcpdump iperf3 dnsperf wrk)
+bench_pkgs=(bpftrace tcpdump iperf3 dnsperf wrk ethtool)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -321,9 +321,7 @@ static __always_inline const struct net *drop_net(const struct net_device *dev,
 {
 	if (dev)
 		return direct ? dev->nd_net.net : BPF_CORE_READ(dev, nd_net.net);
-	if (sk)
-		return direct ? sk->__sk_common.skc_net.net : BPF_CORE_READ(sk, __sk_common.skc_net.net);
-	return NULL;
+	return sk ? sock_net_as(sk, direct) : NULL;
 }
 
 /* struct local_ports before Linux 6.7: the range's two ends as ints. */
@@ -430,11 +428,12 @@ static __always_inline struct drop_event *scratch_event(__u32 kind)
  * summed into one bucket per address.
  */
 static __always_inline void key_port(struct drop_key *k, const struct drop_event *e,
-				     __u16 listening, __u16 ephemeral)
+				     __u16 listening, const struct net *net)
 {
 	__u16 port = e->id.tuple.dport;
 
-	if (!(e->flags & DROP_F_PORTS) || port < ephemeral || port == listening)
+	/* The namespace's range is read only for a port that may be a client's. */
+	if (!(e->flags & DROP_F_PORTS) || port == listening || port < ephemeral_low(net))
 		k->dport = port;
 	else
 		k->flags |= DROP_KEY_EPHEMERAL;
@@ -484,7 +483,7 @@ static __always_inline void account(struct drop_event *e, const struct hook_ctx 
 	key.netns = e->id.netns;
 	key.family = e->id.tuple.family;
 	__builtin_memcpy(key.daddr, e->id.tuple.daddr, sizeof(key.daddr));
-	key_port(&key, e, port, ephemeral_low(net));
+	key_port(&key, e, port, net);
 	if (icmp_too_big(e))
 		key.flags |= DROP_KEY_TOO_BIG;
 	/* Listening sockets only: a row per connected socket would churn. */

@@ -139,10 +139,16 @@ static __always_inline int read_user_sockaddr(const void *uaddr, struct nl_tuple
 	return 0;
 }
 
+static __always_inline const struct net *sock_net_as(const struct sock *sk, const bool btf)
+{
+	return btf ? sk->__sk_common.skc_net.net : BPF_CORE_READ(sk, __sk_common.skc_net.net);
+}
+
 static __always_inline __u32 sock_netns_as(const struct sock *sk, const bool btf)
 {
-	return btf ? sk->__sk_common.skc_net.net->ns.inum
-		   : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	const struct net *net = sock_net_as(sk, btf);
+
+	return btf ? net->ns.inum : BPF_CORE_READ(net, ns.inum);
 }
 
 static __always_inline __u32 sock_netns(const struct sock *sk)
