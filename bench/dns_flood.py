@@ -10,6 +10,12 @@ runs with kernel.bpf_stats_enabled=1 (up to 5, until one where no other
 traffic of the host passed the programs) for each program's ns per run.
 --netlens PATH measures another build; --compare PATH adds a build as a
 fourth arm of the same rounds (before/after a change, in the same conditions).
+--floor adds two arms (bench/hook_floor.bpf.c): empty cgroup_skb programs
+at the root (the hooks alone), and programs there that hand a 256-byte
+record of every DNS message of the client's view (a datagram to port 53
+leaving, from port 53 arriving) to a reader that does nothing with it: what
+any tool printing each transaction from user space pays at least, here
+netlens' two records per query.
 """
 import argparse
 import os
@@ -23,8 +29,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integ
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
 from dnsenv import ZONE, Resolver  # noqa: E402
-from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
-                      programs, ratios, spread, versus_bare)
+from benchlib import (Monitor, bpf_stats_enabled, hook_floor, interleaved,  # noqa: E402
+                      median_of, print_program_costs, programs, ratios, spread,
+                      versus_bare)
 
 QUERIES = [f"a.{ZONE} A", f"a.{ZONE} AAAA", f"b.{ZONE} A", f"c.{ZONE} A",
            f"nothere.{ZONE} A"]
@@ -40,12 +47,19 @@ def flood(pair, qfile, seconds, clients, outstanding):
     return qps, done
 
 
+# The --floor arms: hook_floor's programs for each.
+FLOOR_ARMS = {"hooks": ("floor_cg_ingress", "floor_cg_egress"),
+              "records": ("floor_cg_ingress_record", "floor_cg_egress_record")}
+
+
 def run_arm(pair, arm, qfile, a):
     mon = None
     if arm == "netlens":
         mon = Monitor(*NETLENS)
     elif arm == "compare":
         mon = Monitor([a.compare] + NETLENS[0][1:], NETLENS[1])
+    elif arm in FLOOR_ARMS:
+        mon = hook_floor(FLOOR_ARMS[arm])
     qps, done = flood(pair, qfile, a.seconds, a.clients, a.outstanding)
     cpu = mon.stop() if mon else 0.0
     return qps, done, cpu
@@ -124,11 +138,14 @@ def main():
     ap.add_argument("--outstanding", type=int, default=64)
     ap.add_argument("--netlens", default=nltest.NETLENS, help="the netlens binary to measure")
     ap.add_argument("--compare", help="another netlens binary, run as a fourth arm")
+    ap.add_argument("--floor", action="store_true",
+                    help="two more arms: the cgroup_skb hooks alone, and a record per message")
     a = ap.parse_args()
     global NETLENS
     NETLENS = ([a.netlens] + NETLENS[0][1:], NETLENS[1])
 
-    arms = ["bare", "netlens", "bare2"] + (["compare"] if a.compare else [])
+    arms = ["bare", "netlens", "bare2"] + (["compare"] if a.compare else []) + \
+        (list(FLOOR_ARMS) if a.floor else [])
     pair = nltest.Pair()
     Resolver(pair)
     with tempfile.NamedTemporaryFile("w", suffix=".queries", delete=False) as f:
@@ -156,6 +173,15 @@ def main():
         ns = ns_total / cnt if cnt else 0
         print(f"  {name:20} {ns:7.0f} ns/run  {cnt / done:5.2f} runs/query  "
               f"{ns_total / done:7.0f} ns/query")
+
+    if a.floor:
+        with bpf_stats_enabled():
+            mon = hook_floor(FLOOR_ARMS["records"])
+            _, done = flood(pair, qfile, a.seconds, a.clients, a.outstanding)
+            progs = programs("floor_cg_")
+            mon.stop()
+        print(f"\nbpf_stats over one run of the record floor ({done} queries answered):")
+        print_program_costs([p for p in progs if p.get("run_cnt")], done, "query")
 
     print("\nBPF_PROG_TEST_RUN of dns_cg_egress (no socket: no owner or netns lookup):")
     for name, ns in test_run_costs().items():

@@ -3,8 +3,11 @@
  * Attaches the empty programs of hook_floor.bpf.o and holds them until
  * SIGINT/SIGTERM: tracing ones where they say, cgroup_skb ones at the cgroup
  * v2 root, TC ones on IFACE (clsact, as netlens does). Prints "attached".
+ * With a *_record program, it also reads their ring buffer, every 10 ms or
+ * when woken, as a reader that takes each record and does nothing with it,
+ * and says at the end how many it took.
  *
- *   hook_floor OBJ IFACE|- [PROGRAM...]   (no PROGRAM: all of them)
+ *   hook_floor OBJ IFACE|- [PROGRAM...]   (no PROGRAM: every empty one)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,12 +34,27 @@ static int cgroup_root(void)
 	return fd >= 0 ? fd : open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY);
 }
 
+static int is_record(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 7 && !strcmp(name + n - 7, "_record");
+}
+
 static int wanted(const char *name, int argc, char **argv)
 {
 	for (int i = 3; i < argc; i++)
 		if (!strcmp(argv[i], name))
 			return 1;
-	return argc <= 3;
+	return argc <= 3 && !is_record(name);
+}
+
+static int take_record(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	++*(unsigned long long *)ctx;
+	return 0;
 }
 
 static int attach_tc(struct bpf_program *p, int ifindex, struct bpf_tc_opts *opts)
@@ -67,6 +85,8 @@ int main(int argc, char **argv)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc_in, .handle = 0xf100, .priority = 1);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc_out, .handle = 0xf100, .priority = 1);
+	struct ring_buffer *rb = NULL;
+	unsigned long long taken = 0;
 	struct bpf_object *obj;
 	struct bpf_program *p;
 	int ifindex = 0, cg = -1, err = 0;
@@ -107,12 +127,33 @@ int main(int argc, char **argv)
 			fprintf(stderr, "hook_floor: cannot attach %s: %s\n", name, strerror(-err));
 			break;
 		}
+		if (is_record(name) && !rb) {
+			rb = ring_buffer__new(bpf_object__find_map_fd_by_name(obj, "floor_ring"),
+					      take_record, &taken, NULL);
+			if (!rb) {
+				err = -errno;
+				fprintf(stderr, "hook_floor: no ring buffer: %s\n", strerror(errno));
+				break;
+			}
+		}
 	}
 	if (!err) {
 		fprintf(stderr, "attached\n");
-		while (!stop)
-			pause();
+		while (!stop) {
+			if (!rb) {
+				pause();
+				continue;
+			}
+			/* Records submitted without a wake-up are read when the wait times out. */
+			if (ring_buffer__poll(rb, 10) == 0)
+				ring_buffer__consume(rb);
+		}
 	}
+	if (rb) {
+		ring_buffer__consume(rb);
+		fprintf(stderr, "took %llu records\n", taken);
+	}
+	ring_buffer__free(rb);
 	detach_tc(ifindex, BPF_TC_INGRESS, &tc_in);
 	detach_tc(ifindex, BPF_TC_EGRESS, &tc_out);
 	bpf_object__close(obj);   /* the tracing and cgroup links go with it */

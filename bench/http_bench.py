@@ -14,11 +14,18 @@ noise floor, and netlens' own CPU (user + system) per unit of work. Then
 one run per workload with kernel.bpf_stats_enabled=1: each program's ns per
 run and runs per request (per 512-byte block for pipe).
 
---floor: what the uprobes alone cost, no BPF program run: uprobe events
+--floor: what any tool built this way must pay. For plain, two more arms
+(bench/hook_floor.bpf.c): empty programs on sock_send_length and
+sock_recv_length (the hooks alone), and programs there that hand a
+256-byte record of every message (a TCP socket's data changing direction)
+to a reader that does nothing with it: what any tool reporting each
+message from user space pays at least (one record per HTTP message, as
+netlens takes), with none of its bytes read. For
+tls, what the uprobes alone cost, no BPF program run: uprobe events
 (tracefs, entry and return) that fire into a trace instance whose buffer is
 off. First per call, on build/bench/uprobe_loop's functions by their first
-instruction (sub: single-stepped, push and nop5: emulated); then, for tls,
-two more arms: the probes on the four exported SSL_read/SSL_write functions
+instruction (sub: single-stepped, push and nop5: emulated); then two more
+arms: the probes on the four exported SSL_read/SSL_write functions
 (where netlens put them before), and on the two functions their _ex forms
 call (where it puts them now, src/http/http_tls.c).
 """
@@ -34,8 +41,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integ
 sys.path.insert(0, os.path.dirname(__file__))
 import nltest  # noqa: E402
 import test_http  # noqa: E402
-from benchlib import (Monitor, bpf_stats_enabled, interleaved, median_of,  # noqa: E402
-                      print_program_costs, programs, ratios, spread, versus_bare)
+from benchlib import (Monitor, bpf_stats_enabled, hook_floor, interleaved,  # noqa: E402
+                      median_of, print_program_costs, programs, ratios, spread, versus_bare)
 
 HTTP = [nltest.NETLENS, "http", "-o", "json"]
 PROG_PREFIXES = ("http_", "tcp_")
@@ -153,14 +160,30 @@ WORKLOADS = {
 }
 
 
+# The --floor arms: what each is, and what it runs (hook_floor's programs, or uprobe events).
+FLOOR_ARMS = {
+    "plain": {"hooks": ("empty programs on send and recv", ("floor_send", "floor_recv")),
+              "records": ("a record of every message, read",
+                          ("floor_send_record", "floor_recv_record"))},
+    "tls": {"uprobes-exported": ("uprobes on the exported SSL functions, no BPF", "exported"),
+            "uprobes-internal": ("uprobes where netlens puts them, no BPF", "internal")},
+}
+
+
+def start_floor(workload, arm):
+    what = FLOOR_ARMS[workload][arm][1]
+    return UprobeEvents(ssl_points(what)) if workload == "tls" else hook_floor(what)
+
+
 def run_arm(pair, workload, arm, seconds, a):
     """(measure, units of work, netlens' own CPU seconds)."""
     mon = Monitor(HTTP, "attached") if arm == "http" else None
-    probes = UprobeEvents(ssl_points(arm[len("uprobes-"):])) if arm.startswith("uprobes-") \
-        else None
+    floor = start_floor(workload, arm) if arm in FLOOR_ARMS.get(workload, {}) else None
     value, units = WORKLOADS[workload][0](pair, seconds, a)
-    if probes:
-        probes.close()
+    if isinstance(floor, UprobeEvents):
+        floor.close()
+    elif floor:
+        floor.stop()
     return value, units, mon.stop() if mon else 0.0
 
 
@@ -171,16 +194,15 @@ def main():
     ap.add_argument("--conns", type=int, default=8)
     ap.add_argument("--blocks", type=int, default=2000000, help="pipe: 512-byte blocks per run")
     ap.add_argument("--workloads", default="plain,tls,pipe")
-    ap.add_argument("--floor", action="store_true", help="what the uprobes alone cost")
+    ap.add_argument("--floor", action="store_true", help="what the hooks, the records or the uprobes alone cost")
     a = ap.parse_args()
     if a.floor:
         uprobe_per_call(a.rounds)
     pair = nltest.Pair()
     test_http.nginx(pair)
     for workload in a.workloads.split(","):
-        arms = ["bare", "http", "bare2"]
-        if a.floor and workload == "tls":
-            arms[2:2] = ["uprobes-exported", "uprobes-internal"]
+        floors = list(FLOOR_ARMS.get(workload, {})) if a.floor else []
+        arms = ["bare", "http", *floors, "bare2"]
         unit = WORKLOADS[workload][1]
         print(f"{workload}: {a.rounds} rounds, arms rotated each round: {', '.join(arms)}",
               flush=True)
@@ -192,16 +214,20 @@ def main():
               f"noise floor {spread(noise)}; http {median_of(results, 'http'):.1f} {unit}, "
               f"ratio {spread(ratios(results, 'http', bare))}; netlens' own CPU "
               f"{cpu_us:.2f} us per {WORKLOADS[workload][2]}")
-        for arm in arms[2:-1]:
-            print(f"{workload}: {arm} (no BPF) ratio {spread(ratios(results, arm, bare))}")
-        with bpf_stats_enabled():
-            mon = Monitor(HTTP, "attached")
-            _, units = WORKLOADS[workload][0](pair, a.seconds, a)
-            progs = programs(PROG_PREFIXES)
-            mon.stop()
-        print(f"{workload}: bpf_stats over one run ({units} {WORKLOADS[workload][2]}s):")
-        print_program_costs(sorted((p for p in progs if p.get("run_cnt")), key=lambda p: p["name"]),
-                            units, WORKLOADS[workload][2])
+        for arm in floors:
+            print(f"{workload}: {FLOOR_ARMS[workload][arm][0]}: ratio "
+                  f"{spread(ratios(results, arm, bare))}")
+        # netlens, and the record floor (its programs are the only floor_* ones loaded).
+        for arm in ["http"] + (["records"] if "records" in floors else []):
+            with bpf_stats_enabled():
+                mon = Monitor(HTTP, "attached") if arm == "http" else start_floor(workload, arm)
+                _, units = WORKLOADS[workload][0](pair, a.seconds, a)
+                progs = programs(PROG_PREFIXES if arm == "http" else "floor_")
+                mon.stop()
+            print(f"{workload}: bpf_stats over one run of {arm} ({units} "
+                  f"{WORKLOADS[workload][2]}s):")
+            print_program_costs(sorted((p for p in progs if p.get("run_cnt")),
+                                       key=lambda p: p["name"]), units, WORKLOADS[workload][2])
         print(flush=True)
     nltest.cleanup()
 
