@@ -109,8 +109,9 @@ class Monitor:
 
 
 def hook_floor(progs=(), ns=None, iface="-"):
-    """Empty programs on serve's hooks (bench/hook_floor.bpf.c), all or those named; TC ones
-    on iface, in namespace ns. What any program there costs before it does anything."""
+    """bench/hook_floor.bpf.c's programs, every empty one (on each hook serve uses) or those
+    named (the *_record ones too); TC ones on iface, in namespace ns. What any program there
+    costs before it does anything, or before it does more than hand on a record."""
     build = os.path.join(nltest.ROOT, "build", "bench")
     argv = [os.path.join(build, "hook_floor"), os.path.join(build, "hook_floor.bpf.o"), iface,
             *progs]

@@ -11,7 +11,7 @@ traffic of the host passed the programs) for each program's ns per run.
 --netlens PATH measures another build; --compare PATH adds a build as a
 fourth arm of the same rounds (before/after a change, in the same conditions).
 --floor adds two arms (bench/hook_floor.bpf.c): empty cgroup_skb programs
-at the root (the hooks alone), and programs there that hand a 256-byte
+at the root (the hooks alone), and programs there that hand a 280-byte
 record of every DNS message of the client's view (a datagram to port 53
 leaving, from port 53 arriving) to a reader that does nothing with it: what
 any tool printing each transaction from user space pays at least, here

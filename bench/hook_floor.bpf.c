@@ -5,8 +5,8 @@
  * attaches them; serve_bench.py and latency_bench.py --floor).
  *
  * And the *_record programs: the least a tool that hands every message to
- * user space must do there, a record reserved and submitted for each
- * message, with none of its bytes copied: a TCP socket's data that changes
+ * user space must do there, a 280-byte record reserved and submitted for
+ * each message, with none of its bytes copied: a TCP socket's data that changes
  * direction (its state in socket-local storage, the cheapest there is), or
  * a UDP datagram to or from port 53; hook_floor reads them (http_bench.py
  * and dns_flood.py --floor).
@@ -45,11 +45,15 @@ int floor_tc_ingress(struct __sk_buff *skb) { return -1; }   /* TC_ACT_UNSPEC */
 SEC("tc")
 int floor_tc_egress(struct __sk_buff *skb) { return -1; }
 
+#define FLOOR_ETH_P_IP    0x0800
 #define FLOOR_IPPROTO_TCP 6
 #define FLOOR_IPPROTO_UDP 17
 #define FLOOR_DNS_PORT    53
 
-/* As large as netlens' records: its http_event (256 bytes of data and a header). */
+/*
+ * 280 bytes: room for 256 bytes of a message, as netlens' records have
+ * (its http_event is 376 bytes, a short DNS message's dns_event 224).
+ */
 struct floor_rec {
 	__u64 ts;
 	__u64 sk;
@@ -123,7 +127,7 @@ static __always_inline void floor_dns(struct __sk_buff *skb, __u32 dir)
 	struct { __u8 vihl, tos; __u16 len, id, frag; __u8 ttl, proto; } ip;
 	__u16 ports[2];
 
-	if (skb->protocol != bpf_htons(0x0800) || bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) ||
+	if (skb->protocol != bpf_htons(FLOOR_ETH_P_IP) || bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) ||
 	    ip.proto != FLOOR_IPPROTO_UDP ||
 	    bpf_skb_load_bytes(skb, (ip.vihl & 0xf) * 4, ports, sizeof(ports)) ||
 	    ports[dir] != bpf_htons(FLOOR_DNS_PORT))

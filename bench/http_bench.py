@@ -17,7 +17,7 @@ run and runs per request (per 512-byte block for pipe).
 --floor: what any tool built this way must pay. For plain, two more arms
 (bench/hook_floor.bpf.c): empty programs on sock_send_length and
 sock_recv_length (the hooks alone), and programs there that hand a
-256-byte record of every message (a TCP socket's data changing direction)
+280-byte record of every message (a TCP socket's data changing direction)
 to a reader that does nothing with it: what any tool reporting each
 message from user space pays at least (one record per HTTP message, as
 netlens takes), with none of its bytes read. For
@@ -96,6 +96,10 @@ class UprobeEvents:
                 tracefs_write("uprobe_events", f"{kind}:{self.names[-1]} {path}:{off:#x}")
         with open(f"{self.inst}/events/nlbench/enable", "w") as f:
             f.write("1")
+
+    def stop(self):
+        """As a Monitor's: the events go."""
+        self.close()
 
     def close(self):
         if not os.path.isdir(self.inst):
@@ -180,9 +184,7 @@ def run_arm(pair, workload, arm, seconds, a):
     mon = Monitor(HTTP, "attached") if arm == "http" else None
     floor = start_floor(workload, arm) if arm in FLOOR_ARMS.get(workload, {}) else None
     value, units = WORKLOADS[workload][0](pair, seconds, a)
-    if isinstance(floor, UprobeEvents):
-        floor.close()
-    elif floor:
+    if floor:
         floor.stop()
     return value, units, mon.stop() if mon else 0.0
 

@@ -320,7 +320,7 @@ static __always_inline const struct net *drop_net(const struct net_device *dev,
 						  const struct sock *sk, const bool direct)
 {
 	if (dev)
-		return direct ? dev->nd_net.net : BPF_CORE_READ(dev, nd_net.net);
+		return READ(direct, dev, nd_net.net);
 	return sk ? sock_net_as(sk, direct) : NULL;
 }
 
@@ -532,7 +532,7 @@ static __always_inline void on_packet(struct drop_event *e, const struct hook_ct
 		sk = READ(direct, skb, sk);
 	net = drop_net(dev, sk, direct);
 	parse_skb(e, skb, direct);
-	e->id.netns = net ? READ(direct, net, ns.inum) : 0;
+	e->id.netns = net_inum_as(net, direct);
 	account(e, hc, skb, dev, sk, rx_sk, net, direct);
 }
 
@@ -638,7 +638,7 @@ int BPF_PROG(drops_exceed_buf_limit, struct sock *sk, struct proto *prot, long a
 		e->flags |= DROP_F_HEADERS | DROP_F_PORTS;
 	}
 	net = drop_net(NULL, sk, false);
-	e->id.netns = BPF_CORE_READ(net, ns.inum);
+	e->id.netns = net_inum_as(net, false);
 	account(e, &hc, NULL, NULL, sk, sk, net, false);
 	return 0;
 }

@@ -234,15 +234,17 @@ static int attach_pair(struct tls_lib *l, int i, struct bpf_program *entry, stru
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, in, .func_name = name);
 	LIBBPF_OPTS(bpf_uprobe_opts, out, .func_name = name, .retprobe = true);
+	int e;
 
 	l->links[2 * i] = bpf_program__attach_uprobe_opts(entry, -1, path, off, &in);
 	l->links[2 * i + 1] = l->links[2 * i] ?
 		bpf_program__attach_uprobe_opts(skel->progs.http_ssl_ret, -1, path, off, &out) : NULL;
 	if (l->links[2 * i] && l->links[2 * i + 1])
 		return 0;
+	e = -errno;     /* before snprintf() */
 	snprintf(err, len, "cannot attach uprobes to %s in %s: %s",
-		 name ? name : "ssl_read_internal/ssl_write_internal", path, strerror(errno));
-	return -errno;
+		 name ? name : "ssl_read_internal/ssl_write_internal", path, strerror(-e));
+	return e;
 }
 
 /* Attaches to the file at path unless its inode has it; 1 if attached now, 0, or -errno. */

@@ -141,14 +141,18 @@ static __always_inline int read_user_sockaddr(const void *uaddr, struct nl_tuple
 
 static __always_inline const struct net *sock_net_as(const struct sock *sk, const bool btf)
 {
-	return btf ? sk->__sk_common.skc_net.net : BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	return READ(btf, sk, __sk_common.skc_net.net);
+}
+
+/* The inode number that names a network namespace; 0 for none. */
+static __always_inline __u32 net_inum_as(const struct net *net, const bool btf)
+{
+	return net ? READ(btf, net, ns.inum) : 0;
 }
 
 static __always_inline __u32 sock_netns_as(const struct sock *sk, const bool btf)
 {
-	const struct net *net = sock_net_as(sk, btf);
-
-	return btf ? net->ns.inum : BPF_CORE_READ(net, ns.inum);
+	return net_inum_as(sock_net_as(sk, btf), btf);
 }
 
 static __always_inline __u32 sock_netns(const struct sock *sk)
