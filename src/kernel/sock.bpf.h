@@ -113,6 +113,14 @@ static __always_inline __u32 tcp_segs_out(const struct sock *sk, const bool btf)
 	return tp ? READ(btf, tp, segs_out) : 0;
 }
 
+/* The segments the kernel counted as retransmitted (RetransSegs) on sk. */
+static __always_inline __u32 tcp_total_retrans(const struct sock *sk, const bool btf)
+{
+	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
+
+	return tp ? READ(btf, tp, total_retrans) : 0;
+}
+
 /*
  * The destination a process passed to connect(2), from its sockaddr in user
  * memory, into t->daddr/dport (t->family 4 or 6); -1 if not IPv4 or IPv6.

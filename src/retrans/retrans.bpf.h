@@ -38,13 +38,17 @@ static __always_inline void rt_count(const struct nl_dest_key *k, __u64 retrans,
 		__sync_fetch_and_add(&d->rt.segments, segs);
 }
 
-/* Starts counting r's segments sent from its counter at `counted`. */
-static __always_inline void rt_start(struct tcp_rec *r, __u32 counted)
+/*
+ * Starts counting r's segments sent from its segs_out at `counted`, and its
+ * retransmitted ones from its total_retrans at `retrans`.
+ */
+static __always_inline void rt_start(struct tcp_rec *r, __u32 counted, __u32 retrans)
 {
 	if (r->rt.counting)
 		return;
 	r->rt.counting = 1;
 	r->rt.counted = counted;
+	r->rt.retrans = retrans;
 }
 
 /* Adds what r's socket sent since the last look to its destination. */
@@ -94,22 +98,31 @@ static __always_inline void rt_emit(const struct nl_sock_id *id, const struct nl
 static __always_inline void rt_on_established(const struct sock *sk, struct tcp_rec *r,
 					      int oldstate, const bool btf)
 {
-	const struct tcp_sock *tp;
-	__u32 synacks = 0;
+	__u32 retrans = tcp_total_retrans(sk, btf);
 
-	if (oldstate == BPF_TCP_SYN_RECV && (tp = tcp_sk_of(sk, btf)))
-		synacks = 1 + READ(btf, tp, total_retrans);
-	rt_start(r, -synacks);
+	/* The SYN-ACK's retransmissions were counted as they left, from the listener. */
+	rt_start(r, oldstate == BPF_TCP_SYN_RECV ? -(1 + retrans) : 0, retrans);
 }
 
-static __always_inline void rt_on_retransmit(const struct sock *sk, const struct sk_buff *skb)
+/*
+ * A retransmission attempt of skb on sk; sent: it left (the kernel's result
+ * is 0). Counted by what the kernel added to the socket's total_retrans
+ * (with RetransSegs): __tcp_retransmit_skb() adds before it transmits, so an
+ * attempt the sender's own qdisc or firewall refused counts, and one given
+ * up before (-EBUSY: the original still in a driver's queue; no route; no
+ * memory) does not.
+ */
+static __always_inline void rt_on_retransmit(const struct sock *sk, const struct sk_buff *skb,
+					     bool sent)
 {
 	const struct tcp_skb_cb *cb = skb_tcp_cb(skb);
 	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	__u8 flags = BPF_CORE_READ(cb, tcp_flags);
 	__u32 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+	__u32 total = tcp_total_retrans(sk, false);
 	struct tcp_rec local = {}, *r;
 	struct nl_dest_key k;
+	__u32 added;
 	__u8 kind;
 
 	/* tcp_skb_pcount(): what the kernel adds to total_retrans and RetransSegs. */
@@ -122,17 +135,23 @@ static __always_inline void rt_on_retransmit(const struct sock *sk, const struct
 		r = &local;
 	/*
 	 * A SYN is counted from the connection's birth; a connection older than
-	 * netlens from this retransmission on, so that its ratio covers the
-	 * same window as its retransmits.
+	 * netlens (or not followed) from this retransmission on, if it left: a
+	 * refused first one cannot be told from one given up. Its ratio covers
+	 * the same window as its retransmits.
 	 */
-	rt_start(r, state == BPF_TCP_SYN_SENT ? 0 : tcp_segs_out(sk, false) - segs);
-	if (!rec_identify(sk, r, false) || !rec_owner_kept(r))
+	if (state == BPF_TCP_SYN_SENT && r != &local)
+		rt_start(r, 0, 0);
+	else
+		rt_start(r, tcp_segs_out(sk, false) - (sent ? segs : 0), total - (sent ? segs : 0));
+	added = total - r->rt.retrans;
+	r->rt.retrans = total;
+	if (!added || !rec_identify(sk, r, false) || !rec_owner_kept(r))
 		return;
 	rec_dest(r, &k);
 	kind = !(flags & NL_TCPHDR_SYN) ? RETRANS_DATA :
 	       (flags & NL_TCPHDR_ACK) ? RETRANS_SYNACK : RETRANS_SYN;
-	rt_count(&k, segs, 0, kind == RETRANS_SYN);
-	rt_emit(&r->id, &r->owner, state, kind, segs);
+	rt_count(&k, added, 0, kind == RETRANS_SYN);
+	rt_emit(&r->id, &r->owner, state, kind, added);
 }
 
 /*

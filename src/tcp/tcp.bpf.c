@@ -238,12 +238,11 @@ int BPF_PROG(tcp_recv_raw, const struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* Recent kernels pass the transmit's result, and fire for failed attempts too. */
+/* Linux 6.17+ passes the attempt's result, and fires for failed attempts too. */
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit_err, const struct sock *sk, const struct sk_buff *skb, int err)
 {
-	if (!err)   /* not sent: the kernel counts nothing either */
-		rt_on_retransmit(sk, skb);
+	rt_on_retransmit(sk, skb, !err);
 	return 0;
 }
 
@@ -251,7 +250,7 @@ int BPF_PROG(tcp_retransmit_err, const struct sock *sk, const struct sk_buff *sk
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit, const struct sock *sk, const struct sk_buff *skb)
 {
-	rt_on_retransmit(sk, skb);
+	rt_on_retransmit(sk, skb, true);
 	return 0;
 }
 

@@ -46,8 +46,9 @@ struct tcp_rec {
 	} lat;
 	struct {                 /* retrans (src/retrans/retrans.bpf.h) */
 		__u32 counted;   /* the part of segs_out already added to its destination */
-		__u8  counting;  /* counted is valid */
-		__u8  pad[3];
+		__u32 retrans;   /* the part of total_retrans already added to it */
+		__u8  counting;  /* counted and retrans are valid */
+		__u8  pad[7];
 	} rt;
 	struct {                 /* http (src/http/http.bpf.h) */
 		__u64 bytes;     /* of the message being sent or received */

@@ -138,6 +138,36 @@ def test_syn_retransmit():
     assert (d["retransmits"], d["syn_retransmits"]) == (1, 1), d    # slow_handshake's evidence
 
 
+def test_retransmit_refused_by_the_senders_firewall_counts_as_the_kernel_counts():
+    """The first SYN is lost on the way; its first retransmission is refused by
+    the client's own output chain (the attempt returns -EPERM, and the kernel
+    counts it: __tcp_retransmit_skb() adds before it transmits); the second
+    gets through. netlens counts both, as RetransSegs does."""
+    pair = Pair()
+    port = 23112
+    nft_input(pair.b, f"tcp dport {port} tcp flags & (syn | ack) == syn numgen inc mod 1000 == 0 drop")
+    sh("nft", "add table inet nlt", ns=pair.a)
+    sh("nft", "add chain inet nlt out { type filter hook output priority 0; }", ns=pair.a)
+    sh("nft", f"add rule inet nlt out tcp dport {port} tcp flags & (syn | ack) == syn "
+       "numgen inc mod 1000 == 1 counter drop", ns=pair.a)
+    srv = lpeer(pair.b, "server", pair.B4, port)
+    srv.expect("READY")
+    before = nstat(pair.a, "TcpRetransSegs", "TcpExtTCPSynRetrans", "TcpExtTCPRetransFail")
+    nl = Netlens("-P", port, command="retrans")
+    cli = lpeer(pair.a, "client", pair.B4, port, name="nlt-refused")
+    cli.expect("CONNECTED", timeout=10)
+    cli.expect("DONE")
+    recs = nl.stop()
+    after = nstat(pair.a, *before)
+    kernel = {n: after[n] - before[n] for n in before}
+    assert kernel == {"TcpRetransSegs": 2, "TcpExtTCPSynRetrans": 2, "TcpExtTCPRetransFail": 1}, \
+        (kernel, sh("nft", "list chain inet nlt out", ns=pair.a))
+    syns = find(recs, type="retransmit", kind="syn")
+    assert [(r["segments"], r["pid"]) for r in syns] == [(1, cli.pid)] * 2, syns
+    d = dest(recs[-1], pair.B4, port)
+    assert (d["retransmits"], d["syn_retransmits"]) == (2, 2), d
+
+
 def test_synack_retransmit_ipv6():
     """The first SYN-ACK is dropped: the listener retransmits it; its owner is the server."""
     pair = Pair()

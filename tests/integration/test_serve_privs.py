@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 
-from nltest import NETLENS, Pair, Serve, connections, free_port, sh
+from nltest import NETLENS, Pair, Serve, connections, free_port, nstat, sh
 from test_retrans import nft_input
 
 NET_ADMIN = 1 << 12
@@ -97,11 +97,15 @@ def test_serve_keeps_net_admin_for_tc_and_detaches():
     assert s.wait_value("netlens_tcp_handshake_seconds_count", 5, **dest) == 5
     # One connection whose first SYN is dropped: exactly one retransmission of one segment.
     nft_input(pair.b, f"tcp dport {port + 1} tcp flags & (syn | ack) == syn "
-              "numgen inc mod 1000 == 0 drop")
+              "numgen inc mod 1000 == 0 counter drop")
+    before = nstat(pair.a, "TcpRetransSegs")["TcpRetransSegs"]
     connections(pair, port + 1, 1)
+    kernel = nstat(pair.a, "TcpRetransSegs")["TcpRetransSegs"] - before
+    assert kernel == 1, (kernel, sh("nft", "list chain inet nlt in", ns=pair.b))
     lossy = {"daddr": pair.B4, "dport": port + 1}
     out = {"direction": "outbound"}     # retrans' series: the client side
-    assert s.wait_value("netlens_tcp_retransmits_total", 1, **out, **lossy) == 1
+    assert s.wait_value("netlens_tcp_retransmits_total", 1, **out, **lossy) == 1, \
+        [ln for ln in s.metrics().splitlines() if "retrans" in ln]
     page = s.metrics()
     assert s.value("netlens_tcp_retransmitted_segments_total", page, **out, **lossy) == 1
     assert s.value("netlens_tcp_sent_segments_total", page, **out, **dest) > 0
