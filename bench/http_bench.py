@@ -87,7 +87,7 @@ class UprobeEvents:
         self.names = []
         self.inst = f"{TRACEFS}/instances/nlbench{os.getpid()}"
         os.mkdir(self.inst)
-        nltest.defer(self.close)
+        nltest.defer(self.stop)
         with open(f"{self.inst}/tracing_on", "w") as f:
             f.write("0")
         for i, (path, off) in enumerate(points):
@@ -99,9 +99,6 @@ class UprobeEvents:
 
     def stop(self):
         """As a Monitor's: the events go."""
-        self.close()
-
-    def close(self):
         if not os.path.isdir(self.inst):
             return
         with open(f"{self.inst}/events/nlbench/enable", "w") as f:
@@ -136,7 +133,7 @@ def uprobe_per_call(rounds):
             for arm, ret in (("entry", False), ("entry+return", True)):
                 ev = UprobeEvents([(UPROBE_LOOP, off)], ret)
                 added[arm].append(loop_ns(kind, calls) - bare)
-                ev.close()
+                ev.stop()
         print("  " + kind.ljust(5) + "  ".join(
             f"{arm} +{statistics.median(v):.0f} ns" for arm, v in added.items()), flush=True)
 
@@ -196,7 +193,8 @@ def main():
     ap.add_argument("--conns", type=int, default=8)
     ap.add_argument("--blocks", type=int, default=2000000, help="pipe: 512-byte blocks per run")
     ap.add_argument("--workloads", default="plain,tls,pipe")
-    ap.add_argument("--floor", action="store_true", help="what the hooks, the records or the uprobes alone cost")
+    ap.add_argument("--floor", action="store_true",
+                    help="what the hooks, the records or the uprobes alone cost")
     a = ap.parse_args()
     if a.floor:
         uprobe_per_call(a.rounds)

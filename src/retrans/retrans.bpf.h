@@ -110,39 +110,39 @@ static __always_inline void rt_on_established(const struct sock *sk, struct tcp_
  * (with RetransSegs): __tcp_retransmit_skb() adds before it transmits, so an
  * attempt the sender's own qdisc or firewall refused counts, and one given
  * up before (-EBUSY: the original still in a driver's queue; no route; no
- * memory) does not.
+ * memory) does not. A socket not followed yet is met at an attempt that
+ * left: a refused one cannot be told from one given up.
  */
 static __always_inline void rt_on_retransmit(const struct sock *sk, const struct sk_buff *skb,
 					     bool sent)
 {
 	const struct tcp_skb_cb *cb = skb_tcp_cb(skb);
-	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	__u8 flags = BPF_CORE_READ(cb, tcp_flags);
-	__u32 segs = BPF_CORE_READ(cb, tcp_gso_segs);
-	__u32 total = tcp_total_retrans(sk, false);
-	struct tcp_rec local = {}, *r;
+	struct tcp_rec local = {}, *r = rec_of(sk);
+	__u32 segs, fresh, total, added;
 	struct nl_dest_key k;
-	__u32 added;
-	__u8 kind;
+	__u8 state, flags, kind;
 
+	if (!r && !sent)
+		return;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	flags = BPF_CORE_READ(cb, tcp_flags);
 	/* tcp_skb_pcount(): what the kernel adds to total_retrans and RetransSegs. */
-	if (!segs)
-		segs = 1;
-	r = rec_of(sk);
+	segs = BPF_CORE_READ(cb, tcp_gso_segs) ?: 1;
+	fresh = sent ? segs : 0;    /* this attempt's part of the counters, if it is known */
+	total = tcp_total_retrans(sk, false);
 	if (!r)     /* older than netlens: its segments are counted from here */
 		r = rec_create(sk, 0, 0, BPF_NOEXIST);
 	if (!r)     /* not followed (--max-conns): still counted, from the socket itself */
 		r = &local;
 	/*
 	 * A SYN is counted from the connection's birth; a connection older than
-	 * netlens (or not followed) from this retransmission on, if it left: a
-	 * refused first one cannot be told from one given up. Its ratio covers
-	 * the same window as its retransmits.
+	 * netlens (or not followed) from this retransmission on. Its ratio
+	 * covers the same window as its retransmits.
 	 */
 	if (state == BPF_TCP_SYN_SENT && r != &local)
 		rt_start(r, 0, 0);
 	else
-		rt_start(r, tcp_segs_out(sk, false) - (sent ? segs : 0), total - (sent ? segs : 0));
+		rt_start(r, tcp_segs_out(sk, false) - fresh, total - fresh);
 	added = total - r->rt.retrans;
 	r->rt.retrans = total;
 	if (!added || !rec_identify(sk, r, false) || !rec_owner_kept(r))

@@ -17,12 +17,18 @@ def lpeer(ns, *args, name=None, prefix=()):
     return Proc(argv, prefix=prefix)
 
 
-def nft_input(ns, *rules):
-    """Rules of an input chain in namespace ns (numgen counts per rule, from 0)."""
+def nft_chain(ns, hook, *rules):
+    """Rules of a chain on hook in namespace ns: chain "in" on input, "out" on
+    output (numgen counts per rule, from 0)."""
+    chain = {"input": "in", "output": "out"}[hook]
     sh("nft", "add table inet nlt", ns=ns)
-    sh("nft", "add chain inet nlt in { type filter hook input priority 0; }", ns=ns)
+    sh("nft", f"add chain inet nlt {chain} {{ type filter hook {hook} priority 0; }}", ns=ns)
     for r in rules:
-        sh("nft", "add rule inet nlt in " + r, ns=ns)
+        sh("nft", f"add rule inet nlt {chain} " + r, ns=ns)
+
+
+def nft_input(ns, *rules):
+    nft_chain(ns, "input", *rules)
 
 
 def retrans_segs(ns):
@@ -146,10 +152,8 @@ def test_retransmit_refused_by_the_senders_firewall_counts_as_the_kernel_counts(
     pair = Pair()
     port = 23112
     nft_input(pair.b, f"tcp dport {port} tcp flags & (syn | ack) == syn numgen inc mod 1000 == 0 drop")
-    sh("nft", "add table inet nlt", ns=pair.a)
-    sh("nft", "add chain inet nlt out { type filter hook output priority 0; }", ns=pair.a)
-    sh("nft", f"add rule inet nlt out tcp dport {port} tcp flags & (syn | ack) == syn "
-       "numgen inc mod 1000 == 1 counter drop", ns=pair.a)
+    nft_chain(pair.a, "output", f"tcp dport {port} tcp flags & (syn | ack) == syn "
+              "numgen inc mod 1000 == 1 counter drop")
     srv = lpeer(pair.b, "server", pair.B4, port)
     srv.expect("READY")
     before = nstat(pair.a, "TcpRetransSegs", "TcpExtTCPSynRetrans", "TcpExtTCPRetransFail")
