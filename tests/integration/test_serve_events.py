@@ -61,6 +61,20 @@ def records(paths):
     return out
 
 
+def records_unrotated(paths_fn):
+    """records() of the files paths_fn() names, read again while serve rotates
+    them (a file renamed in between would be missed or read twice)."""
+    while True:
+        paths = paths_fn()
+        try:
+            inodes = [os.stat(p).st_ino for p in paths]
+            recs = records(paths)
+            if paths_fn() == paths and [os.stat(p).st_ino for p in paths] == inodes:
+                return recs
+        except FileNotFoundError:
+            pass
+
+
 def connects(recs, port):
     return sum(1 for r in recs if r.get("type") == "connect" and r.get("dport") == port)
 
@@ -68,7 +82,7 @@ def connects(recs, port):
 def wait_connects(paths_fn, port, want, timeout=15):
     deadline = time.time() + timeout
     while True:
-        n = connects(records(paths_fn()), port)
+        n = connects(records_unrotated(paths_fn), port)
         if n >= want or time.time() > deadline:
             return n
         time.sleep(0.2)
